@@ -1,0 +1,17 @@
+// Fault injection for resilience drills, off unless the FAULT_INJECTION setting is present:
+// a JSON map of function name → transient failure rate, e.g. {"processInbound": 0.05}. A
+// preInvocation hook fails the chosen invocations before the handler runs, exactly where a
+// transient dependency failure would surface — so retries, abandon and dead-lettering are
+// exercised by the real host (Azure or embedded).
+import { app } from '@azure/functions';
+import { currentFaultPlan, shouldFail, TransientFault } from '../src/observability/fault-injection';
+
+// Validate the setting at startup, so a typo fails loudly instead of injecting nothing.
+currentFaultPlan(process.env.FAULT_INJECTION);
+
+app.hook.preInvocation((context) => {
+  const plan = currentFaultPlan(process.env.FAULT_INJECTION);
+  if (plan.size === 0) return;
+  const name = context.invocationContext.functionName;
+  if (shouldFail(plan, name)) throw new TransientFault(`Injected transient fault in ${name} (FAULT_INJECTION)`);
+});

@@ -1,0 +1,91 @@
+// The messaging port on the embedded broker of the host running in this process. The broker is
+// looked up on every call, so a module-level instance survives a host restart within a process.
+import type { EmbeddedBroker } from '../../embedded/broker/broker';
+import { getEmbeddedRuntime } from '../../embedded/runtime';
+import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions } from '../../messaging/messaging';
+import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '../../messaging/types';
+
+export class EmbeddedMessaging implements Messaging {
+  readonly kind = 'embedded' as const;
+
+  /** A broker may be given directly (contract tests); otherwise the running host's is used. */
+  constructor(private readonly fixedBroker?: EmbeddedBroker) {}
+
+  get #broker(): EmbeddedBroker {
+    return this.fixedBroker ?? getEmbeddedRuntime().broker;
+  }
+
+  send(entityPath: string, messages: OutgoingMessage[]): Promise<void> {
+    return this.#broker.send(entityPath, messages);
+  }
+  schedule(entityPath: string, messages: OutgoingMessage[], enqueueAt: Date): Promise<number[]> {
+    return this.#broker.schedule(entityPath, messages, enqueueAt.getTime());
+  }
+  cancelScheduled(entityPath: string, sequenceNumbers: number[]): Promise<void> {
+    return this.#broker.cancelScheduled(entityPath, sequenceNumbers);
+  }
+  receive(entityPath: string, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+    return this.#broker.receive(entityPath, options);
+  }
+  async peek(entityPath: string, options?: { fromSequenceNumber?: number; maxMessageCount?: number }): Promise<ReceivedMessage[]> {
+    return this.#broker.peek(entityPath, options);
+  }
+  complete(message: ReceivedMessage): Promise<void> {
+    return this.#broker.complete(message.lockToken ?? '');
+  }
+  abandon(message: ReceivedMessage, propertiesToModify?: Record<string, PropertyValue>): Promise<void> {
+    return this.#broker.abandon(message.lockToken ?? '', propertiesToModify);
+  }
+  deadLetter(message: ReceivedMessage, options?: DeadLetterOptions): Promise<void> {
+    return this.#broker.deadLetter(message.lockToken ?? '', options);
+  }
+  defer(message: ReceivedMessage, propertiesToModify?: Record<string, PropertyValue>): Promise<void> {
+    return this.#broker.defer(message.lockToken ?? '', propertiesToModify);
+  }
+  receiveDeferred(entityPath: string, sequenceNumbers: number[]): Promise<ReceivedMessage[]> {
+    return this.#broker.receiveDeferred(entityPath, sequenceNumbers);
+  }
+  renewLock(message: ReceivedMessage): Promise<Date> {
+    return this.#broker.renewLock(message.lockToken ?? '');
+  }
+  acceptSession(entityPath: string, options?: { sessionId?: string; maxWaitMs?: number }): Promise<SessionLock | null> {
+    return this.#broker.acceptSession(entityPath, options);
+  }
+  receiveFromSession(session: SessionLock, options?: ReceiveOptions): Promise<ReceivedMessage[]> {
+    return this.#broker.receiveFromSession(session, options);
+  }
+  renewSessionLock(session: SessionLock): Promise<Date> {
+    return this.#broker.renewSessionLock(session);
+  }
+  getSessionState(session: SessionLock): Promise<Buffer | null> {
+    return this.#broker.getSessionState(session);
+  }
+  setSessionState(session: SessionLock, state: Buffer | null): Promise<void> {
+    return this.#broker.setSessionState(session, state);
+  }
+  releaseSession(session: SessionLock): Promise<void> {
+    return this.#broker.releaseSession(session);
+  }
+  async listEntities(): Promise<EntityDescription[]> {
+    const t = this.#broker.entities;
+    return [
+      ...t.queues.map((q) => ({ path: q.path, kind: 'queue' as const })),
+      ...t.topics.flatMap((topic) => [
+        { path: topic.path, kind: 'topic' as const },
+        ...topic.subscriptions.map((s) => ({ path: s.path, kind: 'subscription' as const })),
+      ]),
+    ];
+  }
+  async runtimeProperties(entityPath: string) {
+    return this.#broker.runtimeProperties(entityPath);
+  }
+  resubmitDeadLetter(entityPath: string, sequenceNumber: number) {
+    return this.#broker.resubmitDeadLetter(entityPath, sequenceNumber);
+  }
+  async probe(): Promise<void> {
+    this.#broker.runtimeProperties(this.#broker.entities.queues[0]?.path ?? this.#broker.entities.topics[0]!.path);
+  }
+  async close(): Promise<void> {
+    // The broker belongs to the host; nothing to release here.
+  }
+}

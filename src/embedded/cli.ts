@@ -1,0 +1,50 @@
+// `npm start`: runs the app (package.json main) on the embedded host.
+//   --port <n>         HTTP port (default $PORT, local.settings.json Host.LocalHttpPort, 7071)
+//   --data-dir <dir>   where the SQLite file lives (default $DATA_DIR or .data)
+//   --app <dir>        the function app folder (default: the current directory)
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EmbeddedHost } from './host/host';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      app: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write('Usage: npm start -- [--port 7071] [--data-dir .data] [--app .]\n');
+    return;
+  }
+  if (values['data-dir']) process.env.DATA_DIR = resolve(values['data-dir']);
+  const port = values.port !== undefined ? Number(values.port) : undefined;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new Error(`--port must be 0..65535, not ${values.port}`);
+
+  const host = await EmbeddedHost.start({ appDir: values.app ?? process.cwd(), port });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1); // a second Ctrl+C forces the exit
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping the embedded host (draining in-flight invocations)...\n`);
+    host.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.stdout.write(`For the ops views: ${host.baseUrl}/api/ops/entities\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`The embedded host failed to start: ${(error as Error).message}\n`);
+  if (process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(1);
+});

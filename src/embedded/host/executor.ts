@@ -1,0 +1,127 @@
+// Runs an invocation the way the Functions host's executor does: logs Executing/Executed lines,
+// applies the function's retry policy (a new invocation id per attempt, retryContext on each),
+// and enforces functionTimeout.
+import { randomUUID } from 'node:crypto';
+import { invoke, type InvocationOutcome } from '../worker/invoke';
+import type { RpcDuration, RpcInvocationRequest, RpcRetryContext, RpcRetryOptions } from '../worker/rpc';
+import type { RegisteredFunction } from '../worker/worker-state';
+import type { HostLogger, LogLevel } from './logger';
+
+export interface ExecuteOptions {
+  /** Builds the request for one attempt; the executor adds ids and the retry context. */
+  request: (attempt: { invocationId: string; retryContext?: RpcRetryContext }) => RpcInvocationRequest;
+  reason?: string;
+  triggerDetails?: Record<string, string | number | undefined>;
+}
+
+function durationMs(d: RpcDuration | null | undefined): number {
+  return d ? Number(d.seconds ?? 0) * 1000 + Math.round(Number(d.nanos ?? 0) / 1e6) : 0;
+}
+
+/**
+ * The host's retry delays: fixedDelay waits delayInterval each time; exponentialBackoff waits
+ * minimumInterval first, then min + rand(0.8..1.2)·2^(k-1)·min, capped at maximumInterval.
+ */
+export function retryDelayMs(options: RpcRetryOptions, retryCount: number, random: () => number = Math.random): number {
+  if (options.retryStrategy === 'fixedDelay') return durationMs(options.delayInterval);
+  const min = durationMs(options.minimumInterval);
+  const max = durationMs(options.maximumInterval);
+  if (retryCount <= 1) return Math.min(min, max);
+  const factor = 0.8 + random() * 0.4;
+  return Math.min(max, min + factor * 2 ** (retryCount - 1) * min);
+}
+
+function formatValue(v: string | number | undefined): string {
+  return v === undefined || v === '' ? '(null)' : String(v);
+}
+
+export class FunctionExecutor {
+  constructor(
+    private readonly logger: HostLogger,
+    private readonly options: { functionTimeoutMs?: number; defaultRetry?: RpcRetryOptions } = {},
+  ) {}
+
+  retryOptionsFor(fn: RegisteredFunction): RpcRetryOptions | undefined {
+    return fn.metadata.retryOptions ?? this.options.defaultRetry;
+  }
+
+  async execute(fn: RegisteredFunction, opts: ExecuteOptions): Promise<InvocationOutcome> {
+    const retry = this.retryOptionsFor(fn);
+    const max = retry ? Number(retry.maxRetryCount ?? 0) : 0;
+    let retryContext: RpcRetryContext | undefined = retry ? { retryCount: 0, maxRetryCount: max } : undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#once(fn, opts, retryContext);
+      } catch (error) {
+        if (!retry || (max !== -1 && attempt >= max)) {
+          if (retry) this.#log(fn, 'error', `Function execution failed after '${attempt}' retries.`);
+          throw error;
+        }
+        const next = attempt + 1;
+        const delay = retryDelayMs(retry, next);
+        this.#log(
+          fn,
+          'debug',
+          `Waiting for \`${new Date(delay).toISOString().slice(11, 23)}\` before retrying function execution. Next attempt: '${next}'. Max retry count: '${max}'.`,
+        );
+        await new Promise((r) => setTimeout(r, delay));
+        const e = error as Error;
+        retryContext = {
+          retryCount: next,
+          maxRetryCount: max,
+          exception: { message: e?.message ?? String(error), source: e?.name, stackTrace: e?.stack },
+        };
+      }
+    }
+  }
+
+  #log(fn: RegisteredFunction, level: LogLevel, message: string, invocationId?: string): void {
+    this.logger.log(level, `Function.${fn.metadata.name}`, message, invocationId);
+  }
+
+  async #once(fn: RegisteredFunction, opts: ExecuteOptions, retryContext: RpcRetryContext | undefined): Promise<InvocationOutcome> {
+    const invocationId = randomUUID();
+    const name = `Functions.${fn.metadata.name}`;
+    const started = performance.now();
+    this.#log(fn, 'information', `Executing '${name}' (Reason='${opts.reason ?? '(null)'}', Id=${invocationId})`, invocationId);
+    if (opts.triggerDetails) {
+      const details = Object.entries(opts.triggerDetails)
+        .map(([k, v]) => `${k}: ${formatValue(v)}`)
+        .join(', ');
+      this.#log(fn, 'information', `Trigger Details: ${details}`, invocationId);
+    }
+    const request = { ...opts.request({ invocationId, retryContext }), invocationId, functionId: fn.metadata.functionId };
+    if (retryContext) request.retryContext = retryContext;
+    const userCategory = `Function.${fn.metadata.name}.User`;
+    const log = (level: LogLevel, category: string, message: string) =>
+      this.logger.log(level, category === 'user' ? userCategory : `Function.${fn.metadata.name}`, message, invocationId);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const run = invoke(fn, request as RpcInvocationRequest & { invocationId: string }, log);
+      const outcome = this.options.functionTimeoutMs
+        ? await Promise.race([
+            run,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(
+                () => reject(new Error(`Timeout value of ${this.options.functionTimeoutMs}ms was exceeded by function: ${name}`)),
+                this.options.functionTimeoutMs,
+              );
+            }),
+          ])
+        : await run;
+      this.#log(fn, 'information', `Executed '${name}' (Succeeded, Id=${invocationId}, Duration=${Math.round(performance.now() - started)}ms)`, invocationId);
+      return outcome;
+    } catch (error) {
+      const e = error as Error;
+      this.#log(
+        fn,
+        'error',
+        `Executed '${name}' (Failed, Id=${invocationId}, Duration=${Math.round(performance.now() - started)}ms)\n${e?.stack ?? String(error)}`,
+        invocationId,
+      );
+      throw error;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+}

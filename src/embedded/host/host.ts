@@ -1,0 +1,269 @@
+// The embedded Functions host: runs the unchanged app in functions/ on one machine. It plays
+// the parts of the Functions host and the Node.js worker — settings, host.json, entry-point
+// loading through @azure/functions-core, trigger listeners, output bindings — on top of the
+// embedded services (broker, ...) persisted in one SQLite file.
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadTopology } from '../../config/topology';
+import { EmbeddedBroker } from '../broker/broker';
+import { EntityTable, subscriptionPath } from '../broker/entities';
+import { systemClock, type Clock } from '../clock';
+import { setEmbeddedRuntime } from '../runtime';
+import { GroupCommit, openDatabase, type Db } from '../sqlite';
+import { installCoreModule } from '../worker/install-core-module';
+import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
+import type { RpcBindingInfo, RpcInvocationResponse } from '../worker/rpc';
+import { workerState, type RegisteredFunction } from '../worker/worker-state';
+import { loadEntryPoints } from './app-loader';
+import { FunctionExecutor } from './executor';
+import { loadHostConfig, type HostConfig } from './host-config';
+import { HttpListener } from './http-listener';
+import { consoleWriter, HostLogger, type LogWriter } from './logger';
+import { OutputBindings } from './output-bindings';
+import { ServiceBusListener } from './servicebus-listener';
+import { connectionConfigured, loadLocalSettings, resolveSettingExpression } from './settings';
+import { TimerListener } from './timer-listener';
+
+export interface EmbeddedHostOptions {
+  /** Folder with package.json, host.json, local.settings.json and config/. */
+  appDir: string;
+  /** SQLite file, or ':memory:'. Default: $DATA_DIR/embedded.sqlite, DATA_DIR defaulting to <appDir>/.data. */
+  database?: string;
+  /** 0 picks a free port. Default: $PORT, then local.settings.json Host.LocalHttpPort, then 7071. */
+  port?: number;
+  hostname?: string;
+  clock?: Clock;
+  logWriter?: LogWriter;
+  env?: NodeJS.ProcessEnv;
+  /** Default: <appDir>/config/topology.yaml */
+  topologyFile?: string;
+  /** Sweep interval for expired messages; 0 turns the background sweep off (tests with a manual clock). */
+  sweepIntervalMs?: number;
+}
+
+export interface FunctionInfo {
+  name: string;
+  trigger: string;
+  bindings: Record<string, RpcBindingInfo>;
+  url?: string;
+  methods?: string[];
+}
+
+const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger']);
+
+export class EmbeddedHost {
+  readonly functions: FunctionInfo[] = [];
+  #stopped = false;
+
+  private constructor(
+    readonly config: HostConfig,
+    readonly logger: HostLogger,
+    readonly db: Db,
+    readonly commit: GroupCommit,
+    readonly broker: EmbeddedBroker,
+    readonly http: HttpListener,
+    readonly serviceBus: ServiceBusListener,
+    readonly timers: TimerListener,
+    readonly baseUrl: string,
+    readonly databaseFile: string,
+  ) {}
+
+  static async start(options: EmbeddedHostOptions): Promise<EmbeddedHost> {
+    const started = performance.now();
+    const appDir = resolve(options.appDir);
+    const env = options.env ?? process.env;
+    const writer = options.logWriter ?? consoleWriter;
+    const bootLogger = new HostLogger({}, writer);
+    const local = loadLocalSettings(appDir, env, (m) => bootLogger.log('warning', 'Host.Startup', m));
+    if (env.FUNCTIONS_WORKER_RUNTIME && env.FUNCTIONS_WORKER_RUNTIME !== 'node') {
+      throw new Error(`FUNCTIONS_WORKER_RUNTIME is "${env.FUNCTIONS_WORKER_RUNTIME}"; this host runs Node.js apps ("node").`);
+    }
+    const config = loadHostConfig(appDir, env, cpus().length);
+    const logger = new HostLogger(config.logLevels, writer);
+    const clock = options.clock ?? systemClock;
+
+    const databaseFile = options.database ?? join(resolve(appDir, env.DATA_DIR || '.data'), 'embedded.sqlite');
+    const topology = loadTopology(options.topologyFile ?? join(appDir, 'config', 'topology.yaml'));
+    const db = openDatabase(databaseFile);
+    const commit = new GroupCommit(db);
+    const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs });
+
+    const runtime = { broker, db, clock, baseUrl: '' };
+    setEmbeddedRuntime(runtime);
+    const cleanupOnFailure = () => {
+      setEmbeddedRuntime(undefined);
+      broker.close();
+      commit.close();
+      db.close();
+    };
+
+    try {
+      await loadApp(appDir);
+      const functions = [...workerState.functions.values()];
+      if (functions.length === 0) throw new Error('The app registered no functions.');
+
+      const executor = new FunctionExecutor(logger, { functionTimeoutMs: config.functionTimeoutMs, defaultRetry: config.retry });
+      const outputs = new OutputBindings(broker, env);
+      const afterInvocation = (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) =>
+        outputs.apply(fn, response, invocationId);
+      const http = new HttpListener({
+        routePrefix: config.routePrefix,
+        executor,
+        logger,
+        afterInvocation,
+        cors: local.host.CORS,
+        corsCredentials: local.host.CORSCredentials,
+      });
+      const sbNamespace = (connection: string) => env[`${connection}__fullyQualifiedNamespace`] || 'embedded.servicebus.localhost';
+      const serviceBus = new ServiceBusListener({
+        broker,
+        executor,
+        logger,
+        hostOptions: config.serviceBus,
+        namespace: sbNamespace('ServiceBusConnection'),
+        afterInvocation,
+      });
+      const timers = new TimerListener({ db, clock, executor, logger, env, afterInvocation });
+
+      const infos: FunctionInfo[] = [];
+      const starters: (() => void)[] = [];
+      for (const fn of functions) {
+        const [triggerName, trigger] = Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'in' && b.type?.endsWith('Trigger'))!;
+        const type = trigger.type!;
+        const where = `function '${fn.metadata.name}'`;
+        if (!SUPPORTED_TRIGGERS.has(type)) throw new Error(`${where}: the embedded host does not run ${type} functions`);
+        for (const [name, b] of Object.entries(fn.metadata.bindings)) {
+          if (b.direction === 'out' && !OutputBindings.supported(b)) {
+            throw new Error(`${where}: output binding '${name}' of type ${b.type} is not supported by the embedded host`);
+          }
+          if (b.type?.startsWith('serviceBus')) {
+            const connection = typeof b.connection === 'string' && b.connection ? b.connection : 'AzureWebJobsServiceBus';
+            if (!connectionConfigured(connection, env)) {
+              throw new Error(
+                `${where}: Service Bus account connection string '${connection}' does not exist. Make sure that it is a defined App Setting.`,
+              );
+            }
+          }
+          if (b.type === 'serviceBus' && b.direction === 'out') {
+            broker.entities.sending(resolveSettingExpression(String(b.queueName ?? b.topicName ?? ''), env));
+          }
+        }
+        const info: FunctionInfo = { name: fn.metadata.name, trigger: type, bindings: fn.metadata.bindings };
+        infos.push(info);
+        if (type === 'httpTrigger') {
+          http.add(fn, triggerName);
+        } else if (type === 'serviceBusTrigger') {
+          starters.push(() => serviceBus.start(serviceBusSpec(fn, triggerName, trigger, config, env, broker, logger)));
+        } else if (type === 'timerTrigger') {
+          timers.add(fn, triggerName);
+          starters.push(() => undefined);
+        }
+      }
+
+      await runAppStartHooks(appDir);
+      const port = options.port ?? Number(env.PORT || local.host.LocalHttpPort || 7071);
+      const baseUrl = await http.listen(port, options.hostname);
+      runtime.baseUrl = baseUrl;
+      for (const start of starters) start();
+      timers.start();
+
+      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, baseUrl, databaseFile);
+      for (const info of infos) {
+        const fn = workerState.functions.get(info.name)!;
+        if (info.trigger === 'httpTrigger') {
+          info.url = http.urlOf(fn);
+          info.methods = http.methodsOf(fn);
+        }
+      }
+      host.functions.push(...infos);
+      logger.log(
+        'information',
+        'Host.Startup',
+        `Embedded host started in ${Math.round(performance.now() - started)} ms (data: ${databaseFile})\n\nFunctions:\n\n${infos
+          .map((f) => (f.url ? `\t${f.name}: [${f.methods!.join(',')}] ${f.url}` : `\t${f.name}: ${f.trigger}`))
+          .join('\n\n')}\n`,
+      );
+      return host;
+    } catch (error) {
+      cleanupOnFailure();
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.http.close();
+    await this.serviceBus.stop();
+    await this.timers.stop();
+    await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
+    this.broker.close();
+    this.commit.close();
+    this.db.close();
+    setEmbeddedRuntime(undefined);
+  }
+}
+
+let loadedApp: string | undefined;
+
+/**
+ * Loads the app once per process (like a worker process); a second host in the same process
+ * (tests) reuses the registrations of the first.
+ */
+async function loadApp(appDir: string): Promise<void> {
+  installCoreModule();
+  if (loadedApp !== undefined) {
+    if (loadedApp !== appDir) throw new Error(`This process already loaded the app in ${loadedApp}; one app per process.`);
+    return;
+  }
+  workerState.indexingLocked = false;
+  try {
+    // Entry points require @azure/functions, whose setup() the real worker calls first.
+    (require('@azure/functions') as { setup?: (o: object) => void }).setup?.({});
+  } catch {
+    // setup() throws if the app called it already; harmless here.
+  }
+  await loadEntryPoints(appDir);
+  workerState.indexingLocked = true;
+  loadedApp = appDir;
+}
+
+function serviceBusSpec(
+  fn: RegisteredFunction,
+  triggerName: string,
+  trigger: RpcBindingInfo,
+  config: HostConfig,
+  env: NodeJS.ProcessEnv,
+  broker: EmbeddedBroker,
+  logger: HostLogger,
+) {
+  const where = `function '${fn.metadata.name}'`;
+  const path =
+    typeof trigger.queueName === 'string'
+      ? resolveSettingExpression(trigger.queueName, env)
+      : subscriptionPath(resolveSettingExpression(String(trigger.topicName), env), resolveSettingExpression(String(trigger.subscriptionName), env));
+  const { entity } = broker.entities.receiving(path);
+  const sessions = trigger.isSessionsEnabled === true;
+  if (sessions !== entity.receiver.requiresSession) {
+    throw new Error(
+      `${where}: isSessionsEnabled is ${sessions} but '${path}' ${entity.receiver.requiresSession ? 'requires' : 'does not support'} sessions`,
+    );
+  }
+  if (fn.metadata.retryOptions) {
+    logger.log(
+      'warning',
+      'Host.Startup',
+      `Soon retries will not be supported for function 'Functions.${fn.metadata.name}'. For more information, please visit http://aka.ms/func-retry-policies.`,
+    );
+  }
+  return {
+    fn,
+    triggerName,
+    entityPath: path,
+    sessions,
+    many: trigger.cardinality === 'many',
+    dataType: typeof trigger.dataType === 'string' ? trigger.dataType : undefined,
+    autoComplete: typeof trigger.autoCompleteMessages === 'boolean' ? trigger.autoCompleteMessages : config.serviceBus.autoCompleteMessages,
+    maxBatchSize: typeof trigger.maxMessageBatchSize === 'number' ? trigger.maxMessageBatchSize : config.serviceBus.maxMessageBatchSize,
+  };
+}

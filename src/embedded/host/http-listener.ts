@@ -1,0 +1,267 @@
+// Serves httpTrigger functions like the Functions host: routes under the host.json routePrefix,
+// method filtering, route parameters, request bodies up to 100 MB (Kestrel's limit in
+// Functions), and responses built from the function's http output binding.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
+import type { RegisteredFunction } from '../worker/worker-state';
+import type { FunctionExecutor } from './executor';
+import type { HostLogger } from './logger';
+import { compareRoutes, RouteTemplate } from './route-template';
+
+export const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+
+interface HttpRoute {
+  fn: RegisteredFunction;
+  triggerName: string;
+  template: RouteTemplate;
+  methods: string[] | undefined;
+  outputName: string;
+}
+
+/** Extra handlers the embedded host mounts beside the functions (admin API, dashboard). */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+
+export interface HttpListenerOptions {
+  routePrefix: string;
+  executor: FunctionExecutor;
+  logger: HostLogger;
+  /** Runs after a successful invocation, before the response is sent (output bindings). */
+  afterInvocation: (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) => Promise<void>;
+  cors?: string;
+  corsCredentials?: boolean;
+}
+
+function typedDataBody(data: RpcTypedData | null | undefined): Buffer {
+  if (!data) return Buffer.alloc(0);
+  if (data.bytes != null) return Buffer.from(data.bytes);
+  if (data.string != null) return Buffer.from(data.string);
+  if (data.json != null) return Buffer.from(data.json);
+  if (data.int != null) return Buffer.from(String(data.int));
+  if (data.double != null) return Buffer.from(String(data.double));
+  return Buffer.alloc(0);
+}
+
+function cookieHeader(c: RpcHttpCookie): string {
+  let s = `${c.name ?? ''}=${c.value ?? ''}`;
+  if (c.domain?.value) s += `; Domain=${c.domain.value}`;
+  if (c.path?.value) s += `; Path=${c.path.value}`;
+  if (c.expires?.value?.seconds != null) s += `; Expires=${new Date(Number(c.expires.value.seconds) * 1000).toUTCString()}`;
+  if (c.maxAge?.value != null) s += `; Max-Age=${c.maxAge.value}`;
+  if (c.secure?.value) s += '; Secure';
+  if (c.httpOnly?.value) s += '; HttpOnly';
+  if (c.sameSite && c.sameSite !== 'none') s += `; SameSite=${c.sameSite === 'explicitNone' ? 'None' : c.sameSite[0]!.toUpperCase() + c.sameSite.slice(1)}`;
+  return s;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge());
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class HttpListener {
+  readonly #routes: HttpRoute[] = [];
+  readonly #handlers: RawHandler[] = [];
+  #server?: Server;
+  #baseUrl = '';
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(private readonly options: HttpListenerOptions) {}
+
+  add(fn: RegisteredFunction, triggerName: string): void {
+    const trigger = fn.metadata.bindings[triggerName]!;
+    const route = typeof trigger.route === 'string' ? trigger.route : fn.metadata.name;
+    const methods = Array.isArray(trigger.methods) ? (trigger.methods as string[]).map((m) => m.toUpperCase()) : undefined;
+    const outputName =
+      Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'out' && b.type?.toLowerCase() === 'http')?.[0] ?? '$return';
+    this.#routes.push({ fn, triggerName, template: new RouteTemplate(route), methods, outputName });
+    this.#routes.sort((a, b) => compareRoutes(a.template, b.template));
+  }
+
+  mount(handler: RawHandler): void {
+    this.#handlers.push(handler);
+  }
+
+  get baseUrl(): string {
+    return this.#baseUrl;
+  }
+
+  urlOf(fn: RegisteredFunction): string {
+    const route = this.#routes.find((r) => r.fn === fn);
+    const prefix = this.options.routePrefix ? `/${this.options.routePrefix}` : '';
+    return `${this.#baseUrl}${prefix}/${route?.template.template.replace(/^\/+/, '') ?? ''}`;
+  }
+
+  methodsOf(fn: RegisteredFunction): string[] {
+    return this.#routes.find((r) => r.fn === fn)?.methods ?? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+  }
+
+  async listen(port: number, hostname = '127.0.0.1'): Promise<string> {
+    const server = createServer((req, res) => {
+      const work = this.#handle(req, res).catch((error: unknown) => {
+        this.options.logger.log('error', 'Host.Http', `Unhandled error serving ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+      this.#inflight.add(work);
+      void work.finally(() => this.#inflight.delete(work));
+    });
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, hostname, () => resolve());
+    });
+    this.#server = server;
+    const address = server.address() as AddressInfo;
+    this.#baseUrl = `http://${hostname === '127.0.0.1' || hostname === '0.0.0.0' ? 'localhost' : hostname}:${address.port}`;
+    return this.#baseUrl;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await Promise.allSettled([...this.#inflight]);
+    server.closeAllConnections();
+    await closed;
+  }
+
+  #applyCors(req: IncomingMessage, res: ServerResponse): void {
+    const cors = this.options.cors;
+    const origin = req.headers.origin;
+    if (!cors || !origin) return;
+    const allowed = cors.split(',').map((s) => s.trim());
+    if (allowed.includes('*') || allowed.includes(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') && !this.options.corsCredentials ? '*' : origin);
+      if (this.options.corsCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+    }
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.#baseUrl || 'http://localhost');
+    this.#applyCors(req, res);
+    if (req.method === 'OPTIONS' && this.options.cors && req.headers['access-control-request-method']) {
+      res.writeHead(204, {
+        'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+        'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? '*',
+      });
+      res.end();
+      return;
+    }
+    for (const handler of this.#handlers) if (await handler(req, res, url)) return;
+
+    const prefix = this.options.routePrefix ? `/${this.options.routePrefix.toLowerCase()}` : '';
+    let path = url.pathname;
+    if (prefix) {
+      if (path.toLowerCase() !== prefix && !path.toLowerCase().startsWith(`${prefix}/`)) return this.#notFound(res);
+      path = path.slice(prefix.length);
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    let matched: { route: HttpRoute; params: Record<string, string> } | undefined;
+    for (const route of this.#routes) {
+      if (route.methods && !route.methods.includes(method)) continue;
+      const m = route.template.match(path);
+      if (m) {
+        matched = { route, params: m.params };
+        break;
+      }
+    }
+    if (!matched) return this.#notFound(res);
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_REQUEST_BODY_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        res.writeHead(413, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'PayloadTooLarge', message: `Request bodies are limited to ${MAX_REQUEST_BODY_BYTES} bytes.` } }));
+        return;
+      }
+      throw error;
+    }
+    await this.#invoke(matched.route, matched.params, req, res, url, body);
+  }
+
+  #notFound(res: ServerResponse): void {
+    res.writeHead(404, { 'Content-Length': '0' });
+    res.end();
+  }
+
+  async #invoke(route: HttpRoute, params: Record<string, string>, req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+    const http: RpcHttpData = {
+      method: req.method,
+      url: url.toString(),
+      headers,
+      query,
+      params,
+      body: body.length ? { bytes: body } : undefined,
+    };
+    let invocationId = '';
+    let outcome;
+    try {
+      outcome = await this.options.executor.execute(route.fn, {
+        reason: 'This function was programmatically called via the host APIs.',
+        request: ({ invocationId: id }) => {
+          invocationId = id;
+          const triggerMetadata: Record<string, RpcTypedData> = {
+            Query: { json: JSON.stringify(query) },
+            Headers: { json: JSON.stringify(headers) },
+          };
+          for (const [k, v] of Object.entries(params)) triggerMetadata[k] = { string: v };
+          return { inputData: [{ name: route.triggerName, data: { http } }], triggerMetadata };
+        },
+      });
+      await this.options.afterInvocation(route.fn, outcome.response, invocationId);
+    } catch {
+      // The Functions host answers a failed invocation with an empty 500.
+      if (!res.headersSent) res.writeHead(500, { 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    const data =
+      route.outputName === '$return'
+        ? outcome.response.returnValue
+        : outcome.response.outputData?.find((o) => o.name === route.outputName)?.data;
+    const httpOut = data?.http;
+    if (!httpOut) {
+      res.writeHead(204, { 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    const status = Number(httpOut.statusCode ?? 200) || 200;
+    const responseBody = typedDataBody(httpOut.body);
+    const outHeaders: Record<string, string | string[]> = { ...(httpOut.headers ?? {}) };
+    if (httpOut.cookies?.length) outHeaders['set-cookie'] = httpOut.cookies.map(cookieHeader);
+    delete outHeaders['content-length'];
+    delete outHeaders['transfer-encoding'];
+    res.writeHead(status, { ...outHeaders, 'Content-Length': String(req.method === 'HEAD' ? 0 : responseBody.length) });
+    res.end(req.method === 'HEAD' ? undefined : responseBody);
+  }
+}

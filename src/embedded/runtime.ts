@@ -1,0 +1,32 @@
+// The embedded services of the host running in this process, for the embedded adapters
+// (src/adapters/embedded) that the app's code reaches through its ports. A global symbol keeps
+// one registry per process even if this module is loaded twice (jest module registries).
+import type { EmbeddedBroker } from './broker/broker';
+import type { Clock } from './clock';
+import type { Db } from './sqlite';
+
+export interface EmbeddedRuntime {
+  broker: EmbeddedBroker;
+  db: Db;
+  clock: Clock;
+  /** http://localhost:<port> once the HTTP listener is up. */
+  baseUrl: string;
+}
+
+const KEY = Symbol.for('azure-integration-backbone.embedded-runtime');
+type Holder = { [KEY]?: EmbeddedRuntime };
+
+export function setEmbeddedRuntime(runtime: EmbeddedRuntime | undefined): void {
+  (globalThis as Holder)[KEY] = runtime;
+}
+
+export function getEmbeddedRuntime(): EmbeddedRuntime {
+  const runtime = (globalThis as Holder)[KEY];
+  if (!runtime) {
+    throw new Error(
+      'A connection is set to "UseEmbeddedHost=true" but no embedded host is running in this process. ' +
+        'Start the app with `npm start`, or point the connection setting at Azure.',
+    );
+  }
+  return runtime;
+}

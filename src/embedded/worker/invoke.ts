@@ -1,0 +1,116 @@
+// One invocation, carried out the way the Node.js worker's InvocationHandler does it: the app's
+// programming model turns the RPC request into (context, inputs), preInvocation hooks run, the
+// handler runs, postInvocation hooks run, and the model turns the result into the RPC response
+// whose output bindings and return value the host then acts on.
+import type { RpcFunctionMetadata, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './rpc';
+import { workerState, type RegisteredFunction } from './worker-state';
+
+export type InvocationLog = (level: RpcLogLevel, category: RpcLogCategory, message: string) => void;
+
+function readonlyProp<T>(name: string, get: () => T) {
+  return {
+    get,
+    set() {
+      throw new Error(`Cannot assign to read only property '${name}'`);
+    },
+    enumerable: true,
+  };
+}
+
+async function executeHooks(name: string, context: Record<string, unknown>): Promise<void> {
+  for (const callback of workerState.hooks.get(name) ?? []) await callback(context);
+}
+
+export interface InvocationOutcome {
+  response: RpcInvocationResponse;
+  /** The InvocationContext the library built, for hosts that need trigger details. */
+  context: unknown;
+}
+
+export async function invoke(
+  fn: RegisteredFunction,
+  request: RpcInvocationRequest & { invocationId: string },
+  log: InvocationLog,
+): Promise<InvocationOutcome> {
+  const model = workerState.programmingModel;
+  if (!model) throw new Error('No programming model was registered: the app did not load @azure/functions.');
+  const coreCtx = {
+    invocationId: request.invocationId,
+    request,
+    metadata: fn.metadata as RpcFunctionMetadata,
+    state: undefined as 'preInvocationHooks' | 'postInvocationHooks' | 'invocation' | undefined,
+    log,
+  };
+  const invocationModel = await model.getInvocationModel(coreCtx);
+  const hookData: Record<string, unknown> = {};
+  const args = await invocationModel.getArguments();
+  const context = args.context;
+  let inputs = args.inputs;
+  let callback = fn.callback;
+
+  const pre: Record<string, unknown> = Object.defineProperties(
+    { inputs, functionCallback: callback },
+    {
+      hookData: readonlyProp('hookData', () => hookData),
+      appHookData: readonlyProp('appHookData', () => workerState.appHookData),
+      invocationContext: readonlyProp('invocationContext', () => context),
+    },
+  );
+  coreCtx.state = 'preInvocationHooks';
+  try {
+    await executeHooks('preInvocation', pre);
+  } finally {
+    coreCtx.state = undefined;
+  }
+  inputs = pre.inputs as unknown[];
+  callback = pre.functionCallback as typeof callback;
+
+  const post: Record<string, unknown> = Object.defineProperties(
+    { inputs, result: null, error: null },
+    {
+      hookData: readonlyProp('hookData', () => hookData),
+      appHookData: readonlyProp('appHookData', () => workerState.appHookData),
+      invocationContext: readonlyProp('invocationContext', () => context),
+    },
+  );
+  coreCtx.state = 'invocation';
+  try {
+    post.result = await invocationModel.invokeFunction(context, inputs, callback);
+  } catch (error) {
+    post.error = error;
+  } finally {
+    coreCtx.state = undefined;
+  }
+  coreCtx.state = 'postInvocationHooks';
+  try {
+    await executeHooks('postInvocation', post);
+  } finally {
+    coreCtx.state = undefined;
+  }
+  if (post.error) throw post.error;
+  const response = await invocationModel.getResponse(context, post.result);
+  return { response, context };
+}
+
+/** Runs appStart hooks once the app's entry points have loaded. */
+export async function runAppStartHooks(functionAppDirectory: string): Promise<void> {
+  const ctx = Object.defineProperties(
+    { functionAppDirectory },
+    {
+      hookData: readonlyProp('hookData', () => workerState.appLevelOnlyHookData),
+      appHookData: readonlyProp('appHookData', () => workerState.appHookData),
+    },
+  );
+  await executeHooks('appStart', ctx);
+}
+
+export async function runAppTerminateHooks(): Promise<void> {
+  const ctx = Object.defineProperties(
+    {},
+    {
+      hookData: readonlyProp('hookData', () => workerState.appLevelOnlyHookData),
+      appHookData: readonlyProp('appHookData', () => workerState.appHookData),
+    },
+  );
+  await executeHooks('appTerminate', ctx);
+}

@@ -1,0 +1,69 @@
+// The messaging port: what the app (and the broker contract suite) needs from Service Bus.
+// Two adapters implement it — src/adapters/azure/service-bus.ts on @azure/service-bus, and
+// src/adapters/embedded/messaging.ts on the embedded broker — chosen by configuration.
+import type {
+  EntityRuntimeProperties,
+  OutgoingMessage,
+  PropertyValue,
+  ReceivedMessage,
+  SessionLock,
+} from './types';
+
+export interface ReceiveOptions {
+  maxMessages?: number;
+  maxWaitMs?: number;
+}
+
+export interface DeadLetterOptions {
+  deadLetterReason?: string;
+  deadLetterErrorDescription?: string;
+  propertiesToModify?: Record<string, PropertyValue>;
+}
+
+export interface MessageSender {
+  /** Resolves once the broker has accepted (and persisted) every message. */
+  send(entityPath: string, messages: OutgoingMessage[]): Promise<void>;
+  schedule(entityPath: string, messages: OutgoingMessage[], enqueueAt: Date): Promise<number[]>;
+  cancelScheduled(entityPath: string, sequenceNumbers: number[]): Promise<void>;
+}
+
+export interface MessageReceiver {
+  receive(entityPath: string, options?: ReceiveOptions): Promise<ReceivedMessage[]>;
+  peek(entityPath: string, options?: { fromSequenceNumber?: number; maxMessageCount?: number }): Promise<ReceivedMessage[]>;
+  complete(message: ReceivedMessage): Promise<void>;
+  abandon(message: ReceivedMessage, propertiesToModify?: Record<string, PropertyValue>): Promise<void>;
+  deadLetter(message: ReceivedMessage, options?: DeadLetterOptions): Promise<void>;
+  defer(message: ReceivedMessage, propertiesToModify?: Record<string, PropertyValue>): Promise<void>;
+  receiveDeferred(entityPath: string, sequenceNumbers: number[]): Promise<ReceivedMessage[]>;
+  renewLock(message: ReceivedMessage): Promise<Date>;
+  /** Locks a session (the given one, or the next available); null when none came in time. */
+  acceptSession(entityPath: string, options?: { sessionId?: string; maxWaitMs?: number }): Promise<SessionLock | null>;
+  receiveFromSession(session: SessionLock, options?: ReceiveOptions): Promise<ReceivedMessage[]>;
+  renewSessionLock(session: SessionLock): Promise<Date>;
+  getSessionState(session: SessionLock): Promise<Buffer | null>;
+  setSessionState(session: SessionLock, state: Buffer | null): Promise<void>;
+  releaseSession(session: SessionLock): Promise<void>;
+}
+
+export interface EntityDescription {
+  path: string;
+  kind: 'queue' | 'topic' | 'subscription';
+}
+
+export interface MessagingAdmin {
+  /** Queues, topics and subscriptions of the namespace. */
+  listEntities(): Promise<EntityDescription[]>;
+  runtimeProperties(entityPath: string): Promise<EntityRuntimeProperties>;
+  /** Sends a dead letter back to the entity it came from and removes it from the dead-letter queue. */
+  resubmitDeadLetter(entityPath: string, sequenceNumber: number): Promise<{ messageId: string; sequenceNumber?: number }>;
+  /** A cheap round trip to the namespace, for health checks. */
+  probe(): Promise<void>;
+}
+
+export interface Messaging extends MessageSender, MessageReceiver, MessagingAdmin {
+  readonly kind: 'embedded' | 'azure';
+  close(): Promise<void>;
+}
+
+/** The messageId a resubmitted dead letter carries, so duplicate detection does not drop it. */
+export { resubmittedMessageId } from './resubmit';

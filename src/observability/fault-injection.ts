@@ -1,0 +1,37 @@
+// The fault plan read from the FAULT_INJECTION setting: function name → failure rate (0..1).
+
+export class TransientFault extends Error {
+  override name = 'TransientFault';
+}
+
+export function parseFaultPlan(setting: string | undefined): Map<string, number> {
+  const plan = new Map<string, number>();
+  if (!setting?.trim()) return plan;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(setting);
+  } catch (error) {
+    throw new Error(`FAULT_INJECTION must be JSON such as {"processInbound": 0.05}: ${(error as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new Error('FAULT_INJECTION must be a JSON object of function name → failure rate');
+  }
+  for (const [name, rate] of Object.entries(doc)) {
+    if (typeof rate !== 'number' || rate < 0 || rate > 1) throw new Error(`FAULT_INJECTION: the rate for ${name} must be a number from 0 to 1`);
+    plan.set(name.toLowerCase(), rate);
+  }
+  return plan;
+}
+
+export function shouldFail(plan: Map<string, number>, functionName: string, random: () => number = Math.random): boolean {
+  const rate = plan.get(functionName.toLowerCase()) ?? 0;
+  return rate > 0 && random() < rate;
+}
+
+let cached: { setting: string | undefined; plan: Map<string, number> } | undefined;
+
+/** The plan for the setting's current value (re-read when the setting changes). */
+export function currentFaultPlan(setting: string | undefined): Map<string, number> {
+  if (cached === undefined || cached.setting !== setting) cached = { setting, plan: parseFaultPlan(setting) };
+  return cached.plan;
+}
