@@ -1,0 +1,48 @@
+// Starts the embedded host in-process for end-to-end tests: a free port, an in-memory database,
+// host logs captured for the test to read.
+import assert from 'node:assert/strict';
+import { EmbeddedHost, type EmbeddedHostOptions } from '../../src/embedded/host/host';
+import type { LogRecord } from '../../src/embedded/host/logger';
+
+export interface RunningHost {
+  host: EmbeddedHost;
+  logs: LogRecord[];
+  url(path: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startHost(appDir: string, options: Partial<EmbeddedHostOptions> = {}): Promise<RunningHost> {
+  const logs: LogRecord[] = [];
+  const host = await EmbeddedHost.start({
+    appDir,
+    database: ':memory:',
+    port: 0,
+    logWriter: (r) => {
+      logs.push(r);
+      if (process.env.HOST_LOGS) process.stdout.write(`[${r.level}] ${r.message}\n`);
+    },
+    ...options,
+  });
+  return { host, logs, url: (path) => `${host.baseUrl}${path}`, stop: () => host.stop() };
+}
+
+/** Polls until probe returns something other than undefined/false; fails naming what it waited for. */
+export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) assert.fail(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
