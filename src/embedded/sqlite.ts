@@ -62,7 +62,7 @@ export class GroupCommit {
   /** Transactions committed so far; a benchmark reads it to report ops per commit. */
   commits = 0;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     const savepoint = db.transaction((op: () => unknown) => op());
     this.#outer = db.transaction((ops: PendingOp[]) =>
       ops.map((p) => {

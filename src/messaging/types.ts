@@ -4,9 +4,8 @@
 
 export type PropertyValue = string | number | boolean | Date | null;
 
-export interface OutgoingMessage {
-  body: Buffer;
-  messageId?: string;
+/** The broker properties a message carries whichever way it travels. */
+interface MessageHeaders {
   contentType?: string;
   correlationId?: string;
   subject?: string;
@@ -15,6 +14,11 @@ export interface OutgoingMessage {
   replyToSessionId?: string;
   sessionId?: string;
   partitionKey?: string;
+}
+
+export interface OutgoingMessage extends MessageHeaders {
+  body: Buffer;
+  messageId?: string;
   /** Per-message TTL; the entity's defaultMessageTimeToLive is the ceiling. */
   timeToLiveMs?: number;
   /** Epoch ms; the message stays invisible (state "scheduled") until then. */
@@ -24,19 +28,11 @@ export interface OutgoingMessage {
 
 export type MessageState = 'active' | 'deferred' | 'scheduled';
 
-export interface ReceivedMessage {
+export interface ReceivedMessage extends MessageHeaders {
   /** The path it was received or peeked from, e.g. "inbound" or "inbound/$deadletterqueue". */
   entityPath: string;
   body: Buffer;
   messageId: string;
-  contentType?: string;
-  correlationId?: string;
-  subject?: string;
-  to?: string;
-  replyTo?: string;
-  replyToSessionId?: string;
-  sessionId?: string;
-  partitionKey?: string;
   applicationProperties: Record<string, PropertyValue>;
   sequenceNumber: number;
   enqueuedTimeUtc: Date;

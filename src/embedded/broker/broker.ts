@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { resubmittedMessageId } from '../../messaging/resubmit';
 import type { Clock, Timer } from '../clock';
 import { GroupCommit, migrate, type Db } from '../sqlite';
-import { DLQ_SUFFIX, EntityTable, type ReceivingEntity, type SendingEntity, type SubscriptionEntity } from './entities';
+import { DLQ_SUFFIX, EntityTable, type ReceivingEntity, type SendingEntity } from './entities';
 import type { FilterMessage } from './sql-filter';
 import {
   BrokerError,
@@ -508,7 +508,7 @@ export class EmbeddedBroker {
         if (out.length >= max) break;
         if (!this.#settleExpiredLock(entity, row)) continue;
         if (!dlq && this.#expireIfDue(entity, row, now)) continue;
-        out.push(this.#lockRow(row, entity, dlq, now, null, now + entity.receiver.lockDurationMs));
+        out.push(this.#lockRow(row, entity, dlq, null, now + entity.receiver.lockDurationMs));
       }
       if (rows.length < Math.max(max * 2, 16)) break;
     }
@@ -546,7 +546,7 @@ export class EmbeddedBroker {
     this.#stmt.toDlq.run(row.delivery_count, encodeProps(props), reason, description, row.id);
   }
 
-  #lockRow(row: Row, entity: ReceivingEntity, dlq: boolean, now: number, sessionLock: string | null, until: number): ReceivedMessage {
+  #lockRow(row: Row, entity: ReceivingEntity, dlq: boolean, sessionLock: string | null, until: number): ReceivedMessage {
     const token = randomUUID();
     this.#stmt.lock.run(token, until, sessionLock, row.id);
     return this.#toReceived({ ...row, lock_token: token, locked_until: until }, entity.path + (dlq ? DLQ_SUFFIX : ''));
@@ -607,7 +607,7 @@ export class EmbeddedBroker {
           after = row.seq;
           if (out.length >= max) break;
           if (this.#expireIfDue(entity, row, now)) continue;
-          out.push(this.#lockRow(row, entity, false, now, session.lockToken, until));
+          out.push(this.#lockRow(row, entity, false, session.lockToken, until));
         }
         if (out.length >= max || rows.length < max + 8) break;
       }
@@ -758,7 +758,7 @@ export class EmbeddedBroker {
           else this.#stmt.delete.run(row.id);
           continue;
         }
-        out.push(this.#lockRow(row, entity, dlq, now, null, now + entity.receiver.lockDurationMs));
+        out.push(this.#lockRow(row, entity, dlq, null, now + entity.receiver.lockDurationMs));
       }
       return out;
     });
@@ -993,4 +993,3 @@ export class EmbeddedBroker {
   }
 }
 
-export type { SubscriptionEntity };

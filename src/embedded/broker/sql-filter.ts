@@ -5,6 +5,8 @@
 // when the whole predicate is TRUE. Names and keywords are case-insensitive; string
 // comparisons are ordinal (case-sensitive), as C# operator binding implies.
 
+import type { CorrelationFilterDefinition as CorrelationFilter } from '../../config/topology';
+
 export type SqlValue = string | number | boolean | Date | null;
 /** UNKNOWN in three-valued logic: a missing property or an undefined comparison. */
 const UNKNOWN = undefined;
@@ -523,18 +525,6 @@ export function compileSqlFilter(expression: string): CompiledFilter {
   if (expression.length > 1024) throw new SqlFilterError('A SQL filter is limited to 1024 characters');
   const ast = new Parser(tokenize(expression), expression).parse();
   return { expression, matches: (msg) => evalPred(ast, msg) === true };
-}
-
-export interface CorrelationFilter {
-  correlationId?: string;
-  messageId?: string;
-  to?: string;
-  replyTo?: string;
-  label?: string;
-  sessionId?: string;
-  replyToSessionId?: string;
-  contentType?: string;
-  properties?: Record<string, string | number | boolean>;
 }
 
 const CORRELATION_SYSTEM: [keyof CorrelationFilter, string][] = [
