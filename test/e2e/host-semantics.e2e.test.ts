@@ -160,6 +160,46 @@ describe('Service Bus triggers', () => {
   });
 });
 
+describe('Service Bus SDK-type bindings (sdkBinding: true)', () => {
+  const send = (id: string, action: string) =>
+    running.host.broker.send('sdk', [{ body: Buffer.from(JSON.stringify({ action })), messageId: id, contentType: 'application/json', applicationProperties: { tag: 'x' } }]);
+  const sdkCalls = (id: string) => calls('sdkSettles').filter((c) => (c.message as { messageId: string }).messageId === id);
+
+  test('the function gets a ServiceBusReceivedMessage and completes it through the actions', async () => {
+    await send('sdk-complete', 'complete');
+    const call = await waitFor(() => sdkCalls('sdk-complete')[0], 'the SDK-bound function');
+    expect(call.message).toMatchObject({ body: { action: 'complete' }, deliveryCount: 0, props: { tag: 'x' }, sequenceNumber: expect.any(Number) });
+    expect((call.message as { lockToken: string }).lockToken).toMatch(/^[0-9a-f-]{36}$/);
+    await waitFor(() => running.host.broker.peek('sdk', { maxMessageCount: 50 }).every((m) => m.messageId !== 'sdk-complete'), 'the message to be gone');
+  });
+
+  test('dead-lettering through the actions keeps the reason and description', async () => {
+    await send('sdk-dead', 'deadletter');
+    const dead = await waitFor(() => running.host.broker.peek('sdk/$deadletterqueue', { maxMessageCount: 50 }).find((m) => m.messageId === 'sdk-dead'), 'the dead letter');
+    expect(dead).toMatchObject({ deadLetterReason: 'NoRouteMatched', deadLetterErrorDescription: 'no route for this one' });
+    expect(sdkCalls('sdk-dead')).toHaveLength(1); // settled by the function: the host did not abandon it
+  });
+
+  test('the preview extension cannot serialize plain-string reasons (as on Azure): the call fails and the host abandons', async () => {
+    await send('sdk-plain', 'deadletter-plain-strings');
+    const dead = await waitFor(() => running.host.broker.peek('sdk/$deadletterqueue', { maxMessageCount: 50 }).find((m) => m.messageId === 'sdk-plain'), 'the dead letter');
+    expect(dead.deadLetterReason).toBe('MaxDeliveryCountExceeded');
+  });
+
+  test('a deferred message stays deferred', async () => {
+    await send('sdk-defer', 'defer');
+    const deferred = await waitFor(() => running.host.broker.peek('sdk', { maxMessageCount: 50 }).find((m) => m.messageId === 'sdk-defer' && m.state === 'deferred'), 'the deferred message');
+    expect(deferred.deliveryCount).toBe(1);
+  });
+
+  test('a function that throws before settling: the host abandons, then dead-letters after maxDeliveryCount', async () => {
+    await send('sdk-throw', 'throw');
+    const dead = await waitFor(() => running.host.broker.peek('sdk/$deadletterqueue', { maxMessageCount: 50 }).find((m) => m.messageId === 'sdk-throw'), 'the dead letter');
+    expect(dead.deadLetterReason).toBe('MaxDeliveryCountExceeded');
+    expect(sdkCalls('sdk-throw').map((c) => (c.message as { deliveryCount: number }).deliveryCount)).toEqual([0, 1]);
+  });
+});
+
 describe('Service Bus output binding', () => {
   test('an object is sent as a JSON message, text/plain, with the parent invocation id', async () => {
     const res = await postJson(running.url('/api/send'), { value: { sku: 'A-1', qty: 2 } });

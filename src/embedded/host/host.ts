@@ -21,6 +21,7 @@ import { HttpListener } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
 import { ServiceBusListener } from './servicebus-listener';
+import { SettlementService } from './servicebus-sdk-binding';
 import { connectionConfigured, loadLocalSettings, resolveSettingExpression } from './settings';
 import { TimerListener } from './timer-listener';
 
@@ -66,6 +67,7 @@ export class EmbeddedHost {
     readonly timers: TimerListener,
     readonly baseUrl: string,
     readonly databaseFile: string,
+    private readonly settlement: SettlementService | undefined,
   ) {}
 
   static async start(options: EmbeddedHostOptions): Promise<EmbeddedHost> {
@@ -90,7 +92,9 @@ export class EmbeddedHost {
 
     const runtime = { broker, db, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
+    let settlement: SettlementService | undefined;
     const cleanupOnFailure = () => {
+      void settlement?.release();
       setEmbeddedRuntime(undefined);
       broker.close();
       commit.close();
@@ -115,7 +119,13 @@ export class EmbeddedHost {
         corsCredentials: local.host.CORSCredentials,
       });
       const sbNamespace = (connection: string) => env[`${connection}__fullyQualifiedNamespace`] || 'embedded.servicebus.localhost';
+      settlement = functions.some((f) => Object.values(f.metadata.bindings).some(usesSdkBinding)) ? await SettlementService.start() : undefined;
+      if (settlement) {
+        // The extension reads the host's gRPC address from the worker's command line.
+        process.argv = [process.argv[0]!, process.argv[1] ?? 'embedded-host', ...settlement.workerArguments()];
+      }
       const serviceBus = new ServiceBusListener({
+        settlement,
         broker,
         executor,
         logger,
@@ -167,7 +177,7 @@ export class EmbeddedHost {
       for (const start of starters) start();
       timers.start();
 
-      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, baseUrl, databaseFile);
+      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, baseUrl, databaseFile, settlement);
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -197,11 +207,17 @@ export class EmbeddedHost {
     await this.serviceBus.stop();
     await this.timers.stop();
     await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
+    await this.settlement?.release();
     this.broker.close();
     this.commit.close();
     this.db.close();
     setEmbeddedRuntime(undefined);
   }
+}
+
+function usesSdkBinding(binding: RpcBindingInfo): boolean {
+  const properties = binding.properties as Record<string, unknown> | undefined;
+  return binding.type === 'serviceBusTrigger' && (binding.sdkBinding === true || properties?.supportsDeferredBinding === 'true');
 }
 
 let loadedApp: string | undefined;
@@ -258,6 +274,7 @@ function serviceBusSpec(
   }
   return {
     fn,
+    sdkBinding: usesSdkBinding(trigger),
     triggerName,
     entityPath: path,
     sessions,

@@ -11,6 +11,7 @@ import type { RegisteredFunction } from '../worker/worker-state';
 import type { FunctionExecutor } from './executor';
 import type { ServiceBusHostOptions } from './host-config';
 import type { HostLogger } from './logger';
+import { sdkTriggerInput, type SettlementService } from './servicebus-sdk-binding';
 import {
   batchMetadata,
   roundTripFormat,
@@ -21,6 +22,8 @@ import {
 
 export interface ServiceBusTriggerSpec {
   fn: RegisteredFunction;
+  /** sdkBinding: the function gets ServiceBusReceivedMessage objects and settles them itself. */
+  sdkBinding: boolean;
   triggerName: string;
   entityPath: string;
   sessions: boolean;
@@ -36,6 +39,8 @@ export interface ServiceBusListenerOptions {
   logger: HostLogger;
   hostOptions: ServiceBusHostOptions;
   namespace: string;
+  /** Present when some function uses SDK-type bindings. */
+  settlement?: SettlementService;
   afterInvocation: (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) => Promise<void>;
 }
 
@@ -150,8 +155,9 @@ export class ServiceBusListener {
   }
 
   async #process(spec: ServiceBusTriggerSpec, messages: ReceivedMessage[], session: SessionLock | undefined): Promise<void> {
-    const { broker, executor, namespace } = this.options;
+    const { broker, executor, namespace, settlement } = this.options;
     this.#inflight += messages.length;
+    if (session && spec.sdkBinding) settlement?.trackSession(session);
     const stopRenewing = this.#renewLocks(spec, messages, session);
     let succeeded = false;
     try {
@@ -179,7 +185,12 @@ export class ServiceBusListener {
         request: ({ invocationId: id }) => {
           invocationId = id;
           return {
-            inputData: [{ name: spec.triggerName, data: triggerInput(messages, spec.many, spec.dataType) }],
+            inputData: [
+              {
+                name: spec.triggerName,
+                data: spec.sdkBinding ? sdkTriggerInput(messages, spec.many) : triggerInput(messages, spec.many, spec.dataType),
+              },
+            ],
             triggerMetadata: spec.many ? batchMetadata(messages, namespace) : singleMessageMetadata(first, namespace),
             traceContext: traceContextFor(first),
           };
@@ -193,17 +204,21 @@ export class ServiceBusListener {
       stopRenewing();
     }
     try {
+      // What the function settled itself (SDK bindings) is left alone. A failed invocation's
+      // unsettled messages are abandoned whatever autoCompleteMessages says; with
+      // autoCompleteMessages=false a successful one is the function's to settle — unsettled, its
+      // lock runs out and it comes back, as in Azure.
+      const unsettled = messages.filter((m) => !settlement?.takeSettled(m.lockToken!));
       if (succeeded && spec.autoComplete) {
-        await Promise.all(messages.map((m) => broker.complete(m.lockToken!)));
+        await Promise.all(unsettled.map((m) => broker.complete(m.lockToken!)));
       } else if (!succeeded) {
-        await Promise.all(messages.map((m) => broker.abandon(m.lockToken!)));
+        await Promise.all(unsettled.map((m) => broker.abandon(m.lockToken!)));
       }
-      // autoCompleteMessages=false and success: the function was to settle the message itself;
-      // unsettled, the lock runs out and the message comes back, as in Azure.
     } catch (error) {
       this.#warn(spec, `settling ${messages.map((m) => m.messageId).join(',')} failed: ${(error as Error).message}`);
     } finally {
       this.#inflight -= messages.length;
+      if (session && spec.sdkBinding) settlement?.untrackSession(session);
     }
   }
 }

@@ -75,6 +75,16 @@ export interface RpcTypedData {
   collectionString?: { string?: string[] | null } | null;
   collectionDouble?: { double?: number[] | null } | null;
   collectionSint64?: { sint64?: number[] | null } | null;
+  /** Deferred (SDK-type) bindings: the extension library builds the SDK object from this. */
+  modelBindingData?: RpcModelBindingData | null;
+  collectionModelBindingData?: { modelBindingData?: RpcModelBindingData[] | null } | null;
+}
+
+export interface RpcModelBindingData {
+  version?: string | null;
+  source?: string | null;
+  contentType?: string | null;
+  content?: Uint8Array | null;
 }
 
 export interface RpcParameterBinding {
