@@ -1,11 +1,32 @@
-// Operations endpoints for the messaging namespace (function keys in Azure):
-//   GET  /api/ops/entities                                   depth of every queue and subscription
-//   GET  /api/ops/deadletters?entity=&fromSequenceNumber=&max= browse a dead-letter queue
-//   POST /api/ops/deadletters/{sequenceNumber}/resubmit?entity= send one dead letter back
+// Operations endpoints for messaging (function keys in Azure). `entity` names a queue or
+// topic/subscriptions/name (its dead-letter queue is read), or review / archive (where
+// dead-letter triage parks messages). Filters: reason, category, messageType, correlationId,
+// since, until.
+//   GET    /api/ops/entities                                   depth of every queue and subscription
+//   GET    /api/ops/deadletters?entity=&…filters&fromSequenceNumber=&max=
+//   POST   /api/ops/deadletters/{sequenceNumber}/resubmit?entity=
+//   POST   /api/ops/deadletters/resubmit?entity=&…filters|all=true   many at once
+//   DELETE /api/ops/deadletters?entity=&…filters|all=true             purge
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { messaging } from '../src/adapters/messaging';
-import { browseDeadLetters, entityDepths, resubmitDeadLetter } from '../src/esb/dead-letters';
+import { browseDeadLetters, entityDepths, purgeMatching, resubmitDeadLetter, resubmitMatching, type DeadLetterQuery } from '../src/esb/dead-letters';
 import { errorResponse, json } from '../src/http/responses';
+
+function query(request: HttpRequest): DeadLetterQuery & { all: string | null; fromSequenceNumber: string | null; max: string | null } {
+  const q = request.query;
+  return {
+    entity: q.get('entity'),
+    reason: q.get('reason'),
+    category: q.get('category'),
+    messageType: q.get('messageType'),
+    correlationId: q.get('correlationId'),
+    since: q.get('since'),
+    until: q.get('until'),
+    all: q.get('all'),
+    fromSequenceNumber: q.get('fromSequenceNumber'),
+    max: q.get('max'),
+  };
+}
 
 export async function listEntityDepths(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
@@ -17,8 +38,7 @@ export async function listEntityDepths(_request: HttpRequest, context: Invocatio
 
 export async function listDeadLetters(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const q = request.query;
-    return json(200, await browseDeadLetters(messaging(), { entity: q.get('entity'), fromSequenceNumber: q.get('fromSequenceNumber'), max: q.get('max') }));
+    return json(200, await browseDeadLetters(messaging(), query(request)));
   } catch (error) {
     return errorResponse(error, context);
   }
@@ -27,7 +47,27 @@ export async function listDeadLetters(request: HttpRequest, context: InvocationC
 export async function resubmitOneDeadLetter(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     const result = await resubmitDeadLetter(messaging(), request.query.get('entity'), request.params.sequenceNumber ?? '');
-    context.log(`Resubmitted dead letter ${request.params.sequenceNumber} of ${result.entity} as ${result.resubmitted.messageId}`);
+    context.log(`Resubmitted ${request.params.sequenceNumber} of ${result.entity} as ${result.resubmitted.messageId}`);
+    return json(200, result);
+  } catch (error) {
+    return errorResponse(error, context);
+  }
+}
+
+export async function resubmitManyDeadLetters(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const result = await resubmitMatching(messaging(), query(request));
+    context.log(`Resubmitted ${result.resubmitted.length} of ${result.matched} matching messages of ${result.entity}`);
+    return json(200, result);
+  } catch (error) {
+    return errorResponse(error, context);
+  }
+}
+
+export async function purgeDeadLetters(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const result = await purgeMatching(messaging(), query(request));
+    context.log(`Purged ${result.purged} messages of ${result.entity}`);
     return json(200, result);
   } catch (error) {
     return errorResponse(error, context);
@@ -36,9 +76,11 @@ export async function resubmitOneDeadLetter(request: HttpRequest, context: Invoc
 
 app.http('opsEntities', { methods: ['GET'], route: 'ops/entities', authLevel: 'function', handler: listEntityDepths });
 app.http('opsDeadLetters', { methods: ['GET'], route: 'ops/deadletters', authLevel: 'function', handler: listDeadLetters });
+app.http('opsPurgeDeadLetters', { methods: ['DELETE'], route: 'ops/deadletters', authLevel: 'function', handler: purgeDeadLetters });
 app.http('opsResubmitDeadLetter', {
   methods: ['POST'],
   route: 'ops/deadletters/{sequenceNumber:long}/resubmit',
   authLevel: 'function',
   handler: resubmitOneDeadLetter,
 });
+app.http('opsResubmitDeadLetters', { methods: ['POST'], route: 'ops/deadletters/resubmit', authLevel: 'function', handler: resubmitManyDeadLetters });

@@ -3,6 +3,7 @@
 // connection (<Connection>__fullyQualifiedNamespace) or a connection string (the Service Bus
 // emulator) uses Azure Service Bus.
 import type { Messaging } from '../messaging/messaging';
+import { withFaultInjection } from './faulty-messaging';
 
 export const EMBEDDED_CONNECTION = 'UseEmbeddedHost=true';
 export const SERVICE_BUS_CONNECTION = 'ServiceBusConnection';
@@ -28,6 +29,6 @@ let shared: Messaging | undefined;
 
 /** The process-wide messaging port, created on first use. */
 export function messaging(): Messaging {
-  shared ??= createMessaging();
+  shared ??= withFaultInjection(createMessaging());
   return shared;
 }

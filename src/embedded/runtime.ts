@@ -3,11 +3,13 @@
 // one registry per process even if this module is loaded twice (jest module registries).
 import type { EmbeddedBroker } from './broker/broker';
 import type { Clock } from './clock';
-import type { Db } from './sqlite';
+import type { Db, GroupCommit } from './sqlite';
 
 export interface EmbeddedRuntime {
   broker: EmbeddedBroker;
   db: Db;
+  /** Durable writes of any embedded service go through the host's group commit. */
+  commit: GroupCommit;
   clock: Clock;
   /** http://localhost:<port> once the HTTP listener is up. */
   baseUrl: string;

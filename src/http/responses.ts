@@ -18,6 +18,8 @@ const TRANSPORT_STATUS: Record<string, [number, string]> = {
   MessagingEntityNotFound: [404, 'NotFound'],
   MessageNotFound: [404, 'NotFound'],
   MessageSizeExceeded: [413, 'PayloadTooLarge'],
+  MessageLockLost: [409, 'Conflict'],
+  SessionCannotBeLocked: [409, 'Conflict'],
   ServiceBusy: [503, 'ServiceUnavailable'],
   ServiceTimeout: [503, 'ServiceUnavailable'],
   ServiceCommunicationProblem: [503, 'ServiceUnavailable'],

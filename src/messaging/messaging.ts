@@ -54,8 +54,14 @@ export interface MessagingAdmin {
   /** Queues, topics and subscriptions of the namespace. */
   listEntities(): Promise<EntityDescription[]>;
   runtimeProperties(entityPath: string): Promise<EntityRuntimeProperties>;
-  /** Sends a dead letter back to the entity it came from and removes it from the dead-letter queue. */
-  resubmitDeadLetter(entityPath: string, sequenceNumber: number): Promise<{ messageId: string; sequenceNumber?: number }>;
+  /**
+   * Sends one message back and removes it from where it sits: from a dead-letter queue
+   * ("inbound/$deadletterqueue") to its entity by default, or from any queue to `targetPath`.
+   * The copy gets messageId "<original>#r<n>" so duplicate detection does not drop it.
+   */
+  resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string): Promise<{ messageId: string; sequenceNumber?: number }>;
+  /** Deletes the given messages from a queue or dead-letter queue; returns how many went. */
+  remove(sourcePath: string, sequenceNumbers: number[]): Promise<number>;
   /** A cheap round trip to the namespace, for health checks. */
   probe(): Promise<void>;
 }

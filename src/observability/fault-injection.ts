@@ -1,7 +1,11 @@
-// The fault plan read from the FAULT_INJECTION setting: function name → failure rate (0..1).
+// The fault plan read from the FAULT_INJECTION setting: a JSON map of target → failure rate
+// (0..1). A target is a function name (its invocations fail before the handler runs) or
+// "send:<queue or topic>" (sends through the messaging port fail as a busy broker would).
 
+/** A failure that goes away if retried; `code` matches the Service Bus SDK's ServiceBusy. */
 export class TransientFault extends Error {
   override name = 'TransientFault';
+  readonly code = 'ServiceBusy';
 }
 
 export function parseFaultPlan(setting: string | undefined): Map<string, number> {

@@ -162,13 +162,24 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
       await h.messaging.send('contract-basic', [msg('re-1')]);
       await h.messaging.deadLetter(await receiveOne('contract-basic'), { deadLetterReason: 'Broken' });
       const [dead] = await h.messaging.peek('contract-basic/$deadletterqueue', { maxMessageCount: 1 });
-      const result = await h.messaging.resubmitDeadLetter('contract-basic', dead!.sequenceNumber);
+      const result = await h.messaging.resubmit('contract-basic/$deadletterqueue', dead!.sequenceNumber);
       expect(result.messageId).toBe('re-1#r1');
       const back = await receiveOne('contract-basic');
       expect(back).toMatchObject({ messageId: 're-1#r1', deliveryCount: 0 });
       expect(back.applicationProperties).toMatchObject({ 'x-resubmit-count': 1, 'x-original-message-id': 're-1' });
       expect(back.applicationProperties.DeadLetterReason).toBeUndefined();
       expect(await h.messaging.peek('contract-basic/$deadletterqueue', { maxMessageCount: 5 })).toHaveLength(0);
+    });
+
+    test('a message can be moved from a queue to another entity, and removed by sequence number', async () => {
+      await h.messaging.send('contract-basic', [msg('park-1'), msg('park-2')]);
+      const [first, second] = await h.messaging.peek('contract-basic', { maxMessageCount: 2 });
+      const moved = await h.messaging.resubmit('contract-basic', first!.sequenceNumber, 'contract-dedupe');
+      expect(moved.messageId).toBe('park-1#r1');
+      expect(ids(await receive('contract-dedupe'))).toEqual(['park-1#r1']);
+      expect(await h.messaging.remove('contract-basic', [second!.sequenceNumber])).toBe(1);
+      expect(await receive('contract-basic')).toHaveLength(0);
+      await expect(h.messaging.resubmit('contract-basic', 999_999, 'contract-dedupe')).rejects.toMatchObject({ code: 'MessageNotFound' });
     });
   });
 

@@ -17,11 +17,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-test('every message answered 202 before a SIGKILL is consumed after the restart', async () => {
+test('every message answered 202 before a SIGKILL is routed after the restart', async () => {
   const lines: string[] = [];
   // Transient faults in the first run keep messages queued and being redelivered at the kill
   // (0.3^10: a message is practically never dead-lettered by them).
-  const first = await ChildHost.start(dataDir, lines, { FAULT_INJECTION: JSON.stringify({ processInbound: 0.3 }) });
+  const first = await ChildHost.start(dataDir, lines, { FAULT_INJECTION: JSON.stringify({ routeMessage: 0.3 }) });
   const accepted = new Set<string>();
   let next = 0;
   let killed = false;
@@ -31,7 +31,11 @@ test('every message answered 202 before a SIGKILL is consumed after the restart'
       const res = await fetch(`${first.baseUrl}/api/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ messageId: id, messageType: 'OrderPlaced', payload: { orderId: id, totalAmount: 10 } }),
+        body: JSON.stringify({
+          messageId: id,
+          messageType: 'OrderPlaced',
+          payload: { orderId: id, customerId: 'c-1', items: [{ sku: 'A-1', quantity: 1, unitPrice: 10 }], totalAmount: 10, currency: 'EUR' },
+        }),
       });
       if (res.status === 202) accepted.add(id);
       else expect(res.status).toBe(202); // any other answer than 202 or a dropped connection is a bug
@@ -52,14 +56,14 @@ test('every message answered 202 before a SIGKILL is consumed after the restart'
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   expect(killed).toBe(true);
   expect(accepted.size).toBeGreaterThanOrEqual(KILL_AFTER_ACCEPTED);
-  const consumedIds = () => new Set(lines.map((l) => /Consumed OrderPlaced (crash-\d+) /.exec(l)?.[1]).filter((x): x is string => Boolean(x)));
+  const consumedIds = () => new Set(lines.map((l) => /Routed OrderPlaced (crash-\d+) /.exec(l)?.[1]).filter((x): x is string => Boolean(x)));
   const owedAfterKill = [...accepted].filter((id) => !consumedIds().has(id)).length;
   // The restart has work to do, or this test would prove nothing.
   expect(owedAfterKill).toBeGreaterThan(0);
 
   const second = await ChildHost.start(dataDir, lines);
   try {
-    await waitFor(() => [...accepted].every((id) => consumedIds().has(id)), 'every accepted message to be consumed', 30_000);
+    await waitFor(() => [...accepted].every((id) => consumedIds().has(id)), 'every accepted message to be routed', 30_000);
     const depth = (await (await fetch(`${second.baseUrl}/api/ops/entities`)).json()) as { entities: { path: string; activeMessageCount: number; deadLetterMessageCount: number }[] };
     expect(depth.entities.find((e) => e.path === 'inbound')).toMatchObject({ deadLetterMessageCount: 0 });
     const missing = [...accepted].filter((id) => !consumedIds().has(id));

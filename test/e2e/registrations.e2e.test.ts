@@ -21,7 +21,17 @@ const trigger = (name: string) => Object.values(fn(name).bindings).find((b) => b
 
 test('the app registers exactly the expected functions', () => {
   expect(running.host.functions.map((f) => f.name).sort()).toEqual(
-    ['health', 'ingestMessage', 'opsDeadLetters', 'opsEntities', 'opsResubmitDeadLetter', 'processInbound'].sort(),
+    [
+      'health',
+      'ingestMessage',
+      'opsDeadLetters',
+      'opsEntities',
+      'opsPurgeDeadLetters',
+      'opsResubmitDeadLetter',
+      'opsResubmitDeadLetters',
+      'routeMessage',
+      'triageInboundDeadLetters',
+    ].sort(),
   );
 });
 
@@ -31,14 +41,33 @@ test.each([
   ['opsEntities', ['GET'], 'ops/entities', 'function'],
   ['opsDeadLetters', ['GET'], 'ops/deadletters', 'function'],
   ['opsResubmitDeadLetter', ['POST'], 'ops/deadletters/{sequenceNumber:long}/resubmit', 'function'],
+  ['opsResubmitDeadLetters', ['POST'], 'ops/deadletters/resubmit', 'function'],
+  ['opsPurgeDeadLetters', ['DELETE'], 'ops/deadletters', 'function'],
 ])('%s is an HTTP function: %j %s, authLevel %s, with an http return binding', (name, methods, route, authLevel) => {
   expect(trigger(name)).toMatchObject({ type: 'httpTrigger', methods, route, authLevel });
   expect(fn(name).bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
 });
 
-test('processInbound is triggered by the inbound queue through ServiceBusConnection', () => {
-  expect(trigger('processInbound')).toMatchObject({ type: 'serviceBusTrigger', queueName: 'inbound', connection: 'ServiceBusConnection' });
-  expect(trigger('processInbound').isSessionsEnabled).toBeFalsy();
+test('routeMessage settles the inbound queue itself: SDK-type binding, no auto-complete', () => {
+  expect(trigger('routeMessage')).toMatchObject({
+    type: 'serviceBusTrigger',
+    queueName: 'inbound',
+    connection: 'ServiceBusConnection',
+    sdkBinding: true,
+    autoCompleteMessages: false,
+    properties: { supportsDeferredBinding: 'true' },
+  });
+  expect(trigger('routeMessage').isSessionsEnabled).toBeFalsy();
+});
+
+test("triageInboundDeadLetters is triggered by the inbound queue's dead-letter queue", () => {
+  expect(trigger('triageInboundDeadLetters')).toMatchObject({
+    type: 'serviceBusTrigger',
+    queueName: 'inbound/$deadletterqueue',
+    connection: 'ServiceBusConnection',
+    sdkBinding: true,
+    autoCompleteMessages: false,
+  });
 });
 
 test('every queue a function names is declared in config/topology.yaml with a matching session setting', () => {
@@ -46,7 +75,7 @@ test('every queue a function names is declared in config/topology.yaml with a ma
   for (const f of running.host.functions) {
     for (const b of Object.values(f.bindings)) {
       if (!b.type?.startsWith('serviceBus')) continue;
-      const queue = topology.serviceBus.queues.find((q) => q.name === b.queueName);
+      const queue = topology.serviceBus.queues.find((q) => q.name === String(b.queueName).replace(/\/\$deadletterqueue$/i, ''));
       expect({ fn: f.name, queue: b.queueName, declared: Boolean(queue) }).toEqual({ fn: f.name, queue: b.queueName, declared: true });
       expect(Boolean(queue!.requiresSession)).toBe(b.isSessionsEnabled === true);
     }

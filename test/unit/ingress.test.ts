@@ -1,43 +1,36 @@
 import { completeEnvelope, parseEnvelope, parseEnvelopeInput } from '../../src/esb/envelope';
-import { acceptMessage, checkNesting, idFromKey, toServiceBusMessage } from '../../src/esb/ingress';
-import type { MessageSender } from '../../src/messaging/messaging';
-import type { OutgoingMessage } from '../../src/messaging/types';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../src/shared/errors';
+import { acceptMessage, checkNesting, idFromKey, toServiceBusMessage, type Accepted, type AcceptedBatch } from '../../src/esb/ingress';
+import { SchemaRegistry } from '../../src/esb/schemas';
+import { RecordingSender } from '../support/fakes';
 import { parseFaultPlan, shouldFail } from '../../src/observability/fault-injection';
 import { parseSchedule } from '../../src/embedded/host/timer-listener';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../src/shared/errors';
 
-class RecordingSender implements MessageSender {
-  sent: { entity: string; message: OutgoingMessage }[] = [];
-  async send(entity: string, messages: OutgoingMessage[]) {
-    for (const message of messages) this.sent.push({ entity, message });
-  }
-  async schedule(): Promise<number[]> {
-    throw new Error('not used');
-  }
-  async cancelScheduled(): Promise<void> {
-    throw new Error('not used');
-  }
-}
-
+const registry = SchemaRegistry.load();
 const now = () => new Date('2026-05-06T07:08:09.000Z');
-const request = (body: unknown, headers: { contentType?: string | null; key?: string | null } = {}) => ({
-  contentType: headers.contentType === undefined ? 'application/json' : headers.contentType,
-  body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  idempotencyKey: headers.key ?? null,
+const order = { orderId: 'o-1', customerId: 'c-1', items: [{ sku: 'A-1', quantity: 2, unitPrice: 10 }], totalAmount: 20, currency: 'EUR' };
+const request = (body: unknown, headers: Record<string, string> = {}, contentType: string | null = 'application/json') => ({
+  contentType,
+  body: Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+  header: (name: string) => headers[name.toLowerCase()] ?? null,
 });
+const accept = (req: ReturnType<typeof request> & { traceparent?: string }, sender = new RecordingSender()) =>
+  acceptMessage(req, { sender, registry, now }) as Promise<Accepted>;
 
 describe('ingress: given a request, when it is accepted, then one message is on the inbound queue', () => {
   test('the envelope is completed and mapped onto Service Bus properties', async () => {
     const sender = new RecordingSender();
-    const accepted = await acceptMessage(
-      { ...request({ messageType: 'OrderPlaced', causationId: 'c-0', headers: { source: 'web', priority: 'high', ttl: 60 }, payload: { a: 1 } }), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
-      { sender, now },
+    const accepted = await accept(
+      {
+        ...request({ messageType: 'OrderPlaced', causationId: 'c-0', headers: { source: 'web', priority: 'high', ttl: 60 }, payload: order }),
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      },
+      sender,
     );
     expect(sender.sent).toHaveLength(1);
     const { entity, message } = sender.sent[0]!;
     expect(entity).toBe('inbound');
-    const envelope = JSON.parse(message.body.toString());
-    expect(envelope).toEqual({
+    expect(JSON.parse(message.body.toString())).toEqual({
       messageId: accepted.messageId,
       messageType: 'OrderPlaced',
       schemaVersion: 1,
@@ -45,7 +38,7 @@ describe('ingress: given a request, when it is accepted, then one message is on 
       causationId: 'c-0',
       timestamp: '2026-05-06T07:08:09.000Z',
       headers: { priority: 'high', source: 'web', ttl: 60 },
-      payload: { a: 1 },
+      payload: order,
     });
     expect(message).toMatchObject({ messageId: accepted.messageId, correlationId: accepted.correlationId, subject: 'OrderPlaced', contentType: 'application/json', timeToLiveMs: 60_000 });
     expect(message.applicationProperties).toEqual({
@@ -60,27 +53,63 @@ describe('ingress: given a request, when it is accepted, then one message is on 
   });
 
   test('an Idempotency-Key derives stable ids; different keys derive different ids', async () => {
-    const sender = new RecordingSender();
-    const a = await acceptMessage(request({ messageType: 'X', payload: {} }, { key: 'k-1' }), { sender, now });
-    const b = await acceptMessage(request({ messageType: 'X', payload: {} }, { key: 'k-1' }), { sender, now });
-    const c = await acceptMessage(request({ messageType: 'X', payload: {} }, { key: 'k-2' }), { sender, now });
+    const body = { messageType: 'OrderPlaced', payload: order };
+    const a = await accept(request(body, { 'idempotency-key': 'k-1' }));
+    const b = await accept(request(body, { 'idempotency-key': 'k-1' }));
+    const c = await accept(request(body, { 'idempotency-key': 'k-2' }));
     expect(a).toEqual(b);
     expect(a).toEqual({ messageId: idFromKey('msg', 'k-1'), correlationId: idFromKey('corr', 'k-1') });
     expect(c.messageId).not.toBe(a.messageId);
-    expect(a.messageId).not.toBe(a.correlationId);
+  });
+
+  test('XML, a partner document, Avro and CSV all become the same canonical envelope', async () => {
+    const sender = new RecordingSender();
+    const xml = `<?xml version="1.0"?><message messageType="OrderPlaced" schemaVersion="1" messageId="x-1"><headers><priority>high</priority><ttl>30</ttl></headers><payload><orderId>o-1</orderId><customerId>c-1</customerId><items><item><sku>A-1</sku><quantity>2</quantity><unitPrice>10</unitPrice></item></items><totalAmount>20</totalAmount><currency>EUR</currency></payload></message>`;
+    await accept(request(xml, {}, 'application/xml'), sender);
+    const po = `<PurchaseOrder xmlns="urn:partner:po:1"><PurchaseOrderNumber>9</PurchaseOrderNumber><BuyerId>b</BuyerId><Currency>EUR</Currency><Lines><item><ItemCode>A</ItemCode><Qty>1</Qty><Price>2.5</Price></item></Lines></PurchaseOrder>`;
+    await accept(request(po, { 'x-message-id': 'po-9' }, 'application/xml'), sender);
+    const avroBody = registry.get('OrderPlaced.v1').avro!.toBuffer(order);
+    await accept(request(avroBody, { 'x-schema': 'OrderPlaced.v1', 'x-message-id': 'a-1', 'x-priority': 'urgent' }, 'avro/binary'), sender);
+    const csv = 'orderId,customerId,items[0].sku,items[0].quantity,items[0].unitPrice,totalAmount,currency\no-1,c-1,A-1,2,10,20,EUR\n';
+    const batch = (await acceptMessage(request(csv, { 'x-message-type': 'OrderPlaced' }, 'text/csv'), { sender, registry, now })) as AcceptedBatch;
+    expect(batch.count).toBe(1);
+    const bodies = sender.sent.map((s) => JSON.parse(s.message.body.toString()) as { messageType: string; payload: unknown; headers: unknown; messageId: string });
+    expect(bodies[0]).toMatchObject({ messageId: 'x-1', messageType: 'OrderPlaced', headers: { priority: 'high', ttl: 30 }, payload: order });
+    expect(bodies[1]).toMatchObject({ messageId: 'po-9', messageType: 'PartnerOrder', payload: { PurchaseOrderNumber: '9', Lines: [{ ItemCode: 'A', Qty: 1, Price: 2.5 }] } });
+    expect(bodies[2]).toMatchObject({ messageId: 'a-1', messageType: 'OrderPlaced', headers: { priority: 'urgent' }, payload: order });
+    expect(bodies[3]).toMatchObject({ messageType: 'OrderPlaced', payload: order });
   });
 });
 
 describe('ingress: given bad input, then a typed error and nothing sent', () => {
   test.each([
-    ['a wrong content type', request({ messageType: 'X', payload: {} }, { contentType: 'text/csv' }), UnsupportedMediaTypeError],
-    ['no content type', request({ messageType: 'X', payload: {} }, { contentType: null }), UnsupportedMediaTypeError],
+    ['a wrong content type', request({ messageType: 'OrderPlaced', payload: order }, {}, 'text/plain'), UnsupportedMediaTypeError],
+    ['no content type', request({ messageType: 'OrderPlaced', payload: order }, {}, null), UnsupportedMediaTypeError],
     ['broken JSON', request('{"messageType":'), ValidationError],
-    ['a schema violation', request({ messageType: 'X' }), ValidationError],
-    ['an oversized body', request({ messageType: 'X', payload: { s: 'x'.repeat(300_000) } }), PayloadTooLargeError],
+    ['an envelope without payload', request({ messageType: 'OrderPlaced' }), ValidationError],
+    ['an unknown messageType', request({ messageType: 'Nope', payload: {} }), ValidationError],
+    ['a payload that breaks its schema', request({ messageType: 'OrderPlaced', payload: { ...order, items: [] } }), ValidationError],
+    ['an oversized body', request({ messageType: 'OrderPlaced', payload: { ...order, orderId: 'x'.repeat(300_000) } }), PayloadTooLargeError],
+    ['XML with an entity declaration', request('<!DOCTYPE x [<!ENTITY a "b">]><message/>', {}, 'application/xml'), ValidationError],
+    ['Avro without a named schema', request(Buffer.from([1, 2]), {}, 'avro/binary'), ValidationError],
+    ['Avro bytes that do not match the schema', request(Buffer.from([1, 2, 3]), { 'x-schema': 'OrderPlaced.v1' }, 'avro/binary'), ValidationError],
+    ['CSV without a message type', request('a,b\n1,2\n', {}, 'text/csv'), ValidationError],
   ])('%s', async (_what, req, type) => {
     const sender = new RecordingSender();
-    await expect(acceptMessage(req, { sender, now })).rejects.toBeInstanceOf(type);
+    await expect(acceptMessage(req, { sender, registry, now })).rejects.toBeInstanceOf(type);
+    expect(sender.sent).toHaveLength(0);
+  });
+
+  test('a payload error names the field path under payload', async () => {
+    await expect(accept(request({ messageType: 'OrderPlaced', payload: { ...order, items: [{ sku: 'A', quantity: 0, unitPrice: 1 }] } }))).rejects.toMatchObject({
+      target: 'payload.items[0].quantity',
+    });
+  });
+
+  test('a CSV error names the row and the field; no row of the batch is sent', async () => {
+    const sender = new RecordingSender();
+    const csv = 'sku,warehouse,delta,reason\nA,W1,1,receipt\nB,W1,lots,receipt\n';
+    await expect(acceptMessage(request(csv, { 'x-message-type': 'InventoryAdjusted' }, 'text/csv'), { sender, registry, now })).rejects.toMatchObject({ target: 'rows[1].payload.delta' });
     expect(sender.sent).toHaveLength(0);
   });
 
@@ -90,7 +119,7 @@ describe('ingress: given bad input, then a typed error and nothing sent', () => 
     expect(() => checkNesting('['.repeat(33) + ']'.repeat(33))).toThrow(/nested more than 32/);
   });
 
-  test('errors name every failing field', () => {
+  test('envelope errors name every failing field', () => {
     try {
       parseEnvelopeInput({ messageType: 'x', payload: 1, headers: { priority: 'no' } });
       throw new Error('expected a ValidationError');
@@ -111,10 +140,11 @@ describe('the consumer side of the envelope', () => {
 });
 
 describe('fault plan and timer schedules', () => {
-  test('FAULT_INJECTION is a map of function name → rate, validated', () => {
-    const plan = parseFaultPlan('{"processInbound": 0.5}');
-    expect(shouldFail(plan, 'processinbound', () => 0.4)).toBe(true);
-    expect(shouldFail(plan, 'processInbound', () => 0.6)).toBe(false);
+  test('FAULT_INJECTION is a map of target → rate, validated', () => {
+    const plan = parseFaultPlan('{"routeMessage": 0.5, "send:fulfilment": 1}');
+    expect(shouldFail(plan, 'routemessage', () => 0.4)).toBe(true);
+    expect(shouldFail(plan, 'routeMessage', () => 0.6)).toBe(false);
+    expect(shouldFail(plan, 'send:fulfilment', () => 0.99)).toBe(true);
     expect(shouldFail(plan, 'other', () => 0)).toBe(false);
     expect(parseFaultPlan(undefined).size).toBe(0);
     expect(() => parseFaultPlan('{"x": 2}')).toThrow(/0 to 1/);

@@ -320,55 +320,72 @@ export class AzureServiceBusMessaging implements Messaging {
 
   /**
    * Service Bus cannot receive one message by sequence number unless it is deferred, so the
-   * dead-letter queue is received in peek-lock until the wanted message turns up; the others
-   * are abandoned (the dead-letter queue keeps no delivery count). A subscription's dead letter
-   * goes back through its topic — Service Bus cannot send to one subscription.
+   * source is received in peek-lock until the wanted messages turn up; each is handled and
+   * completed, the others are abandoned (a dead-letter queue keeps no delivery count; on a
+   * parking queue an abandon counts one). Returns the sequence numbers it found.
    */
-  async resubmitDeadLetter(entityPath: string, sequenceNumber: number): Promise<{ messageId: string; sequenceNumber?: number }> {
-    const base = entityPath.toLowerCase().endsWith(DLQ) ? entityPath.slice(0, -DLQ.length) : entityPath;
-    const a = parseEntityPath(base);
-    const receiver = this.#receiver(base + DLQ);
+  async #takeBySequence(sourcePath: string, wanted: Set<number>, handle: (m: ServiceBusReceivedMessage) => Promise<void>): Promise<number[]> {
+    const receiver = this.#receiver(sourcePath);
     const passed: ServiceBusReceivedMessage[] = [];
+    const found: number[] = [];
     try {
-      for (let round = 0; round < 50; round++) {
-        const batch = await receiver.receiveMessages(50, { maxWaitTimeInMs: 2000 });
+      for (let round = 0; round < 100 && found.length < wanted.size; round++) {
+        const batch = await receiver.receiveMessages(100, { maxWaitTimeInMs: 2000 });
         if (batch.length === 0) break;
         for (const m of batch) {
-          if ((m.sequenceNumber as Long).toNumber() !== sequenceNumber) {
+          const seq = (m.sequenceNumber as Long).toNumber();
+          if (!wanted.has(seq)) {
             passed.push(m);
             continue;
           }
-          const props = { ...(m.applicationProperties ?? {}) } as Record<string, PropertyValue>;
-          const attempt = Number(props['x-resubmit-count'] ?? 0) + 1;
-          const originalId = typeof props['x-original-message-id'] === 'string' ? props['x-original-message-id'] : String(m.messageId);
-          delete props.DeadLetterReason;
-          delete props.DeadLetterErrorDescription;
-          const messageId = resubmittedMessageId(originalId, attempt);
-          const copy = fromSdk(m, base);
-          await this.send(a.topic ?? a.queue!, [
-            {
-              body: copy.body,
-              messageId,
-              contentType: copy.contentType,
-              correlationId: copy.correlationId,
-              subject: copy.subject,
-              to: copy.to,
-              replyTo: copy.replyTo,
-              replyToSessionId: copy.replyToSessionId,
-              sessionId: copy.sessionId,
-              partitionKey: copy.partitionKey,
-              timeToLiveMs: copy.timeToLiveMs,
-              applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId },
-            },
-          ]);
+          await handle(m);
           await receiver.completeMessage(m);
-          return { messageId };
+          found.push(seq);
         }
       }
     } finally {
       await Promise.allSettled(passed.map((m) => receiver.abandonMessage(m)));
     }
-    throw Object.assign(new Error(`No dead letter with sequence number ${sequenceNumber} in '${base}'.`), { code: 'MessageNotFound' });
+    return found;
+  }
+
+  /** A subscription's dead letter goes back through its topic — Service Bus cannot send to one subscription. */
+  async resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string): Promise<{ messageId: string; sequenceNumber?: number }> {
+    const deadLetter = sourcePath.toLowerCase().endsWith(DLQ);
+    if (!deadLetter && targetPath === undefined) throw new Error(`Resubmitting from '${sourcePath}' needs a target entity.`);
+    const origin = parseEntityPath(deadLetter ? sourcePath.slice(0, -DLQ.length) : sourcePath);
+    const target = targetPath ?? origin.topic ?? origin.queue!;
+    let messageId = '';
+    const found = await this.#takeBySequence(sourcePath, new Set([sequenceNumber]), async (m) => {
+      const props = { ...(m.applicationProperties ?? {}) } as Record<string, PropertyValue>;
+      const attempt = Number(props['x-resubmit-count'] ?? 0) + 1;
+      const originalId = typeof props['x-original-message-id'] === 'string' ? props['x-original-message-id'] : String(m.messageId);
+      for (const key of Object.keys(props)) if (key.startsWith('DeadLetter') || key.startsWith('x-dead-letter-') || key === 'x-triaged-at') delete props[key];
+      messageId = resubmittedMessageId(originalId, attempt);
+      const copy = fromSdk(m, sourcePath);
+      await this.send(parseEntityPath(target).topic ?? target, [
+        {
+          body: copy.body,
+          messageId,
+          contentType: copy.contentType,
+          correlationId: copy.correlationId,
+          subject: copy.subject,
+          to: copy.to,
+          replyTo: copy.replyTo,
+          replyToSessionId: copy.replyToSessionId,
+          sessionId: copy.sessionId,
+          partitionKey: copy.partitionKey,
+          timeToLiveMs: copy.timeToLiveMs,
+          applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId },
+        },
+      ]);
+    });
+    if (found.length === 0) throw Object.assign(new Error(`No message with sequence number ${sequenceNumber} in '${sourcePath}'.`), { code: 'MessageNotFound' });
+    return { messageId };
+  }
+
+  async remove(sourcePath: string, sequenceNumbers: number[]): Promise<number> {
+    return (await this.#takeBySequence(sourcePath, new Set(sequenceNumbers), async () => undefined)).length;
   }
 
   async probe(): Promise<void> {

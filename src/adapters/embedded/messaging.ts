@@ -79,8 +79,11 @@ export class EmbeddedMessaging implements Messaging {
   async runtimeProperties(entityPath: string) {
     return this.#broker.runtimeProperties(entityPath);
   }
-  resubmitDeadLetter(entityPath: string, sequenceNumber: number) {
-    return this.#broker.resubmitDeadLetter(entityPath, sequenceNumber);
+  resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string) {
+    return this.#broker.resubmit(sourcePath, sequenceNumber, targetPath);
+  }
+  remove(sourcePath: string, sequenceNumbers: number[]): Promise<number> {
+    return this.#broker.remove(sourcePath, sequenceNumbers);
   }
   async probe(): Promise<void> {
     this.#broker.runtimeProperties(this.#broker.entities.queues[0]?.path ?? this.#broker.entities.topics[0]!.path);

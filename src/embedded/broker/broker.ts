@@ -832,38 +832,59 @@ export class EmbeddedBroker {
   }
 
   /**
-   * Moves one dead letter back into the entity it was dead-lettered from, as a new message
-   * (new sequence number, delivery count 0). Its messageId gets a "#rN" suffix so duplicate
-   * detection does not drop it — the Service Bus adapter does the same.
+   * Sends one message back: from a dead-letter queue to its entity (the default), or from any
+   * queue or dead-letter queue to the given target, as a new message (new sequence number,
+   * delivery count 0) in one transaction with its removal. Its messageId gets a "#rN" suffix so
+   * duplicate detection does not drop it — the Service Bus adapter does the same.
    */
-  async resubmitDeadLetter(path: string, sequenceNumber: number): Promise<{ sequenceNumber: number; messageId: string }> {
-    const { entity } = this.entities.receiving(path.endsWith(DLQ_SUFFIX) ? path : path + DLQ_SUFFIX);
+  async resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string): Promise<{ sequenceNumber: number; messageId: string }> {
+    const { entity: source, dlq } = this.entities.receiving(sourcePath);
+    if (!dlq && targetPath === undefined) throw new BrokerError('InvalidOperation', `Resubmitting from '${sourcePath}' needs a target entity.`);
+    const target = targetPath === undefined ? source : this.entities.resolve(targetPath).entity;
+    const touched = new Set<string>();
     const result = await this.#commit.run(() => {
       const now = this.#clock.now();
-      const row = (this.#stmt.peek.all(entity.path, 1, sequenceNumber, 1) as Row[]).find((r) => r.seq === sequenceNumber);
-      if (!row) throw new BrokerError('MessageNotFound', `No dead letter with sequence number ${sequenceNumber} in '${entity.path}'.`);
-      if (row.lock_token && (row.locked_until ?? 0) > now) {
-        throw new BrokerError('MessageLockLost', `Dead letter ${sequenceNumber} is locked by a receiver.`);
+      const row = (this.#stmt.peek.all(source.path, dlq ? 1 : 0, sequenceNumber, 1) as Row[]).find((r) => r.seq === sequenceNumber);
+      if (!row || row.state === STATE_CODE.scheduled) {
+        throw new BrokerError('MessageNotFound', `No message with sequence number ${sequenceNumber} in '${sourcePath}'.`);
       }
+      if (row.lock_token && (row.locked_until ?? 0) > now) throw new BrokerError('MessageLockLost', `Message ${sequenceNumber} is locked by a receiver.`);
       const props = decodeProps(row.app_props);
       const attempt = Number(props['x-resubmit-count'] ?? 0) + 1;
       const originalId = typeof props['x-original-message-id'] === 'string' ? props['x-original-message-id'] : row.message_id;
-      delete props.DeadLetterReason;
-      delete props.DeadLetterErrorDescription;
+      for (const key of Object.keys(props)) if (key.startsWith('DeadLetter') || key.startsWith('x-dead-letter-') || key === 'x-triaged-at') delete props[key];
       const messageId = resubmittedMessageId(originalId, attempt);
-      const m = {
-        ...this.#toOutgoing(row),
-        messageId,
-        applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId },
-      };
+      const m = { ...this.#toOutgoing(row), messageId, applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId } };
       this.#stmt.delete.run(row.id);
-      const sendPath = entity.kind === 'queue' ? entity.path : entity.topic;
-      const seq = this.#nextSeq(sendPath);
-      this.#insert(entity.path, m, seq, 'active', now, entity.receiver.defaultTtlMs);
+      if (target.kind === 'subscription') {
+        // Service Bus cannot send to one subscription; the embedded broker puts it back directly.
+        const seq = this.#nextSeq(target.topic);
+        this.#insert(target.path, m, seq, 'active', now, target.receiver.defaultTtlMs);
+        touched.add(target.path);
+        return { sequenceNumber: seq, messageId };
+      }
+      const seq = this.#nextSeq(target.path);
+      this.#enqueue(target, m, seq, now, touched);
       return { sequenceNumber: seq, messageId };
     });
-    this.#notify(entity.path);
+    for (const path of touched) this.#notify(path);
     return result;
+  }
+
+  /** Deletes the given messages (not locked, not scheduled) from a queue or dead-letter queue. */
+  async remove(sourcePath: string, sequenceNumbers: number[]): Promise<number> {
+    const { entity, dlq } = this.entities.receiving(sourcePath);
+    return this.#commit.run(() => {
+      const now = this.#clock.now();
+      let removed = 0;
+      for (const seq of sequenceNumbers) {
+        const row = (this.#stmt.peek.all(entity.path, dlq ? 1 : 0, seq, 1) as Row[]).find((r) => r.seq === seq);
+        if (!row || row.state === STATE_CODE.scheduled || (row.lock_token && (row.locked_until ?? 0) > now)) continue;
+        this.#stmt.delete.run(row.id);
+        removed++;
+      }
+      return removed;
+    });
   }
 
   /** Removes expired messages (dead-lettering them where configured) from every entity. */

@@ -36,7 +36,7 @@ export interface EmbeddedHostOptions {
   clock?: Clock;
   logWriter?: LogWriter;
   env?: NodeJS.ProcessEnv;
-  /** Default: <appDir>/config/topology.yaml */
+  /** Default: $CONFIG_DIR/topology.yaml, CONFIG_DIR defaulting to <appDir>/config */
   topologyFile?: string;
   /** Sweep interval for expired messages; 0 turns the background sweep off (tests with a manual clock). */
   sweepIntervalMs?: number;
@@ -85,12 +85,13 @@ export class EmbeddedHost {
     const clock = options.clock ?? systemClock;
 
     const databaseFile = options.database ?? join(resolve(appDir, env.DATA_DIR || '.data'), 'embedded.sqlite');
-    const topology = loadTopology(options.topologyFile ?? join(appDir, 'config', 'topology.yaml'));
+    const configDir = env.CONFIG_DIR ? resolve(env.CONFIG_DIR) : join(appDir, 'config');
+    const topology = loadTopology(options.topologyFile ?? join(configDir, 'topology.yaml'));
     const db = openDatabase(databaseFile);
     const commit = new GroupCommit(db);
     const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs });
 
-    const runtime = { broker, db, clock, baseUrl: '' };
+    const runtime = { broker, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
     const cleanupOnFailure = () => {

@@ -1,0 +1,62 @@
+// Dead-letter triage for the inbound queue: each dead letter is resubmitted later (transient),
+// parked on the review queue (bad format), published on business-alerts (business rule) or
+// archived — see src/esb/dead-letter-triage.ts.
+import '@azure/functions-extensions-servicebus';
+import { app, type InvocationContext } from '@azure/functions';
+import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
+import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+import { messaging } from '../src/adapters/messaging';
+import { complete } from '../src/adapters/service-bus-actions';
+import { applyTriage, triage, triageFailed, type DeadLetteredMessage } from '../src/esb/dead-letter-triage';
+import { INBOUND_QUEUE } from '../src/esb/ingress';
+import type { PropertyValue } from '../src/messaging/types';
+
+/** The message's bytes as they were sent (the extension decodes JSON bodies into objects). */
+function rawBody(message: ServiceBusReceivedMessage): Buffer {
+  const section = (message as unknown as { _rawAmqpMessage?: { body?: { content?: unknown } } })._rawAmqpMessage?.body;
+  if (section && Buffer.isBuffer(section.content)) return section.content;
+  const body: unknown = message.body;
+  if (Buffer.isBuffer(body)) return body;
+  return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+export async function triageInboundDeadLetters(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
+  const message = serviceBus.messages as ServiceBusReceivedMessage;
+  const dead: DeadLetteredMessage = {
+    entity: INBOUND_QUEUE,
+    messageId: String(message.messageId),
+    body: rawBody(message),
+    contentType: message.contentType,
+    correlationId: message.correlationId === undefined ? undefined : String(message.correlationId),
+    subject: message.subject,
+    sessionId: message.sessionId,
+    applicationProperties: (message.applicationProperties ?? {}) as Record<string, PropertyValue>,
+    deadLetterReason: message.deadLetterReason,
+    deadLetterErrorDescription: message.deadLetterErrorDescription,
+  };
+  const now = new Date();
+  const decision = triage(dead, now);
+  try {
+    await applyTriage(decision, dead, messaging(), now);
+    context.log(
+      decision.action === 'resubmit'
+        ? `Triage: ${dead.messageId} (${dead.deadLetterReason}) resubmitted to ${INBOUND_QUEUE} at ${decision.at.toISOString()} (attempt ${decision.attempt})`
+        : `Triage: ${dead.messageId} (${dead.deadLetterReason}, ${decision.category}) moved to ${decision.destination}: ${decision.why}`,
+    );
+  } catch (error) {
+    // A dead-letter queue has no maxDeliveryCount: a failed triage that abandoned its message
+    // would get it back at once, forever. It is archived instead; only if even that fails (the
+    // namespace is unreachable, and so is the message) does the function fail.
+    await applyTriage(triageFailed(dead, error), dead, messaging(), now);
+    context.error(`Triage of ${dead.messageId} failed (${(error as Error).message}); archived it`);
+  }
+  await complete(serviceBus.actions, message);
+}
+
+app.serviceBusQueue('triageInboundDeadLetters', {
+  connection: 'ServiceBusConnection',
+  queueName: `${INBOUND_QUEUE}/$deadletterqueue`,
+  sdkBinding: true,
+  autoCompleteMessages: false,
+  handler: triageInboundDeadLetters,
+});

@@ -1,0 +1,48 @@
+// The ESB's content-based router on the inbound queue. SDK-type bindings give the function the
+// message and its settlement actions, so it can dead-letter with a reason (NoRouteMatched,
+// TransformationFailed, …) instead of failing until MaxDeliveryCountExceeded.
+import '@azure/functions-extensions-servicebus';
+import { app, type InvocationContext } from '@azure/functions';
+import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
+import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+import { complete, deadLetter } from '../src/adapters/service-bus-actions';
+import { esb } from '../src/composition/esb';
+import { INBOUND_QUEUE } from '../src/esb/ingress';
+
+// Built at load: a routes file that does not load fails the app's startup, naming the route.
+const { router } = esb();
+
+export async function routeMessage(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
+  const message = serviceBus.messages as ServiceBusReceivedMessage;
+  const decision = await router.handle({
+    messageId: String(message.messageId),
+    body: message.body,
+    contentType: message.contentType,
+    applicationProperties: (message.applicationProperties ?? {}) as Record<string, unknown>,
+  });
+  const e = decision.envelope;
+  const what = e ? `${e.messageType} ${e.messageId} (correlationId ${e.correlationId})` : `message ${String(message.messageId)}`;
+  switch (decision.action) {
+    case 'deadLetter':
+      context.warn(`Dead-lettered ${what}: ${decision.reason} [${decision.category}] ${decision.description}`);
+      await deadLetter(serviceBus.actions, message, decision.reason, decision.description, decision.properties);
+      return;
+    case 'complete':
+      if (decision.result === 'routed') {
+        context.log(`Routed ${what} via ${decision.routes.join(', ')} → ${decision.sent.map((s) => `${s.entity} (${s.model}, ${s.format})`).join(', ')}`);
+      } else if (decision.result === 'duplicate') {
+        context.log(`Skipped ${what}: already routed`);
+      } else {
+        context.warn(`Retry ${decision.attempt} of ${what} scheduled in ${decision.delayMs} ms: ${decision.error}`);
+      }
+      await complete(serviceBus.actions, message);
+  }
+}
+
+app.serviceBusQueue('routeMessage', {
+  connection: 'ServiceBusConnection',
+  queueName: INBOUND_QUEUE,
+  sdkBinding: true,
+  autoCompleteMessages: false,
+  handler: routeMessage,
+});

@@ -1,0 +1,24 @@
+// Chooses the idempotency store from configuration: CosmosConnection=UseEmbeddedHost=true keeps
+// it in the embedded host's SQLite file; an identity-based Cosmos connection uses Cosmos DB.
+import type { IdempotencyStore } from '../esb/idempotency';
+import { EMBEDDED_CONNECTION } from './messaging';
+
+export const COSMOS_CONNECTION = 'CosmosConnection';
+export const IDEMPOTENCY_CONTAINER = 'idempotency';
+
+export function createIdempotencyStore(env: NodeJS.ProcessEnv = process.env): IdempotencyStore {
+  if (env[COSMOS_CONNECTION]?.trim() === EMBEDDED_CONNECTION) {
+    const { EmbeddedIdempotencyStore } = require('./embedded/idempotency') as typeof import('./embedded/idempotency');
+    return new EmbeddedIdempotencyStore();
+  }
+  const { cosmosContainer } = require('./azure/cosmos') as typeof import('./azure/cosmos');
+  const { CosmosIdempotencyStore } = require('./azure/cosmos-idempotency') as typeof import('./azure/cosmos-idempotency');
+  return new CosmosIdempotencyStore(cosmosContainer(COSMOS_CONNECTION, IDEMPOTENCY_CONTAINER, env));
+}
+
+let shared: IdempotencyStore | undefined;
+
+export function idempotencyStore(): IdempotencyStore {
+  shared ??= createIdempotencyStore();
+  return shared;
+}

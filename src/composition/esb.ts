@@ -1,0 +1,44 @@
+// Wires the ESB once per process: the message catalog, the transforms, the route table (reloaded
+// when the file changes) and the router on the configured messaging and idempotency adapters.
+// Built eagerly by the functions that need it, so a bad routes file fails startup.
+import { join } from 'node:path';
+import { idempotencyStore } from '../adapters/idempotency';
+import { messaging } from '../adapters/messaging';
+import { loadTopology } from '../config/topology';
+import { INBOUND_QUEUE } from '../esb/ingress';
+import { Router } from '../esb/router';
+import { RouteTableSource } from '../esb/routing/routes';
+import { SchemaRegistry } from '../esb/schemas';
+import { buildTransformGraph } from '../esb/transforms/catalog';
+import type { TransformGraph } from '../esb/transforms/graph';
+import { configDir } from '../shared/app-paths';
+
+export interface Esb {
+  registry: SchemaRegistry;
+  graph: TransformGraph;
+  routes: RouteTableSource;
+  router: Router;
+}
+
+let shared: Esb | undefined;
+
+export function esb(): Esb {
+  if (shared) return shared;
+  const dir = configDir();
+  const registry = SchemaRegistry.load(join(dir, 'schemas'));
+  const graph = buildTransformGraph(registry, join(dir, 'transforms.yaml'));
+  const topology = loadTopology(join(dir, 'topology.yaml'));
+  const routes = new RouteTableSource(join(dir, 'routes.yaml'), { topology, registry, graph }, (error) =>
+    console.error(`config/routes.yaml changed but could not be loaded; the previous routes stay in force. ${error.message}`),
+  );
+  const router = new Router({
+    routes: () => routes.current(),
+    registry,
+    graph,
+    sender: messaging(),
+    idempotency: idempotencyStore(),
+    inboundQueue: INBOUND_QUEUE,
+  });
+  shared = { registry, graph, routes, router };
+  return shared;
+}

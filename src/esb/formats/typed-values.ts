@@ -1,0 +1,64 @@
+// XML text and CSV cells carry no types; the message's JSON Schema does. These turn the untyped
+// tree into the typed payload the schema describes (numbers, integers, booleans, arrays), leaving
+// anything that does not fit as it is so schema validation reports it with its path.
+import type { JsonSchema } from '../schemas';
+
+function schemaType(schema: JsonSchema | undefined): string | undefined {
+  if (!schema) return undefined;
+  if (schema.type) return schema.type;
+  if (schema.properties) return 'object';
+  if (schema.items) return 'array';
+  return undefined;
+}
+
+export function typedScalar(schema: JsonSchema | undefined, text: string): unknown {
+  switch (schemaType(schema)) {
+    case 'number':
+    case 'integer': {
+      const trimmed = text.trim();
+      if (trimmed === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) return text;
+      return Number(trimmed);
+    }
+    case 'boolean':
+      return text === 'true' ? true : text === 'false' ? false : text;
+    default:
+      return text;
+  }
+}
+
+/**
+ * Types an XML-shaped tree: objects of elements, arrays as a container of <item> elements,
+ * text as strings. An empty element is an empty object, array or string as the schema says.
+ */
+export function typedFromXml(schema: JsonSchema | undefined, node: unknown): unknown {
+  const type = schemaType(schema);
+  if (type === 'array') {
+    if (node === '' || node === undefined) return [];
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return node;
+    const items = (node as Record<string, unknown>).item;
+    const list = items === undefined ? [] : Array.isArray(items) ? items : [items];
+    return list.map((item) => typedFromXml(schema?.items, item));
+  }
+  if (type === 'object') {
+    if (node === '') return {};
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+      out[key] = typedFromXml(schema?.properties?.[key], value);
+    }
+    return out;
+  }
+  if (typeof node === 'string') return typedScalar(schema, node);
+  return node;
+}
+
+/** Types a tree whose leaves are strings (a CSV row unflattened by its column paths). */
+export function typedFromText(schema: JsonSchema | undefined, node: unknown): unknown {
+  if (Array.isArray(node)) return node.map((item) => typedFromText(schema?.items, item));
+  if (node !== null && typeof node === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) out[key] = typedFromText(schema?.properties?.[key], value);
+    return out;
+  }
+  return typeof node === 'string' ? typedScalar(schema, node) : node;
+}
