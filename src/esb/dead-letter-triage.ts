@@ -101,7 +101,7 @@ function copyOf(message: DeadLetteredMessage, category: DeadLetterCategory, now:
 /** Carries out a decision; resolves once the copy is accepted (then the dead letter may be completed). */
 export async function applyTriage(decision: TriageDecision, message: DeadLetteredMessage, sender: MessageSender, now: Date): Promise<void> {
   if (decision.action === 'resubmit') {
-    const base = message.messageId.replace(/#t\d+$/, '');
+    const base = message.messageId.replace(/(#[at]\d+)+$/, '');
     const copy = copyOf(message, decision.category, now, { [TRIAGE_PROPERTIES.resubmits]: decision.attempt }, `${base}#t${decision.attempt}`);
     // A fresh round: the router gets its whole retry budget again (both budgets are bounded).
     for (const p of Object.values(RETRY_PROPERTIES)) delete copy.applicationProperties![p];

@@ -150,6 +150,14 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
       await expect(h.messaging.deadLetter(dead, { deadLetterReason: 'again' })).rejects.toMatchObject({ code: 'GeneralError' });
     });
 
+    test('a receiver waiting on the dead-letter queue gets a message as soon as it is dead-lettered', async () => {
+      await h.messaging.send('contract-basic', [msg('wake-dlq')]);
+      const m = await receiveOne('contract-basic');
+      const waiting = h.messaging.receive('contract-basic/$deadletterqueue', { maxWaitMs: 60_000 });
+      await h.messaging.deadLetter(m, { deadLetterReason: 'Testing' });
+      expect(ids(await waiting)).toEqual(['wake-dlq']);
+    });
+
     test('runtime properties count active and dead-lettered messages', async () => {
       await h.messaging.send('contract-basic', [msg('c1'), msg('c2')]);
       const m = await receiveOne('contract-basic');

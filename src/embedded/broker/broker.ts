@@ -544,6 +544,8 @@ export class EmbeddedBroker {
   #moveToDlq(row: Row, reason: string, description: string, extraProps?: Record<string, PropertyValue>): void {
     const props = { ...decodeProps(row.app_props), ...(extraProps ?? {}), DeadLetterReason: reason, DeadLetterErrorDescription: description };
     this.#stmt.toDlq.run(row.delivery_count, encodeProps(props), reason, description, row.id);
+    // Whoever waits on the dead-letter queue (triage) hears of it once it is committed.
+    this.#commit.afterCommit(() => this.#notify(row.entity));
   }
 
   #lockRow(row: Row, entity: ReceivingEntity, dlq: boolean, sessionLock: string | null, until: number): ReceivedMessage {

@@ -1,0 +1,79 @@
+// fast-check generators of valid payloads for the models of the message catalog, with strings
+// that stress every format: markup, quotes, separators, CR/LF, tabs, leading and trailing
+// spaces, non-ASCII and astral characters.
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+
+const chars = fc.constantFrom(...'abcXYZ019', ' ', '\t', '\n', '\r', '&', '<', '>', '"', "'", ',', ';', '#', '=', '@', '{', '}', '[', ']', '€', 'ß', '日', '本', '😀', '\u00a0');
+export const text = (minLength: number, maxLength: number) => fc.string({ unit: chars, minLength, maxLength });
+const id = text(1, 24);
+const amount = fc.double({ min: 0, max: 1e9, noNaN: true, noDefaultInfinity: true }).map((v) => v + 0);
+const currency = fc.constantFrom('EUR', 'USD', 'GBP', 'JPY');
+const country = fc.constantFrom('DE', 'FR', 'GB', 'US', 'NL');
+const address = fc.record({ line1: text(1, 40), city: text(1, 20), postalCode: text(1, 10), country });
+
+export const payloads = {
+  'OrderPlaced.v1': fc.record(
+    {
+      orderId: id,
+      customerId: id,
+      channel: fc.constantFrom('web', 'mobile', 'store', 'partner'),
+      items: fc.array(fc.record({ sku: id, quantity: fc.integer({ min: 1, max: 10_000 }), unitPrice: amount }), { minLength: 1, maxLength: 4 }),
+      totalAmount: amount,
+      currency,
+      shippingAddress: address,
+    },
+    { requiredKeys: ['orderId', 'customerId', 'items', 'totalAmount', 'currency'] },
+  ),
+  'PaymentReceived.v1': fc.record(
+    {
+      paymentId: id,
+      orderId: id,
+      amount,
+      currency,
+      method: fc.constantFrom('card', 'paypal', 'bank_transfer', 'gift_card'),
+      receivedAt: fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+    },
+    { requiredKeys: ['paymentId', 'orderId', 'amount', 'currency', 'method'] },
+  ),
+  'InventoryAdjusted.v1': fc.record(
+    {
+      sku: id,
+      warehouse: text(1, 12),
+      delta: fc.integer({ min: -1_000_000, max: 1_000_000 }),
+      reason: fc.constantFrom('receipt', 'damage', 'count', 'return'),
+      note: text(0, 30),
+    },
+    { requiredKeys: ['sku', 'warehouse', 'delta', 'reason'] },
+  ),
+  'FulfilmentRequest.v1': fc.record(
+    {
+      orderId: id,
+      priority: fc.constantFrom('standard', 'express'),
+      lines: fc.array(fc.record({ sku: id, quantity: fc.integer({ min: 1, max: 10_000 }) }), { minLength: 1, maxLength: 4 }),
+      shipTo: address,
+    },
+    { requiredKeys: ['orderId', 'priority', 'lines'] },
+  ),
+  'PartnerOrder.v1': fc.record(
+    {
+      PurchaseOrderNumber: id,
+      BuyerId: id,
+      Currency: currency,
+      Lines: fc.array(fc.record({ ItemCode: id, Qty: fc.integer({ min: 1, max: 10_000 }), Price: amount }), { minLength: 1, maxLength: 4 }),
+      ShipTo: fc.record({ Street: text(1, 30), City: text(1, 20), Zip: text(1, 10), CountryCode: country }),
+    },
+    { requiredKeys: ['PurchaseOrderNumber', 'BuyerId', 'Currency', 'Lines'] },
+  ),
+  'CustomerFeedback.v1': fc.record(
+    { customerId: id, orderId: id, rating: fc.integer({ min: 1, max: 5 }), comment: text(0, 60) },
+    { requiredKeys: ['customerId', 'rating'] },
+  ),
+} as const;
+
+/** Runs per property: FC_NUM_RUNS (npm run fuzz sets more), else a CI-friendly default. */
+export function numRuns(fallback: number): number {
+  const n = Number(process.env.FC_NUM_RUNS);
+  assert.ok(Number.isNaN(n) || n > 0, 'FC_NUM_RUNS must be positive');
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
