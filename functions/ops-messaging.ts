@@ -7,9 +7,11 @@
 //   POST   /api/ops/deadletters/{sequenceNumber}/resubmit?entity=
 //   POST   /api/ops/deadletters/resubmit?entity=&…filters|all=true   many at once
 //   DELETE /api/ops/deadletters?entity=&…filters|all=true             purge
+//   GET    /api/ops/trail?messageId=|correlationId=                where a message and what it caused sit now
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { messaging } from '../src/adapters/messaging';
 import { browseDeadLetters, entityDepths, purgeMatching, resubmitDeadLetter, resubmitMatching, type DeadLetterQuery } from '../src/esb/dead-letters';
+import { messageTrail } from '../src/esb/message-trail';
 import { errorResponse, json } from '../src/http/responses';
 
 function query(request: HttpRequest): DeadLetterQuery & { all: string | null; fromSequenceNumber: string | null; max: string | null } {
@@ -74,6 +76,15 @@ export async function purgeDeadLetters(request: HttpRequest, context: Invocation
   }
 }
 
+export async function traceMessage(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const q = request.query;
+    return json(200, await messageTrail(messaging(), { messageId: q.get('messageId') ?? undefined, correlationId: q.get('correlationId') ?? undefined }));
+  } catch (error) {
+    return errorResponse(error, context);
+  }
+}
+
 app.http('opsEntities', { methods: ['GET'], route: 'ops/entities', authLevel: 'function', handler: listEntityDepths });
 app.http('opsDeadLetters', { methods: ['GET'], route: 'ops/deadletters', authLevel: 'function', handler: listDeadLetters });
 app.http('opsPurgeDeadLetters', { methods: ['DELETE'], route: 'ops/deadletters', authLevel: 'function', handler: purgeDeadLetters });
@@ -83,4 +94,5 @@ app.http('opsResubmitDeadLetter', {
   authLevel: 'function',
   handler: resubmitOneDeadLetter,
 });
+app.http('opsMessageTrail', { methods: ['GET'], route: 'ops/trail', authLevel: 'function', handler: traceMessage });
 app.http('opsResubmitDeadLetters', { methods: ['POST'], route: 'ops/deadletters/resubmit', authLevel: 'function', handler: resubmitManyDeadLetters });

@@ -26,6 +26,7 @@ test('the app registers exactly the expected functions', () => {
       'ingestMessage',
       'opsDeadLetters',
       'opsEntities',
+      'opsMessageTrail',
       'opsPurgeDeadLetters',
       'opsResubmitDeadLetter',
       'opsResubmitDeadLetters',
@@ -43,6 +44,7 @@ test.each([
   ['opsResubmitDeadLetter', ['POST'], 'ops/deadletters/{sequenceNumber:long}/resubmit', 'function'],
   ['opsResubmitDeadLetters', ['POST'], 'ops/deadletters/resubmit', 'function'],
   ['opsPurgeDeadLetters', ['DELETE'], 'ops/deadletters', 'function'],
+  ['opsMessageTrail', ['GET'], 'ops/trail', 'function'],
 ])('%s is an HTTP function: %j %s, authLevel %s, with an http return binding', (name, methods, route, authLevel) => {
   expect(trigger(name)).toMatchObject({ type: 'httpTrigger', methods, route, authLevel });
   expect(fn(name).bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
