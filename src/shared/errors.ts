@@ -38,6 +38,12 @@ export class ConcurrencyError extends AppError {
   readonly code = 'ConcurrencyConflict';
 }
 
+/** 409: the thing already exists (creating it again conflicts with what is there). */
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly code = 'Conflict';
+}
+
 /** 412: the caller's If-Match precondition does not hold. */
 export class PreconditionFailedError extends AppError {
   readonly status = 412;
