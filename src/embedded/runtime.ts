@@ -2,11 +2,13 @@
 // (src/adapters/embedded) that the app's code reaches through its ports. A global symbol keeps
 // one registry per process even if this module is loaded twice (jest module registries).
 import type { EmbeddedBroker } from './broker/broker';
+import type { EmbeddedDocumentStore } from './docstore/store';
 import type { Clock } from './clock';
 import type { Db, GroupCommit } from './sqlite';
 
 export interface EmbeddedRuntime {
   broker: EmbeddedBroker;
+  documents: EmbeddedDocumentStore;
   db: Db;
   /** Durable writes of any embedded service go through the host's group commit. */
   commit: GroupCommit;

@@ -2,6 +2,7 @@
 // __credential/__clientId for a user-assigned identity) in Azure, or a connection string for the
 // Cosmos DB emulator. One client per process, as the SDK recommends.
 import { CosmosClient, type Container, type Database } from '@azure/cosmos';
+import type { CosmosDefinition } from '../../config/cosmos';
 import { credentialFor } from './credentials';
 
 const clients = new Map<string, CosmosClient>();
@@ -24,4 +25,28 @@ export function cosmosDatabase(connection: string, env: NodeJS.ProcessEnv = proc
 
 export function cosmosContainer(connection: string, name: string, env: NodeJS.ProcessEnv = process.env): Container {
   return cosmosDatabase(connection, env).container(name);
+}
+
+/**
+ * Creates the database and containers of config/cosmos.yaml where missing — for the Cosmos DB
+ * emulator and tests. In Azure the Bicep creates them and the app's identity may not.
+ */
+export async function ensureCosmosContainers(client: CosmosClient, definition: CosmosDefinition): Promise<void> {
+  const { database } = await client.databases.createIfNotExists({ id: definition.cosmos.databaseName });
+  for (const c of definition.cosmos.containers) {
+    await database.containers.createIfNotExists({
+      id: c.name,
+      partitionKey: { paths: [c.partitionKey] },
+      ...(c.defaultTtl !== undefined ? { defaultTtl: c.defaultTtl } : {}),
+      ...(c.indexingPolicy?.includedPaths
+        ? {
+            indexingPolicy: {
+              indexingMode: 'consistent' as const,
+              includedPaths: c.indexingPolicy.includedPaths.map((path) => ({ path })),
+              excludedPaths: [{ path: '/*' }, ...(c.indexingPolicy.excludedPaths ?? []).map((path) => ({ path }))],
+            },
+          }
+        : {}),
+    });
+  }
 }

@@ -4,7 +4,9 @@
 // embedded services (broker, ...) persisted in one SQLite file.
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loadCosmosDefinition } from '../../config/cosmos';
 import { loadTopology } from '../../config/topology';
+import { EmbeddedDocumentStore } from '../docstore/store';
 import { EmbeddedBroker } from '../broker/broker';
 import { EntityTable, subscriptionPath } from '../broker/entities';
 import { systemClock, type Clock } from '../clock';
@@ -90,8 +92,10 @@ export class EmbeddedHost {
     const db = openDatabase(databaseFile);
     const commit = new GroupCommit(db);
     const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs });
+    const cosmos = loadCosmosDefinition(join(configDir, 'cosmos.yaml'));
+    const documents = new EmbeddedDocumentStore(cosmos.cosmos.databaseName, cosmos.cosmos.containers, db, commit, clock);
 
-    const runtime = { broker, db, commit, clock, baseUrl: '' };
+    const runtime = { broker, documents, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
     const cleanupOnFailure = () => {

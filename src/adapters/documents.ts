@@ -1,0 +1,41 @@
+// Chooses the document store from configuration: CosmosConnection=UseEmbeddedHost=true keeps the
+// containers in the embedded host's SQLite file; an identity-based connection
+// (CosmosConnection__accountEndpoint) or an emulator connection string uses Cosmos DB. Container
+// names and partition keys come from config/cosmos.yaml, the same file the Bicep is checked against.
+import { join } from 'node:path';
+import { loadCosmosDefinition, type CosmosDefinition } from '../config/cosmos';
+import type { DocumentContainer } from '../documents/container';
+import { configDir } from '../shared/app-paths';
+import { COSMOS_CONNECTION } from './idempotency';
+import { EMBEDDED_CONNECTION } from './messaging';
+
+let definition: CosmosDefinition | undefined;
+const containers = new Map<string, DocumentContainer>();
+
+export function cosmosDefinition(): CosmosDefinition {
+  definition ??= loadCosmosDefinition(join(configDir(), 'cosmos.yaml'));
+  return definition;
+}
+
+export function usesEmbeddedDocuments(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[COSMOS_CONNECTION]?.trim() === EMBEDDED_CONNECTION;
+}
+
+export function createDocumentContainer(name: string, env: NodeJS.ProcessEnv = process.env): DocumentContainer {
+  const declared = cosmosDefinition().cosmos.containers.find((c) => c.name === name);
+  if (!declared) throw new Error(`Container '${name}' is not declared in config/cosmos.yaml`);
+  if (usesEmbeddedDocuments(env)) {
+    const { EmbeddedDocumentContainer } = require('./embedded/documents') as typeof import('./embedded/documents');
+    return new EmbeddedDocumentContainer(name);
+  }
+  const { cosmosContainer } = require('./azure/cosmos') as typeof import('./azure/cosmos');
+  const { CosmosDocumentContainer } = require('./azure/cosmos-documents') as typeof import('./azure/cosmos-documents');
+  return new CosmosDocumentContainer(cosmosContainer(COSMOS_CONNECTION, name, env), declared.partitionKey);
+}
+
+/** One adapter per container per process. */
+export function documentContainer(name: string): DocumentContainer {
+  let c = containers.get(name);
+  if (!c) containers.set(name, (c = createDocumentContainer(name)));
+  return c;
+}

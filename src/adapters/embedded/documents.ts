@@ -1,0 +1,41 @@
+// The document-store port on the embedded host's document store. The container is looked up on
+// every call, so a module-level instance survives a host restart within a process.
+import type { BatchOperation, Condition, Document, DocumentContainer, QuerySpec } from '../../documents/container';
+import type { EmbeddedContainer } from '../../embedded/docstore/store';
+import { getEmbeddedRuntime } from '../../embedded/runtime';
+
+export class EmbeddedDocumentContainer implements DocumentContainer {
+  constructor(
+    readonly name: string,
+    private readonly fixed?: EmbeddedContainer,
+  ) {}
+
+  get #c(): EmbeddedContainer {
+    return this.fixed ?? getEmbeddedRuntime().documents.container(this.name);
+  }
+
+  read<T extends Document>(id: string, partitionKey: string) {
+    return this.#c.read<T>(id, partitionKey);
+  }
+  create<T extends Document>(doc: T) {
+    return this.#c.create(doc);
+  }
+  upsert<T extends Document>(doc: T, options?: { ifMatch?: string }) {
+    return this.#c.upsert(doc, options);
+  }
+  replace<T extends Document>(doc: T, options?: { ifMatch?: string }) {
+    return this.#c.replace(doc, options);
+  }
+  delete(id: string, partitionKey: string, options?: { ifMatch?: string }) {
+    return this.#c.delete(id, partitionKey, options);
+  }
+  batch(partitionKey: string, operations: BatchOperation[]) {
+    return this.#c.batch(partitionKey, operations);
+  }
+  query<T extends Document>(spec: QuerySpec) {
+    return this.#c.query<T>(spec);
+  }
+  distinct(path: string, where?: Condition[]) {
+    return this.#c.distinct(path, where);
+  }
+}

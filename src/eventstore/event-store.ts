@@ -1,0 +1,177 @@
+// The event store (DESIGN.md data model): one document per event in the `events` container,
+// id "<streamId>:<version>", partition key /streamId — a stream is one logical partition. An
+// append is one transactional batch of Create operations, preceded by a Read of the expected
+// version: if another writer got there first (a Create conflicts, 409) or the expected version
+// does not exist (the Read fails, 404), the whole batch fails, nothing is written, and the caller
+// gets ConcurrencyError. The stream's snapshot lives in the same partition
+// ("<streamId>:snapshot"), replaced with If-Match.
+import { ConcurrencyError, ValidationError } from '../shared/errors';
+import { DocumentStoreError, MAX_BATCH_OPERATIONS, type BatchOperation, type DocumentContainer } from '../documents/container';
+
+export interface EventMetadata {
+  occurredAt: string;
+  correlationId?: string;
+  causationId?: string;
+  messageId?: string;
+  userId?: string;
+  traceparent?: string;
+}
+
+export interface NewEvent {
+  type: string;
+  data: unknown;
+  schemaVersion?: number;
+  metadata?: Partial<EventMetadata>;
+}
+
+export interface StoredEvent<Data = unknown> {
+  id: string;
+  streamId: string;
+  version: number;
+  type: string;
+  schemaVersion: number;
+  data: Data;
+  metadata: EventMetadata;
+}
+
+export interface Snapshot<State = unknown> {
+  streamId: string;
+  /** The stream version the state reflects. */
+  version: number;
+  /** The shape of `state`; a snapshot of another shape is ignored. */
+  schemaVersion: number;
+  state: State;
+  etag?: string;
+}
+
+export type ExpectedVersion = number | 'any';
+
+export interface AppendResult {
+  /** The stream's version after the append (the version of its last event). */
+  version: number;
+  events: StoredEvent[];
+}
+
+export interface EventStore {
+  /** Events of a stream in version order, optionally from/to a version (inclusive). */
+  readStream(streamId: string, options?: { fromVersion?: number; toVersion?: number }): Promise<StoredEvent[]>;
+  /** Appends after `expectedVersion` (0 = a new stream); ConcurrencyError if the stream is elsewhere. */
+  append(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion; now?: () => Date }): Promise<AppendResult>;
+  readSnapshot<S>(streamId: string): Promise<Snapshot<S> | undefined>;
+  /** Writes the snapshot; with `etag`, only over that very snapshot (If-Match). Returns false if someone else wrote one first. */
+  writeSnapshot<S>(snapshot: Snapshot<S>): Promise<boolean>;
+  /** The ids of every stream (optionally those starting with a prefix), for replays. */
+  streamIds(prefix?: string): Promise<string[]>;
+}
+
+export const MAX_EVENTS_PER_APPEND = MAX_BATCH_OPERATIONS - 1;
+
+interface EventDocument {
+  id: string;
+  kind: 'event';
+  streamId: string;
+  version: number;
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+  metadata: EventMetadata;
+  [k: string]: unknown;
+}
+
+const eventId = (streamId: string, version: number) => `${streamId}:${version}`;
+const snapshotId = (streamId: string) => `${streamId}:snapshot`;
+
+function toStored(doc: EventDocument): StoredEvent {
+  return { id: doc.id, streamId: doc.streamId, version: doc.version, type: doc.type, schemaVersion: doc.schemaVersion, data: doc.data, metadata: doc.metadata };
+}
+
+export class DocumentEventStore implements EventStore {
+  constructor(private readonly container: DocumentContainer) {}
+
+  async readStream(streamId: string, options: { fromVersion?: number; toVersion?: number } = {}): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    let continuation: string | undefined;
+    do {
+      const page = await this.container.query<EventDocument>({
+        partitionKey: streamId,
+        where: [
+          { path: 'kind', op: '=', value: 'event' },
+          ...(options.fromVersion !== undefined ? [{ path: 'version', op: '>=' as const, value: options.fromVersion }] : []),
+          ...(options.toVersion !== undefined ? [{ path: 'version', op: '<=' as const, value: options.toVersion }] : []),
+        ],
+        orderBy: { path: 'version' },
+        limit: 1000,
+        continuation,
+      });
+      events.push(...page.items.map(toStored));
+      continuation = page.continuation;
+    } while (continuation);
+    return events;
+  }
+
+  async #currentVersion(streamId: string): Promise<number> {
+    const page = await this.container.query<EventDocument>({
+      partitionKey: streamId,
+      where: [{ path: 'kind', op: '=', value: 'event' }],
+      orderBy: { path: 'version', descending: true },
+      limit: 1,
+    });
+    return page.items[0]?.version ?? 0;
+  }
+
+  async append(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion; now?: () => Date }): Promise<AppendResult> {
+    if (events.length === 0) throw new ValidationError('Nothing to append', 'events');
+    if (events.length > MAX_EVENTS_PER_APPEND) throw new ValidationError(`An append holds at most ${MAX_EVENTS_PER_APPEND} events (one transactional batch)`, 'events');
+    const expected = options.expectedVersion === 'any' ? await this.#currentVersion(streamId) : options.expectedVersion;
+    if (!Number.isInteger(expected) || expected < 0) throw new ValidationError('expectedVersion must be a non-negative integer', 'expectedVersion');
+    const occurredAt = (options.now?.() ?? new Date()).toISOString();
+    const docs: EventDocument[] = events.map((e, i) => ({
+      id: eventId(streamId, expected + i + 1),
+      kind: 'event',
+      streamId,
+      version: expected + i + 1,
+      type: e.type,
+      schemaVersion: e.schemaVersion ?? 1,
+      data: e.data,
+      metadata: { ...e.metadata, occurredAt: e.metadata?.occurredAt ?? occurredAt },
+    }));
+    const operations: BatchOperation[] = [
+      // The expected version must exist (the Read fails otherwise), and none after it (a Create conflicts).
+      ...(expected > 0 ? [{ operationType: 'Read' as const, id: eventId(streamId, expected) }] : []),
+      ...docs.map((d) => ({ operationType: 'Create' as const, resourceBody: d })),
+    ];
+    const result = await this.container.batch(streamId, operations);
+    if (!result.ok) {
+      const failure = result.results.find((r) => r.statusCode >= 400 && r.statusCode !== 424)?.statusCode;
+      if (failure === 409 || failure === 404) {
+        throw new ConcurrencyError(`Stream ${streamId} is not at version ${expected}: another writer appended first`, 'expectedVersion');
+      }
+      throw new DocumentStoreError(failure ?? 500, `Appending to ${streamId} failed with status ${failure}`);
+    }
+    return { version: expected + docs.length, events: docs.map(toStored) };
+  }
+
+  async readSnapshot<S>(streamId: string): Promise<Snapshot<S> | undefined> {
+    const doc = await this.container.read<{ id: string; _etag?: string; version: number; schemaVersion: number; state: S; streamId: string }>(snapshotId(streamId), streamId);
+    return doc ? { streamId, version: doc.version, schemaVersion: doc.schemaVersion, state: doc.state, etag: doc._etag } : undefined;
+  }
+
+  async writeSnapshot<S>(snapshot: Snapshot<S>): Promise<boolean> {
+    const doc = { id: snapshotId(snapshot.streamId), kind: 'snapshot', streamId: snapshot.streamId, version: snapshot.version, schemaVersion: snapshot.schemaVersion, state: snapshot.state };
+    try {
+      if (snapshot.etag) await this.container.replace(doc, { ifMatch: snapshot.etag });
+      else await this.container.create(doc);
+      return true;
+    } catch (error) {
+      // Another writer stored a snapshot first: theirs is as good; the next load uses it.
+      if (error instanceof DocumentStoreError && (error.code === 409 || error.code === 412)) return false;
+      if ((error as { code?: number }).code === 409 || (error as { code?: number }).code === 412) return false;
+      throw error;
+    }
+  }
+
+  async streamIds(prefix?: string): Promise<string[]> {
+    const ids = (await this.container.distinct('streamId', [{ path: 'kind', op: '=', value: 'event' }])).map(String);
+    return prefix ? ids.filter((id) => id.startsWith(prefix)) : ids;
+  }
+}

@@ -1,0 +1,129 @@
+// Adapters under the document-store and event-store contract suites:
+//  - the embedded store (SQLite, manual clock);
+//  - the Cosmos DB adapter on @vercel/cosmosdb-server, started here (real HTTP, the real
+//    @azure/cosmos SDK). That server does not roll back a failed batch, ignores TTL and has no
+//    DISTINCT; `gaps` names what it lacks so those tests say so instead of running;
+//  - a real Cosmos DB account or the emulator when COSMOS_ENDPOINT is set (COSMOS_KEY for the
+//    emulator's published key; otherwise an Entra ID login). Each run gets its own database.
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CosmosClient } from '@azure/cosmos';
+import { DefaultAzureCredential } from '@azure/identity';
+import { createHttpServer } from '@vercel/cosmosdb-server';
+import { ensureCosmosContainers } from '../../src/adapters/azure/cosmos';
+import { CosmosDocumentContainer } from '../../src/adapters/azure/cosmos-documents';
+import { loadCosmosDefinition, type CosmosDefinition } from '../../src/config/cosmos';
+import type { DocumentContainer } from '../../src/documents/container';
+import { ManualClock } from '../../src/embedded/clock';
+import { EmbeddedDocumentStore } from '../../src/embedded/docstore/store';
+import { GroupCommit, openDatabase } from '../../src/embedded/sqlite';
+import { flushIo, repoRoot } from './messaging-harness';
+
+/** Semantics a backend may lack; a test needing one is skipped there with the reason. */
+export type Gap = 'atomicBatch' | 'ttl' | 'manualClock';
+
+export interface DocumentHarness {
+  name: string;
+  container(name: string): DocumentContainer;
+  /** Moves the manual clock (embedded only). */
+  advance(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DocumentBackend {
+  name: string;
+  gaps: Partial<Record<Gap, string>>;
+  create(): Promise<DocumentHarness>;
+}
+
+export const contractCosmosFile = join(repoRoot, 'test', 'contract', 'cosmos-contract.yaml');
+
+export function embeddedDocumentHarness(definition: CosmosDefinition = loadCosmosDefinition(contractCosmosFile), file = ':memory:'): DocumentHarness & { store: EmbeddedDocumentStore; clock: ManualClock } {
+  const db = openDatabase(file);
+  const commit = new GroupCommit(db);
+  const clock = new ManualClock();
+  const store = new EmbeddedDocumentStore(definition.cosmos.databaseName, definition.cosmos.containers, db, commit, clock);
+  return {
+    name: 'embedded store',
+    store,
+    clock,
+    container: (name) => store.container(name),
+    async advance(ms) {
+      clock.advance(ms);
+      await flushIo();
+    },
+    async close() {
+      commit.close();
+      db.close();
+    },
+  };
+}
+
+async function cosmosHarness(name: string, client: CosmosClient, definition: CosmosDefinition, dispose: () => Promise<void>): Promise<DocumentHarness> {
+  await ensureCosmosContainers(client, definition);
+  const database = client.database(definition.cosmos.databaseName);
+  return {
+    name,
+    container: (c) => new CosmosDocumentContainer(database.container(c), definition.cosmos.containers.find((d) => d.name === c)!.partitionKey),
+    advance: (ms) => new Promise((r) => setTimeout(r, ms)),
+    close: dispose,
+  };
+}
+
+export function cosmosdbServerBackend(): DocumentBackend {
+  return {
+    name: 'Cosmos adapter on @vercel/cosmosdb-server',
+    gaps: {
+      atomicBatch: 'cosmosdb-server keeps the operations before a failing one (no rollback); covered on the embedded store and a real account',
+      ttl: 'cosmosdb-server ignores ttl; covered on the embedded store',
+      manualClock: 'needs a clock the test can move',
+    },
+    async create() {
+      const server = createHttpServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const { port } = server.address() as AddressInfo;
+      // The server checks no signature; the SDK needs some key to sign with.
+      const client = new CosmosClient({ endpoint: `http://127.0.0.1:${port}`, key: 'cosmosdb-server-does-not-check-keys', connectionPolicy: { enableEndpointDiscovery: false } });
+      return cosmosHarness('cosmosdb-server', client, loadCosmosDefinition(contractCosmosFile), async () => {
+        client.dispose();
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      });
+    },
+  };
+}
+
+export function realCosmosBackend(): DocumentBackend | { skip: string } {
+  const endpoint = process.env.COSMOS_ENDPOINT;
+  if (!endpoint) {
+    return { skip: 'Cosmos DB contract run against a real account skipped: set COSMOS_ENDPOINT (and COSMOS_KEY for the emulator, or az login for an account) to run it.' };
+  }
+  return {
+    name: `Cosmos DB at ${endpoint}`,
+    gaps: { manualClock: 'a real account runs on its own clock' },
+    async create() {
+      const key = process.env.COSMOS_KEY;
+      const client = key ? new CosmosClient({ endpoint, key }) : new CosmosClient({ endpoint, aadCredentials: new DefaultAzureCredential() });
+      const base = loadCosmosDefinition(contractCosmosFile);
+      const definition: CosmosDefinition = { cosmos: { ...base.cosmos, databaseName: `contract-${Date.now().toString(36)}-${process.pid}` } };
+      return cosmosHarness('Cosmos DB', client, definition, async () => {
+        await client.database(definition.cosmos.databaseName).delete().catch(() => undefined);
+        client.dispose();
+      });
+    },
+  };
+}
+
+export function documentBackends(): DocumentBackend[] {
+  const backends: DocumentBackend[] = [{ name: 'embedded store', gaps: {}, create: async () => embeddedDocumentHarness() }, cosmosdbServerBackend()];
+  const real = realCosmosBackend();
+  if ('skip' in real) console.log(real.skip);
+  else backends.push(real);
+  return backends;
+}
+
+/** `test`, or `test.skip` with the reason in its title when the backend lacks the semantic. */
+export function testIf(backend: DocumentBackend, gap: Gap): (title: string, fn: () => Promise<void>, timeout?: number) => void {
+  const reason = backend.gaps[gap];
+  return reason ? (title, fn, timeout) => test.skip(`${title} — not here: ${reason}`, fn, timeout) : test;
+}
