@@ -2,6 +2,7 @@
 // the parts of the Functions host and the Node.js worker — settings, host.json, entry-point
 // loading through @azure/functions-core, trigger listeners, output bindings — on top of the
 // embedded services (broker, ...) persisted in one SQLite file.
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadCosmosDefinition } from '../../config/cosmos';
@@ -92,8 +93,10 @@ export class EmbeddedHost {
     const db = openDatabase(databaseFile);
     const commit = new GroupCommit(db);
     const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs });
-    const cosmos = loadCosmosDefinition(join(configDir, 'cosmos.yaml'));
-    const documents = new EmbeddedDocumentStore(cosmos.cosmos.databaseName, cosmos.cosmos.containers, db, commit, clock);
+    // An app without config/cosmos.yaml uses no containers.
+    const cosmosFile = join(configDir, 'cosmos.yaml');
+    const cosmos = existsSync(cosmosFile) ? loadCosmosDefinition(cosmosFile).cosmos : { databaseName: 'embedded', containers: [] };
+    const documents = new EmbeddedDocumentStore(cosmos.databaseName, cosmos.containers, db, commit, clock);
 
     const runtime = { broker, documents, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
