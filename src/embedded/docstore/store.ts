@@ -87,6 +87,8 @@ export class EmbeddedContainer implements DocumentContainer {
         .prepare(`INSERT INTO doc_lsn (container, value) VALUES ('${c}', 1) ON CONFLICT(container) DO UPDATE SET value = value + 1 RETURNING value`)
         .pluck(),
       feed: db.prepare(`SELECT * FROM doc_items WHERE container = '${c}' AND lsn > ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY lsn LIMIT ?`),
+      latestLsn: db.prepare(`SELECT value FROM doc_lsn WHERE container = '${c}'`).pluck(),
+      lsnAtTime: db.prepare(`SELECT MIN(lsn) FROM doc_items WHERE container = '${c}' AND ts >= ?`).pluck(),
       sweep: db.prepare(`DELETE FROM doc_items WHERE container = '${c}' AND expires_at IS NOT NULL AND expires_at <= ?`),
     };
   }
@@ -104,7 +106,15 @@ export class EmbeddedContainer implements DocumentContainer {
   }
 
   #toDocument(row: Row): Document {
-    return { ...(JSON.parse(row.body) as Document), _etag: row.etag, _ts: row.ts, _lsn: row.lsn, _rid: `${this.name}:${row.pk}:${row.id}`, _self: `dbs/embedded/colls/${this.name}/docs/${row.id}` };
+    return {
+      ...(JSON.parse(row.body) as Document),
+      _rid: `${this.name}:${row.pk}:${row.id}`,
+      _self: `dbs/embedded/colls/${this.name}/docs/${row.id}`,
+      _etag: row.etag,
+      _attachments: 'attachments/',
+      _ts: row.ts,
+      _lsn: row.lsn,
+    };
   }
 
   /** Writes one item inside the current transaction; returns the stored document. */
@@ -267,6 +277,17 @@ export class EmbeddedContainer implements DocumentContainer {
   readChangeFeed(afterLsn: number, maxItems: number): ChangeFeedItem[] {
     const rows = this.#stmt.feed.all(afterLsn, this.clock.now(), maxItems) as Row[];
     return rows.map((r) => ({ lsn: r.lsn, document: this.#toDocument(r) }));
+  }
+
+  /** The LSN of the latest write (0 for a container never written to): "now" for a change feed. */
+  latestLsn(): number {
+    return (this.#stmt.latestLsn.get() as number | undefined) ?? 0;
+  }
+
+  /** The position just before the first change at or after a time (startFromTime). */
+  lsnBefore(time: number): number {
+    const first = this.#stmt.lsnAtTime.get(Math.floor(time / 1000)) as number | null;
+    return first === null ? this.latestLsn() : first - 1;
   }
 
   sweepExpired(): void {

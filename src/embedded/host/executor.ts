@@ -12,6 +12,8 @@ export interface ExecuteOptions {
   request: (attempt: { invocationId: string; retryContext?: RpcRetryContext }) => RpcInvocationRequest;
   reason?: string;
   triggerDetails?: Record<string, string | number | undefined>;
+  /** The listener is stopping: no further retry attempts (the host's "exit from retry loop"). */
+  signal?: AbortSignal;
 }
 
 function durationMs(d: RpcDuration | null | undefined): number {
@@ -29,6 +31,20 @@ export function retryDelayMs(options: RpcRetryOptions, retryCount: number, rando
   if (retryCount <= 1) return Math.min(min, max);
   const factor = 0.8 + random() * 0.4;
   return Math.min(max, min + factor * 2 ** (retryCount - 1) * min);
+}
+
+/** Sleeps, waking early when the signal aborts. */
+export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function formatValue(v: string | number | undefined): string {
@@ -57,6 +73,10 @@ export class FunctionExecutor {
           if (retry) this.#log(fn, 'error', `Function execution failed after '${attempt}' retries.`);
           throw error;
         }
+        if (opts.signal?.aborted) {
+          this.#log(fn, 'debug', 'Cancellation requested. Exiting retry loop.');
+          throw error;
+        }
         const next = attempt + 1;
         const delay = retryDelayMs(retry, next);
         this.#log(
@@ -64,7 +84,11 @@ export class FunctionExecutor {
           'debug',
           `Waiting for \`${new Date(delay).toISOString().slice(11, 23)}\` before retrying function execution. Next attempt: '${next}'. Max retry count: '${max}'.`,
         );
-        await new Promise((r) => setTimeout(r, delay));
+        await abortableDelay(delay, opts.signal);
+        if (opts.signal?.aborted) {
+          this.#log(fn, 'debug', 'Cancellation requested. Exiting retry loop.');
+          throw error;
+        }
         const e = error as Error;
         retryContext = {
           retryCount: next,

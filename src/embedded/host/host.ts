@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { loadCosmosDefinition } from '../../config/cosmos';
 import { loadTopology } from '../../config/topology';
 import { EmbeddedDocumentStore } from '../docstore/store';
+import { CosmosDBListener } from './cosmosdb-listener';
 import { EmbeddedBroker } from '../broker/broker';
 import { EntityTable, subscriptionPath } from '../broker/entities';
 import { systemClock, type Clock } from '../clock';
@@ -53,7 +54,7 @@ export interface FunctionInfo {
   methods?: string[];
 }
 
-const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger']);
+const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger']);
 
 export class EmbeddedHost {
   readonly functions: FunctionInfo[] = [];
@@ -68,6 +69,8 @@ export class EmbeddedHost {
     readonly http: HttpListener,
     readonly serviceBus: ServiceBusListener,
     readonly timers: TimerListener,
+    readonly cosmos: CosmosDBListener,
+    readonly documents: EmbeddedDocumentStore,
     readonly baseUrl: string,
     readonly databaseFile: string,
     private readonly settlement: SettlementService | undefined,
@@ -142,6 +145,7 @@ export class EmbeddedHost {
         afterInvocation,
       });
       const timers = new TimerListener({ db, clock, executor, logger, env, afterInvocation });
+      const cosmosListener = new CosmosDBListener({ documents, clock, executor, logger, env, afterInvocation });
 
       const infos: FunctionInfo[] = [];
       const starters: (() => void)[] = [];
@@ -172,6 +176,8 @@ export class EmbeddedHost {
           http.add(fn, triggerName);
         } else if (type === 'serviceBusTrigger') {
           starters.push(() => serviceBus.start(serviceBusSpec(fn, triggerName, trigger, config, env, broker, logger)));
+        } else if (type === 'cosmosDBTrigger') {
+          cosmosListener.add(cosmosListener.spec(fn, triggerName, trigger));
         } else if (type === 'timerTrigger') {
           timers.add(fn, triggerName);
           starters.push(() => undefined);
@@ -184,8 +190,9 @@ export class EmbeddedHost {
       runtime.baseUrl = baseUrl;
       for (const start of starters) start();
       timers.start();
+      cosmosListener.start();
 
-      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, baseUrl, databaseFile, settlement);
+      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, baseUrl, databaseFile, settlement);
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -211,9 +218,13 @@ export class EmbeddedHost {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    // Every listener hears of the stop at once (the host cancels one token): a change feed batch
+    // still running is then not checkpointed.
+    const cosmosStopped = this.cosmos.stop();
     await this.http.close();
     await this.serviceBus.stop();
     await this.timers.stop();
+    await cosmosStopped;
     await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
     await this.settlement?.release();
     this.broker.close();
