@@ -21,11 +21,18 @@ export interface Esb {
 }
 
 let shared: Esb | undefined;
+let registry: SchemaRegistry | undefined;
+
+/** The message catalog alone (for validating command bodies without the router). */
+export function schemaRegistry(): SchemaRegistry {
+  registry ??= SchemaRegistry.load(join(configDir(), 'schemas'));
+  return registry;
+}
 
 export function esb(): Esb {
   if (shared) return shared;
   const dir = configDir();
-  const registry = SchemaRegistry.load(join(dir, 'schemas'));
+  const registry = schemaRegistry();
   const graph = buildTransformGraph(registry, join(dir, 'transforms.yaml'));
   const topology = loadTopology(join(dir, 'topology.yaml'));
   const routes = new RouteTableSource(join(dir, 'routes.yaml'), { topology, registry, graph }, (error) =>

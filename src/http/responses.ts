@@ -2,6 +2,7 @@
 // the messaging port map to 404/413/503, anything else is a 500 that is logged — never a stack
 // trace in a response. Bodies follow the Microsoft REST guidelines' error shape.
 
+import { DocumentStoreError } from '../documents/container';
 import { isAppError } from '../shared/errors';
 
 export interface JsonResponse {
@@ -26,6 +27,16 @@ const TRANSPORT_STATUS: Record<string, [number, string]> = {
   QuotaExceeded: [503, 'ServiceUnavailable'],
 };
 
+// Cosmos DB answers (the document-store port's DocumentStoreError) that are not the caller's fault
+// but are worth telling apart from a bug.
+const DOCUMENT_STATUS: Record<number, [number, string]> = {
+  408: [503, 'ServiceUnavailable'],
+  413: [413, 'PayloadTooLarge'],
+  429: [503, 'ServiceUnavailable'],
+  449: [503, 'ServiceUnavailable'],
+  503: [503, 'ServiceUnavailable'],
+};
+
 export function json(status: number, body: unknown, headers?: Record<string, string>): JsonResponse {
   return { status, jsonBody: body, ...(headers ? { headers } : {}) };
 }
@@ -42,7 +53,7 @@ export function errorResponse(error: unknown, log: ErrorLog): JsonResponse {
     });
   }
   const code = (error as { code?: unknown })?.code;
-  const mapped = typeof code === 'string' ? TRANSPORT_STATUS[code] : undefined;
+  const mapped = typeof code === 'string' ? TRANSPORT_STATUS[code] : error instanceof DocumentStoreError ? DOCUMENT_STATUS[error.code] : undefined;
   if (mapped) {
     const [status, errorCode] = mapped;
     if (status >= 500) log.error(error);

@@ -2,7 +2,9 @@
 // the same binding metadata Azure receives. A mistake in registration options fails here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadCosmosDefinition } from '../../src/config/cosmos';
 import { loadTopology } from '../../src/config/topology';
+import { workerState } from '../../src/embedded/worker/worker-state';
 import { repoRoot } from '../support/messaging-harness';
 import { startHost, type RunningHost } from '../support/host';
 
@@ -17,13 +19,30 @@ const fn = (name: string) => {
   if (!found) throw new Error(`function ${name} is not registered`);
   return found;
 };
+const workerFunction = (name: string) => [...workerState.functions.values()].find((f) => f.metadata.name === name)!;
 const trigger = (name: string) => Object.values(fn(name).bindings).find((b) => b.direction === 'in' && b.type?.endsWith('Trigger'))!;
 
 test('the app registers exactly the expected functions', () => {
   expect(running.host.functions.map((f) => f.name).sort()).toEqual(
     [
+      'addOrderItem',
+      'cancelOrder',
+      'createOrder',
+      'getCustomerOrders',
+      'getInventory',
+      'getOrder',
+      'getOrderEvents',
+      'getSalesReport',
+      'handleOrderCommand',
       'health',
       'ingestMessage',
+      'opsProjections',
+      'opsRebuildProjection',
+      'projectEvents',
+      'receiveStock',
+      'removeOrderItem',
+      'runProjectionRebuild',
+      'submitOrder',
       'opsDeadLetters',
       'opsEntities',
       'opsMessageTrail',
@@ -45,6 +64,19 @@ test.each([
   ['opsResubmitDeadLetters', ['POST'], 'ops/deadletters/resubmit', 'function'],
   ['opsPurgeDeadLetters', ['DELETE'], 'ops/deadletters', 'function'],
   ['opsMessageTrail', ['GET'], 'ops/trail', 'function'],
+  ['createOrder', ['POST'], 'orders', 'function'],
+  ['addOrderItem', ['POST'], 'orders/{id}/items', 'function'],
+  ['removeOrderItem', ['DELETE'], 'orders/{id}/items/{sku}', 'function'],
+  ['submitOrder', ['POST'], 'orders/{id}/submit', 'function'],
+  ['cancelOrder', ['POST'], 'orders/{id}/cancel', 'function'],
+  ['receiveStock', ['POST'], 'inventory/{sku}/receipts', 'function'],
+  ['getOrder', ['GET'], 'orders/{id}', 'function'],
+  ['getOrderEvents', ['GET'], 'orders/{id}/events', 'function'],
+  ['getCustomerOrders', ['GET'], 'customers/{id}/orders', 'function'],
+  ['getSalesReport', ['GET'], 'reports/sales', 'function'],
+  ['getInventory', ['GET'], 'inventory/{sku}', 'function'],
+  ['opsProjections', ['GET'], 'ops/projections', 'function'],
+  ['opsRebuildProjection', ['POST'], 'ops/projections/{name}/rebuild', 'function'],
 ])('%s is an HTTP function: %j %s, authLevel %s, with an http return binding', (name, methods, route, authLevel) => {
   expect(trigger(name)).toMatchObject({ type: 'httpTrigger', methods, route, authLevel });
   expect(fn(name).bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
@@ -70,6 +102,47 @@ test("triageInboundDeadLetters is triggered by the inbound queue's dead-letter q
     sdkBinding: true,
     autoCompleteMessages: false,
   });
+});
+
+test('handleOrderCommand takes order-commands by session and settles it itself', () => {
+  expect(trigger('handleOrderCommand')).toMatchObject({
+    type: 'serviceBusTrigger',
+    queueName: 'order-commands',
+    connection: 'ServiceBusConnection',
+    isSessionsEnabled: true,
+    sdkBinding: true,
+    autoCompleteMessages: false,
+  });
+});
+
+test('projectEvents reads the events change feed on its own lease, from the beginning, and retries a batch until it is projected', () => {
+  expect(trigger('projectEvents')).toMatchObject({
+    type: 'cosmosDBTrigger',
+    connection: 'CosmosConnection',
+    databaseName: '%COSMOS_DATABASE_NAME%',
+    containerName: 'events',
+    leaseContainerName: 'leases',
+    leaseContainerPrefix: 'projections-',
+    startFromBeginning: true,
+    maxItemsPerInvocation: 100,
+  });
+  const registered = workerFunction('projectEvents');
+  expect(registered.metadata.retryOptions).toMatchObject({ retryStrategy: 'exponentialBackoff', maxRetryCount: -1 });
+});
+
+test('every container a cosmosDBTrigger names is declared in config/cosmos.yaml, each lease prefix once per container', () => {
+  const declared = loadCosmosDefinition(join(repoRoot, 'config', 'cosmos.yaml')).cosmos.containers.map((c) => c.name);
+  const leases = new Set<string>();
+  for (const f of running.host.functions) {
+    for (const b of Object.values(f.bindings)) {
+      if (b.type !== 'cosmosDBTrigger') continue;
+      expect(declared).toEqual(expect.arrayContaining([b.containerName, b.leaseContainerName ?? 'leases']));
+      const lease = `${String(b.containerName)}/${String(b.leaseContainerPrefix ?? '')}`;
+      expect(leases.has(lease)).toBe(false);
+      leases.add(lease);
+    }
+  }
+  expect(leases.size).toBeGreaterThan(0);
 });
 
 test('every queue a function names is declared in config/topology.yaml with a matching session setting', () => {

@@ -12,6 +12,11 @@ const currency = fc.constantFrom('EUR', 'USD', 'GBP', 'JPY');
 const country = fc.constantFrom('DE', 'FR', 'GB', 'US', 'NL');
 const address = fc.record({ line1: text(1, 40), city: text(1, 20), postalCode: text(1, 10), country });
 
+// Ids of event-sourced entities: they become stream and Cosmos item ids, so the alphabet is narrow.
+const entityId = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const price = fc.double({ min: 0, max: 1e7, noNaN: true, noDefaultInfinity: true }).map((v) => v + 0);
+const line = fc.record({ sku: entityId, quantity: fc.integer({ min: 1, max: 1_000_000 }), unitPrice: price });
+
 export const payloads = {
   'OrderPlaced.v1': fc.record(
     {
@@ -69,6 +74,13 @@ export const payloads = {
     { customerId: id, orderId: id, rating: fc.integer({ min: 1, max: 5 }), comment: text(0, 60) },
     { requiredKeys: ['customerId', 'rating'] },
   ),
+  'CreateOrder.v1': fc.record({ orderId: entityId, customerId: entityId, items: fc.array(line, { maxLength: 4 }) }),
+  'AddOrderItem.v1': fc.record({ orderId: entityId, sku: entityId, quantity: fc.integer({ min: 1, max: 1_000_000 }), unitPrice: price }),
+  'RemoveOrderItem.v1': fc.record({ orderId: entityId, sku: entityId }),
+  'ChangeOrderItemQuantity.v1': fc.record({ orderId: entityId, sku: entityId, quantity: fc.integer({ min: 1, max: 1_000_000 }) }),
+  'SubmitOrder.v1': fc.record({ orderId: entityId }),
+  'CancelOrder.v1': fc.record({ orderId: entityId, reason: text(1, 60) }, { requiredKeys: ['orderId'] }),
+  'ReceiveStock.v1': fc.record({ sku: entityId, quantity: fc.integer({ min: 1, max: 1_000_000 }), reference: text(1, 40) }, { requiredKeys: ['sku', 'quantity'] }),
 } as const;
 
 /** Runs per property: FC_NUM_RUNS (npm run fuzz sets more), else a CI-friendly default. */

@@ -16,6 +16,9 @@ for (const [model] of Object.entries(payloads)) {
   for (const a of formats) for (const b of formats) if (a !== b) cases.push([model, a, b]);
 }
 
+const hasEmptyArray = (v: unknown): boolean =>
+  Array.isArray(v) ? v.length === 0 || v.some(hasEmptyArray) : typeof v === 'object' && v !== null && Object.values(v).some(hasEmptyArray);
+
 test('every model of the catalog has a generator here', () => {
   expect(Object.keys(payloads).sort()).toEqual(
     registry.models
@@ -28,6 +31,8 @@ test('every model of the catalog has a generator here', () => {
 test.each(cases)('%s: %s → %s → %s round-trips', (model, a, b) => {
   fc.assert(
     fc.property(payloads[model as keyof typeof payloads] as fc.Arbitrary<Record<string, unknown>>, (payload) => {
+      // An empty list has no columns: CSV cannot carry one (documented in the README's CSV mapping).
+      fc.pre(!((a === 'csv' || b === 'csv') && hasEmptyArray(payload)));
       registry.validatePayload(registry.get(model), payload); // the generator makes valid payloads
       const start: Doc = { model, format: 'json', meta, content: payload };
       const inA = graph.run(start, graph.plan({ model, format: 'json' }, { format: a }));

@@ -1,0 +1,65 @@
+// Reading HTTP requests of the command and query API: JSON bodies within limits, If-Match
+// versions, query integers, and the metadata a command carries (correlation, idempotency key,
+// trace context).
+import { randomUUID } from 'node:crypto';
+import type { EventMetadata } from '../eventstore/event-store';
+import { checkNesting, decodeUtf8, idFromKey } from '../esb/ingress';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors';
+
+export const COMMAND_BODY_LIMIT = 256 * 1024;
+
+export interface RequestLike {
+  headers: { get(name: string): string | null };
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** The body as a JSON object; 415 for another media type, 413 over the limit, 400 if malformed. */
+export async function readJsonObject(request: RequestLike, limit = COMMAND_BODY_LIMIT): Promise<Record<string, unknown>> {
+  const type = (request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) throw new UnsupportedMediaTypeError(`Content-Type "${type}" is not supported; send application/json`, 'Content-Type');
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > limit) throw new PayloadTooLargeError(`The body is ${declared} bytes; the limit is ${limit}`);
+  const body = Buffer.from(await request.arrayBuffer());
+  if (body.length > limit) throw new PayloadTooLargeError(`The body is ${body.length} bytes; the limit is ${limit}`);
+  if (body.length === 0) return {};
+  const text = decodeUtf8(body);
+  checkNesting(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(`The body is not valid JSON: ${(error as Error).message}`, '');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError('The body must be a JSON object', '');
+  return value as Record<string, unknown>;
+}
+
+/** The version an If-Match names: "3", 3 or W/"3"; undefined without the header or for *. */
+export function ifMatchVersion(header: string | null): number | undefined {
+  if (header === null || header.trim() === '*') return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (!m) throw new ValidationError(`If-Match must name a stream version, like "3" (got ${header})`, 'If-Match');
+  return Number(m[1]);
+}
+
+export const etag = (version: number) => `"${version}"`;
+
+/** A non-negative integer query parameter, or undefined when absent. */
+export function intQuery(value: string | null, name: string): number | undefined {
+  if (value === null || value === '') return undefined;
+  if (!/^\d{1,9}$/.test(value)) throw new ValidationError(`${name} must be a whole number`, name);
+  return Number(value);
+}
+
+/**
+ * Metadata a command's events carry. An Idempotency-Key makes the command's messageId stable, so
+ * a retried request is recognised and not applied twice.
+ */
+export function commandMetadata(request: RequestLike, traceParent?: string | null): Partial<EventMetadata> {
+  const key = request.headers.get('idempotency-key');
+  if (key !== null && (key.length === 0 || key.length > 255)) throw new ValidationError('Idempotency-Key must be 1 to 255 characters', 'Idempotency-Key');
+  const correlationId = request.headers.get('x-correlation-id') ?? randomUUID();
+  if (correlationId.length > 128) throw new ValidationError('X-Correlation-Id is longer than 128 characters', 'X-Correlation-Id');
+  const traceparent = request.headers.get('traceparent') ?? traceParent ?? undefined;
+  return { correlationId, ...(key ? { messageId: idFromKey('msg', key) } : {}), ...(traceparent ? { traceparent } : {}) };
+}

@@ -1,0 +1,141 @@
+// Applies a change-feed batch of the events container to every projection: each stream's new
+// events, in order, to the active generation and to the one a rebuild is filling. Measures the
+// projection lag (event appended → view written) and keeps it, with the last position and any
+// poisoned events, in a status document per projection.
+import type { Document, DocumentContainer } from '../documents/container';
+import type { EventStore, StoredEvent } from '../eventstore/event-store';
+import { upcast, type EventSchemas } from '../eventstore/upcasting';
+import { forEachLimit } from '../shared/concurrency';
+import { reads, type Projection, type ProjectionContext } from './projection';
+import { REGISTRY_PK, type ProjectionRegistry } from './registry';
+
+export interface ProjectionStatus extends Document {
+  pk: typeof REGISTRY_PK;
+  kind: 'projection-status';
+  name: string;
+  /** The latest lag samples in ms (append → view written), newest last. */
+  lagSamples: number[];
+  lastLagMs?: number;
+  lastAppliedAt?: string;
+  lastEventOccurredAt?: string;
+  eventsApplied: number;
+  /** Events that cannot be applied (e.g. no upcaster for their schema); their stream stops there. */
+  poisoned: { streamId: string; version: number; error: string }[];
+}
+
+export const statusId = (name: string) => `status:${name}`;
+const MAX_SAMPLES = 500;
+
+export interface ProjectorOptions {
+  views: DocumentContainer;
+  store: EventStore;
+  registry: ProjectionRegistry;
+  projections: Projection[];
+  schemasFor: (streamId: string) => EventSchemas;
+  now?: () => Date;
+  /** Streams projected at once. */
+  concurrency?: number;
+}
+
+export function toStoredEvent(doc: Document): StoredEvent | undefined {
+  if (doc.kind !== 'event' || typeof doc.streamId !== 'string' || typeof doc.version !== 'number') return undefined;
+  const d = doc as unknown as StoredEvent;
+  return { id: d.id, streamId: d.streamId, version: d.version, type: d.type, schemaVersion: d.schemaVersion ?? 1, data: d.data, metadata: d.metadata };
+}
+
+export function percentile(samples: readonly number[], p: number): number | undefined {
+  if (samples.length === 0) return undefined;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export class Projector {
+  readonly #now: () => Date;
+
+  constructor(private readonly options: ProjectorOptions) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  context(generation: number): ProjectionContext {
+    const { views, store, schemasFor } = this.options;
+    return {
+      views,
+      generation,
+      now: this.#now,
+      readStream: async (streamId, range) => (await store.readStream(streamId, range)).map((e) => upcast(e, schemasFor(streamId))),
+    };
+  }
+
+  /** Projects a change-feed batch (documents of the events container, any kind). */
+  async handle(documents: Document[]): Promise<{ events: number; streams: number }> {
+    const byStream = new Map<string, StoredEvent[]>();
+    for (const doc of documents) {
+      const event = toStoredEvent(doc);
+      if (!event) continue;
+      let list = byStream.get(event.streamId);
+      if (!list) byStream.set(event.streamId, (list = []));
+      list.push(event);
+    }
+    if (byStream.size === 0) return { events: 0, streams: 0 };
+    // The change feed keeps order within a partition (a stream); sorting guards against merged batches.
+    for (const list of byStream.values()) list.sort((a, b) => a.version - b.version);
+
+    const poisoned: ProjectionStatus['poisoned'] = [];
+    const streams: [string, StoredEvent[]][] = [];
+    for (const [streamId, events] of byStream) {
+      const upcast = this.#upcast(streamId, events, poisoned);
+      if (upcast.length) streams.push([streamId, upcast]);
+    }
+    const registry = await this.options.registry.all();
+    let total = 0;
+    for (const projection of this.options.projections) {
+      const entry = registry.find((r) => r.name === projection.name)!;
+      const generations = [entry.active, ...(entry.building !== undefined ? [entry.building] : [])];
+      const mine = streams.filter(([id]) => reads(projection, id));
+      if (mine.length === 0) continue;
+      await forEachLimit(mine, this.options.concurrency ?? 8, async ([streamId, events]) => {
+        for (const generation of generations) await projection.apply(streamId, events, this.context(generation));
+      });
+      const applied = mine.reduce((n, [, e]) => n + e.length, 0);
+      total += applied;
+      const now = this.#now().getTime();
+      const lags = mine.map(([, e]) => now - Date.parse(e.at(-1)!.metadata.occurredAt)).filter((l) => Number.isFinite(l));
+      const newest = mine.map(([, e]) => e.at(-1)!.metadata.occurredAt).sort().at(-1);
+      await this.#recordStatus(projection.name, lags, applied, newest, poisoned.filter((p) => reads(projection, p.streamId)));
+    }
+    return { events: total, streams: streams.length };
+  }
+
+  /** Upcasts a stream's events; an event that cannot be upcast poisons the rest of the batch's stream. */
+  #upcast(streamId: string, events: StoredEvent[], poisoned: ProjectionStatus['poisoned']): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (const e of events) {
+      try {
+        out.push(upcast(e, this.options.schemasFor(streamId)));
+      } catch (error) {
+        poisoned.push({ streamId, version: e.version, error: (error as Error).message });
+        break;
+      }
+    }
+    return out;
+  }
+
+  async #recordStatus(name: string, lags: number[], applied: number, newest: string | undefined, poisoned: ProjectionStatus['poisoned']): Promise<void> {
+    const { views } = this.options;
+    const current = await views.read<ProjectionStatus>(statusId(name), REGISTRY_PK);
+    const samples = [...(current?.lagSamples ?? []), ...lags].slice(-MAX_SAMPLES);
+    // One projector per lease writes this document; last writer wins is fine.
+    await views.upsert<ProjectionStatus>({
+      id: statusId(name),
+      pk: REGISTRY_PK,
+      kind: 'projection-status',
+      name,
+      lagSamples: samples,
+      ...(lags.length ? { lastLagMs: lags.at(-1) } : {}),
+      lastAppliedAt: this.#now().toISOString(),
+      ...(newest ? { lastEventOccurredAt: newest } : {}),
+      eventsApplied: (current?.eventsApplied ?? 0) + applied,
+      poisoned: [...(current?.poisoned ?? []), ...poisoned].slice(-50),
+    });
+  }
+}
