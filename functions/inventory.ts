@@ -27,8 +27,8 @@ export async function receiveStock(request: HttpRequest, context: InvocationCont
 export async function getInventory(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     const sku = checkId(request.params.sku, 'sku');
-    const { inventory, version } = await eventSourcing().readModels.inventory(sku);
-    return json(200, { ...inventory, version }, { ETag: etag(version) });
+    const { inventory, version, source } = await eventSourcing().readModels.inventory(sku);
+    return json(200, { ...inventory, version }, { ETag: etag(version), 'X-Read-Model': source });
   } catch (error) {
     return errorResponse(error, context);
   }

@@ -14,7 +14,7 @@ export async function listProjections(_request: HttpRequest, context: Invocation
     const withRebuilds = await Promise.all(
       projections.map(async (p) => {
         const rebuild = await es.views.read<RebuildState>(rebuildStateId(p.name), 'projections');
-        return rebuild ? { ...p, lastRebuild: { phase: rebuild.phase, generation: rebuild.generation, done: rebuild.done, total: rebuild.total, startedAt: rebuild.startedAt, updatedAt: rebuild.updatedAt, ...(rebuild.error ? { error: rebuild.error } : {}), ...(rebuild.result ? { result: rebuild.result } : {}) } } : p;
+        return rebuild ? { ...p, lastRebuild: { phase: rebuild.phase, generation: rebuild.target, done: rebuild.done, total: rebuild.total, startedAt: rebuild.startedAt, updatedAt: rebuild.updatedAt, ...(rebuild.error ? { error: rebuild.error } : {}), ...(rebuild.result ? { result: rebuild.result } : {}) } } : p;
       }),
     );
     return json(200, { projections: withRebuilds });

@@ -9,8 +9,9 @@ import { errorResponse, json } from '../src/http/responses';
 export async function getOrder(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     const orderId = checkId(request.params.id, 'id');
-    const { order, version } = await eventSourcing().readModels.order(orderId);
-    return json(200, { ...order, version }, { ETag: etag(version) });
+    const { order, version, source } = await eventSourcing().readModels.order(orderId);
+    // X-Read-Model says whether the view answered or the event store (the view lagging behind).
+    return json(200, { ...order, version }, { ETag: etag(version), 'X-Read-Model': source });
   } catch (error) {
     return errorResponse(error, context);
   }

@@ -38,7 +38,7 @@ export async function handleCommandMessage(envelope: Envelope, services: Service
   const metadata: Partial<EventMetadata> = {
     messageId: envelope.messageId,
     correlationId: envelope.correlationId,
-    causationId: envelope.messageId,
+    causationId: envelope.causationId ?? envelope.messageId,
     ...(typeof envelope.headers.traceparent === 'string' ? { traceparent: envelope.headers.traceparent } : {}),
   };
   try {

@@ -6,7 +6,7 @@
 //  3. the registry makes it active; queries read it from then on;
 //  4. the documents of the old generation are deleted.
 // A rebuild that stops half-way (crash, Ctrl-C) resumes where the registry says on the next run.
-import type { DocumentContainer } from '../documents/container';
+import type { Document, DocumentContainer } from '../documents/container';
 import type { EventStore } from '../eventstore/event-store';
 import { upcast, type EventSchemas } from '../eventstore/upcasting';
 import { forEachLimit } from '../shared/concurrency';
@@ -101,9 +101,14 @@ export async function removeGeneration(views: DocumentContainer, projection: str
   }
 }
 
-export interface RebuildState extends ViewDocument {
+// Not a view document (no projection/generation fields): removing a generation leaves it alone.
+export interface RebuildState extends Document {
+  pk: 'projections';
+  kind: 'projection-rebuild';
   name: string;
-  generation: number;
+  updatedAt: string;
+  /** The generation being built. */
+  target: number;
   phase: RebuildPhase | 'completed' | 'failed';
   done: number;
   total: number;
@@ -128,8 +133,7 @@ export function rebuildTracker(views: DocumentContainer, name: string, now: () =
         id: rebuildStateId(name),
         pk: 'projections',
         kind: 'projection-rebuild',
-        projection: name,
-        generation: 0,
+        target: 0,
         name,
         phase: 'listing streams',
         done: 0,
@@ -146,10 +150,10 @@ export function rebuildTracker(views: DocumentContainer, name: string, now: () =
       const t = Date.now();
       if (t - last < everyMs && p.done !== p.total) return;
       last = t;
-      void write({ generation: p.generation, phase: p.phase, done: p.done, total: p.total }).catch(() => undefined);
+      void write({ target: p.generation, phase: p.phase, done: p.done, total: p.total }).catch(() => undefined);
     },
     async completed(result: RebuildResult): Promise<void> {
-      await write({ phase: 'completed', generation: result.generation, done: result.streams, total: result.streams, result });
+      await write({ phase: 'completed', target: result.generation, done: result.streams, total: result.streams, result });
     },
     async failed(error: Error): Promise<void> {
       await write({ phase: 'failed', error: error.message });
