@@ -3,12 +3,15 @@
 // one registry per process even if this module is loaded twice (jest module registries).
 import type { EmbeddedBroker } from './broker/broker';
 import type { EmbeddedDocumentStore } from './docstore/store';
+import type { EmbeddedEventHubs } from './eventhubs/event-log';
 import type { Clock } from './clock';
 import type { Db, GroupCommit } from './sqlite';
 
 export interface EmbeddedRuntime {
   broker: EmbeddedBroker;
   documents: EmbeddedDocumentStore;
+  eventHubs: EmbeddedEventHubs;
+
   db: Db;
   /** Durable writes of any embedded service go through the host's group commit. */
   commit: GroupCommit;

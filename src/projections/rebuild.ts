@@ -102,58 +102,46 @@ export async function removeGeneration(views: DocumentContainer, projection: str
 }
 
 // Not a view document (no projection/generation fields): removing a generation leaves it alone.
-export interface RebuildState extends Document {
+export interface JobState extends Document {
   pk: 'projections';
-  kind: 'projection-rebuild';
-  name: string;
+  kind: 'ops-job';
+  job: string;
   updatedAt: string;
-  /** The generation being built. */
-  target: number;
-  phase: RebuildPhase | 'completed' | 'failed';
+  /** The generation being built (rebuilds). */
+  target?: number;
+  phase: string;
   done: number;
   total: number;
   startedAt: string;
-  result?: RebuildResult;
+  result?: unknown;
   error?: string;
 }
 
-export const rebuildStateId = (name: string) => `rebuild:${name}`;
+export const rebuildJobId = (name: string) => `job:rebuild:${name}`;
 
 /**
- * Progress of a rebuild kept in the views container (partition "projections") so the ops API
+ * Progress of a long ops job kept in the views container (partition "projections") so the ops API
  * and the replay command can show it, written at most every `everyMs`.
  */
-export function rebuildTracker(views: DocumentContainer, name: string, now: () => Date = () => new Date(), everyMs = 500) {
+export function jobTracker(views: DocumentContainer, id: string, job: string, now: () => Date = () => new Date(), everyMs = 500) {
   const startedAt = now().toISOString();
   let last = 0;
   let pending: Promise<unknown> = Promise.resolve();
-  const write = (state: Partial<RebuildState>) => {
+  const write = (state: { phase: string; done?: number; total?: number; target?: number; result?: unknown; error?: string }) => {
     pending = pending.then(() =>
-      views.upsert<RebuildState>({
-        id: rebuildStateId(name),
-        pk: 'projections',
-        kind: 'projection-rebuild',
-        target: 0,
-        name,
-        phase: 'listing streams',
-        done: 0,
-        total: 0,
-        startedAt,
-        updatedAt: now().toISOString(),
-        ...state,
-      }),
+      views.upsert<JobState>({ id, pk: 'projections', kind: 'ops-job', job, done: 0, total: 0, startedAt, updatedAt: now().toISOString(), ...state }),
     );
     return pending;
   };
   return {
-    progress(p: RebuildProgress): void {
+    progress(p: { phase: string; done: number; total: number; generation?: number }): void {
       const t = Date.now();
       if (t - last < everyMs && p.done !== p.total) return;
       last = t;
-      void write({ target: p.generation, phase: p.phase, done: p.done, total: p.total }).catch(() => undefined);
+      void write({ phase: p.phase, done: p.done, total: p.total, ...(p.generation !== undefined ? { target: p.generation } : {}) }).catch(() => undefined);
     },
-    async completed(result: RebuildResult): Promise<void> {
-      await write({ phase: 'completed', target: result.generation, done: result.streams, total: result.streams, result });
+    async completed(result: { total: number; generation?: number } & Record<string, unknown>): Promise<void> {
+      await write({ phase: 'completed', done: result.total, total: result.total, result, ...(result.generation !== undefined ? { target: result.generation } : {}) });
     },
     async failed(error: Error): Promise<void> {
       await write({ phase: 'failed', error: error.message });

@@ -41,7 +41,12 @@ test('the app registers exactly the expected functions', () => {
       'projectEvents',
       'receiveStock',
       'removeOrderItem',
-      'runProjectionRebuild',
+      'runOpsJob',
+      'publishIntegrationEvents',
+      'updateSalesMetric',
+      'getSalesMetric',
+      'opsRepublishIntegrationEvents',
+      'opsJob',
       'submitOrder',
       'opsDeadLetters',
       'opsEntities',
@@ -77,6 +82,9 @@ test.each([
   ['getInventory', ['GET'], 'inventory/{sku}', 'function'],
   ['opsProjections', ['GET'], 'ops/projections', 'function'],
   ['opsRebuildProjection', ['POST'], 'ops/projections/{name}/rebuild', 'function'],
+  ['opsRepublishIntegrationEvents', ['POST'], 'ops/integration-events/republish', 'function'],
+  ['opsJob', ['GET'], 'ops/jobs/{id}', 'function'],
+  ['getSalesMetric', ['GET'], 'metrics/sales', 'function'],
 ])('%s is an HTTP function: %j %s, authLevel %s, with an http return binding', (name, methods, route, authLevel) => {
   expect(trigger(name)).toMatchObject({ type: 'httpTrigger', methods, route, authLevel });
   expect(fn(name).bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
@@ -128,6 +136,16 @@ test('projectEvents reads the events change feed on its own lease, from the begi
   });
   const registered = workerFunction('projectEvents');
   expect(registered.metadata.retryOptions).toMatchObject({ retryStrategy: 'exponentialBackoff', maxRetryCount: -1 });
+});
+
+test('updateSalesMetric reads integration-events in batches on its own consumer group', () => {
+  expect(trigger('updateSalesMetric')).toMatchObject({
+    type: 'eventHubTrigger',
+    connection: 'EventHubConnection',
+    eventHubName: 'integration-events',
+    consumerGroup: 'sales-metrics',
+    cardinality: 'many',
+  });
 });
 
 test('every container a cosmosDBTrigger names is declared in config/cosmos.yaml, each lease prefix once per container', () => {

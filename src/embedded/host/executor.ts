@@ -114,13 +114,14 @@ export class FunctionExecutor {
         .join(', ');
       this.#log(fn, 'information', `Trigger Details: ${details}`, invocationId);
     }
-    const request = { ...opts.request({ invocationId, retryContext }), invocationId, functionId: fn.metadata.functionId };
-    if (retryContext) request.retryContext = retryContext;
     const userCategory = `Function.${fn.metadata.name}.User`;
     const log = (level: LogLevel, category: string, message: string) =>
       this.logger.log(level, category === 'user' ? userCategory : `Function.${fn.metadata.name}`, message, invocationId);
     let timer: NodeJS.Timeout | undefined;
     try {
+      // Building the request binds the trigger data; a binding failure fails the invocation.
+      const request = { ...opts.request({ invocationId, retryContext }), invocationId, functionId: fn.metadata.functionId };
+      if (retryContext) request.retryContext = retryContext;
       const run = invoke(fn, request as RpcInvocationRequest & { invocationId: string }, log);
       const outcome = this.options.functionTimeoutMs
         ? await Promise.race([

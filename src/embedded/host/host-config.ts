@@ -16,11 +16,18 @@ export interface ServiceBusHostOptions {
   sessionIdleTimeoutMs: number;
 }
 
+export interface EventHubsHostOptions {
+  maxEventBatchSize: number;
+  batchCheckpointFrequency: number;
+  initialOffset: { type: 'fromStart' | 'fromEnd' | 'fromEnqueuedTime'; enqueuedTimeUtc?: number };
+}
+
 export interface HostConfig {
   raw: Record<string, unknown>;
   routePrefix: string;
   logLevels: Record<string, unknown>;
   serviceBus: ServiceBusHostOptions;
+  eventHubs: EventHubsHostOptions;
   functionTimeoutMs: number | undefined;
   /** host.json top-level `retry`, applied to functions that declare none. */
   retry: RpcRetryOptions | undefined;
@@ -83,6 +90,7 @@ export function loadHostConfig(appDir: string, env: NodeJS.ProcessEnv, processor
     return v;
   };
   const routePrefix = getCI(http, 'routePrefix');
+  const eventHubs = loadEventHubsOptions((getCI(extensions, 'eventHubs') as Json | undefined) ?? {});
   const timeout = getCI(doc, 'functionTimeout');
   const retry = getCI(doc, 'retry') as Json | undefined;
   return {
@@ -103,6 +111,7 @@ export function loadHostConfig(appDir: string, env: NodeJS.ProcessEnv, processor
         'sessionIdleTimeout',
       ),
     },
+    eventHubs,
     functionTimeoutMs: timeout === undefined || timeout === '-1' ? undefined : durationMs(timeout, 0, 'functionTimeout'),
     retry: retry
       ? {
@@ -117,5 +126,30 @@ export function loadHostConfig(appDir: string, env: NodeJS.ProcessEnv, processor
             : undefined,
         }
       : undefined,
+  };
+}
+
+/** extensions.eventHubs with the defaults of the Event Hubs extension 6.x (extension bundle 4). */
+function loadEventHubsOptions(eh: Json): EventHubsHostOptions {
+  const positive = (key: string, fallback: number) => {
+    const v = getCI(eh, key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`host.json: extensions.eventHubs.${key} must be a positive integer`);
+    return v;
+  };
+  const offset = (getCI(eh, 'initialOffsetOptions') as Json | undefined) ?? {};
+  const type = String(getCI(offset, 'type') ?? 'fromStart').toLowerCase();
+  const types = { fromstart: 'fromStart', fromend: 'fromEnd', fromenqueuedtime: 'fromEnqueuedTime' } as const;
+  const resolved = types[type as keyof typeof types];
+  if (!resolved) throw new Error(`host.json: extensions.eventHubs.initialOffsetOptions.type must be fromStart, fromEnd or fromEnqueuedTime`);
+  let enqueuedTimeUtc: number | undefined;
+  if (resolved === 'fromEnqueuedTime') {
+    enqueuedTimeUtc = Date.parse(String(getCI(offset, 'enqueuedTimeUtc') ?? ''));
+    if (Number.isNaN(enqueuedTimeUtc)) throw new Error('host.json: initialOffsetOptions.enqueuedTimeUtc is required for fromEnqueuedTime');
+  }
+  return {
+    maxEventBatchSize: positive('maxEventBatchSize', 100),
+    batchCheckpointFrequency: positive('batchCheckpointFrequency', 1),
+    initialOffset: { type: resolved, ...(enqueuedTimeUtc !== undefined ? { enqueuedTimeUtc } : {}) },
   };
 }

@@ -9,6 +9,9 @@ import { loadCosmosDefinition } from '../../config/cosmos';
 import { loadTopology } from '../../config/topology';
 import { EmbeddedDocumentStore } from '../docstore/store';
 import { CosmosDBListener } from './cosmosdb-listener';
+import { EventHubListener } from './eventhub-listener';
+import { EmbeddedEventHubs } from '../eventhubs/event-log';
+import { loadEventHubsDefinition } from '../../config/eventhubs';
 import { EmbeddedBroker } from '../broker/broker';
 import { EntityTable, subscriptionPath } from '../broker/entities';
 import { systemClock, type Clock } from '../clock';
@@ -54,11 +57,12 @@ export interface FunctionInfo {
   methods?: string[];
 }
 
-const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger']);
+const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger', 'eventHubTrigger']);
 
 export class EmbeddedHost {
   readonly functions: FunctionInfo[] = [];
   #stopped = false;
+  stopSweeping: () => void = () => undefined;
 
   private constructor(
     readonly config: HostConfig,
@@ -71,6 +75,8 @@ export class EmbeddedHost {
     readonly timers: TimerListener,
     readonly cosmos: CosmosDBListener,
     readonly documents: EmbeddedDocumentStore,
+    readonly eventHubs: EmbeddedEventHubs,
+    readonly eventHubListener: EventHubListener,
     readonly baseUrl: string,
     readonly databaseFile: string,
     private readonly settlement: SettlementService | undefined,
@@ -101,7 +107,10 @@ export class EmbeddedHost {
     const cosmos = existsSync(cosmosFile) ? loadCosmosDefinition(cosmosFile).cosmos : { databaseName: 'embedded', containers: [] };
     const documents = new EmbeddedDocumentStore(cosmos.databaseName, cosmos.containers, db, commit, clock);
 
-    const runtime = { broker, documents, db, commit, clock, baseUrl: '' };
+    const hubsFile = join(configDir, 'eventhubs.yaml');
+    const eventHubs = new EmbeddedEventHubs(existsSync(hubsFile) ? loadEventHubsDefinition(hubsFile).eventHubs.hubs : [], db, commit, clock);
+
+    const runtime = { broker, documents, eventHubs, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
     const cleanupOnFailure = () => {
@@ -118,7 +127,7 @@ export class EmbeddedHost {
       if (functions.length === 0) throw new Error('The app registered no functions.');
 
       const executor = new FunctionExecutor(logger, { functionTimeoutMs: config.functionTimeoutMs, defaultRetry: config.retry });
-      const outputs = new OutputBindings(broker, env);
+      const outputs = new OutputBindings(broker, env, eventHubs);
       const afterInvocation = (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) =>
         outputs.apply(fn, response, invocationId);
       const http = new HttpListener({
@@ -146,6 +155,7 @@ export class EmbeddedHost {
       });
       const timers = new TimerListener({ db, clock, executor, logger, env, afterInvocation });
       const cosmosListener = new CosmosDBListener({ documents, clock, executor, logger, env, afterInvocation });
+      const eventHubListener = new EventHubListener({ eventHubs, executor, logger, env, hostOptions: config.eventHubs, afterInvocation });
 
       const infos: FunctionInfo[] = [];
       const starters: (() => void)[] = [];
@@ -166,6 +176,13 @@ export class EmbeddedHost {
               );
             }
           }
+          if (b.type === 'eventHub' && b.direction === 'out') {
+            const connection = typeof b.connection === 'string' ? b.connection : '';
+            if (!connection || (!env[connection] && !env[`${connection}__fullyQualifiedNamespace`])) {
+              throw new Error(`${where}: Event Hubs connection '${connection || '(none)'}' does not exist. Make sure that it is a defined App Setting.`);
+            }
+            eventHubs.hub(resolveSettingExpression(String(b.eventHubName ?? ''), env));
+          }
           if (b.type === 'serviceBus' && b.direction === 'out') {
             broker.entities.sending(resolveSettingExpression(String(b.queueName ?? b.topicName ?? ''), env));
           }
@@ -176,6 +193,8 @@ export class EmbeddedHost {
           http.add(fn, triggerName);
         } else if (type === 'serviceBusTrigger') {
           starters.push(() => serviceBus.start(serviceBusSpec(fn, triggerName, trigger, config, env, broker, logger)));
+        } else if (type === 'eventHubTrigger') {
+          eventHubListener.add(eventHubListener.spec(fn, triggerName, trigger));
         } else if (type === 'cosmosDBTrigger') {
           cosmosListener.add(cosmosListener.spec(fn, triggerName, trigger));
         } else if (type === 'timerTrigger') {
@@ -191,8 +210,21 @@ export class EmbeddedHost {
       for (const start of starters) start();
       timers.start();
       cosmosListener.start();
+      eventHubListener.start();
+      // Expired items (TTL) and events past retention go in the background, as the services do it.
+      let stopSweeping = () => undefined as void;
+      const sweepMs = options.sweepIntervalMs ?? 60_000;
+      if (sweepMs > 0) {
+        const sweeper = setInterval(() => {
+          for (const c of documents.containers) c.sweepExpired();
+          eventHubs.sweep();
+        }, sweepMs);
+        sweeper.unref();
+        stopSweeping = () => clearInterval(sweeper);
+      }
 
-      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, baseUrl, databaseFile, settlement);
+      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, eventHubs, eventHubListener, baseUrl, databaseFile, settlement);
+      host.stopSweeping = stopSweeping;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -221,10 +253,13 @@ export class EmbeddedHost {
     // Every listener hears of the stop at once (the host cancels one token): a change feed batch
     // still running is then not checkpointed.
     const cosmosStopped = this.cosmos.stop();
+    const eventHubsStopped = this.eventHubListener.stop();
     await this.http.close();
     await this.serviceBus.stop();
     await this.timers.stop();
     await cosmosStopped;
+    await eventHubsStopped;
+    this.stopSweeping();
     await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
     await this.settlement?.release();
     this.broker.close();

@@ -6,6 +6,7 @@
 // message is text/plain and carries $AzureWebJobsParentId; a Buffer is sent as the text
 // "System.Byte[]". No message properties can be set — the app uses the messaging port for that.
 import type { EmbeddedBroker } from '../broker/broker';
+import type { EmbeddedEventHubs } from '../eventhubs/event-log';
 import type { OutgoingMessage } from '../../messaging/types';
 import type { RpcBindingInfo, RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
@@ -47,14 +48,26 @@ export function serviceBusOutputBodies(data: RpcTypedData): string[] {
   return elements.map(elementToBody).filter((b): b is string => b !== undefined);
 }
 
+/**
+ * Event Hubs output binds IAsyncCollector<byte[]>: a Buffer is one event with those bytes; an
+ * array (or a string holding a JSON array) is one event per element; anything else is the UTF-8
+ * of its .NET text (objects as indented JSON). No partition key, properties or content type can
+ * be set, so events go round-robin.
+ */
+export function eventHubOutputBodies(data: RpcTypedData): Buffer[] {
+  if (data.bytes != null) return [Buffer.from(data.bytes)];
+  return serviceBusOutputBodies(data).map((b) => Buffer.from(b, 'utf8'));
+}
+
 export class OutputBindings {
   constructor(
     private readonly broker: EmbeddedBroker,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly eventHubs?: EmbeddedEventHubs,
   ) {}
 
   static supported(binding: RpcBindingInfo): boolean {
-    return ['http', 'serviceBus'].includes(binding.type ?? '');
+    return ['http', 'serviceBus', 'eventHub'].includes(binding.type ?? '');
   }
 
   async apply(fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string): Promise<void> {
@@ -72,6 +85,11 @@ export class OutputBindings {
         }));
         // Sent one at a time, as the extension's collector does.
         for (const m of messages) await this.broker.send(path, [m]);
+      } else if (binding.type === 'eventHub') {
+        if (!this.eventHubs) throw new Error('No embedded Event Hubs (config/eventhubs.yaml)');
+        const hub = resolveSettingExpression(String(binding.eventHubName ?? ''), this.env);
+        // The collector batches and sends each event with round-robin partition assignment.
+        for (const body of eventHubOutputBodies(data)) await this.eventHubs.publish(hub, [{ body }]);
       }
     }
   }

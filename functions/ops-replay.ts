@@ -1,0 +1,119 @@
+// Operations endpoints for the event-sourced side (function keys in Azure):
+//   GET  /api/ops/projections                         generations, lag (p50/p99), rebuild progress
+//   POST /api/ops/projections/{name}/rebuild          queue a rebuild (202; progress in the GET)
+//   POST /api/ops/integration-events/republish        queue a republish of the integration events
+//   GET  /api/ops/jobs/{id}                           progress of a queued job
+// The jobs run in runOpsJob (ops-jobs queue), so they outlive an HTTP request.
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { messaging } from '../src/adapters/messaging';
+import { eventSourcing } from '../src/composition/orders';
+import { readJsonObject } from '../src/http/requests';
+import { errorResponse, json } from '../src/http/responses';
+import { jobTracker, rebuildJobId, type JobState } from '../src/projections/rebuild';
+import { republishIntegrationEvents } from '../src/integration/republish';
+import { eventPublisher } from '../src/adapters/event-hubs';
+import { NotFoundError, ValidationError } from '../src/shared/errors';
+
+export const OPS_JOBS_QUEUE = 'ops-jobs';
+export const REPUBLISH_JOB_ID = 'job:republish:integration-events';
+
+type OpsJob = { job: 'rebuild-projection'; projection: string } | { job: 'republish-integration-events'; streamPrefixes?: string[] };
+
+async function enqueue(job: OpsJob, messageId: string): Promise<void> {
+  await messaging().send(OPS_JOBS_QUEUE, [{ body: Buffer.from(JSON.stringify(job)), contentType: 'application/json', messageId, subject: job.job }]);
+}
+
+function jobView(state: JobState | undefined) {
+  if (!state) return undefined;
+  const { id, job, phase, done, total, target, startedAt, updatedAt, result, error } = state;
+  return { id, job, phase, done, total, ...(target !== undefined ? { generation: target } : {}), startedAt, updatedAt, ...(result ? { result } : {}), ...(error ? { error } : {}) };
+}
+
+export async function listProjections(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const es = eventSourcing();
+    const projections = await es.readModels.projections();
+    const withJobs = await Promise.all(
+      projections.map(async (p) => {
+        const job = jobView(await es.views.read<JobState>(rebuildJobId(p.name), 'projections'));
+        return job ? { ...p, lastRebuild: job } : p;
+      }),
+    );
+    return json(200, { projections: withJobs });
+  } catch (error) {
+    return errorResponse(error, context);
+  }
+}
+
+export async function requestProjectionRebuild(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const name = request.params.name!;
+    const entry = await eventSourcing().registry.get(name); // 404 for an unknown projection
+    const generation = entry.building ?? entry.active + 1;
+    // One request per generation: a second click within the duplicate-detection window is dropped.
+    await enqueue({ job: 'rebuild-projection', projection: name }, `rebuild-${name}-g${generation}`);
+    context.log(`Rebuild of ${name} (generation ${generation}) queued`);
+    return json(202, { projection: name, status: 'queued', generation, job: rebuildJobId(name) }, { Location: `/api/ops/jobs/${encodeURIComponent(rebuildJobId(name))}` });
+  } catch (error) {
+    return errorResponse(error, context);
+  }
+}
+
+export async function requestRepublish(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const body = await readJsonObject(request);
+    const prefixes = body.streamPrefixes;
+    if (prefixes !== undefined && (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(p)))) {
+      throw new ValidationError('streamPrefixes must be a list of stream id prefixes such as "order-"', 'streamPrefixes');
+    }
+    await enqueue({ job: 'republish-integration-events', ...(prefixes ? { streamPrefixes: prefixes as string[] } : {}) }, `republish-${Date.now()}`);
+    return json(202, { status: 'queued', job: REPUBLISH_JOB_ID }, { Location: `/api/ops/jobs/${encodeURIComponent(REPUBLISH_JOB_ID)}` });
+  } catch (error) {
+    return errorResponse(error, context);
+  }
+}
+
+export async function getJob(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const id = request.params.id!;
+    const state = jobView(await eventSourcing().views.read<JobState>(id, 'projections'));
+    if (!state || !id.startsWith('job:')) throw new NotFoundError(`No job ${id}`, 'id');
+    return json(200, state);
+  } catch (error) {
+    return errorResponse(error, context);
+  }
+}
+
+export async function runOpsJob(message: unknown, context: InvocationContext): Promise<void> {
+  const job = message as OpsJob;
+  const es = eventSourcing();
+  if (job?.job === 'rebuild-projection') {
+    const tracker = jobTracker(es.views, rebuildJobId(job.projection), job.job);
+    try {
+      const result = await es.rebuild(job.projection, (p) => tracker.progress(p));
+      await tracker.completed({ ...result, total: result.streams });
+      context.log(`Rebuilt ${job.projection}: generation ${result.generation} from ${result.streams} streams, ${result.events} events in ${result.durationMs} ms`);
+    } catch (error) {
+      await tracker.failed(error as Error);
+      throw error;
+    }
+  } else if (job?.job === 'republish-integration-events') {
+    const tracker = jobTracker(es.views, REPUBLISH_JOB_ID, job.job);
+    try {
+      const result = await republishIntegrationEvents(es.store, eventPublisher(), { streamPrefixes: job.streamPrefixes, onProgress: (p) => tracker.progress(p) });
+      await tracker.completed({ ...result });
+      context.log(`Republished ${result.events} integration events of ${result.streams} streams in ${result.durationMs} ms`);
+    } catch (error) {
+      await tracker.failed(error as Error);
+      throw error;
+    }
+  } else {
+    context.error(`Unknown ops job ${JSON.stringify(message)}; dropped`);
+  }
+}
+
+app.http('opsProjections', { methods: ['GET'], route: 'ops/projections', authLevel: 'function', handler: listProjections });
+app.http('opsRebuildProjection', { methods: ['POST'], route: 'ops/projections/{name}/rebuild', authLevel: 'function', handler: requestProjectionRebuild });
+app.http('opsRepublishIntegrationEvents', { methods: ['POST'], route: 'ops/integration-events/republish', authLevel: 'function', handler: requestRepublish });
+app.http('opsJob', { methods: ['GET'], route: 'ops/jobs/{id}', authLevel: 'function', handler: getJob });
+app.serviceBusQueue('runOpsJob', { connection: 'ServiceBusConnection', queueName: OPS_JOBS_QUEUE, handler: runOpsJob });

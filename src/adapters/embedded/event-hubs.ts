@@ -1,0 +1,17 @@
+// The publisher on the embedded host's Event Hubs log: the same partition-key hashing as the
+// service, bodies JSON-encoded as the SDK encodes them.
+import { getEmbeddedRuntime } from '../../embedded/runtime';
+import { byPartitionKey, type EventPublisher, type IntegrationEventMessage } from '../../integration/publisher';
+
+export class EmbeddedEventHubsPublisher implements EventPublisher {
+  async publish(hub: string, events: IntegrationEventMessage[]): Promise<void> {
+    const log = getEmbeddedRuntime().eventHubs;
+    for (const [partitionKey, group] of byPartitionKey(events)) {
+      await log.publish(
+        hub,
+        group.map((e) => ({ body: Buffer.from(JSON.stringify(e.body)), contentType: 'application/json', messageId: e.messageId, properties: e.properties })),
+        { partitionKey },
+      );
+    }
+  }
+}

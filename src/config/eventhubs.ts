@@ -1,0 +1,60 @@
+// Loads config/eventhubs.yaml: the hubs, their partition counts, retention and consumer groups.
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import { parse as parseYaml } from 'yaml';
+
+export interface HubDefinition {
+  name: string;
+  partitionCount: number;
+  messageRetentionInDays: number;
+  /** Besides $Default, which every hub has. */
+  consumerGroups: string[];
+}
+
+export interface EventHubsDefinition {
+  eventHubs: { hubs: HubDefinition[] };
+}
+
+const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$';
+const validate = new Ajv({ allErrors: true, useDefaults: true }).compile<EventHubsDefinition>({
+  type: 'object',
+  required: ['eventHubs'],
+  additionalProperties: false,
+  properties: {
+    eventHubs: {
+      type: 'object',
+      required: ['hubs'],
+      additionalProperties: false,
+      properties: {
+        hubs: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'partitionCount'],
+            additionalProperties: false,
+            properties: {
+              name: { type: 'string', pattern: NAME },
+              partitionCount: { type: 'integer', minimum: 1, maximum: 32 },
+              messageRetentionInDays: { type: 'integer', minimum: 1, maximum: 90, default: 1 },
+              consumerGroups: { type: 'array', items: { type: 'string', pattern: NAME }, default: [] },
+            },
+          },
+        },
+      },
+    },
+  },
+});
+
+export function loadEventHubsDefinition(file: string): EventHubsDefinition {
+  const doc: unknown = parseYaml(readFileSync(file, 'utf8'));
+  if (!validate(doc)) {
+    const e = validate.errors![0]!;
+    throw new Error(`${file}: ${e.instancePath || '(root)'} ${e.message}`);
+  }
+  const names = new Set<string>();
+  for (const h of doc.eventHubs.hubs) {
+    if (names.has(h.name)) throw new Error(`${file}: hub ${h.name} is declared twice`);
+    names.add(h.name);
+  }
+  return doc;
+}
