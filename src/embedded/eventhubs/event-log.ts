@@ -140,6 +140,10 @@ export class EmbeddedEventHubs {
     }
     const partition = this.#partition(hub, options);
     const stored = await this.commit.run(() => {
+      // Processors hear of the events once they are committed.
+      this.commit.afterCommit(() => {
+        for (const wake of this.#listeners.get(hub.name) ?? []) wake();
+      });
       const now = this.clock.now();
       const last = this.#stmt.last.get(hub.name, partition) as { seq: number; offset: number; size: number } | undefined;
       let seq = last ? last.seq : -1;
@@ -151,9 +155,6 @@ export class EmbeddedEventHubs {
         offset += e.body.length;
         return { ...row, ...(e.contentType ? { contentType: e.contentType } : {}), ...(e.correlationId ? { correlationId: e.correlationId } : {}), ...(e.messageId ? { messageId: e.messageId } : {}) } as HubEvent;
       });
-    });
-    this.commit.afterCommit(() => {
-      for (const wake of this.#listeners.get(hub.name) ?? []) wake();
     });
     return stored;
   }
