@@ -10,6 +10,7 @@
 //    logs the failure and moves on) — a retry policy re-runs the batch first, holding the lease;
 //  - a batch running while the host stops is not checkpointed, so it is delivered again.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Document } from '../../documents/container';
 import type { Clock } from '../clock';
 import type { EmbeddedContainer, EmbeddedDocumentStore } from '../docstore/store';
@@ -85,7 +86,9 @@ export class CosmosDBListener {
   readonly #entries: { spec: CosmosTriggerSpec; running?: Promise<void>; owner: string }[] = [];
   readonly #abort = new AbortController();
 
-  constructor(private readonly options: CosmosDBListenerOptions) {}
+  constructor(private readonly options: CosmosDBListenerOptions) {
+    setMaxListeners(0, this.#abort.signal);
+  }
 
   /** Reads the trigger's options the way the extension does; throws on the ones it rejects. */
   spec(fn: RegisteredFunction, triggerName: string, trigger: RpcBindingInfo): CosmosTriggerSpec {

@@ -11,6 +11,7 @@
 //    succeeded or threw, every batchCheckpointFrequency batches; a retry policy re-runs the
 //    batch first; a batch running when the host stops is not checkpointed;
 //  - without a checkpoint, initialOffsetOptions decides where reading starts.
+import { setMaxListeners } from 'node:events';
 import type { EmbeddedEventHubs, HubEvent } from '../eventhubs/event-log';
 import type { RpcBindingInfo, RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
@@ -105,7 +106,10 @@ export class EventHubListener {
   readonly #running: Promise<void>[] = [];
   readonly #abort = new AbortController();
 
-  constructor(private readonly options: EventHubListenerOptions) {}
+  constructor(private readonly options: EventHubListenerOptions) {
+    // One waiting processor per partition and function listens for the stop.
+    setMaxListeners(0, this.#abort.signal);
+  }
 
   spec(fn: RegisteredFunction, triggerName: string, trigger: RpcBindingInfo): EventHubTriggerSpec {
     const { env, eventHubs } = this.options;
