@@ -1,7 +1,6 @@
 // Loads config/cosmos.yaml: the database and containers (partition key, TTL, indexed paths).
-import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import { loadYamlFile } from './yaml-file';
 
 export interface ContainerDefinition {
   name: string;
@@ -50,15 +49,5 @@ const validate = new Ajv({ allErrors: true }).compile<CosmosDefinition>({
 });
 
 export function loadCosmosDefinition(file: string): CosmosDefinition {
-  const doc: unknown = parseYaml(readFileSync(file, 'utf8'));
-  if (!validate(doc)) {
-    const e = validate.errors![0]!;
-    throw new Error(`${file}: ${e.instancePath || '(root)'} ${e.message}`);
-  }
-  const names = new Set<string>();
-  for (const c of doc.cosmos.containers) {
-    if (names.has(c.name)) throw new Error(`${file}: container ${c.name} is declared twice`);
-    names.add(c.name);
-  }
-  return doc;
+  return loadYamlFile(file, validate, { what: 'container', names: (d) => d.cosmos.containers.map((c) => c.name) });
 }

@@ -1,7 +1,6 @@
 // Loads config/eventhubs.yaml: the hubs, their partition counts, retention and consumer groups.
-import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import { loadYamlFile } from './yaml-file';
 
 export interface HubDefinition {
   name: string;
@@ -46,15 +45,5 @@ const validate = new Ajv({ allErrors: true, useDefaults: true }).compile<EventHu
 });
 
 export function loadEventHubsDefinition(file: string): EventHubsDefinition {
-  const doc: unknown = parseYaml(readFileSync(file, 'utf8'));
-  if (!validate(doc)) {
-    const e = validate.errors![0]!;
-    throw new Error(`${file}: ${e.instancePath || '(root)'} ${e.message}`);
-  }
-  const names = new Set<string>();
-  for (const h of doc.eventHubs.hubs) {
-    if (names.has(h.name)) throw new Error(`${file}: hub ${h.name} is declared twice`);
-    names.add(h.name);
-  }
-  return doc;
+  return loadYamlFile(file, validate, { what: 'hub', names: (d) => d.eventHubs.hubs.map((h) => h.name) });
 }
