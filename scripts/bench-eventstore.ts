@@ -53,6 +53,8 @@ const initialState = (): Count => ({ n: 0, total: 0 });
 const decider: Decider<never, Counted, Count> = { decide: () => [], evolve: (s, e) => evolve(s, e), initialState };
 const event = (i: number): Counted => ({ type: 'Counted', data: { by: i % 7, note: `event ${i} of a benchmark stream` } });
 
+// No colour codes when the output is a file or a CI log.
+const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };
 const rate = (count: number, ms: number) => Math.round(count / (ms / 1000));
 const fmt = (n: number) => n.toLocaleString('en-US');
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
@@ -242,14 +244,14 @@ async function main(): Promise<void> {
     await b.close();
     const q = await queryBenchmark(dir);
 
-    const t1 = new Table({ head: ['one stream at a time', 'ours', 'Emmett SQLite', 'ours / Emmett'] });
+    const t1 = new Table({ style: plain, head: ['one stream at a time', 'ours', 'Emmett SQLite', 'ours / Emmett'] });
     t1.push(['append, events/s (1 event per append)', fmt(appendOurs), fmt(appendEmmett), ratio(appendOurs, appendEmmett)]);
     t1.push(['load, events/s (no snapshots)', fmt(loadOurs), fmt(loadEmmett), ratio(loadOurs, loadEmmett)]);
     t1.push([`load, events/s (snapshots every ${SNAPSHOT_EVERY})`, fmt(loadOursSnap), fmt(loadEmmett), ratio(loadOursSnap, loadEmmett)]);
     console.log(`\n${t1.toString()}`);
     console.log(`ours with ${CONCURRENCY} streams appending at once: ${fmt(appendOursConcurrent)} events/s (${ratio(appendOursConcurrent, appendOurs)} ours one at a time, ${ratio(appendOursConcurrent, appendEmmett)} Emmett; Emmett's store answers SQLITE_BUSY to concurrent writers)\n`);
     const ms = (n: number) => `${n.toFixed(2)} ms`;
-    const t2 = new Table({ head: ['query (sequential, over HTTP)', 'p50', 'p99', 'p50 / health', 'p50 / Emmett aggregate'] });
+    const t2 = new Table({ style: plain, head: ['query (sequential, over HTTP)', 'p50', 'p99', 'p50 / health', 'p50 / Emmett aggregate'] });
     const rows: [string, { p50: number; p99: number }][] = [
       ['GET /api/orders/{id}', q.order],
       ['GET /api/customers/{id}/orders', q.customer],
