@@ -3,7 +3,7 @@
 // and enforces functionTimeout.
 import { randomUUID } from 'node:crypto';
 import { invoke, type InvocationOutcome } from '../worker/invoke';
-import type { RpcDuration, RpcInvocationRequest, RpcRetryContext, RpcRetryOptions } from '../worker/rpc';
+import type { RpcDuration, RpcInvocationRequest, RpcParameterBinding, RpcRetryContext, RpcRetryOptions } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
 import type { HostLogger, LogLevel } from './logger';
 
@@ -54,7 +54,12 @@ function formatValue(v: string | number | undefined): string {
 export class FunctionExecutor {
   constructor(
     private readonly logger: HostLogger,
-    private readonly options: { functionTimeoutMs?: number; defaultRetry?: RpcRetryOptions } = {},
+    private readonly options: {
+      functionTimeoutMs?: number;
+      defaultRetry?: RpcRetryOptions;
+      /** Data of the function's input bindings other than its trigger (e.g. durableClient). */
+      inputBindings?: (fn: RegisteredFunction) => RpcParameterBinding[];
+    } = {},
   ) {}
 
   retryOptionsFor(fn: RegisteredFunction): RpcRetryOptions | undefined {
@@ -122,6 +127,8 @@ export class FunctionExecutor {
       // Building the request binds the trigger data; a binding failure fails the invocation.
       const request = { ...opts.request({ invocationId, retryContext }), invocationId, functionId: fn.metadata.functionId };
       if (retryContext) request.retryContext = retryContext;
+      const extra = this.options.inputBindings?.(fn) ?? [];
+      if (extra.length) request.inputData = [...(request.inputData ?? []), ...extra];
       const run = invoke(fn, request as RpcInvocationRequest & { invocationId: string }, log);
       const outcome = this.options.functionTimeoutMs
         ? await Promise.race([

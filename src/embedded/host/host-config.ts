@@ -22,12 +22,20 @@ export interface EventHubsHostOptions {
   initialOffset: { type: 'fromStart' | 'fromEnd' | 'fromEnqueuedTime'; enqueuedTimeUtc?: number };
 }
 
+export interface DurableHostOptions {
+  /** extensions.durableTask.hubName, setting expressions unresolved. */
+  hubName: string;
+  maxConcurrentActivityFunctions: number;
+  maxConcurrentOrchestratorFunctions: number;
+}
+
 export interface HostConfig {
   raw: Record<string, unknown>;
   routePrefix: string;
   logLevels: Record<string, unknown>;
   serviceBus: ServiceBusHostOptions;
   eventHubs: EventHubsHostOptions;
+  durableTask: DurableHostOptions;
   functionTimeoutMs: number | undefined;
   /** host.json top-level `retry`, applied to functions that declare none. */
   retry: RpcRetryOptions | undefined;
@@ -112,6 +120,7 @@ export function loadHostConfig(appDir: string, env: NodeJS.ProcessEnv, processor
       ),
     },
     eventHubs,
+    durableTask: loadDurableOptions((getCI(extensions, 'durableTask') as Json | undefined) ?? {}, processorCount),
     functionTimeoutMs: timeout === undefined || timeout === '-1' ? undefined : durationMs(timeout, 0, 'functionTimeout'),
     retry: retry
       ? {
@@ -151,5 +160,21 @@ function loadEventHubsOptions(eh: Json): EventHubsHostOptions {
     maxEventBatchSize: positive('maxEventBatchSize', 100),
     batchCheckpointFrequency: positive('batchCheckpointFrequency', 1),
     initialOffset: { type: resolved, ...(enqueuedTimeUtc !== undefined ? { enqueuedTimeUtc } : {}) },
+  };
+}
+
+/** extensions.durableTask with the extension's defaults (10 × processors for each concurrency). */
+function loadDurableOptions(dt: Json, processorCount: number): DurableHostOptions {
+  const positive = (key: string, fallback: number) => {
+    const v = getCI(dt, key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`host.json: extensions.durableTask.${key} must be a positive integer`);
+    return v;
+  };
+  const hub = getCI(dt, 'hubName');
+  return {
+    hubName: typeof hub === 'string' && hub ? hub : 'TestHubName',
+    maxConcurrentActivityFunctions: positive('maxConcurrentActivityFunctions', 10 * processorCount),
+    maxConcurrentOrchestratorFunctions: positive('maxConcurrentOrchestratorFunctions', 10 * processorCount),
   };
 }

@@ -10,6 +10,9 @@ import { loadTopology } from '../../config/topology';
 import { EmbeddedDocumentStore } from '../docstore/store';
 import { CosmosDBListener } from './cosmosdb-listener';
 import { EventHubListener } from './eventhub-listener';
+import { DurableEngine } from '../durable/engine';
+import { DurableStore } from '../durable/store';
+import { durableApiHandler, durableClientData } from '../durable/http-api';
 import { EmbeddedEventHubs } from '../eventhubs/event-log';
 import { loadEventHubsDefinition } from '../../config/eventhubs';
 import { EmbeddedBroker } from '../broker/broker';
@@ -57,7 +60,8 @@ export interface FunctionInfo {
   methods?: string[];
 }
 
-const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger', 'eventHubTrigger']);
+const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger', 'eventHubTrigger', 'orchestrationTrigger', 'activityTrigger']);
+const SUPPORTED_INPUTS = new Set(['durableClient', 'orchestrationClient']);
 
 export class EmbeddedHost {
   readonly functions: FunctionInfo[] = [];
@@ -77,6 +81,7 @@ export class EmbeddedHost {
     readonly documents: EmbeddedDocumentStore,
     readonly eventHubs: EmbeddedEventHubs,
     readonly eventHubListener: EventHubListener,
+    readonly durable: DurableEngine,
     readonly baseUrl: string,
     readonly databaseFile: string,
     private readonly settlement: SettlementService | undefined,
@@ -126,7 +131,15 @@ export class EmbeddedHost {
       const functions = [...workerState.functions.values()];
       if (functions.length === 0) throw new Error('The app registered no functions.');
 
-      const executor = new FunctionExecutor(logger, { functionTimeoutMs: config.functionTimeoutMs, defaultRetry: config.retry });
+      const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
+      const executor = new FunctionExecutor(logger, {
+        functionTimeoutMs: config.functionTimeoutMs,
+        defaultRetry: config.retry,
+        inputBindings: (fn) =>
+          Object.entries(fn.metadata.bindings)
+            .filter(([, b]) => b.direction === 'in' && SUPPORTED_INPUTS.has(b.type ?? ''))
+            .map(([name]) => ({ name, data: { json: JSON.stringify(durableClientData(runtime.baseUrl, taskHub)) } })),
+      });
       const outputs = new OutputBindings(broker, env, eventHubs);
       const afterInvocation = (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) =>
         outputs.apply(fn, response, invocationId);
@@ -156,6 +169,17 @@ export class EmbeddedHost {
       const timers = new TimerListener({ db, clock, executor, logger, env, afterInvocation });
       const cosmosListener = new CosmosDBListener({ documents, clock, executor, logger, env, afterInvocation });
       const eventHubListener = new EventHubListener({ eventHubs, executor, logger, env, hostOptions: config.eventHubs, afterInvocation });
+      const durable = new DurableEngine({
+        store: new DurableStore(db),
+        commit,
+        clock,
+        executor,
+        logger,
+        maxConcurrentOrchestrators: config.durableTask.maxConcurrentOrchestratorFunctions,
+        maxConcurrentActivities: config.durableTask.maxConcurrentActivityFunctions,
+        afterInvocation,
+      });
+      http.mount(durableApiHandler({ engine: durable, taskHub, baseUrl: () => runtime.baseUrl }));
 
       const infos: FunctionInfo[] = [];
       const starters: (() => void)[] = [];
@@ -165,6 +189,9 @@ export class EmbeddedHost {
         const where = `function '${fn.metadata.name}'`;
         if (!SUPPORTED_TRIGGERS.has(type)) throw new Error(`${where}: the embedded host does not run ${type} functions`);
         for (const [name, b] of Object.entries(fn.metadata.bindings)) {
+          if (b.direction === 'in' && !b.type?.endsWith('Trigger') && !SUPPORTED_INPUTS.has(b.type ?? '')) {
+            throw new Error(`${where}: input binding '${name}' of type ${b.type} is not supported by the embedded host`);
+          }
           if (b.direction === 'out' && !OutputBindings.supported(b)) {
             throw new Error(`${where}: output binding '${name}' of type ${b.type} is not supported by the embedded host`);
           }
@@ -193,6 +220,10 @@ export class EmbeddedHost {
           http.add(fn, triggerName);
         } else if (type === 'serviceBusTrigger') {
           starters.push(() => serviceBus.start(serviceBusSpec(fn, triggerName, trigger, config, env, broker, logger)));
+        } else if (type === 'orchestrationTrigger') {
+          durable.addOrchestrator(fn, triggerName);
+        } else if (type === 'activityTrigger') {
+          durable.addActivity(fn, triggerName);
         } else if (type === 'eventHubTrigger') {
           eventHubListener.add(eventHubListener.spec(fn, triggerName, trigger));
         } else if (type === 'cosmosDBTrigger') {
@@ -211,6 +242,7 @@ export class EmbeddedHost {
       timers.start();
       cosmosListener.start();
       eventHubListener.start();
+      durable.start();
       // Expired items (TTL) and events past retention go in the background, as the services do it.
       let stopSweeping = () => undefined as void;
       const sweepMs = options.sweepIntervalMs ?? 60_000;
@@ -223,7 +255,7 @@ export class EmbeddedHost {
         stopSweeping = () => clearInterval(sweeper);
       }
 
-      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, eventHubs, eventHubListener, baseUrl, databaseFile, settlement);
+      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, eventHubs, eventHubListener, durable, baseUrl, databaseFile, settlement);
       host.stopSweeping = stopSweeping;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
@@ -254,11 +286,13 @@ export class EmbeddedHost {
     // still running is then not checkpointed.
     const cosmosStopped = this.cosmos.stop();
     const eventHubsStopped = this.eventHubListener.stop();
+    const durableStopped = this.durable.stop();
     await this.http.close();
     await this.serviceBus.stop();
     await this.timers.stop();
     await cosmosStopped;
     await eventHubsStopped;
+    await durableStopped;
     this.stopSweeping();
     await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
     await this.settlement?.release();

@@ -1,0 +1,662 @@
+// The embedded Durable engine: runs orchestrationTrigger and activityTrigger functions of the app
+// through the real durable-functions replay, as the Durable Functions extension does for an
+// out-of-process worker.
+//
+// An orchestration advances in episodes. Each episode takes ONE new message of the instance
+// (execution started, task completed or failed, timer fired, event raised, sub-orchestration done,
+// or a control operation), appends it to the history, invokes the orchestrator function with the
+// whole history (durable-functions replays it and returns every action the code has scheduled so
+// far), checks the actions against those recorded (nondeterminism), and records what is new:
+// activity work items, timers (messages visible when they fire), sub-orchestrations, completion.
+// The episode's outcome is committed in one transaction before any of it is carried out, so a
+// crash at any point resumes from the last committed episode; activities are at-least-once.
+//
+// Event ids follow the extension: every scheduled activity, timer and sub-orchestration takes the
+// next id in the order the orchestrator schedules them. callActivityWithRetry is retried by the
+// engine as DurableTask.Core's RetryInterceptor does — after each failed attempt (the last one
+// too) a retry timer, then the next attempt — which is the history durable-functions' RetryableTask
+// expects.
+import type { Clock, Timer } from '../clock';
+import type { GroupCommit } from '../sqlite';
+import type { FunctionExecutor } from '../host/executor';
+import type { HostLogger } from '../host/logger';
+import type { RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
+import type { RegisteredFunction } from '../worker/worker-state';
+import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto } from './history';
+import { newEngineState, TERMINAL, type DurableStore, type EngineState, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
+
+/** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions, no long timers). */
+export const SCHEMA_VERSION = 1;
+const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
+
+export class DurableOperationError extends Error {
+  override name = 'DurableOperationError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DurableEngineOptions {
+  store: DurableStore;
+  commit: GroupCommit;
+  clock: Clock;
+  executor: FunctionExecutor;
+  logger: HostLogger;
+  maxConcurrentOrchestrators: number;
+  maxConcurrentActivities: number;
+  afterInvocation: (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) => Promise<void>;
+}
+
+interface Registered {
+  fn: RegisteredFunction;
+  triggerName: string;
+}
+
+interface Effects {
+  messages: { instanceId: string; executionId: string | null; payload: HistoryEvent; visibleAt: number }[];
+  work: { taskId: number; name: string; input: string }[];
+  cancelTimers: number[];
+  children: { instanceId: string; name: string; input: string; taskId: number }[];
+}
+
+function typedValue(data: RpcTypedData | null | undefined): unknown {
+  if (!data) return undefined;
+  if (data.json != null) return JSON.parse(data.json) as unknown;
+  if (data.string != null) return data.string;
+  if (data.int != null) return Number(data.int);
+  if (data.double != null) return data.double;
+  if (data.bytes != null) return Buffer.from(data.bytes).toString('base64');
+  return undefined;
+}
+
+const parseJson = (text: string | null | undefined): unknown => (text === null || text === undefined || text === '' ? null : JSON.parse(text));
+
+/** The name an action schedules, for the nondeterminism check. */
+function actionName(a: ActionDto): string | undefined {
+  switch (a.actionType) {
+    case ActionType.CallActivity:
+    case ActionType.CallActivityWithRetry:
+    case ActionType.CallSubOrchestrator:
+    case ActionType.CallSubOrchestratorWithRetry:
+      return a.functionName;
+    case ActionType.WaitForExternalEvent:
+      return a.externalEventName;
+    default:
+      return undefined;
+  }
+}
+
+const TYPE_WORDS: Partial<Record<ActionType, string>> = {
+  [ActionType.CallActivity]: 'an activity task',
+  [ActionType.CallActivityWithRetry]: 'an activity task',
+  [ActionType.CallSubOrchestrator]: 'a sub-orchestration',
+  [ActionType.CallSubOrchestratorWithRetry]: 'a sub-orchestration',
+  [ActionType.CreateTimer]: 'a timer',
+  [ActionType.WaitForExternalEvent]: 'a wait for an external event',
+  [ActionType.ContinueAsNew]: 'a continue-as-new',
+};
+
+export function nondeterminismMessage(index: number, recorded: Slot, now: ActionDto): string {
+  const was = `${TYPE_WORDS[recorded.type] ?? `action type ${recorded.type}`}${recorded.name ? ` named '${recorded.name}'` : ''}`;
+  const is = `${TYPE_WORDS[now.actionType] ?? `action type ${now.actionType}`}${actionName(now) ? ` named '${actionName(now)}'` : ''}`;
+  return (
+    `Non-Deterministic workflow detected: A previous execution of this orchestration scheduled ${was}` +
+    `${recorded.eventId !== undefined ? ` with sequence ID ${recorded.eventId}` : ''} as action ${index}, but the current replay execution scheduled ${is} instead. ` +
+    'Was a change made to the orchestrator code after this instance had already started running?'
+  );
+}
+
+/** DurableTask.Core's retry delay: first interval × coefficient^(failed attempts − 1), capped. */
+export function retryDelayMs(info: RetryInfo): number {
+  const o = info.options;
+  const delay = o.firstRetryIntervalInMilliseconds * (o.backoffCoefficient ?? 1) ** (info.attempt - 1);
+  // The extension's default maximum retry interval is 6 days.
+  return Math.min(delay, o.maxRetryIntervalInMilliseconds && o.maxRetryIntervalInMilliseconds > 0 ? o.maxRetryIntervalInMilliseconds : 6 * 86_400_000);
+}
+
+function retryTimedOut(info: RetryInfo, now: number): boolean {
+  const t = info.options.retryTimeoutInMilliseconds;
+  return t !== undefined && t > 0 && t < Number.MAX_SAFE_INTEGER && now - info.firstAttemptAt >= t;
+}
+
+export class DurableEngine {
+  readonly #orchestrators = new Map<string, Registered>();
+  readonly #activities = new Map<string, Registered>();
+  readonly #busy = new Set<string>();
+  readonly #activeWork = new Set<number>();
+  readonly #running = new Set<Promise<void>>();
+  #stopped = false;
+  #wakeOrchestrations?: () => void;
+  #wakeActivities?: () => void;
+  #timer?: Timer;
+  #loops: Promise<void>[] = [];
+
+  constructor(private readonly o: DurableEngineOptions) {}
+
+  get store(): DurableStore {
+    return this.o.store;
+  }
+
+  addOrchestrator(fn: RegisteredFunction, triggerName: string): void {
+    this.#orchestrators.set(fn.metadata.name.toLowerCase(), { fn, triggerName });
+  }
+
+  addActivity(fn: RegisteredFunction, triggerName: string): void {
+    this.#activities.set(fn.metadata.name.toLowerCase(), { fn, triggerName });
+  }
+
+  get hasFunctions(): boolean {
+    return this.#orchestrators.size > 0 || this.#activities.size > 0;
+  }
+
+  start(): void {
+    if (!this.hasFunctions) return;
+    this.#loops = [this.#orchestrationLoop(), this.#activityLoop()];
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#wakeOrchestrations?.();
+    this.#wakeActivities?.();
+    await Promise.allSettled(this.#loops);
+    await Promise.allSettled([...this.#running]);
+  }
+
+  #wake(): void {
+    this.#wakeOrchestrations?.();
+    this.#wakeActivities?.();
+  }
+
+  #track(p: Promise<void>): void {
+    this.#running.add(p);
+    void p.finally(() => this.#running.delete(p));
+  }
+
+  async #sleep(set: (wake: () => void) => void): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000); // a safety net; wake-ups come from commits and timers
+      timer.unref();
+      set(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Arms a clock timer for the next message that becomes visible later (durable timers). */
+  #armTimer(): void {
+    const now = this.o.clock.now();
+    const next = this.o.store.nextVisibleAt(now);
+    this.#timer?.cancel();
+    this.#timer = next === undefined ? undefined : this.o.clock.setTimer(next, () => this.#wakeOrchestrations?.());
+  }
+
+  async #orchestrationLoop(): Promise<void> {
+    while (!this.#stopped) {
+      const free = this.o.maxConcurrentOrchestrators - this.#busy.size;
+      if (free > 0) {
+        for (const id of this.o.store.readyInstances(this.o.clock.now(), free + this.#busy.size)) {
+          if (this.#busy.size >= this.o.maxConcurrentOrchestrators) break;
+          if (this.#busy.has(id)) continue;
+          this.#busy.add(id);
+          this.#track(
+            this.#episode(id)
+              .catch((error: Error) => this.o.logger.log('error', 'Host.Triggers.DurableTask', `Instance ${id}: ${error.stack ?? error.message}`))
+              .finally(() => {
+                this.#busy.delete(id);
+                this.#wakeOrchestrations?.();
+              }),
+          );
+        }
+      }
+      this.#armTimer();
+      await this.#sleep((w) => (this.#wakeOrchestrations = w));
+    }
+  }
+
+  async #activityLoop(): Promise<void> {
+    while (!this.#stopped) {
+      const free = this.o.maxConcurrentActivities - this.#activeWork.size;
+      if (free > 0) {
+        for (const item of this.o.store.work(free + this.#activeWork.size)) {
+          if (this.#activeWork.size >= this.o.maxConcurrentActivities) break;
+          if (this.#activeWork.has(item.id)) continue;
+          this.#activeWork.add(item.id);
+          this.#track(
+            this.#runActivity(item).finally(() => {
+              this.#activeWork.delete(item.id);
+              this.#wakeActivities?.();
+            }),
+          );
+        }
+      }
+      await this.#sleep((w) => (this.#wakeActivities = w));
+    }
+  }
+
+  #log(level: 'information' | 'warning' | 'error' | 'debug', message: string): void {
+    this.o.logger.log(level, 'Host.Triggers.DurableTask', message);
+  }
+
+  // ---------------------------------------------------------------- activities
+
+  async #runActivity(item: WorkItem): Promise<void> {
+    const activity = this.#activities.get(item.name.toLowerCase());
+    let message: HistoryEvent;
+    const at = () => new Date(this.o.clock.now());
+    if (!activity) {
+      message = event(EventType.TaskFailed, at(), {
+        TaskScheduledId: item.taskId,
+        Reason: `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`,
+        Details: '',
+      });
+    } else {
+      try {
+        let invocationId = '';
+        const outcome = await this.o.executor.execute(activity.fn, {
+          reason: `(null)`,
+          request: ({ invocationId: id }) => {
+            invocationId = id;
+            return { inputData: [{ name: activity.triggerName, data: { json: item.input } }], triggerMetadata: {} };
+          },
+        });
+        await this.o.afterInvocation(activity.fn, outcome.response, invocationId);
+        message = event(EventType.TaskCompleted, at(), { TaskScheduledId: item.taskId, Result: jsonText(typedValue(outcome.response.returnValue)) });
+      } catch (error) {
+        const e = error as Error;
+        message = event(EventType.TaskFailed, at(), {
+          TaskScheduledId: item.taskId,
+          // As the extension words it (the space it keeps before the message included).
+          Reason: `Activity function '${item.name}' failed:  ${e?.message ?? String(error)}`,
+          Details: JSON.stringify({ Message: e?.message, ClassName: e?.name ?? 'Error', StackTraceString: e?.stack }),
+        });
+      }
+    }
+    await this.o.commit.run(() => {
+      this.o.store.deleteWork(item.id);
+      this.o.store.addMessage(item.instanceId, item.executionId, 'event', message, this.o.clock.now());
+      this.o.commit.afterCommit(() => this.#wake());
+    });
+  }
+
+  // ---------------------------------------------------------------- orchestrations
+
+  async #episode(instanceId: string): Promise<void> {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    const instance = store.getInstance(instanceId);
+    const message = store.nextMessage(instanceId, now, instance?.status === 'Suspended');
+    if (!message) return;
+    const discard = () => this.o.commit.run(() => store.deleteMessage(message.id));
+    if (!instance || TERMINAL.has(instance.status) || (message.executionId !== null && message.executionId !== instance.executionId)) {
+      // Messages for an instance that has finished (or for an earlier execution) are dropped, as in Azure.
+      await discard();
+      return;
+    }
+    switch (message.kind) {
+      case 'terminate':
+        return this.#finish(instance, message, 'Terminated', jsonText((message.payload as { reason?: string }).reason ?? ''), [
+          event(EventType.ExecutionTerminated, new Date(now), { Input: (message.payload as { reason?: string }).reason ?? '' }),
+        ]);
+      case 'suspend':
+      case 'resume': {
+        const reason = (message.payload as { reason?: string }).reason ?? '';
+        const suspend = message.kind === 'suspend';
+        if (suspend === (instance.status === 'Suspended')) return discard();
+        await this.o.commit.run(() => {
+          store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), [event(suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, new Date(now), { Reason: reason })]);
+          store.putInstance({ ...instance, status: suspend ? 'Suspended' : 'Running', updatedAt: now });
+          store.deleteMessage(message.id);
+          this.o.commit.afterCommit(() => this.#wake());
+        });
+        return;
+      }
+      case 'event':
+        return this.#runOrchestrator(instance, message);
+    }
+  }
+
+  /** Ends an instance (terminated, or failed outside the orchestrator) and tells its parent. */
+  async #finish(instance: InstanceRow, message: MessageRow | undefined, status: RuntimeStatus, output: string, events: HistoryEvent[]): Promise<void> {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    await this.o.commit.run(() => {
+      const current = store.getInstance(instance.instanceId);
+      if (!current || current.executionId !== instance.executionId) return;
+      store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), events);
+      store.putInstance({ ...current, status, output, updatedAt: now });
+      store.deleteMessages(instance.instanceId);
+      if (message) store.deleteMessage(message.id);
+      this.#notifyParent(current, status === 'Completed', output, now);
+      this.o.commit.afterCommit(() => this.#wake());
+    });
+  }
+
+  #notifyParent(instance: InstanceRow, succeeded: boolean, output: string, now: number): void {
+    const parent = instance.parent;
+    if (!parent) return;
+    const at = new Date(now);
+    const payload = succeeded
+      ? event(EventType.SubOrchestrationInstanceCompleted, at, { TaskScheduledId: parent.taskId, Result: output })
+      : event(EventType.SubOrchestrationInstanceFailed, at, {
+          TaskScheduledId: parent.taskId,
+          Reason: `Orchestrator function '${instance.name}' failed: ${String(parseJson(output))}`,
+          Details: output,
+        });
+    this.o.store.addMessage(parent.instanceId, parent.executionId, 'event', payload, now);
+  }
+
+  async #invokeOrchestrator(instance: InstanceRow, history: HistoryEvent[]): Promise<{ state?: OrchestratorStateDto; error?: string }> {
+    const registered = this.#orchestrators.get(instance.name.toLowerCase());
+    if (!registered) return { error: `The function '${instance.name}' doesn't exist, is disabled, or is not an orchestrator function.` };
+    const binding = {
+      history,
+      input: parseJson(instance.input),
+      instanceId: instance.instanceId,
+      isReplaying: history.some((e) => e.IsPlayed),
+      parentInstanceId: instance.parent?.instanceId,
+      upperSchemaVersion: SCHEMA_VERSION,
+      longRunningTimerIntervalDuration: '3.00:00:00',
+      maximumShortTimerDuration: '6.00:00:00',
+      defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+    };
+    try {
+      const outcome = await this.o.executor.execute(registered.fn, {
+        reason: '(null)',
+        request: () => ({ inputData: [{ name: registered.triggerName, data: { json: JSON.stringify(binding) } }], triggerMetadata: {} }),
+      });
+      const state = typedValue(outcome.response.returnValue) as OrchestratorStateDto | undefined;
+      if (!state || !Array.isArray(state.actions)) return { error: `Orchestrator function '${instance.name}' returned no orchestration state.` };
+      return { state };
+    } catch (error) {
+      // durable-functions reports a failed orchestration as an error whose message carries the state.
+      const message = (error as Error)?.message ?? String(error);
+      const at = message.indexOf(OUT_OF_PROC_LABEL);
+      if (at >= 0) {
+        const state = JSON.parse(message.slice(at + OUT_OF_PROC_LABEL.length)) as OrchestratorStateDto;
+        return { state, error: state.error ?? message.slice(0, at) };
+      }
+      return { error: message };
+    }
+  }
+
+  async #runOrchestrator(instance: InstanceRow, message: MessageRow): Promise<void> {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    const at = new Date(now);
+    const state: EngineState = structuredClone(instance.state);
+    const effects: Effects = { messages: [], work: [], cancelTimers: [], children: [] };
+    const incoming = { ...(message.payload as HistoryEvent), IsPlayed: false };
+    const newEvents: HistoryEvent[] = [event(EventType.OrchestratorStarted, at), incoming];
+
+    // Retries, as DurableTask.Core's RetryInterceptor drives them.
+    if (incoming.EventType === EventType.TaskCompleted || incoming.EventType === EventType.SubOrchestrationInstanceCompleted) {
+      delete state.retryByTask[incoming.TaskScheduledId!];
+    } else if (incoming.EventType === EventType.TaskFailed || incoming.EventType === EventType.SubOrchestrationInstanceFailed) {
+      const info = state.retryByTask[incoming.TaskScheduledId!];
+      if (info) {
+        delete state.retryByTask[incoming.TaskScheduledId!];
+        info.lastReason = incoming.Reason;
+        info.lastDetails = incoming.Details;
+        const timerId = state.nextEventId++;
+        // After the last attempt DurableTask.Core still creates a timer, with no delay ("dummy timer
+        // for back-compat"), which durable-functions waits for before it reports the failure.
+        const last = info.attempt >= info.options.maxNumberOfAttempts;
+        const fireAt = last || retryTimedOut(info, now) ? now : now + retryDelayMs(info);
+        newEvents.push(event(EventType.TimerCreated, at, { EventId: timerId, FireAt: new Date(fireAt).toISOString() }));
+        effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }), visibleAt: fireAt });
+        state.retryByTimer[timerId] = info;
+      }
+    } else if (incoming.EventType === EventType.TimerFired) {
+      const info = state.retryByTimer[incoming.TimerId!];
+      if (info) {
+        delete state.retryByTimer[incoming.TimerId!];
+        if (info.attempt < info.options.maxNumberOfAttempts) {
+          info.attempt++;
+          const taskId = state.nextEventId++;
+          state.retryByTask[taskId] = info;
+          this.#schedule(instance, info, taskId, at, newEvents, effects);
+        }
+      }
+    }
+
+    const history = [...store.history(instance.instanceId).map((e) => ({ ...e, IsPlayed: true })), ...newEvents];
+    const { state: result, error } = await this.#invokeOrchestrator(instance, history);
+    let failure = error;
+    const actions = flattenActions(result?.actions?.[0] ?? []);
+
+    // Nondeterminism: what was scheduled before must be scheduled again, in the same order.
+    if (!failure) {
+      for (let i = 0; i < Math.min(state.slots.length, actions.length); i++) {
+        const slot = state.slots[i]!;
+        const action = actions[i]!;
+        const sameType =
+          slot.type === action.actionType ||
+          (slot.type === ActionType.CallActivity && action.actionType === ActionType.CallActivityWithRetry) ||
+          (slot.type === ActionType.CallActivityWithRetry && action.actionType === ActionType.CallActivity);
+        if (!sameType || (slot.name ?? undefined) !== (actionName(action) ?? undefined)) {
+          failure = nondeterminismMessage(i, slot, action);
+          break;
+        }
+      }
+    }
+    let continueAsNew: ActionDto | undefined;
+    if (!failure) {
+      // Timers canceled since they were scheduled never fire.
+      actions.slice(0, state.slots.length).forEach((a, i) => {
+        const slot = state.slots[i]!;
+        if (a.actionType === ActionType.CreateTimer && a.isCanceled && slot.eventId !== undefined && !slot.canceled) {
+          slot.canceled = true;
+          effects.cancelTimers.push(slot.eventId);
+        }
+      });
+      try {
+        for (const action of actions.slice(state.slots.length)) {
+          const slot = this.#newAction(instance, state, action, at, newEvents, effects);
+          state.slots.push(slot);
+          if (action.actionType === ActionType.ContinueAsNew) continueAsNew = action;
+        }
+      } catch (e) {
+        failure = (e as Error).message;
+      }
+    }
+    newEvents.push(event(EventType.OrchestratorCompleted, at));
+
+    let status: RuntimeStatus = 'Running';
+    let output = instance.output;
+    if (failure) {
+      status = 'Failed';
+      output = jsonText(`Orchestrator function '${instance.name}' failed: ${failure}`);
+      newEvents.push(event(EventType.ExecutionCompleted, at, { OrchestrationStatus: 'Failed', Result: output }));
+    } else if (result?.isDone && !continueAsNew) {
+      status = 'Completed';
+      output = jsonText(result.output);
+      newEvents.push(event(EventType.ExecutionCompleted, at, { OrchestrationStatus: 'Completed', Result: output }));
+    }
+    const customStatus = result?.customStatus === undefined ? instance.customStatus : jsonText(result.customStatus);
+
+    await this.o.commit.run(() => {
+      const current = store.getInstance(instance.instanceId);
+      // Purged, terminated or restarted meanwhile: this episode's outcome no longer applies.
+      if (!current || current.executionId !== instance.executionId || TERMINAL.has(current.status)) {
+        store.deleteMessage(message.id);
+        return;
+      }
+      store.deleteMessage(message.id);
+      if (continueAsNew && !failure) {
+        // A new execution: fresh history and bookkeeping, the new input; pending work of the old one is dropped.
+        const executionId = store.newExecutionId();
+        store.clearHistory(instance.instanceId);
+        store.deleteMessages(instance.instanceId);
+        const input = jsonText(continueAsNew.input);
+        store.putInstance({ ...current, executionId, status: 'Running', input, customStatus, updatedAt: now, state: newEngineState() });
+        store.addMessage(instance.instanceId, executionId, 'event', this.#startedEvent(instance.name, instance.instanceId, executionId, input, at, current.parent), now);
+        this.o.commit.afterCommit(() => this.#wake());
+        return;
+      }
+      store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), newEvents);
+      store.putInstance({ ...current, status, output, customStatus, updatedAt: now, state });
+      for (const m of effects.messages) store.addMessage(m.instanceId, m.executionId, 'event', m.payload, m.visibleAt);
+      for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now);
+      for (const t of effects.cancelTimers) store.cancelTimer(instance.instanceId, instance.executionId, t);
+      for (const c of effects.children) this.#createChild(instance, c, now);
+      if (TERMINAL.has(status)) {
+        store.deleteMessages(instance.instanceId);
+        this.#notifyParent(current, status === 'Completed', output ?? 'null', now);
+      }
+      this.o.commit.afterCommit(() => this.#wake());
+    });
+    if (failure) this.#log('error', `Instance ${instance.instanceId} (${instance.name}) failed: ${failure}`);
+  }
+
+  /** Records a new action: its event id, the history event, and the work it starts. */
+  #newAction(instance: InstanceRow, state: EngineState, action: ActionDto, at: Date, newEvents: HistoryEvent[], effects: Effects): Slot {
+    const now = at.getTime();
+    switch (action.actionType) {
+      case ActionType.CallActivity:
+      case ActionType.CallActivityWithRetry:
+      case ActionType.CallSubOrchestrator:
+      case ActionType.CallSubOrchestratorWithRetry: {
+        const taskId = state.nextEventId++;
+        const sub = action.actionType === ActionType.CallSubOrchestrator || action.actionType === ActionType.CallSubOrchestratorWithRetry;
+        const info: RetryInfo = {
+          kind: sub ? 'sub' : 'activity',
+          name: action.functionName!,
+          input: jsonText(action.input),
+          // DurableTask.Core names an unnamed child after the parent's execution id and the task's sequence number.
+          ...(sub ? { instanceId: action.instanceId || `${instance.executionId}:${taskId}` } : {}),
+          options: action.retryOptions ?? { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 },
+          attempt: 1,
+          firstAttemptAt: now,
+        };
+        if (action.actionType === ActionType.CallActivityWithRetry || action.actionType === ActionType.CallSubOrchestratorWithRetry) state.retryByTask[taskId] = info;
+        if (sub) state.children[taskId] = info.instanceId!;
+        this.#schedule(instance, info, taskId, at, newEvents, effects);
+        return { type: action.actionType, name: action.functionName, eventId: taskId };
+      }
+      case ActionType.CreateTimer: {
+        const timerId = state.nextEventId++;
+        const fireAt = Date.parse(action.fireAt!);
+        newEvents.push(event(EventType.TimerCreated, at, { EventId: timerId, FireAt: new Date(fireAt).toISOString() }));
+        if (!action.isCanceled) {
+          effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }), visibleAt: Math.max(fireAt, now) });
+        }
+        return { type: action.actionType, eventId: timerId, ...(action.isCanceled ? { canceled: true } : {}) };
+      }
+      case ActionType.WaitForExternalEvent:
+        return { type: action.actionType, name: action.externalEventName };
+      case ActionType.ContinueAsNew:
+        return { type: action.actionType };
+      default:
+        throw new Error(`${ActionType[action.actionType] ?? `Action type ${action.actionType}`} is not supported by the embedded Durable engine (entities and HTTP calls are not emulated).`);
+    }
+  }
+
+  /** Schedules one attempt of an activity or sub-orchestration under a task id. */
+  #schedule(instance: InstanceRow, info: RetryInfo, taskId: number, at: Date, newEvents: HistoryEvent[], effects: Effects): void {
+    const now = at.getTime();
+    const timedOut = info.attempt > 1 && retryTimedOut(info, now);
+    if (info.kind === 'activity') {
+      newEvents.push(event(EventType.TaskScheduled, at, { EventId: taskId, Name: info.name, Input: info.input }));
+      if (timedOut) {
+        // The retry timeout has passed: the attempts left fail at once with the last error.
+        effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TaskFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }), visibleAt: now });
+      } else {
+        effects.work.push({ taskId, name: info.name, input: info.input });
+      }
+    } else {
+      newEvents.push(event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input }));
+      if (timedOut) {
+        effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.SubOrchestrationInstanceFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }), visibleAt: now });
+      } else {
+        effects.children.push({ instanceId: info.instanceId!, name: info.name, input: info.input, taskId });
+      }
+    }
+  }
+
+  #startedEvent(name: string, instanceId: string, executionId: string, input: string, at: Date, parent?: { instanceId: string; executionId: string; taskId: number }): HistoryEvent {
+    return event(EventType.ExecutionStarted, at, {
+      Name: name,
+      Input: input,
+      OrchestrationInstance: { InstanceId: instanceId, ExecutionId: executionId },
+      ...(parent ? { ParentInstance: { OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId }, TaskScheduleId: parent.taskId } } : {}),
+    });
+  }
+
+  /** Creates (or restarts) a child instance inside the parent's episode transaction. */
+  #createChild(parent: InstanceRow, child: { instanceId: string; name: string; input: string; taskId: number }, now: number): void {
+    const { store } = this.o;
+    const existing = store.getInstance(child.instanceId);
+    if (existing && !TERMINAL.has(existing.status)) {
+      store.addMessage(parent.instanceId, parent.executionId, 'event', event(EventType.SubOrchestrationInstanceFailed, new Date(now), {
+        TaskScheduledId: child.taskId,
+        Reason: `An orchestration instance with the ID '${child.instanceId}' is already ${existing.status}.`,
+        Details: '',
+      }), now);
+      return;
+    }
+    if (existing) store.deleteInstance(child.instanceId);
+    this.#create(child.name, child.instanceId, child.input, now, { instanceId: parent.instanceId, executionId: parent.executionId, taskId: child.taskId });
+  }
+
+  #create(name: string, instanceId: string, input: string, now: number, parent?: { instanceId: string; executionId: string; taskId: number }): void {
+    const { store } = this.o;
+    const executionId = store.newExecutionId();
+    store.putInstance({ instanceId, name, executionId, status: 'Pending', input, output: null, customStatus: null, createdAt: now, updatedAt: now, ...(parent ? { parent } : {}), state: newEngineState() });
+    store.addMessage(instanceId, executionId, 'event', this.#startedEvent(name, instanceId, executionId, input, new Date(now), parent), now);
+  }
+
+  // ---------------------------------------------------------------- client operations
+
+  /** Starts an instance; an instance of that id that has not finished makes it a 409. */
+  async startNew(name: string, instanceId: string, inputText: string): Promise<void> {
+    if (!this.#orchestrators.has(name.toLowerCase())) {
+      throw new DurableOperationError(400, `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: No orchestrator functions are currently registered!`);
+    }
+    const registered = this.#orchestrators.get(name.toLowerCase())!.fn.metadata.name;
+    await this.o.commit.run(() => {
+      const existing = this.o.store.getInstance(instanceId);
+      // The storage layer refuses it; the extension's HTTP API answers 500 with that message.
+      if (existing && !TERMINAL.has(existing.status)) throw new DurableOperationError(500, `An Orchestration instance with the status ${existing.status} already exists.`);
+      if (existing) this.o.store.deleteInstance(instanceId);
+      this.#create(registered, instanceId, inputText === '' ? 'null' : inputText, this.o.clock.now());
+      this.o.commit.afterCommit(() => this.#wake());
+    });
+  }
+
+  async raiseEvent(instanceId: string, name: string, inputText: string): Promise<void> {
+    await this.o.commit.run(() => {
+      const instance = this.o.store.getInstance(instanceId);
+      if (!instance) throw new DurableOperationError(404, `No instance with ID '${instanceId}' found.`);
+      if (TERMINAL.has(instance.status)) throw new DurableOperationError(410, `The instance '${instanceId}' is ${instance.status}; it no longer takes events.`);
+      this.o.store.addMessage(instanceId, instance.executionId, 'event', event(EventType.EventRaised, new Date(this.o.clock.now()), { Name: name, Input: inputText === '' ? 'null' : inputText }), this.o.clock.now());
+      this.o.commit.afterCommit(() => this.#wake());
+    });
+  }
+
+  async control(instanceId: string, kind: 'terminate' | 'suspend' | 'resume', reason: string): Promise<void> {
+    await this.o.commit.run(() => {
+      const instance = this.o.store.getInstance(instanceId);
+      if (!instance) throw new DurableOperationError(404, `No instance with ID '${instanceId}' found.`);
+      if (TERMINAL.has(instance.status)) throw new DurableOperationError(410, `The instance '${instanceId}' is ${instance.status}.`);
+      this.o.store.addMessage(instanceId, null, kind, { reason }, this.o.clock.now());
+      this.o.commit.afterCommit(() => this.#wake());
+    });
+  }
+
+  async purge(instanceIds: string[]): Promise<number> {
+    return this.o.commit.run(() => {
+      let n = 0;
+      for (const id of instanceIds) {
+        if (!this.o.store.getInstance(id)) continue;
+        this.o.store.deleteInstance(id);
+        n++;
+      }
+      return n;
+    });
+  }
+}

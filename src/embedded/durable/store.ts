@@ -1,0 +1,310 @@
+// The embedded Durable engine's task hub in SQLite: instances (status, input, output, custom
+// status, the engine's bookkeeping), their history, the messages waiting for each instance (new
+// history events, control operations, timers as messages that become visible when they fire) and
+// the activity work items. An episode's whole outcome is written in one transaction, before any
+// action it decided is carried out.
+import { randomUUID } from 'node:crypto';
+import { migrate, type Db } from '../sqlite';
+import type { ActionType, HistoryEvent, RetryOptionsDto } from './history';
+
+const SCHEMA = [
+  `CREATE TABLE df_instances (
+     instance_id TEXT PRIMARY KEY, name TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,
+     input TEXT, output TEXT, custom_status TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+     parent TEXT, state TEXT NOT NULL) WITHOUT ROWID;
+   CREATE INDEX df_instances_status ON df_instances(status, created_at);
+   CREATE TABLE df_history (instance_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (instance_id, seq)) WITHOUT ROWID;
+   CREATE TABLE df_messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT, kind TEXT NOT NULL,
+     payload TEXT NOT NULL, visible_at INTEGER NOT NULL);
+   CREATE INDEX df_messages_instance ON df_messages(instance_id, id);
+   CREATE INDEX df_messages_visible ON df_messages(visible_at);
+   CREATE TABLE df_work (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT NOT NULL, task_id INTEGER NOT NULL,
+     name TEXT NOT NULL, input TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+];
+
+export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated' | 'Suspended';
+export const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
+
+export interface Slot {
+  type: ActionType;
+  name?: string;
+  eventId?: number;
+  /** A timer the orchestrator canceled: it never fires. */
+  canceled?: boolean;
+}
+
+export interface RetryInfo {
+  kind: 'activity' | 'sub';
+  name: string;
+  input: string;
+  instanceId?: string;
+  options: RetryOptionsDto;
+  /** The attempt now running (1 = the first). */
+  attempt: number;
+  firstAttemptAt: number;
+  lastReason?: string;
+  lastDetails?: string;
+}
+
+/** The engine's bookkeeping of one execution, kept with the instance. */
+export interface EngineState {
+  nextEventId: number;
+  /** Every scheduling action the orchestrator returned so far, in order, with its event id. */
+  slots: Slot[];
+  /** Task id of the attempt now running → its retry policy and progress. */
+  retryByTask: Record<number, RetryInfo>;
+  /** Retry timer id → the retry it belongs to. */
+  retryByTimer: Record<number, RetryInfo>;
+  /** Sub-orchestration task id → child instance id. */
+  children: Record<number, string>;
+}
+
+export const newEngineState = (): EngineState => ({ nextEventId: 0, slots: [], retryByTask: {}, retryByTimer: {}, children: {} });
+
+export interface ParentRef {
+  instanceId: string;
+  executionId: string;
+  taskId: number;
+}
+
+export interface InstanceRow {
+  instanceId: string;
+  name: string;
+  executionId: string;
+  status: RuntimeStatus;
+  input: string | null;
+  output: string | null;
+  customStatus: string | null;
+  createdAt: number;
+  updatedAt: number;
+  parent?: ParentRef;
+  state: EngineState;
+}
+
+export type MessageKind = 'event' | 'terminate' | 'suspend' | 'resume';
+
+export interface MessageRow {
+  id: number;
+  instanceId: string;
+  executionId: string | null;
+  kind: MessageKind;
+  payload: HistoryEvent | { reason?: string };
+  visibleAt: number;
+}
+
+export interface WorkItem {
+  id: number;
+  instanceId: string;
+  executionId: string;
+  taskId: number;
+  name: string;
+  input: string;
+}
+
+interface RawInstance {
+  instance_id: string;
+  name: string;
+  execution_id: string;
+  status: RuntimeStatus;
+  input: string | null;
+  output: string | null;
+  custom_status: string | null;
+  created_at: number;
+  updated_at: number;
+  parent: string | null;
+  state: string;
+}
+
+function toInstance(r: RawInstance): InstanceRow {
+  return {
+    instanceId: r.instance_id,
+    name: r.name,
+    executionId: r.execution_id,
+    status: r.status,
+    input: r.input,
+    output: r.output,
+    customStatus: r.custom_status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    ...(r.parent ? { parent: JSON.parse(r.parent) as ParentRef } : {}),
+    state: JSON.parse(r.state) as EngineState,
+  };
+}
+
+export interface InstanceQuery {
+  runtimeStatus?: RuntimeStatus[];
+  createdTimeFrom?: number;
+  createdTimeTo?: number;
+  /** Instance ids starting with this prefix. */
+  prefix?: string;
+  top?: number;
+  /** Offset continuation. */
+  skip?: number;
+}
+
+export class DurableStore {
+  readonly #s;
+
+  constructor(readonly db: Db) {
+    migrate(db, 'durable', SCHEMA);
+    this.#s = {
+      getInstance: db.prepare('SELECT * FROM df_instances WHERE instance_id = ?'),
+      putInstance: db.prepare(
+        `INSERT INTO df_instances (instance_id, name, execution_id, status, input, output, custom_status, created_at, updated_at, parent, state)
+         VALUES (@instanceId, @name, @executionId, @status, @input, @output, @customStatus, @createdAt, @updatedAt, @parent, @state)
+         ON CONFLICT(instance_id) DO UPDATE SET name = excluded.name, execution_id = excluded.execution_id, status = excluded.status,
+           input = excluded.input, output = excluded.output, custom_status = excluded.custom_status, created_at = excluded.created_at,
+           updated_at = excluded.updated_at, parent = excluded.parent, state = excluded.state`,
+      ),
+      deleteInstance: db.prepare('DELETE FROM df_instances WHERE instance_id = ?'),
+      history: db.prepare('SELECT event FROM df_history WHERE instance_id = ? ORDER BY seq').pluck(),
+      historyCount: db.prepare('SELECT COUNT(*) FROM df_history WHERE instance_id = ?').pluck(),
+      appendHistory: db.prepare('INSERT INTO df_history (instance_id, seq, event) VALUES (?, ?, ?)'),
+      clearHistory: db.prepare('DELETE FROM df_history WHERE instance_id = ?'),
+      addMessage: db.prepare('INSERT INTO df_messages (instance_id, execution_id, kind, payload, visible_at) VALUES (?, ?, ?, ?, ?)'),
+      firstMessage: db.prepare('SELECT * FROM df_messages WHERE instance_id = ? AND visible_at <= ? ORDER BY id LIMIT 1'),
+      firstControl: db.prepare("SELECT * FROM df_messages WHERE instance_id = ? AND visible_at <= ? AND kind IN ('terminate', 'resume') ORDER BY id LIMIT 1"),
+      deleteMessage: db.prepare('DELETE FROM df_messages WHERE id = ?'),
+      deleteMessages: db.prepare('DELETE FROM df_messages WHERE instance_id = ?'),
+      deleteTimerMessage: db.prepare("DELETE FROM df_messages WHERE instance_id = ? AND execution_id = ? AND kind = 'event' AND json_extract(payload, '$.TimerId') = ?"),
+      // A suspended instance only takes terminate and resume until it is resumed.
+      readyInstances: db
+        .prepare(
+          `SELECT m.instance_id FROM df_messages m LEFT JOIN df_instances i ON i.instance_id = m.instance_id
+           WHERE m.visible_at <= ? AND (i.status IS NULL OR i.status <> 'Suspended' OR m.kind IN ('terminate', 'resume'))
+           GROUP BY m.instance_id ORDER BY MIN(m.id) LIMIT ?`,
+        )
+        .pluck(),
+      nextVisible: db.prepare('SELECT MIN(visible_at) FROM df_messages WHERE visible_at > ?').pluck(),
+      addWork: db.prepare('INSERT INTO df_work (instance_id, execution_id, task_id, name, input, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      work: db.prepare('SELECT id, instance_id, execution_id, task_id, name, input FROM df_work ORDER BY id LIMIT ?'),
+      deleteWork: db.prepare('DELETE FROM df_work WHERE id = ?'),
+      deleteWorkOf: db.prepare('DELETE FROM df_work WHERE instance_id = ?'),
+    };
+  }
+
+  newExecutionId(): string {
+    return randomUUID().replaceAll('-', '');
+  }
+
+  getInstance(instanceId: string): InstanceRow | undefined {
+    const r = this.#s.getInstance.get(instanceId) as RawInstance | undefined;
+    return r ? toInstance(r) : undefined;
+  }
+
+  putInstance(i: InstanceRow): void {
+    this.#s.putInstance.run({
+      instanceId: i.instanceId,
+      name: i.name,
+      executionId: i.executionId,
+      status: i.status,
+      input: i.input,
+      output: i.output,
+      customStatus: i.customStatus,
+      createdAt: i.createdAt,
+      updatedAt: i.updatedAt,
+      parent: i.parent ? JSON.stringify(i.parent) : null,
+      state: JSON.stringify(i.state),
+    });
+  }
+
+  history(instanceId: string): HistoryEvent[] {
+    return (this.#s.history.all(instanceId) as string[]).map((e) => JSON.parse(e) as HistoryEvent);
+  }
+
+  historyLength(instanceId: string): number {
+    return this.#s.historyCount.get(instanceId) as number;
+  }
+
+  appendHistory(instanceId: string, from: number, events: HistoryEvent[]): void {
+    events.forEach((e, i) => this.#s.appendHistory.run(instanceId, from + i, JSON.stringify(e)));
+  }
+
+  clearHistory(instanceId: string): void {
+    this.#s.clearHistory.run(instanceId);
+  }
+
+  addMessage(instanceId: string, executionId: string | null, kind: MessageKind, payload: unknown, visibleAt: number): void {
+    this.#s.addMessage.run(instanceId, executionId, kind, JSON.stringify(payload), visibleAt);
+  }
+
+  /** The next message of an instance that is visible now (control operations only, when suspended). */
+  nextMessage(instanceId: string, now: number, controlOnly = false): MessageRow | undefined {
+    const r = (controlOnly ? this.#s.firstControl : this.#s.firstMessage).get(instanceId, now) as
+      | { id: number; instance_id: string; execution_id: string | null; kind: MessageKind; payload: string; visible_at: number }
+      | undefined;
+    return r ? { id: r.id, instanceId: r.instance_id, executionId: r.execution_id, kind: r.kind, payload: JSON.parse(r.payload) as MessageRow['payload'], visibleAt: r.visible_at } : undefined;
+  }
+
+  deleteMessage(id: number): void {
+    this.#s.deleteMessage.run(id);
+  }
+
+  deleteMessages(instanceId: string): void {
+    this.#s.deleteMessages.run(instanceId);
+  }
+
+  cancelTimer(instanceId: string, executionId: string, timerId: number): void {
+    this.#s.deleteTimerMessage.run(instanceId, executionId, timerId);
+  }
+
+  readyInstances(now: number, max: number): string[] {
+    return this.#s.readyInstances.all(now, max) as string[];
+  }
+
+  /** When the next message that is not yet visible (a timer) becomes visible. */
+  nextVisibleAt(now: number): number | undefined {
+    return (this.#s.nextVisible.get(now) as number | null) ?? undefined;
+  }
+
+  addWork(instanceId: string, executionId: string, taskId: number, name: string, input: string, now: number): void {
+    this.#s.addWork.run(instanceId, executionId, taskId, name, input, now);
+  }
+
+  work(max: number): WorkItem[] {
+    return (this.#s.work.all(max) as { id: number; instance_id: string; execution_id: string; task_id: number; name: string; input: string }[]).map((r) => ({
+      id: r.id,
+      instanceId: r.instance_id,
+      executionId: r.execution_id,
+      taskId: r.task_id,
+      name: r.name,
+      input: r.input,
+    }));
+  }
+
+  deleteWork(id: number): void {
+    this.#s.deleteWork.run(id);
+  }
+
+  deleteInstance(instanceId: string): void {
+    this.#s.deleteInstance.run(instanceId);
+    this.#s.clearHistory.run(instanceId);
+    this.#s.deleteMessages.run(instanceId);
+    this.#s.deleteWorkOf.run(instanceId);
+  }
+
+  query(q: InstanceQuery): InstanceRow[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.runtimeStatus?.length) {
+      where.push(`status IN (${q.runtimeStatus.map(() => '?').join(', ')})`);
+      params.push(...q.runtimeStatus);
+    }
+    if (q.createdTimeFrom !== undefined) {
+      where.push('created_at >= ?');
+      params.push(q.createdTimeFrom);
+    }
+    if (q.createdTimeTo !== undefined) {
+      where.push('created_at <= ?');
+      params.push(q.createdTimeTo);
+    }
+    if (q.prefix) {
+      where.push('instance_id >= ? AND instance_id < ?');
+      params.push(q.prefix, `${q.prefix}\uffff`);
+    }
+    const sql = `SELECT * FROM df_instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, instance_id LIMIT ? OFFSET ?`;
+    return (this.db.prepare(sql).all(...params, q.top ?? 1000, q.skip ?? 0) as RawInstance[]).map(toInstance);
+  }
+}
