@@ -10,10 +10,15 @@ import { startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
 let running: RunningHost;
+// The fulfilment saga has its own suite (order-saga.e2e); here submitted orders stay submitted.
 beforeAll(async () => {
+  process.env.SAGA_AUTOSTART = 'false';
   running = await startHost(repoRoot);
 });
-afterAll(() => running.stop());
+afterAll(async () => {
+  await running.stop();
+  delete process.env.SAGA_AUTOSTART;
+});
 
 interface Answer {
   status: number;

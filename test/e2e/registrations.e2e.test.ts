@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCosmosDefinition } from '../../src/config/cosmos';
 import { loadTopology } from '../../src/config/topology';
+import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';
 import { workerState } from '../../src/embedded/worker/worker-state';
 import { repoRoot } from '../support/messaging-harness';
 import { startHost, type RunningHost } from '../support/host';
@@ -23,8 +24,18 @@ const workerFunction = (name: string) => [...workerState.functions.values()].fin
 const trigger = (name: string) => Object.values(fn(name).bindings).find((b) => b.direction === 'in' && b.type?.endsWith('Trigger'))!;
 
 test('the app registers exactly the expected functions', () => {
+  const sagaActivities = ORDER_FULFILMENT_SAGA.steps.flatMap((x) => [x.name, ...(x.compensation ? [x.compensation] : [])]);
   expect(running.host.functions.map((f) => f.name).sort()).toEqual(
     [
+      ...sagaActivities,
+      'recordSagaOutcome',
+      'orderFulfilmentSaga',
+      'startOrderSagas',
+      'getSaga',
+      'raiseSagaEvent',
+      'listSagas',
+      'opsTerminateSaga',
+      'opsSagaParticipants',
       'addOrderItem',
       'cancelOrder',
       'createOrder',
@@ -85,6 +96,11 @@ test.each([
   ['opsRepublishIntegrationEvents', ['POST'], 'ops/integration-events/republish', 'function'],
   ['opsJob', ['GET'], 'ops/jobs/{id}', 'function'],
   ['getSalesMetric', ['GET'], 'metrics/sales', 'function'],
+  ['getSaga', ['GET'], 'sagas/{orderId}', 'function'],
+  ['raiseSagaEvent', ['POST'], 'sagas/{orderId}/events/{name}', 'function'],
+  ['listSagas', ['GET'], 'sagas', 'function'],
+  ['opsTerminateSaga', ['POST'], 'ops/sagas/{orderId}/terminate', 'function'],
+  ['opsSagaParticipants', ['GET'], 'ops/sagas/{orderId}/participants', 'function'],
 ])('%s is an HTTP function: %j %s, authLevel %s, with an http return binding', (name, methods, route, authLevel) => {
   expect(trigger(name)).toMatchObject({ type: 'httpTrigger', methods, route, authLevel });
   expect(fn(name).bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
@@ -146,6 +162,18 @@ test('updateSalesMetric reads integration-events in batches on its own consumer 
     consumerGroup: 'sales-metrics',
     cardinality: 'many',
   });
+});
+
+test('the saga: an orchestration, one activity per step and compensation, started from the change feed with a durable client', () => {
+  expect(trigger('orderFulfilmentSaga')).toMatchObject({ type: 'orchestrationTrigger' });
+  for (const step of ORDER_FULFILMENT_SAGA.steps) {
+    expect(trigger(step.name)).toMatchObject({ type: 'activityTrigger' });
+    if (step.compensation) expect(trigger(step.compensation)).toMatchObject({ type: 'activityTrigger' });
+  }
+  expect(trigger('startOrderSagas')).toMatchObject({ type: 'cosmosDBTrigger', containerName: 'events', leaseContainerPrefix: 'sagas-', startFromBeginning: true });
+  for (const f of ['startOrderSagas', 'getSaga', 'raiseSagaEvent', 'listSagas', 'opsTerminateSaga', 'opsSagaParticipants']) {
+    expect(Object.values(fn(f).bindings).some((b) => b.type === 'durableClient' && b.direction === 'in')).toBe(true);
+  }
 });
 
 test('every container a cosmosDBTrigger names is declared in config/cosmos.yaml, each lease prefix once per container', () => {

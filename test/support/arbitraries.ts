@@ -80,6 +80,12 @@ export const payloads = {
   'ChangeOrderItemQuantity.v1': fc.record({ orderId: entityId, sku: entityId, quantity: fc.integer({ min: 1, max: 1_000_000 }) }),
   'SubmitOrder.v1': fc.record({ orderId: entityId }),
   'CancelOrder.v1': fc.record({ orderId: entityId, reason: text(1, 60) }, { requiredKeys: ['orderId'] }),
+  'OrderCompleted.v1': fc.record({
+    orderId: id,
+    customerId: id,
+    total: amount,
+    completedAt: fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+  }),
   'ReceiveStock.v1': fc.record({ sku: entityId, quantity: fc.integer({ min: 1, max: 1_000_000 }), reference: text(1, 40) }, { requiredKeys: ['sku', 'quantity'] }),
 } as const;
 
