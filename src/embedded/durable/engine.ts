@@ -133,6 +133,7 @@ export class DurableEngine {
   #wakeActivities?: () => void;
   #timer?: Timer;
   #loops: Promise<void>[] = [];
+  readonly #observers = new Set<(e: { instanceId: string; name: string; historyLength: number; invokeMs: number }) => void>();
 
   constructor(private readonly o: DurableEngineOptions) {}
 
@@ -146,6 +147,12 @@ export class DurableEngine {
 
   addActivity(fn: RegisteredFunction, triggerName: string): void {
     this.#activities.set(fn.metadata.name.toLowerCase(), { fn, triggerName });
+  }
+
+  /** Hears of every orchestrator invocation (history length, time spent replaying): for benchmarks. */
+  observe(listener: (e: { instanceId: string; name: string; historyLength: number; invokeMs: number }) => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
   }
 
   get hasFunctions(): boolean {
@@ -425,7 +432,12 @@ export class DurableEngine {
     }
 
     const history = [...store.history(instance.instanceId).map((e) => ({ ...e, IsPlayed: true })), ...newEvents];
+    const invokeStarted = performance.now();
     const { state: result, error } = await this.#invokeOrchestrator(instance, history);
+    if (this.#observers.size) {
+      const e = { instanceId: instance.instanceId, name: instance.name, historyLength: history.length, invokeMs: performance.now() - invokeStarted };
+      for (const o of this.#observers) o(e);
+    }
     let failure = error;
     const actions = flattenActions(result?.actions?.[0] ?? []);
 
