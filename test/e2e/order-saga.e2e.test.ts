@@ -33,6 +33,7 @@ const FAULTS = {
     capturePayment: { declineRules: [declineAt('capturePayment')], flakyRules: [{ reason: 'gateway timeout', when: { field: 'orderId', operator: 'starts_with', value: 'flaky-' }, failures: 2 }] },
     generateInvoice: { declineRules: [declineAt('generateInvoice')], flakyRules: [{ reason: 'invoicing down', when: { field: 'orderId', operator: 'starts_with', value: 'exhaust-' }, failures: 100 }] },
     createShipment: { declineRules: [declineAt('createShipment'), { reason: 'NoShippingToAddress', when: { field: 'orderId', operator: 'starts_with', value: 'stuck-' } }] },
+    bookCarrier: { declineRules: [declineAt('bookCarrier')], hangRate: 0, hangMs: 0 },
     refundPayment: { failRules: [{ reason: 'refund service rejects', when: { field: 'orderId', operator: 'starts_with', value: 'stuck-' } }] },
   },
 };
@@ -202,6 +203,28 @@ test('a compensation that keeps failing is retried with backoff, then the saga s
   expect(check.effects.capturePayment).toBe('applied');
   const outcomes = (await (await fetch(running.url('/api/sagas?status=CompensationFailed'))).json()) as { sagas: { orderId: string; alert: boolean }[] };
   expect(outcomes.sagas.find((o) => o.orderId === 'stuck-1')).toMatchObject({ alert: true });
+});
+
+test('a hung participant: the step times out, its compensation runs first, and the late call is refused', async () => {
+  const faults = JSON.parse(process.env.PARTICIPANT_FAULTS!) as typeof FAULTS;
+  process.env.PARTICIPANT_FAULTS = JSON.stringify({ ...faults, steps: { ...faults.steps, bookCarrier: { hangRate: 1, hangMs: 400 } } });
+  try {
+    await submitOrder('hang-1');
+    await waitFor(async () => (await saga('hang-1'))?.currentStep === 'bookCarrier', 'the bookCarrier step');
+    await new Promise((r) => setTimeout(r, 100));
+    clock.advance(6 * 60_000); // past the step's 5-minute timeout, while the call still hangs
+    const s = await ended('hang-1');
+    expect(s).toMatchObject({ status: 'Compensated', failedStep: 'bookCarrier' });
+    expect(s.lastError).toMatch(/did not finish within 300000 ms/);
+    expect(s.compensations.map((c) => c.compensation)).toEqual(['releaseCarrier', 'cancelShipment', 'refundPayment', 'voidPayment', 'releaseInventory', 'rejectOrder']);
+    // The hung call lands after its compensation: refused, nothing left applied.
+    await new Promise((r) => setTimeout(r, 500));
+    const check = await participants('hang-1');
+    expect(check).toMatchObject({ consistent: true });
+    expect(check.effects.bookCarrier).toBe('cancelled-before-applied');
+  } finally {
+    process.env.PARTICIPANT_FAULTS = JSON.stringify(FAULTS);
+  }
 });
 
 test('sagas by outcome, and the API answers for unknown orders and bad events', async () => {
