@@ -63,7 +63,15 @@ test('every message answered 202 before a SIGKILL is routed after the restart', 
 
   const second = await ChildHost.start(dataDir, lines);
   try {
-    await waitFor(() => [...accepted].every((id) => consumedIds().has(id)), 'every accepted message to be routed', 30_000);
+    try {
+      await waitFor(() => [...accepted].every((id) => consumedIds().has(id)), 'every accepted message to be routed', 60_000);
+    } catch (error) {
+      // Say where the missing messages are, so a failure explains itself.
+      const missing = [...accepted].filter((id) => !consumedIds().has(id));
+      const trails = await Promise.all(missing.slice(0, 5).map(async (id) => [id, await (await fetch(`${second.baseUrl}/api/ops/trail?messageId=${id}`)).text()]));
+      const entities = await (await fetch(`${second.baseUrl}/api/ops/entities`)).text();
+      throw new Error(`${(error as Error).message}\nmissing ${missing.length}: ${missing.slice(0, 20).join(', ')}\ntrails: ${JSON.stringify(trails)}\nentities: ${entities}\nlast host lines:\n${lines.slice(-40).join('\n')}`);
+    }
     const depth = (await (await fetch(`${second.baseUrl}/api/ops/entities`)).json()) as { entities: { path: string; activeMessageCount: number; deadLetterMessageCount: number }[] };
     expect(depth.entities.find((e) => e.path === 'inbound')).toMatchObject({ deadLetterMessageCount: 0 });
     const missing = [...accepted].filter((id) => !consumedIds().has(id));
