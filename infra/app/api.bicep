@@ -1,0 +1,113 @@
+// The function app on Flex Consumption (FC1, Node 22): deployed from a blob container through the
+// user-assigned identity, every connection identity-based. `appSettings` lists each setting the
+// app reads in Azure (src/config/app-settings.ts); the drift test checks both lists agree.
+param name string
+param location string
+param tags object
+param appServicePlanId string
+param identityId string
+param identityClientId string
+param storageAccountName string
+param deploymentContainerName string
+param applicationInsightsName string
+param logAnalyticsWorkspaceId string
+param serviceBusNamespaceFqdn string
+param cosmosEndpoint string
+param cosmosDatabaseName string
+param eventHubsNamespaceFqdn string
+param taskHubName string
+param instanceMemoryMB int = 2048
+param maximumInstanceCount int = 100
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+var appSettings = {
+  ServiceBusConnection__fullyQualifiedNamespace: serviceBusNamespaceFqdn
+  ServiceBusConnection__credential: 'managedidentity'
+  ServiceBusConnection__clientId: identityClientId
+  CosmosConnection__accountEndpoint: cosmosEndpoint
+  CosmosConnection__credential: 'managedidentity'
+  CosmosConnection__clientId: identityClientId
+  EventHubConnection__fullyQualifiedNamespace: eventHubsNamespaceFqdn
+  EventHubConnection__credential: 'managedidentity'
+  EventHubConnection__clientId: identityClientId
+  AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+  AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+  AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  COSMOS_DATABASE_NAME: cosmosDatabaseName
+  DurableTaskHubName: taskHubName
+}
+
+module api 'br/public:avm/res/web/site:0.15.1' = {
+  name: '${name}-flex-consumption'
+  params: {
+    kind: 'functionapp,linux'
+    name: name
+    location: location
+    tags: union(tags, {
+      'azd-service-name': 'api'
+    })
+    serverFarmResourceId: appServicePlanId
+    managedIdentities: {
+      systemAssigned: false
+      userAssignedResourceIds: [
+        identityId
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+    siteConfig: {
+      alwaysOn: false
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    httpsOnly: true
+    basicPublishingCredentialsPolicies: [
+      {
+        name: 'ftp'
+        allow: false
+      }
+      {
+        name: 'scm'
+        allow: false
+      }
+    ]
+    appSettingsKeyValuePairs: appSettings
+    diagnosticSettings: [
+      {
+        workspaceResourceId: logAnalyticsWorkspaceId
+      }
+    ]
+  }
+}
+
+output name string = api.outputs.name
+output defaultHostname string = api.outputs.defaultHostname

@@ -1,0 +1,137 @@
+// Every role assignment, in one place: exactly the data roles the app's identity needs, and —
+// when developerPrincipalId is given — the same for the deploying user, so `func start` runs
+// against the cloud resources with `az login` right after `azd provision`.
+//   Storage        Blob Data Owner, Queue Data Contributor, Table Data Contributor
+//                  (Functions host, deployment package, Durable task hub, Event Hubs checkpoints)
+//   Service Bus    Data Sender, Data Receiver; Data Owner for the ops endpoints' queue depths
+//                  (runtime properties are a management read)
+//   Event Hubs     Data Sender (integration events), Data Receiver (the sales metric)
+//   Cosmos DB      Built-in Data Contributor (data plane)
+//   App Insights   Monitoring Metrics Publisher (telemetry with Entra ID; local auth is off)
+param appPrincipalId string
+param developerPrincipalId string = ''
+param storageAccountName string
+param serviceBusNamespaceName string
+param cosmosAccountName string
+param eventHubsNamespaceName string
+param applicationInsightsName string
+
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
+  eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+// The Cosmos DB built-in data-plane role "Cosmos DB Built-in Data Contributor".
+var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
+
+var principals = empty(developerPrincipalId)
+  ? [
+      {
+        id: appPrincipalId
+        type: 'ServicePrincipal'
+      }
+    ]
+  : [
+      {
+        id: appPrincipalId
+        type: 'ServicePrincipal'
+      }
+      {
+        id: developerPrincipalId
+        type: 'User'
+      }
+    ]
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: serviceBusNamespaceName
+}
+
+resource eventHubs 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
+  name: eventHubsNamespaceName
+}
+
+resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
+  name: cosmosAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for assignment in flatten(map(principals, p => map([roles.storageBlobDataOwner, roles.storageQueueDataContributor, roles.storageTableDataContributor], r => {
+    principal: p
+    role: r
+  }))): {
+    name: guid(storage.id, assignment.principal.id, assignment.role)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.role)
+      principalId: assignment.principal.id
+      principalType: assignment.principal.type
+    }
+  }
+]
+
+resource serviceBusRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for assignment in flatten(map(principals, p => map([roles.serviceBusDataSender, roles.serviceBusDataReceiver, roles.serviceBusDataOwner], r => {
+    principal: p
+    role: r
+  }))): {
+    name: guid(serviceBus.id, assignment.principal.id, assignment.role)
+    scope: serviceBus
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.role)
+      principalId: assignment.principal.id
+      principalType: assignment.principal.type
+    }
+  }
+]
+
+resource eventHubsRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for assignment in flatten(map(principals, p => map([roles.eventHubsDataSender, roles.eventHubsDataReceiver], r => {
+    principal: p
+    role: r
+  }))): {
+    name: guid(eventHubs.id, assignment.principal.id, assignment.role)
+    scope: eventHubs
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.role)
+      principalId: assignment.principal.id
+      principalType: assignment.principal.type
+    }
+  }
+]
+
+resource cosmosRoles 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = [
+  for principal in principals: {
+    parent: cosmos
+    name: guid(cosmos.id, principal.id, cosmosDataContributor)
+    properties: {
+      roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+      principalId: principal.id
+      scope: cosmos.id
+    }
+  }
+]
+
+resource telemetryRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, appPrincipalId, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
