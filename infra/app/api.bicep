@@ -83,6 +83,12 @@ module api 'br/public:avm/res/web/site:0.15.1' = {
         name: 'node'
         version: '22'
       }
+      // Zero-downtime deployments (preview): instances drain in batches, finishing what they run,
+      // while new ones start on the new build. The default, Recreate, restarts every instance at
+      // once and cuts in-flight executions. Durable versioning (host.json) covers the sagas.
+      siteUpdateStrategy: {
+        type: 'RollingUpdate'
+      }
     }
     siteConfig: {
       alwaysOn: false

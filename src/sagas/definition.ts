@@ -50,6 +50,8 @@ export interface TimelineEntry {
 export interface SagaStatus {
   orderId: string;
   status: SagaState;
+  /** The orchestration version the saga was started with (host.json durableTask.defaultVersion): the code path it keeps to. */
+  version?: string;
   currentStep?: string;
   completedSteps: string[];
   compensations: { step: string; compensation: string; status: 'done' | 'failed' }[];

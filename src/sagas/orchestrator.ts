@@ -34,7 +34,18 @@ export function sagaOrchestrator(def: SagaDefinition) {
   return function* orchestrate(context: OrchestrationContext): Generator<Task, SagaStatus, unknown> {
     const input = context.df.getInput() as SagaInput;
     const now = () => context.df.currentUtcDateTime.toISOString();
-    const status: SagaStatus = { orderId: input.orderId, status: 'Running', completedSteps: [], compensations: [], timeline: [], startedAt: now(), updatedAt: now() };
+    // A change to these steps that would break in-flight sagas goes behind `context.df.version`
+    // (raise defaultVersion in host.json, keep the old path): see README, Zero-downtime deployment.
+    const status: SagaStatus = {
+      orderId: input.orderId,
+      status: 'Running',
+      ...(context.df.version ? { version: context.df.version } : {}),
+      completedSteps: [],
+      compensations: [],
+      timeline: [],
+      startedAt: now(),
+      updatedAt: now(),
+    };
     const data: Record<string, unknown> = {};
     const note = (entry: Omit<TimelineEntry, 'at'>) => {
       status.timeline.push({ ...entry, at: now() });

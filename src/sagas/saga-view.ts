@@ -22,6 +22,7 @@ export function sagaView(orderId: string, s: OrchestrationStatusLike) {
     instanceId: s.instanceId,
     status,
     runtimeStatus: s.runtimeStatus,
+    ...(saga?.version ? { version: saga.version } : {}),
     ...(saga?.currentStep ? { currentStep: saga.currentStep } : {}),
     completedSteps: saga?.completedSteps ?? [],
     compensations: saga?.compensations ?? [],

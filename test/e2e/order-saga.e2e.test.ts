@@ -89,7 +89,8 @@ const participants = async (orderId: string) =>
 test('the happy path: an order submitted runs all twelve steps, every participant applied once', async () => {
   await submitOrder('happy-1');
   const s = await ended('happy-1');
-  expect(s).toMatchObject({ status: 'Completed', compensations: [] });
+  // host.json durableTask.defaultVersion: the saga keeps to the code path of the version it started on.
+  expect(s).toMatchObject({ status: 'Completed', compensations: [], version: '1.0' });
   expect(s.completedSteps).toEqual(STEPS.map((x) => x.name));
   expect(s.completedSteps.length).toBeGreaterThanOrEqual(12);
   const check = await participants('happy-1');

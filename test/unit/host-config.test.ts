@@ -24,6 +24,14 @@ describe('host.json', () => {
     expect(loadHostConfig(dir, {}, 2).serviceBus.maxConcurrentCalls).toBe(32); // 16 × processors
   });
 
+  test('durableTask versioning: the extension defaults, the repo host.json, and an override that keeps "2.0" a string', () => {
+    writeFileSync(join(dir, 'host.json'), JSON.stringify({ version: '2.0' }));
+    expect(loadHostConfig(dir, {}, 2).durableTask.versioning).toEqual({ matchStrategy: 'CurrentOrOlder', failureStrategy: 'Reject' });
+    const overridden = loadHostConfig(dir, { AzureFunctionsJobHost__extensions__durableTask__defaultVersion: '2.0', AzureFunctionsJobHost__extensions__durableTask__versionFailureStrategy: 'fail' }, 2);
+    expect(overridden.durableTask.versioning).toEqual({ defaultVersion: '2.0', matchStrategy: 'CurrentOrOlder', failureStrategy: 'Fail' });
+    expect(loadHostConfig(join(__dirname, '..', '..', '..'), {}, 2).durableTask.versioning).toEqual({ defaultVersion: '1.0', matchStrategy: 'CurrentOrOlder', failureStrategy: 'Reject' });
+  });
+
   test('a version other than 2.0 is refused', () => {
     writeFileSync(join(dir, 'host.json'), JSON.stringify({ version: '1.0' }));
     expect(() => loadHostConfig(dir, {}, 2)).toThrow(/2\.0/);

@@ -23,6 +23,7 @@ import type { HostLogger } from '../host/logger';
 import type { RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
 import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto } from './history';
+import { NO_VERSIONING, versionMismatch, type VersioningOptions } from './versioning';
 import { newEngineState, TERMINAL, type DurableStore, type EngineState, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
 
 /** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions, no long timers). */
@@ -47,6 +48,8 @@ export interface DurableEngineOptions {
   logger: HostLogger;
   maxConcurrentOrchestrators: number;
   maxConcurrentActivities: number;
+  /** host.json orchestration versioning; none configured by default. */
+  versioning?: VersioningOptions;
   afterInvocation: (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) => Promise<void>;
 }
 
@@ -59,8 +62,11 @@ interface Effects {
   messages: { instanceId: string; executionId: string | null; payload: HistoryEvent; visibleAt: number }[];
   work: { taskId: number; name: string; input: string }[];
   cancelTimers: number[];
-  children: { instanceId: string; name: string; input: string; taskId: number }[];
+  children: { instanceId: string; name: string; input: string; taskId: number; version?: string }[];
 }
+
+/** How long a rejected orchestration work item waits before a worker looks at it again. */
+export const REJECTED_RETRY_MS = 30_000;
 
 function typedValue(data: RpcTypedData | null | undefined): unknown {
   if (!data) return undefined;
@@ -135,7 +141,11 @@ export class DurableEngine {
   #loops: Promise<void>[] = [];
   readonly #observers = new Set<(e: { instanceId: string; name: string; historyLength: number; invokeMs: number }) => void>();
 
-  constructor(private readonly o: DurableEngineOptions) {}
+  readonly #versioning: VersioningOptions;
+
+  constructor(private readonly o: DurableEngineOptions) {
+    this.#versioning = o.versioning ?? NO_VERSIONING;
+  }
 
   get store(): DurableStore {
     return this.o.store;
@@ -322,9 +332,29 @@ export class DurableEngine {
         });
         return;
       }
-      case 'event':
+      case 'event': {
+        const mismatch = versionMismatch(instance.version, this.#versioning);
+        if (mismatch) return this.#versionRejected(instance, message, mismatch);
         return this.#runOrchestrator(instance, message);
+      }
     }
+  }
+
+  /**
+   * An instance this worker's versioning does not accept. Reject: its messages wait, untouched,
+   * for a worker that does (a newer deployment); Fail: it fails, and its parent hears of it.
+   */
+  async #versionRejected(instance: InstanceRow, message: MessageRow, reason: string): Promise<void> {
+    if (this.#versioning.failureStrategy === 'Fail') {
+      const output = jsonText(`Orchestrator function '${instance.name}' failed: ${reason}`);
+      this.#log('error', `Instance ${instance.instanceId} (${instance.name}) failed: ${reason}`);
+      return this.#finish(instance, message, 'Failed', output, [
+        event(EventType.ExecutionCompleted, new Date(this.o.clock.now()), { OrchestrationStatus: 'Failed', Result: output }),
+      ]);
+    }
+    const now = this.o.clock.now();
+    this.#log('warning', `Instance ${instance.instanceId} (${instance.name}) rejected, retried in ${REJECTED_RETRY_MS / 1000} s: ${reason}`);
+    await this.o.commit.run(() => this.o.store.deferMessages(instance.instanceId, now, now + REJECTED_RETRY_MS));
   }
 
   /** Ends an instance (terminated, or failed outside the orchestrator) and tells its parent. */
@@ -506,7 +536,7 @@ export class DurableEngine {
         store.deleteMessages(instance.instanceId);
         const input = jsonText(continueAsNew.input);
         store.putInstance({ ...current, executionId, status: 'Running', input, customStatus, updatedAt: now, state: newEngineState() });
-        store.addMessage(instance.instanceId, executionId, 'event', this.#startedEvent(instance.name, instance.instanceId, executionId, input, at, current.parent), now);
+        store.addMessage(instance.instanceId, executionId, 'event', this.#startedEvent(instance.name, instance.instanceId, executionId, input, at, current.parent, current.version), now);
         this.o.commit.afterCommit(() => this.#wake());
         return;
       }
@@ -541,6 +571,8 @@ export class DurableEngine {
           input: jsonText(action.input),
           // DurableTask.Core names an unnamed child after the parent's execution id and the task's sequence number.
           ...(sub ? { instanceId: action.instanceId || `${instance.executionId}:${taskId}` } : {}),
+          // A sub-orchestration started without a version gets the worker's default version.
+          ...(sub && (action.version || this.#versioning.defaultVersion) ? { version: action.version || this.#versioning.defaultVersion } : {}),
           options: action.retryOptions ?? { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 },
           attempt: 1,
           firstAttemptAt: now,
@@ -581,18 +613,20 @@ export class DurableEngine {
         effects.work.push({ taskId, name: info.name, input: info.input });
       }
     } else {
-      newEvents.push(event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input }));
+      newEvents.push(event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input, ...(info.version ? { Version: info.version } : {}) }));
       if (timedOut) {
         effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.SubOrchestrationInstanceFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }), visibleAt: now });
       } else {
-        effects.children.push({ instanceId: info.instanceId!, name: info.name, input: info.input, taskId });
+        effects.children.push({ instanceId: info.instanceId!, name: info.name, input: info.input, taskId, ...(info.version ? { version: info.version } : {}) });
       }
     }
   }
 
-  #startedEvent(name: string, instanceId: string, executionId: string, input: string, at: Date, parent?: { instanceId: string; executionId: string; taskId: number }): HistoryEvent {
+  #startedEvent(name: string, instanceId: string, executionId: string, input: string, at: Date, parent?: { instanceId: string; executionId: string; taskId: number }, version?: string): HistoryEvent {
     return event(EventType.ExecutionStarted, at, {
       Name: name,
+      // durable-functions reads context.df.version from here.
+      ...(version ? { Version: version } : {}),
       Input: input,
       OrchestrationInstance: { InstanceId: instanceId, ExecutionId: executionId },
       ...(parent ? { ParentInstance: { OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId }, TaskScheduleId: parent.taskId } } : {}),
@@ -600,7 +634,7 @@ export class DurableEngine {
   }
 
   /** Creates (or restarts) a child instance inside the parent's episode transaction. */
-  #createChild(parent: InstanceRow, child: { instanceId: string; name: string; input: string; taskId: number }, now: number): void {
+  #createChild(parent: InstanceRow, child: { instanceId: string; name: string; input: string; taskId: number; version?: string }, now: number): void {
     const { store } = this.o;
     const existing = store.getInstance(child.instanceId);
     if (existing && !TERMINAL.has(existing.status)) {
@@ -612,20 +646,25 @@ export class DurableEngine {
       return;
     }
     if (existing) store.deleteInstance(child.instanceId);
-    this.#create(child.name, child.instanceId, child.input, now, { instanceId: parent.instanceId, executionId: parent.executionId, taskId: child.taskId });
+    this.#create(child.name, child.instanceId, child.input, now, child.version, { instanceId: parent.instanceId, executionId: parent.executionId, taskId: child.taskId });
   }
 
-  #create(name: string, instanceId: string, input: string, now: number, parent?: { instanceId: string; executionId: string; taskId: number }): void {
+  #create(name: string, instanceId: string, input: string, now: number, version: string | undefined, parent?: { instanceId: string; executionId: string; taskId: number }): void {
     const { store } = this.o;
     const executionId = store.newExecutionId();
-    store.putInstance({ instanceId, name, executionId, status: 'Pending', input, output: null, customStatus: null, createdAt: now, updatedAt: now, ...(parent ? { parent } : {}), state: newEngineState() });
-    store.addMessage(instanceId, executionId, 'event', this.#startedEvent(name, instanceId, executionId, input, new Date(now), parent), now);
+    store.putInstance({
+      instanceId, name, executionId, status: 'Pending', input, output: null, customStatus: null, createdAt: now, updatedAt: now,
+      ...(parent ? { parent } : {}),
+      ...(version ? { version } : {}),
+      state: newEngineState(),
+    });
+    store.addMessage(instanceId, executionId, 'event', this.#startedEvent(name, instanceId, executionId, input, new Date(now), parent, version), now);
   }
 
   // ---------------------------------------------------------------- client operations
 
-  /** Starts an instance; an instance of that id that has not finished makes it a 409. */
-  async startNew(name: string, instanceId: string, inputText: string): Promise<void> {
+  /** Starts an instance (with the given version, else the default one); an unfinished instance of that id refuses it. */
+  async startNew(name: string, instanceId: string, inputText: string, version?: string): Promise<void> {
     if (!this.#orchestrators.has(name.toLowerCase())) {
       throw new DurableOperationError(400, `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: No orchestrator functions are currently registered!`);
     }
@@ -635,7 +674,7 @@ export class DurableEngine {
       // The storage layer refuses it; the extension's HTTP API answers 500 with that message.
       if (existing && !TERMINAL.has(existing.status)) throw new DurableOperationError(500, `An Orchestration instance with the status ${existing.status} already exists.`);
       if (existing) this.o.store.deleteInstance(instanceId);
-      this.#create(registered, instanceId, inputText === '' ? 'null' : inputText, this.o.clock.now());
+      this.#create(registered, instanceId, inputText === '' ? 'null' : inputText, this.o.clock.now(), version || this.#versioning.defaultVersion);
       this.o.commit.afterCommit(() => this.#wake());
     });
   }

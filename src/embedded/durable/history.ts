@@ -75,6 +75,8 @@ export interface ActionDto {
   input?: unknown;
   retryOptions?: RetryOptionsDto;
   instanceId?: string;
+  /** A sub-orchestration's version, when the orchestrator gives one. */
+  version?: string;
   fireAt?: string;
   isCanceled?: boolean;
   externalEventName?: string;

@@ -1,7 +1,7 @@
 // The Durable Functions HTTP API on the embedded host, under /runtime/webhooks/durabletask/ —
 // the instance-management webhooks (statusQueryGetUri and friends from createCheckStatusResponse)
 // and the RPC endpoint durable-functions' DurableClient calls (its rpcBaseUrl points here):
-//   POST   orchestrators/{functionName}[/{instanceId}]      start            202 | 400 | 409
+//   POST   orchestrators/{functionName}[/{instanceId}][?version=]  start     202 | 400 | 409
 //   GET    instances/{instanceId}[?showHistory&showInput]   status           200 done | 202 running | 400 failed/terminated | 404
 //   GET    instances/?runtimeStatus=&createdTimeFrom=&top=  query            200 (+ x-ms-continuation-token)
 //   POST   instances/{instanceId}/raiseEvent/{eventName}    raise an event   202 | 404 | 410
@@ -139,7 +139,8 @@ export function durableApiHandler(options: DurableApiOptions) {
         const instanceId = validInstanceId(parts[2] || randomUUID().replaceAll('-', ''));
         const body = await readBody(req);
         if (body !== '') JSON.parse(body); // the input must be JSON
-        await engine.startNew(parts[1]!, instanceId, body);
+        // durable-functions' client passes StartNewOptions.version as ?version=.
+        await engine.startNew(parts[1]!, instanceId, body, q.get('version') || undefined);
         const { rewindPostUri: _rewind, ...payload } = managementPayload(options.baseUrl(), options.taskHub, instanceId);
         return send(res, 202, payload, { Location: payload.statusQueryGetUri, 'Retry-After': '10' });
       }

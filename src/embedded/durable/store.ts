@@ -22,6 +22,8 @@ const SCHEMA = [
    CREATE TABLE df_work (
      id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT NOT NULL, task_id INTEGER NOT NULL,
      name TEXT NOT NULL, input TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  // Orchestration versioning: the version an instance was created with.
+  `ALTER TABLE df_instances ADD COLUMN version TEXT;`,
 ];
 
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated' | 'Suspended';
@@ -40,6 +42,8 @@ export interface RetryInfo {
   name: string;
   input: string;
   instanceId?: string;
+  /** A sub-orchestration's version. */
+  version?: string;
   options: RetryOptionsDto;
   /** The attempt now running (1 = the first). */
   attempt: number;
@@ -80,6 +84,8 @@ export interface InstanceRow {
   createdAt: number;
   updatedAt: number;
   parent?: ParentRef;
+  /** The version the instance was created with (orchestration versioning); none before it was used. */
+  version?: string;
   state: EngineState;
 }
 
@@ -114,6 +120,7 @@ interface RawInstance {
   created_at: number;
   updated_at: number;
   parent: string | null;
+  version: string | null;
   state: string;
 }
 
@@ -129,6 +136,7 @@ function toInstance(r: RawInstance): InstanceRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     ...(r.parent ? { parent: JSON.parse(r.parent) as ParentRef } : {}),
+    ...(r.version !== null ? { version: r.version } : {}),
     state: JSON.parse(r.state) as EngineState,
   };
 }
@@ -152,11 +160,11 @@ export class DurableStore {
     this.#s = {
       getInstance: db.prepare('SELECT * FROM df_instances WHERE instance_id = ?'),
       putInstance: db.prepare(
-        `INSERT INTO df_instances (instance_id, name, execution_id, status, input, output, custom_status, created_at, updated_at, parent, state)
-         VALUES (@instanceId, @name, @executionId, @status, @input, @output, @customStatus, @createdAt, @updatedAt, @parent, @state)
+        `INSERT INTO df_instances (instance_id, name, execution_id, status, input, output, custom_status, created_at, updated_at, parent, version, state)
+         VALUES (@instanceId, @name, @executionId, @status, @input, @output, @customStatus, @createdAt, @updatedAt, @parent, @version, @state)
          ON CONFLICT(instance_id) DO UPDATE SET name = excluded.name, execution_id = excluded.execution_id, status = excluded.status,
            input = excluded.input, output = excluded.output, custom_status = excluded.custom_status, created_at = excluded.created_at,
-           updated_at = excluded.updated_at, parent = excluded.parent, state = excluded.state`,
+           updated_at = excluded.updated_at, parent = excluded.parent, version = excluded.version, state = excluded.state`,
       ),
       deleteInstance: db.prepare('DELETE FROM df_instances WHERE instance_id = ?'),
       history: db.prepare('SELECT event FROM df_history WHERE instance_id = ? ORDER BY seq').pluck(),
@@ -167,6 +175,7 @@ export class DurableStore {
       firstMessage: db.prepare('SELECT * FROM df_messages WHERE instance_id = ? AND visible_at <= ? ORDER BY id LIMIT 1'),
       firstControl: db.prepare("SELECT * FROM df_messages WHERE instance_id = ? AND visible_at <= ? AND kind IN ('terminate', 'resume') ORDER BY id LIMIT 1"),
       deleteMessage: db.prepare('DELETE FROM df_messages WHERE id = ?'),
+      deferMessages: db.prepare("UPDATE df_messages SET visible_at = ? WHERE instance_id = ? AND kind = 'event' AND visible_at <= ?"),
       deleteMessages: db.prepare('DELETE FROM df_messages WHERE instance_id = ?'),
       deleteTimerMessage: db.prepare("DELETE FROM df_messages WHERE instance_id = ? AND execution_id = ? AND kind = 'event' AND json_extract(payload, '$.TimerId') = ?"),
       // A suspended instance only takes terminate and resume until it is resumed.
@@ -206,6 +215,7 @@ export class DurableStore {
       createdAt: i.createdAt,
       updatedAt: i.updatedAt,
       parent: i.parent ? JSON.stringify(i.parent) : null,
+      version: i.version ?? null,
       state: JSON.stringify(i.state),
     });
   }
@@ -240,6 +250,11 @@ export class DurableStore {
 
   deleteMessage(id: number): void {
     this.#s.deleteMessage.run(id);
+  }
+
+  /** Hides the instance's visible event messages until `until` (a rejected work item, retried later). */
+  deferMessages(instanceId: string, now: number, until: number): void {
+    this.#s.deferMessages.run(until, instanceId, now);
   }
 
   deleteMessages(instanceId: string): void {

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../../shared/durations';
 import type { RpcRetryOptions } from '../worker/rpc';
+import type { VersioningOptions } from '../durable/versioning';
 
 export interface ServiceBusHostOptions {
   prefetchCount: number;
@@ -27,6 +28,8 @@ export interface DurableHostOptions {
   hubName: string;
   maxConcurrentActivityFunctions: number;
   maxConcurrentOrchestratorFunctions: number;
+  /** defaultVersion, versionMatchStrategy, versionFailureStrategy (orchestration versioning). */
+  versioning: VersioningOptions;
 }
 
 export interface HostConfig {
@@ -51,7 +54,8 @@ function getCI(obj: Json | undefined, key: string): unknown {
 
 function coerce(value: string): unknown {
   if (value === 'true' || value === 'false') return value === 'true';
-  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  // A number only when it reads back the same: "2.0" (a version, say) stays a string.
+  if (/^-?\d+(\.\d+)?$/.test(value) && String(Number(value)) === value) return Number(value);
   return value;
 }
 
@@ -172,9 +176,23 @@ function loadDurableOptions(dt: Json, processorCount: number): DurableHostOption
     return v;
   };
   const hub = getCI(dt, 'hubName');
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const v = getCI(dt, key);
+    if (v === undefined || v === null) return fallback;
+    const match = allowed.find((a) => typeof v === 'string' && a.toLowerCase() === v.toLowerCase());
+    if (!match) throw new Error(`host.json: extensions.durableTask.${key} must be one of ${allowed.join(', ')}`);
+    return match;
+  };
+  const defaultVersion = getCI(dt, 'defaultVersion');
+  if (defaultVersion !== undefined && defaultVersion !== null && typeof defaultVersion !== 'string') throw new Error('host.json: extensions.durableTask.defaultVersion must be a string');
   return {
     hubName: typeof hub === 'string' && hub ? hub : 'TestHubName',
     maxConcurrentActivityFunctions: positive('maxConcurrentActivityFunctions', 10 * processorCount),
     maxConcurrentOrchestratorFunctions: positive('maxConcurrentOrchestratorFunctions', 10 * processorCount),
+    versioning: {
+      ...(defaultVersion ? { defaultVersion } : {}),
+      matchStrategy: oneOf('versionMatchStrategy', ['None', 'Strict', 'CurrentOrOlder'] as const, 'CurrentOrOlder'),
+      failureStrategy: oneOf('versionFailureStrategy', ['Reject', 'Fail'] as const, 'Reject'),
+    },
   };
 }

@@ -177,6 +177,7 @@ export class EmbeddedHost {
         logger,
         maxConcurrentOrchestrators: config.durableTask.maxConcurrentOrchestratorFunctions,
         maxConcurrentActivities: config.durableTask.maxConcurrentActivityFunctions,
+        versioning: config.durableTask.versioning,
         afterInvocation,
       });
       http.mount(durableApiHandler({ engine: durable, taskHub, baseUrl: () => runtime.baseUrl }));
