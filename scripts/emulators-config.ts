@@ -12,7 +12,8 @@ import { appRoot } from '../src/shared/app-paths';
 // open the emulators on your machine; they are not secrets of any Azure resource.
 const SERVICE_BUS_EMULATOR = 'Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;';
 const EVENT_HUBS_EMULATOR = 'Endpoint=sb://localhost:5673;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;';
-const COSMOS_EMULATOR_KEY = ['C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVT', 'qobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=='].join('');
+export const COSMOS_EMULATOR_ENDPOINT = 'https://localhost:8081/';
+export const COSMOS_EMULATOR_KEY = ['C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVT', 'qobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=='].join('');
 
 export function writeEmulatorConfig(root: string): string[] {
   const sb = serviceBusEmulatorConfig(join(root, 'config'));
@@ -33,7 +34,7 @@ if (require.main === module) {
       AzureWebJobsStorage: 'UseDevelopmentStorage=true',
       DurableTaskHubName: 'emulators',
       ServiceBusConnection: SERVICE_BUS_EMULATOR,
-      CosmosConnection: `AccountEndpoint=https://localhost:8081/;AccountKey=${COSMOS_EMULATOR_KEY};`,
+      CosmosConnection: `AccountEndpoint=${COSMOS_EMULATOR_ENDPOINT};AccountKey=${COSMOS_EMULATOR_KEY};`,
       COSMOS_DATABASE_NAME: 'integration',
       EventHubConnection: EVENT_HUBS_EMULATOR,
     },

@@ -7,6 +7,7 @@
 // Delivery counts follow the AMQP wire and @azure/service-bus: 0 on the first delivery,
 // +1 on abandon, lock expiry and defer; the settlement that brings it to maxDeliveryCount moves
 // the message to the dead-letter queue.
+import { type UsageMeter } from '../usage';
 import { randomUUID } from 'node:crypto';
 import { resubmittedMessageId } from '../../messaging/resubmit';
 import type { Clock, Timer } from '../clock';
@@ -55,6 +56,10 @@ const SCHEMA = [
      state BLOB, PRIMARY KEY (entity, session_id)) WITHOUT ROWID;
    CREATE TABLE sb_sequences (entity TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
+
+/** A message's size as Service Bus counts it, roughly: body and application properties. */
+const messageBytes = (m: { body: Buffer; applicationProperties?: Record<string, unknown> }): number =>
+  m.body.length + (m.applicationProperties ? Buffer.byteLength(JSON.stringify(m.applicationProperties)) : 0);
 
 const STATE_CODE: Record<MessageState, number> = { active: 0, deferred: 1, scheduled: 2 };
 const STATE_NAME: MessageState[] = ['active', 'deferred', 'scheduled'];
@@ -110,6 +115,8 @@ export interface DeadLetterOptions {
 export interface BrokerOptions {
   /** How often expired messages are swept from entities nobody is receiving from. */
   sweepIntervalMs?: number;
+  /** Counts API calls (what Service Bus bills as operations). */
+  usage?: UsageMeter;
 }
 
 function encodeProps(props: Record<string, PropertyValue> | undefined): string | null {
@@ -151,7 +158,10 @@ export class EmbeddedBroker {
   #closed = false;
   readonly #stmt: ReturnType<EmbeddedBroker['prepare']>;
 
+  readonly #usage: UsageMeter | undefined;
+
   constructor(db: Db, entities: EntityTable, clock: Clock, commit: GroupCommit, options: BrokerOptions = {}) {
+    this.#usage = options.usage;
     this.#db = db;
     this.#clock = clock;
     this.#commit = commit;
@@ -261,6 +271,10 @@ export class EmbeddedBroker {
     await this.#sendInternal(path, messages);
   }
 
+  #count(path: string, operation: string, sizes: readonly number[] = []): void {
+    this.#usage?.call('serviceBus', path, operation, sizes);
+  }
+
   /** Schedules messages for a later enqueue; returns their sequence numbers (valid until activation). */
   async schedule(path: string, messages: OutgoingMessage[], scheduledEnqueueTimeUtc: number): Promise<number[]> {
     return this.#sendInternal(
@@ -313,6 +327,7 @@ export class EmbeddedBroker {
     if (this.#closed) throw new BrokerError('GeneralError', 'The broker is closed');
     const entity = this.entities.sending(path);
     for (const m of messages) this.#validate(entity, m);
+    this.#count(entity.path, messages.some((m) => m.scheduledEnqueueTimeUtc !== undefined) ? 'schedule' : 'send', messages.map(messageBytes));
     const touched = new Set<string>();
     const seqs = await this.#commit.run(() => {
       const now = this.#clock.now();
@@ -476,7 +491,14 @@ export class EmbeddedBroker {
       throw new BrokerError('InvalidOperation', `'${path}' requires sessions; accept a session to receive from it.`);
     }
     const key = this.#waitKey(entity.path, dlq);
-    return this.#receiveLoop(key, entity.path, options, () => this.#lockNext(entity, dlq, options.maxMessages ?? 1));
+    const got = await this.#receiveLoop(key, entity.path, options, () => this.#lockNext(entity, dlq, options.maxMessages ?? 1));
+    this.#countReceive(path, got);
+    return got;
+  }
+
+  // An empty receive is a call too, but one an idle app makes: counted apart.
+  #countReceive(path: string, got: ReceivedMessage[]): void {
+    this.#count(path, got.length ? 'receive' : 'receive (empty)', got.map(messageBytes));
   }
 
   async #receiveLoop<T>(
@@ -596,7 +618,7 @@ export class EmbeddedBroker {
   async receiveFromSession(session: SessionLock, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
     const { entity } = this.entities.receiving(session.entityPath);
     const key = this.#waitKey(entity.path, false);
-    return this.#receiveLoop(key, entity.path, options, () => {
+    const got = await this.#receiveLoop(key, entity.path, options, () => {
       const now = this.#clock.now();
       const until = this.#checkSession(entity, session, now);
       const out: ReceivedMessage[] = [];
@@ -615,6 +637,8 @@ export class EmbeddedBroker {
       }
       return out;
     });
+    this.#countReceive(session.entityPath, got);
+    return got;
   }
 
   #checkSession(entity: ReceivingEntity, session: SessionLock, now: number): number {
@@ -629,6 +653,7 @@ export class EmbeddedBroker {
 
   async renewSessionLock(session: SessionLock): Promise<Date> {
     const { entity } = this.entities.receiving(session.entityPath);
+    this.#count(entity.path, 'renewSessionLock');
     return this.#commit.run(() => {
       const now = this.#clock.now();
       this.#checkSession(entity, session, now);
@@ -655,6 +680,7 @@ export class EmbeddedBroker {
 
   async getSessionState(session: SessionLock): Promise<Buffer | null> {
     const { entity } = this.entities.receiving(session.entityPath);
+    this.#count(entity.path, 'getSessionState');
     this.#checkSession(entity, session, this.#clock.now());
     const row = this.#stmt.session.get(entity.path, session.sessionId) as { state: Buffer | null };
     return row.state && row.state.length > 0 ? row.state : null;
@@ -662,6 +688,7 @@ export class EmbeddedBroker {
 
   async setSessionState(session: SessionLock, state: Buffer | null): Promise<void> {
     const { entity } = this.entities.receiving(session.entityPath);
+    this.#count(entity.path, 'setSessionState', state ? [state.length] : []);
     await this.#commit.run(() => {
       this.#checkSession(entity, session, this.#clock.now());
       this.#stmt.sessionState.run(state && state.length > 0 ? state : null, entity.path, session.sessionId);
@@ -689,10 +716,12 @@ export class EmbeddedBroker {
   }
 
   async complete(lockToken: string): Promise<void> {
-    await this.#commit.run(() => {
+    const entity = await this.#commit.run(() => {
       const { row } = this.#lockedRow(lockToken, this.#clock.now());
       this.#stmt.delete.run(row.id);
+      return row.entity;
     });
+    this.#count(entity, 'complete');
   }
 
   async abandon(lockToken: string, propertiesToModify?: Record<string, PropertyValue>): Promise<void> {
@@ -715,6 +744,7 @@ export class EmbeddedBroker {
       this.#expireIfDue(entity, { ...row, delivery_count: count, app_props: props }, now);
       return row.entity;
     });
+    this.#count(entityPath, 'abandon');
     this.#notify(entityPath);
   }
 
@@ -724,17 +754,20 @@ export class EmbeddedBroker {
     if (reason.length > MAX_DEAD_LETTER_TEXT || description.length > MAX_DEAD_LETTER_TEXT) {
       throw new BrokerError('InvalidOperation', 'deadLetterReason and deadLetterErrorDescription are limited to 4096 characters.');
     }
-    await this.#commit.run(() => {
+    const entity = await this.#commit.run(() => {
       const { row } = this.#lockedRow(lockToken, this.#clock.now());
       if (row.dlq === 1) throw new BrokerError('GeneralError', 'A message in a dead-letter queue cannot be dead-lettered again.');
       this.#moveToDlq(row, reason, description, options.propertiesToModify);
+      return row.entity;
     });
+    this.#count(entity, 'deadLetter');
   }
 
   /** Sets a message aside; only receiveDeferred (by sequence number) returns it again. */
   async defer(lockToken: string, propertiesToModify?: Record<string, PropertyValue>): Promise<void> {
     await this.#commit.run(() => {
       const { row, entity } = this.#lockedRow(lockToken, this.#clock.now());
+      this.#count(entity.path, 'defer');
       const props = propertiesToModify ? encodeProps({ ...decodeProps(row.app_props), ...propertiesToModify }) : row.app_props;
       const count = row.dlq === 1 ? row.delivery_count : row.delivery_count + 1;
       if (row.dlq === 0 && count >= entity.receiver.maxDeliveryCount) {
@@ -770,6 +803,7 @@ export class EmbeddedBroker {
     return this.#commit.run(() => {
       const now = this.#clock.now();
       const { row, entity } = this.#lockedRow(lockToken, now);
+      this.#count(entity.path, 'renewLock');
       if (row.session_lock) throw new BrokerError('InvalidOperation', 'Messages in a session are locked by the session; renew the session lock.');
       const until = now + entity.receiver.lockDurationMs;
       this.#stmt.lock.run(lockToken, until, null, row.id);

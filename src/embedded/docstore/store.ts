@@ -21,6 +21,7 @@ import {
 } from '../../documents/container';
 import type { Clock } from '../clock';
 import { migrate, type Db, type GroupCommit } from '../sqlite';
+import type { UsageMeter } from '../usage';
 
 const SCHEMA = [
   `CREATE TABLE doc_items (
@@ -56,12 +57,16 @@ function jsonPath(path: string): string {
 
 const OPS = new Set(['=', '!=', '<', '<=', '>', '>=']);
 
+/** What Cosmos DB adds to every item it stores (_rid, _self, _etag, _attachments, _ts), roughly. */
+export const SYSTEM_PROPERTY_BYTES = 150;
+
 export class EmbeddedContainer implements DocumentContainer {
   readonly name: string;
   readonly #pkPath: string;
   readonly #ttlEnabled: boolean;
   readonly #defaultTtl: number | undefined;
   readonly #stmt;
+  #lastWriteBytes = 0;
 
   constructor(
     private readonly store: EmbeddedDocumentStore,
@@ -91,6 +96,11 @@ export class EmbeddedContainer implements DocumentContainer {
       lsnAtTime: db.prepare(`SELECT MIN(lsn) FROM doc_items WHERE container = '${c}' AND ts >= ?`).pluck(),
       sweep: db.prepare(`DELETE FROM doc_items WHERE container = '${c}' AND expires_at IS NOT NULL AND expires_at <= ?`),
     };
+  }
+
+  /** Counts a request (or an operation of a batch) with the sizes of the items it touched. */
+  #count(operation: string, sizes: readonly number[]): void {
+    this.store.usage?.call('cosmos', this.name, operation, sizes.map((s) => s + SYSTEM_PROPERTY_BYTES));
   }
 
   partitionKeyOf(doc: Document): string {
@@ -125,7 +135,8 @@ export class EmbeddedContainer implements DocumentContainer {
     const { _etag, _ts, _lsn, _rid, _self, _attachments, ...body } = doc;
     void _etag, void _ts, void _lsn, void _rid, void _self, void _attachments;
     const text = JSON.stringify(body);
-    if (Buffer.byteLength(text) > MAX_ITEM_BYTES) throw new DocumentStoreError(413, `Item ${doc.id} is larger than 2 MB`);
+    this.#lastWriteBytes = Buffer.byteLength(text);
+    if (this.#lastWriteBytes > MAX_ITEM_BYTES) throw new DocumentStoreError(413, `Item ${doc.id} is larger than 2 MB`);
     let expires: number | null = null;
     if (this.#ttlEnabled) {
       const ttl = typeof body.ttl === 'number' ? body.ttl : this.#defaultTtl;
@@ -153,6 +164,7 @@ export class EmbeddedContainer implements DocumentContainer {
         checkPk(op.resourceBody);
         if (current(op.resourceBody.id)) throw new DocumentStoreError(409, `An item with id ${op.resourceBody.id} exists in partition ${pk}`);
         const doc = this.#write(pk, op.resourceBody, now);
+        this.#count('insert', [this.#lastWriteBytes]);
         return { statusCode: 201, resourceBody: doc, eTag: doc._etag };
       }
       case 'Upsert': {
@@ -160,6 +172,7 @@ export class EmbeddedContainer implements DocumentContainer {
         const existing = current(op.resourceBody.id);
         ifMatch(existing, op.ifMatch);
         const doc = this.#write(pk, op.resourceBody, now);
+        this.#count(existing ? 'replace' : 'insert', [this.#lastWriteBytes]);
         return { statusCode: existing ? 200 : 201, resourceBody: doc, eTag: doc._etag };
       }
       case 'Replace': {
@@ -168,6 +181,7 @@ export class EmbeddedContainer implements DocumentContainer {
         if (!existing) throw new DocumentStoreError(404, `No item ${op.id} in partition ${pk}`);
         ifMatch(existing, op.ifMatch);
         const doc = this.#write(pk, { ...op.resourceBody, id: op.id }, now);
+        this.#count('replace', [this.#lastWriteBytes]);
         return { statusCode: 200, resourceBody: doc, eTag: doc._etag };
       }
       case 'Delete': {
@@ -175,12 +189,14 @@ export class EmbeddedContainer implements DocumentContainer {
         if (!existing) throw new DocumentStoreError(404, `No item ${op.id} in partition ${pk}`);
         ifMatch(existing, op.ifMatch);
         this.#stmt.del.run(pk, op.id);
+        this.#count('delete', [Buffer.byteLength(existing.body)]);
         return { statusCode: 204 };
       }
       case 'Read': {
         const existing = current(op.id);
         if (!existing) throw new DocumentStoreError(404, `No item ${op.id} in partition ${pk}`);
         const doc = this.#toDocument(existing);
+        this.#count('read', [Buffer.byteLength(existing.body)]);
         return { statusCode: 200, resourceBody: doc, eTag: doc._etag };
       }
     }
@@ -188,6 +204,7 @@ export class EmbeddedContainer implements DocumentContainer {
 
   async read<T extends Document>(id: string, partitionKey: string): Promise<T | undefined> {
     const row = this.#live(this.#stmt.get.get(partitionKey, id) as Row | undefined, this.clock.now());
+    this.#count('read', [row ? Buffer.byteLength(row.body) : 0]);
     return row ? (this.#toDocument(row) as T) : undefined;
   }
 
@@ -214,6 +231,8 @@ export class EmbeddedContainer implements DocumentContainer {
     if (operations.length === 0 || operations.length > MAX_BATCH_OPERATIONS) {
       throw new DocumentStoreError(400, `A transactional batch holds 1 to ${MAX_BATCH_OPERATIONS} operations, not ${operations.length}`);
     }
+    // The request; each operation in it is counted as its kind (a batch costs what its operations do).
+    this.#count('batch', []);
     const failed: { index: number; error: DocumentStoreError }[] = [];
     const outcome = await this.commit.run(() => {
       const now = this.clock.now();
@@ -255,6 +274,7 @@ export class EmbeddedContainer implements DocumentContainer {
     const limit = spec.limit ?? 1000;
     const rows = this.db.prepare(`SELECT * FROM doc_items WHERE ${where.join(' AND ')} ${order} LIMIT ? OFFSET ?`).all(...params, limit + 1, offset) as Row[];
     const page = rows.slice(0, limit).map((r) => this.#toDocument(r) as T);
+    this.#count('query', rows.slice(0, limit).map((r) => Buffer.byteLength(r.body)));
     return rows.length > limit ? { items: page, continuation: Buffer.from(JSON.stringify({ offset: offset + limit })).toString('base64url') } : { items: page };
   }
 
@@ -265,6 +285,7 @@ export class EmbeddedContainer implements DocumentContainer {
   }
 
   async distinct(path: string, where: Condition[] = []): Promise<(string | number)[]> {
+    this.#count('query', []);
     const params: unknown[] = [this.name, this.clock.now()];
     const clauses = [`container = ?`, `(expires_at IS NULL OR expires_at > ?)`, ...where.map((c) => this.#condition(c, params))];
     return this.db
@@ -276,6 +297,7 @@ export class EmbeddedContainer implements DocumentContainer {
   /** Changes after an LSN, in LSN order: the latest version of every item written since. */
   readChangeFeed(afterLsn: number, maxItems: number): ChangeFeedItem[] {
     const rows = this.#stmt.feed.all(afterLsn, this.clock.now(), maxItems) as Row[];
+    this.#count(rows.length ? 'changeFeed' : 'changeFeed (empty)', rows.map((r) => Buffer.byteLength(r.body)));
     return rows.map((r) => ({ lsn: r.lsn, document: this.#toDocument(r) }));
   }
 
@@ -306,6 +328,7 @@ export class EmbeddedDocumentStore {
     db: Db,
     private readonly commit: GroupCommit,
     clock: Clock,
+    readonly usage?: UsageMeter,
   ) {
     migrate(db, 'docstore', SCHEMA);
     for (const definition of containers) this.#containers.set(definition.name, new EmbeddedContainer(this, definition, db, commit, clock));

@@ -3,6 +3,7 @@
 // history events, control operations, timers as messages that become visible when they fire) and
 // the activity work items. An episode's whole outcome is written in one transaction, before any
 // action it decided is carried out.
+import type { UsageMeter } from '../usage';
 import { randomUUID } from 'node:crypto';
 import { migrate, type Db } from '../sqlite';
 import type { ActionType, HistoryEvent, RetryOptionsDto } from './history';
@@ -155,7 +156,15 @@ export interface InstanceQuery {
 export class DurableStore {
   readonly #s;
 
-  constructor(readonly db: Db) {
+  /**
+   * `usage` hears of the task hub traffic the Azure Storage backend would carry: a control-queue
+   * message per new history event delivered to an instance, a work-item message per activity, a
+   * history table write per episode.
+   */
+  constructor(
+    readonly db: Db,
+    private readonly usage?: UsageMeter,
+  ) {
     migrate(db, 'durable', SCHEMA);
     this.#s = {
       getInstance: db.prepare('SELECT * FROM df_instances WHERE instance_id = ?'),
@@ -229,7 +238,9 @@ export class DurableStore {
   }
 
   appendHistory(instanceId: string, from: number, events: HistoryEvent[]): void {
-    events.forEach((e, i) => this.#s.appendHistory.run(instanceId, from + i, JSON.stringify(e)));
+    const texts = events.map((e) => JSON.stringify(e));
+    texts.forEach((text, i) => this.#s.appendHistory.run(instanceId, from + i, text));
+    this.usage?.call('durable', 'history', 'write', texts.map((t) => Buffer.byteLength(t)));
   }
 
   clearHistory(instanceId: string): void {
@@ -237,7 +248,9 @@ export class DurableStore {
   }
 
   addMessage(instanceId: string, executionId: string | null, kind: MessageKind, payload: unknown, visibleAt: number): void {
-    this.#s.addMessage.run(instanceId, executionId, kind, JSON.stringify(payload), visibleAt);
+    const text = JSON.stringify(payload);
+    this.#s.addMessage.run(instanceId, executionId, kind, text, visibleAt);
+    this.usage?.call('durable', 'control-queue', 'message', [Buffer.byteLength(text)]);
   }
 
   /** The next message of an instance that is visible now (control operations only, when suspended). */
@@ -276,6 +289,7 @@ export class DurableStore {
 
   addWork(instanceId: string, executionId: string, taskId: number, name: string, input: string, now: number): void {
     this.#s.addWork.run(instanceId, executionId, taskId, name, input, now);
+    this.usage?.call('durable', 'workitem-queue', 'message', [Buffer.byteLength(input)]);
   }
 
   work(max: number): WorkItem[] {

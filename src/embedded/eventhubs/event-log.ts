@@ -3,6 +3,7 @@
 // partition key (the service's hash), by explicit partition id, or round-robin; retention; and
 // checkpoints per consumer group and partition, as the Functions extension keeps them in blob
 // storage. Appends go through GroupCommit, so a publish resolves once it is on disk.
+import type { UsageMeter } from '../usage';
 import type { HubDefinition } from '../../config/eventhubs';
 import type { Clock } from '../clock';
 import { migrate, type Db, type GroupCommit } from '../sqlite';
@@ -83,6 +84,7 @@ export class EmbeddedEventHubs {
     db: Db,
     private readonly commit: GroupCommit,
     private readonly clock: Clock,
+    private readonly usage?: UsageMeter,
   ) {
     migrate(db, 'eventhubs', SCHEMA);
     for (const h of hubs) this.#hubs.set(h.name, h);
@@ -134,10 +136,12 @@ export class EmbeddedEventHubs {
   async publish(hubName: string, events: EventToPublish[], options: PublishOptions = {}): Promise<HubEvent[]> {
     const hub = this.hub(hubName);
     if (events.length === 0) return [];
-    for (const e of events) {
-      const size = e.body.length + Buffer.byteLength(JSON.stringify(e.properties ?? {}));
+    const sizes = events.map((e) => e.body.length + Buffer.byteLength(JSON.stringify(e.properties ?? {})));
+    sizes.forEach((size) => {
       if (size > MAX_EVENT_BYTES) throw new EventHubError('MessageTooLarge', `An event of ${size} bytes is over the ${MAX_EVENT_BYTES}-byte limit`);
-    }
+    });
+    // Event Hubs bills ingress per event (each 64 KB).
+    this.usage?.call('eventHubs', hub.name, 'publish', sizes);
     const partition = this.#partition(hub, options);
     const stored = await this.commit.run(() => {
       // Processors hear of the events once they are committed.

@@ -1,6 +1,7 @@
 // Runs an invocation the way the Functions host's executor does: logs Executing/Executed lines,
 // applies the function's retry policy (a new invocation id per attempt, retryContext on each),
 // and enforces functionTimeout.
+import type { UsageMeter } from '../usage';
 import { randomUUID } from 'node:crypto';
 import { invoke, type InvocationOutcome } from '../worker/invoke';
 import type { RpcDuration, RpcInvocationRequest, RpcParameterBinding, RpcRetryContext, RpcRetryOptions } from '../worker/rpc';
@@ -59,6 +60,8 @@ export class FunctionExecutor {
       defaultRetry?: RpcRetryOptions;
       /** Data of the function's input bindings other than its trigger (e.g. durableClient). */
       inputBindings?: (fn: RegisteredFunction) => RpcParameterBinding[];
+      /** Counts executions and their durations. */
+      usage?: UsageMeter;
     } = {},
   ) {}
 
@@ -112,6 +115,8 @@ export class FunctionExecutor {
     const invocationId = randomUUID();
     const name = `Functions.${fn.metadata.name}`;
     const started = performance.now();
+    const usage = this.options.usage;
+    usage?.executionStarted();
     this.#log(fn, 'information', `Executing '${name}' (Reason='${opts.reason ?? '(null)'}', Id=${invocationId})`, invocationId);
     if (opts.triggerDetails) {
       const details = Object.entries(opts.triggerDetails)
@@ -154,6 +159,8 @@ export class FunctionExecutor {
       throw error;
     } finally {
       if (timer) clearTimeout(timer);
+      usage?.executionEnded();
+      usage?.call('functions', fn.metadata.name, 'execution', [], performance.now() - started);
     }
   }
 }

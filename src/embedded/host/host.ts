@@ -2,6 +2,7 @@
 // the parts of the Functions host and the Node.js worker — settings, host.json, entry-point
 // loading through @azure/functions-core, trigger listeners, output bindings — on top of the
 // embedded services (broker, ...) persisted in one SQLite file.
+import { UsageMeter } from '../usage';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -84,6 +85,8 @@ export class EmbeddedHost {
     readonly durable: DurableEngine,
     readonly baseUrl: string,
     readonly databaseFile: string,
+    /** What the app asked of each service so far (npm run cost). */
+    readonly usage: UsageMeter,
     private readonly settlement: SettlementService | undefined,
   ) {}
 
@@ -98,7 +101,12 @@ export class EmbeddedHost {
       throw new Error(`FUNCTIONS_WORKER_RUNTIME is "${env.FUNCTIONS_WORKER_RUNTIME}"; this host runs Node.js apps ("node").`);
     }
     const config = loadHostConfig(appDir, env, cpus().length);
-    const logger = new HostLogger(config.logLevels, writer);
+    const usage = new UsageMeter();
+    // Every record the host writes would be a trace in Application Insights: counted, by category.
+    const logger = new HostLogger(config.logLevels, (record) => {
+      usage.call('logs', record.category.split('.').slice(0, 2).join('.'), record.level, [Buffer.byteLength(record.message)]);
+      writer(record);
+    });
     const clock = options.clock ?? systemClock;
 
     const databaseFile = options.database ?? join(resolve(appDir, env.DATA_DIR || '.data'), 'embedded.sqlite');
@@ -106,14 +114,14 @@ export class EmbeddedHost {
     const topology = loadTopology(options.topologyFile ?? join(configDir, 'topology.yaml'));
     const db = openDatabase(databaseFile);
     const commit = new GroupCommit(db);
-    const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs });
+    const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs, usage });
     // An app without config/cosmos.yaml uses no containers.
     const cosmosFile = join(configDir, 'cosmos.yaml');
     const cosmos = existsSync(cosmosFile) ? loadCosmosDefinition(cosmosFile).cosmos : { databaseName: 'embedded', containers: [] };
-    const documents = new EmbeddedDocumentStore(cosmos.databaseName, cosmos.containers, db, commit, clock);
+    const documents = new EmbeddedDocumentStore(cosmos.databaseName, cosmos.containers, db, commit, clock, usage);
 
     const hubsFile = join(configDir, 'eventhubs.yaml');
-    const eventHubs = new EmbeddedEventHubs(existsSync(hubsFile) ? loadEventHubsDefinition(hubsFile).eventHubs.hubs : [], db, commit, clock);
+    const eventHubs = new EmbeddedEventHubs(existsSync(hubsFile) ? loadEventHubsDefinition(hubsFile).eventHubs.hubs : [], db, commit, clock, usage);
 
     const runtime = { broker, documents, eventHubs, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
@@ -135,6 +143,7 @@ export class EmbeddedHost {
       const executor = new FunctionExecutor(logger, {
         functionTimeoutMs: config.functionTimeoutMs,
         defaultRetry: config.retry,
+        usage,
         inputBindings: (fn) =>
           Object.entries(fn.metadata.bindings)
             .filter(([, b]) => b.direction === 'in' && SUPPORTED_INPUTS.has(b.type ?? ''))
@@ -170,7 +179,7 @@ export class EmbeddedHost {
       const cosmosListener = new CosmosDBListener({ documents, clock, executor, logger, env, afterInvocation });
       const eventHubListener = new EventHubListener({ eventHubs, executor, logger, env, hostOptions: config.eventHubs, afterInvocation });
       const durable = new DurableEngine({
-        store: new DurableStore(db),
+        store: new DurableStore(db, usage),
         commit,
         clock,
         executor,
@@ -256,7 +265,7 @@ export class EmbeddedHost {
         stopSweeping = () => clearInterval(sweeper);
       }
 
-      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, eventHubs, eventHubListener, durable, baseUrl, databaseFile, settlement);
+      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, eventHubs, eventHubListener, durable, baseUrl, databaseFile, usage, settlement);
       host.stopSweeping = stopSweeping;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
