@@ -7,14 +7,29 @@ import { app, type InvocationContext } from '@azure/functions';
 import { eventPublisher } from '../src/adapters/event-hubs';
 import type { Document } from '../src/documents/container';
 import { INTEGRATION_EVENTS_HUB, toIntegrationEvents } from '../src/integration/integration-events';
+import { batchCorrelation, inSpansPerTransaction, SpanKind, withCorrelation } from '../src/observability/tracing';
 import { toStoredEvent } from '../src/projections/projector';
 
 export async function publishIntegrationEvents(documents: unknown[], context: InvocationContext): Promise<void> {
   const events = (documents as Document[]).map(toStoredEvent).filter((e) => e !== undefined);
   const messages = toIntegrationEvents(events);
   if (messages.length === 0) return;
-  await eventPublisher().publish(INTEGRATION_EVENTS_HUB, messages);
-  context.log(`Published ${messages.length} integration events`);
+  const transactions = messages.map((m) => ({ traceparent: m.properties.traceparent as string | undefined, correlationId: m.properties.correlationId as string | undefined }));
+  // One producer span per transaction; each event carries its own transaction's span, so a consumer continues that trace.
+  await inSpansPerTransaction(
+    `send ${INTEGRATION_EVENTS_HUB}`,
+    transactions,
+    { 'messaging.system': 'eventhubs', 'messaging.destination.name': INTEGRATION_EVENTS_HUB },
+    async (childOf) => {
+      const traced = messages.map((m) => {
+        const traceparent = childOf(m.properties.traceparent as string | undefined);
+        return traceparent ? { ...m, properties: { ...m.properties, traceparent, 'Diagnostic-Id': traceparent } } : m;
+      });
+      await eventPublisher().publish(INTEGRATION_EVENTS_HUB, traced);
+    },
+    SpanKind.PRODUCER,
+  );
+  withCorrelation(batchCorrelation(transactions.map((t) => t.correlationId)), () => context.log(`Published ${messages.length} integration events`));
 }
 
 app.cosmosDB('publishIntegrationEvents', {

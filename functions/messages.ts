@@ -3,28 +3,40 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { messaging } from '../src/adapters/messaging';
 import { esb } from '../src/composition/esb';
-import { acceptMessage } from '../src/esb/ingress';
+import { acceptMessage, mediaType } from '../src/esb/ingress';
 import { errorResponse, json } from '../src/http/responses';
+import { count } from '../src/observability/metrics';
+import { inSpan, markActiveSpan, withCorrelation } from '../src/observability/tracing';
 
 export async function ingestMessage(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  try {
-    const length = request.headers.get('content-length');
-    const accepted = await acceptMessage(
-      {
-        contentType: request.headers.get('content-type'),
-        contentLength: length === null ? undefined : Number(length),
-        body: Buffer.from(await request.arrayBuffer()),
-        header: (name) => request.headers.get(name),
-        traceparent: request.headers.get('traceparent') ?? context.traceContext?.traceParent,
-        tracestate: request.headers.get('tracestate') ?? context.traceContext?.traceState,
-      },
-      { sender: messaging(), registry: esb().registry, now: () => new Date() },
-    );
-    context.log('messageId' in accepted ? `Accepted message ${accepted.messageId} (correlationId ${accepted.correlationId})` : `Accepted a batch of ${accepted.count} messages`);
-    return json(202, accepted);
-  } catch (error) {
-    return errorResponse(error, context);
-  }
+  return inSpan('esb.ingress', { correlationId: request.headers.get('x-correlation-id') ?? undefined }, async (span) => {
+    try {
+      const length = request.headers.get('content-length');
+      const format = mediaType(request.headers.get('content-type'));
+      span.setAttribute('esb.format', format);
+      const accepted = await acceptMessage(
+        {
+          contentType: request.headers.get('content-type'),
+          contentLength: length === null ? undefined : Number(length),
+          body: Buffer.from(await request.arrayBuffer()),
+          header: (name) => request.headers.get(name),
+        },
+        { sender: messaging(), registry: esb().registry, now: () => new Date() },
+      );
+      // XML, Avro and CSV are decoded into the canonical JSON envelope here.
+      if (format !== 'json') count('esb.transformations', { fromFormat: format, toFormat: 'json', stage: 'ingress' }, 'count' in accepted ? accepted.count : 1);
+      if ('messageId' in accepted) {
+        span.setAttributes({ correlationId: accepted.correlationId, 'messaging.message.id': accepted.messageId });
+        withCorrelation(accepted.correlationId, () => context.log(`Accepted message ${accepted.messageId} (correlationId ${accepted.correlationId})`));
+      } else {
+        context.log(`Accepted a batch of ${accepted.count} messages`);
+      }
+      return json(202, accepted);
+    } catch (error) {
+      markActiveSpan('error', (error as Error)?.message);
+      return errorResponse(error, context);
+    }
+  });
 }
 
 app.http('ingestMessage', {

@@ -13,6 +13,7 @@ import { schemaRegistry } from '../src/composition/esb';
 import { eventSourcing } from '../src/composition/orders';
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
 import { parseEnvelope } from '../src/esb/envelope';
+import { inSpan, markActiveSpan } from '../src/observability/tracing';
 import { handleCommandMessage } from '../src/orders/command-messages';
 import { ValidationError } from '../src/shared/errors';
 
@@ -39,20 +40,23 @@ export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, c
     await deadLetter(serviceBus.actions, message, 'InvalidEnvelope', error.message, { [CATEGORY_PROPERTY]: categorise('InvalidEnvelope') });
     return;
   }
-  const es = eventSourcing();
-  const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry() });
-  const what = `${envelope.messageType} ${envelope.messageId} (correlationId ${envelope.correlationId})`;
-  if (outcome.action === 'deadLetter') {
-    context.warn(`Dead-lettered ${what}: ${outcome.reason}: ${outcome.description}`);
-    await deadLetter(serviceBus.actions, message, outcome.reason, outcome.description, {
-      [CATEGORY_PROPERTY]: categorise(outcome.reason),
-      messageType: envelope.messageType,
-      correlationId: envelope.correlationId,
-    });
-    return;
-  }
-  context.log(`${what} → ${outcome.stream} v${outcome.version}${outcome.duplicate ? ' (already applied)' : ` [${outcome.events.join(', ')}]`}`);
-  await complete(serviceBus.actions, message);
+  await inSpan(`command ${envelope.messageType}`, { correlationId: envelope.correlationId, attributes: { 'messaging.message.id': envelope.messageId, messageType: envelope.messageType } }, async () => {
+    const es = eventSourcing();
+    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry() });
+    const what = `${envelope.messageType} ${envelope.messageId} (correlationId ${envelope.correlationId})`;
+    if (outcome.action === 'deadLetter') {
+      markActiveSpan('error', `${outcome.reason}: ${outcome.description}`, { 'esb.deadletter.reason': outcome.reason });
+      context.warn(`Dead-lettered ${what}: ${outcome.reason}: ${outcome.description}`);
+      await deadLetter(serviceBus.actions, message, outcome.reason, outcome.description, {
+        [CATEGORY_PROPERTY]: categorise(outcome.reason),
+        messageType: envelope.messageType,
+        correlationId: envelope.correlationId,
+      });
+      return;
+    }
+    context.log(`${what} → ${outcome.stream} v${outcome.version}${outcome.duplicate ? ' (already applied)' : ` [${outcome.events.join(', ')}]`}`);
+    await complete(serviceBus.actions, message);
+  });
 }
 
 app.serviceBusQueue('handleOrderCommand', {

@@ -5,6 +5,8 @@
 import * as df from 'durable-functions';
 import { app, type InvocationContext } from '@azure/functions';
 import type { Document } from '../src/documents/container';
+import { count } from '../src/observability/metrics';
+import { currentTraceparent, inSpan, SpanKind } from '../src/observability/tracing';
 import { toStoredEvent } from '../src/projections/projector';
 import { sagaInstanceId } from '../src/sagas/definition';
 import { ORDER_FULFILMENT_SAGA } from '../src/sagas/order-fulfilment';
@@ -18,19 +20,40 @@ export async function startOrderSagas(documents: unknown[], context: InvocationC
   for (const event of submitted) {
     const orderId = (event!.data as { orderId: string }).orderId;
     const instanceId = sagaInstanceId(orderId);
-    try {
-      await client.getStatus(instanceId);
-      continue; // started before
-    } catch (error) {
-      if (!/404/.test((error as Error).message)) throw error;
-    }
-    try {
-      await client.startNew(ORDER_FULFILMENT_SAGA.orchestrator, { instanceId, input: { orderId, correlationId: event!.metadata.correlationId } });
-      context.log(`Started saga ${instanceId}`);
-    } catch (error) {
-      // Another starter got there first.
-      if (!/already exists/.test((error as Error).message)) throw error;
-    }
+    const correlationId = event!.metadata.correlationId;
+    // The start is a child of the OrderSubmitted append: the saga's steps join the order's trace through it.
+    await inSpan(
+      `start ${ORDER_FULFILMENT_SAGA.orchestrator}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: event!.metadata.traceparent ?? null,
+        ...(correlationId ? { correlationId } : {}),
+        attributes: { saga: ORDER_FULFILMENT_SAGA.orchestrator, 'saga.instance_id': instanceId, orderId },
+      },
+      async (span) => {
+        try {
+          await client.getStatus(instanceId);
+          span.setAttribute('saga.started', false);
+          return; // started before
+        } catch (error) {
+          if (!/404/.test((error as Error).message)) throw error;
+        }
+        try {
+          const traceparent = currentTraceparent();
+          await client.startNew(ORDER_FULFILMENT_SAGA.orchestrator, {
+            instanceId,
+            input: { orderId, ...(correlationId ? { correlationId } : {}), ...(traceparent ? { traceparent } : {}) },
+          });
+          span.setAttribute('saga.started', true);
+          count('saga.started', { saga: ORDER_FULFILMENT_SAGA.orchestrator });
+          context.log(`Started saga ${instanceId}`);
+        } catch (error) {
+          // Another starter got there first.
+          if (!/already exists/.test((error as Error).message)) throw error;
+          span.setAttribute('saga.started', false);
+        }
+      },
+    );
   }
 }
 

@@ -3,6 +3,7 @@
 // connection (<Connection>__fullyQualifiedNamespace) or a connection string (the Service Bus
 // emulator) uses Azure Service Bus.
 import type { Messaging } from '../messaging/messaging';
+import { withTracing } from '../observability/traced-messaging';
 import { withFaultInjection } from './faulty-messaging';
 
 export const EMBEDDED_CONNECTION = 'UseEmbeddedHost=true';
@@ -29,6 +30,6 @@ let shared: Messaging | undefined;
 
 /** The process-wide messaging port, created on first use. */
 export function messaging(): Messaging {
-  shared ??= withFaultInjection(createMessaging());
+  shared ??= withTracing(withFaultInjection(createMessaging()));
   return shared;
 }

@@ -6,7 +6,9 @@
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import rhea from 'rhea';
+import { CATEGORY_PROPERTY, categorise } from '../esb/dead-letter-categories';
 import type { PropertyValue } from '../messaging/types';
+import { count } from '../observability/metrics';
 
 type Actions = ServiceBusMessageContext['actions'];
 
@@ -29,6 +31,7 @@ export async function deadLetter(
   properties?: Record<string, PropertyValue>,
 ): Promise<void> {
   await actions.deadletter(message, encodePropertiesToModify(properties), stringValue(reason), stringValue(description));
+  count('esb.deadletters', { reason, category: categorise(reason, properties?.[CATEGORY_PROPERTY]) });
 }
 
 export async function complete(actions: Actions, message: ServiceBusReceivedMessage): Promise<void> {

@@ -4,6 +4,7 @@ import { documentContainer } from '../adapters/documents';
 import type { DocumentContainer } from '../documents/container';
 import { DocumentEventStore, type EventStore, type StoredEvent } from '../eventstore/event-store';
 import { upcast, type EventSchemas } from '../eventstore/upcasting';
+import { withEventTracing } from '../observability/traced-event-store';
 import { INVENTORY_EVENT_SCHEMAS, ORDER_EVENT_SCHEMAS } from '../orders/event-schemas';
 import { inventoryStreamId } from '../orders/inventory';
 import { InventoryService } from '../orders/inventory-service';
@@ -42,7 +43,7 @@ export function snapshotEvery(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 export function createEventSourcing(events: DocumentContainer, views: DocumentContainer, options: { now?: () => Date; snapshotEvery?: number } = {}): EventSourcing {
-  const store = new DocumentEventStore(events);
+  const store = withEventTracing(new DocumentEventStore(events));
   const now = options.now ?? (() => new Date());
   const orders = new OrderService(store, { now, snapshotEvery: options.snapshotEvery ?? snapshotEvery() });
   const inventory = new InventoryService(store, { now, snapshotEvery: options.snapshotEvery ?? snapshotEvery() });

@@ -53,6 +53,8 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'CONFIG_DIR', scope: 'local', description: 'another config/ folder (tests, drills)' },
   { name: 'DATA_DIR', scope: 'local', description: "the embedded host's data folder" },
   { name: 'PORT', scope: 'local', description: "the embedded host's HTTP port" },
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', scope: 'local', description: "the embedded host's OTLP/HTTP collector (traces, metrics, logs); unset keeps them in memory only" },
+  { name: 'OTEL_SERVICE_NAME', scope: 'local', description: "service.name of the embedded host's telemetry" },
   { name: 'WEBSITE_TIME_ZONE', scope: 'platform', description: 'time zone of timer schedules' },
   { name: 'TZ', scope: 'platform', description: 'time zone of timer schedules (Linux)' },
   { name: 'DEBUG', scope: 'optional', description: 'debug logging of libraries' },

@@ -67,7 +67,8 @@ export class Projector {
   }
 
   /** Projects a change-feed batch (documents of the events container, any kind). */
-  async handle(documents: Document[]): Promise<{ events: number; streams: number }> {
+  /** Projects a change-feed batch; `lags` are, per projection and stream, ms from the stream's newest event's append to now. */
+  async handle(documents: Document[]): Promise<{ events: number; streams: number; lags: { projection: string; lagMs: number }[] }> {
     const byStream = new Map<string, StoredEvent[]>();
     for (const doc of documents) {
       const event = toStoredEvent(doc);
@@ -76,7 +77,7 @@ export class Projector {
       if (!list) byStream.set(event.streamId, (list = []));
       list.push(event);
     }
-    if (byStream.size === 0) return { events: 0, streams: 0 };
+    if (byStream.size === 0) return { events: 0, streams: 0, lags: [] };
     // The change feed keeps order within a partition (a stream); sorting guards against merged batches.
     for (const list of byStream.values()) list.sort((a, b) => a.version - b.version);
 
@@ -88,6 +89,7 @@ export class Projector {
     }
     const registry = await this.options.registry.all();
     let total = 0;
+    const allLags: { projection: string; lagMs: number }[] = [];
     for (const projection of this.options.projections) {
       const entry = registry.find((r) => r.name === projection.name)!;
       const generations = [entry.active, ...(entry.building !== undefined ? [entry.building] : [])];
@@ -100,10 +102,11 @@ export class Projector {
       total += applied;
       const now = this.#now().getTime();
       const lags = mine.map(([, e]) => now - Date.parse(e.at(-1)!.metadata.occurredAt)).filter((l) => Number.isFinite(l));
+      for (const lagMs of lags) allLags.push({ projection: projection.name, lagMs });
       const newest = mine.map(([, e]) => e.at(-1)!.metadata.occurredAt).sort().at(-1);
       await this.#recordStatus(projection.name, lags, applied, newest, poisoned.filter((p) => reads(projection, p.streamId)));
     }
-    return { events: total, streams: streams.length };
+    return { events: total, streams: streams.length, lags: allLags };
   }
 
   /** Upcasts a stream's events; an event that cannot be upcast poisons the rest of the batch's stream. */

@@ -58,6 +58,9 @@ export interface SagaStatus {
   lastError?: string;
   failedStep?: string;
   timeline: TimelineEntry[];
+  /** The business transaction the saga belongs to, and the W3C trace context its activities continue. */
+  correlationId?: string;
+  traceparent?: string;
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -69,6 +72,8 @@ export interface StepInput {
   sagaId: string;
   step: string;
   correlationId?: string;
+  /** The trace the step's span joins (the saga start's span). */
+  traceparent?: string;
   /** What earlier steps returned (the order's summary from validation, ids of effects). */
   data: Record<string, unknown>;
   /** Why the saga is compensating. */

@@ -13,6 +13,8 @@ import type { RetryPolicy, SagaDefinition, SagaStatus, SagaStep, StepInput, Step
 export interface SagaInput {
   orderId: string;
   correlationId?: string;
+  /** W3C trace context of the saga's start: every step's span is its child, so the order stays one trace. */
+  traceparent?: string;
 }
 
 type StepOutcome = { kind: 'ok'; output: Record<string, unknown> } | { kind: 'declined'; reason: string } | { kind: 'failed'; reason: string } | { kind: 'timed-out'; reason: string };
@@ -43,6 +45,8 @@ export function sagaOrchestrator(def: SagaDefinition) {
       completedSteps: [],
       compensations: [],
       timeline: [],
+      ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
       startedAt: now(),
       updatedAt: now(),
     };
@@ -57,6 +61,7 @@ export function sagaOrchestrator(def: SagaDefinition) {
       sagaId: context.df.instanceId,
       step,
       ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
       data,
       ...(failure ? { failure } : {}),
     });

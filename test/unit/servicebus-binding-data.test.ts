@@ -4,7 +4,7 @@ import {
   netDateTimeOffset,
   roundTripFormat,
   singleMessageMetadata,
-  traceContextFor,
+  parentTraceparentOf,
   triggerInput,
 } from '../../src/embedded/host/servicebus-binding-data';
 import { serviceBusOutputBodies } from '../../src/embedded/host/output-bindings';
@@ -77,12 +77,13 @@ describe('Service Bus trigger data, as the extension gives it to a Node worker',
     expect(triggerInput([{ ...base, body: Buffer.from('') }, base], true, 'string').collectionString!.string).toHaveLength(1);
   });
 
-  test('trace context: a child of the message traceparent, or a new trace', () => {
+  test('trace context: the message traceparent, else its Diagnostic-Id, else none (the invocation starts a trace)', () => {
     const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const child = traceContextFor({ ...base, applicationProperties: { 'Diagnostic-Id': parent } }).traceParent;
-    expect(child).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
-    expect(child).not.toBe(parent);
-    expect(traceContextFor(base).traceParent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const other = '00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01';
+    expect(parentTraceparentOf({ ...base, applicationProperties: { 'Diagnostic-Id': parent } })).toBe(parent);
+    expect(parentTraceparentOf({ ...base, applicationProperties: { traceparent: other, 'Diagnostic-Id': parent } })).toBe(other);
+    expect(parentTraceparentOf({ ...base, applicationProperties: { traceparent: 'not-a-traceparent' } })).toBeUndefined();
+    expect(parentTraceparentOf(base)).toBeUndefined();
   });
 });
 

@@ -258,6 +258,8 @@ export class CosmosDBListener {
       const outcome = await this.options.executor.execute(spec.fn, {
         reason: `New changes on container ${spec.container.name} at ${this.#now()}`,
         signal,
+        // A batch serves many transactions: its span starts a trace; the app parents per-event work on each event.
+        trace: { kind: 'consumer', attributes: { 'db.system': 'cosmosdb', 'db.collection.name': spec.container.name, 'messaging.batch.message_count': documents.length } },
         request: ({ invocationId: id }) => {
           invocationId = id;
           // The extension hands non-.NET workers the batch as one JSON array string; binding data is empty.

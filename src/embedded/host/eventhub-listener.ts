@@ -189,6 +189,7 @@ export class EventHubListener {
       const outcome = await this.options.executor.execute(spec.fn, {
         reason: `(null)`,
         signal,
+        trace: { kind: 'consumer', attributes: { 'messaging.system': 'eventhubs', 'messaging.destination.name': spec.hub, 'messaging.batch.message_count': events.length } },
         triggerDetails: {
           PartitionId: partition,
           Offset: `${events[0]!.offset}-${events.at(-1)!.offset}`,

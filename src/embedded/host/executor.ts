@@ -3,6 +3,8 @@
 // and enforces functionTimeout.
 import type { UsageMeter } from '../usage';
 import { randomUUID } from 'node:crypto';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { contextFromTraceparent, formatTraceparent } from '../../observability/tracing';
 import { invoke, type InvocationOutcome } from '../worker/invoke';
 import type { RpcDuration, RpcInvocationRequest, RpcParameterBinding, RpcRetryContext, RpcRetryOptions } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
@@ -15,7 +17,16 @@ export interface ExecuteOptions {
   triggerDetails?: Record<string, string | number | undefined>;
   /** The listener is stopping: no further retry attempts (the host's "exit from retry loop"). */
   signal?: AbortSignal;
+  /**
+   * The invocation's span, as the host's request/dependency telemetry: its parent is the
+   * trigger's remote context (an HTTP traceparent header, a message's Diagnostic-Id), and the
+   * worker gets the span's own context as InvocationContext.traceContext.
+   */
+  trace?: { parent?: string; kind?: 'server' | 'consumer' | 'internal'; attributes?: Attributes };
 }
+
+const SPAN_KINDS = { server: SpanKind.SERVER, consumer: SpanKind.CONSUMER, internal: SpanKind.INTERNAL } as const;
+const hostTracer = () => trace.getTracer('embedded-functions-host');
 
 function durationMs(d: RpcDuration | null | undefined): number {
   return d ? Number(d.seconds ?? 0) * 1000 + Math.round(Number(d.nanos ?? 0) / 1e6) : 0;
@@ -128,9 +139,19 @@ export class FunctionExecutor {
     const log = (level: LogLevel, category: string, message: string) =>
       this.logger.log(level, category === 'user' ? userCategory : `Function.${fn.metadata.name}`, message, invocationId);
     let timer: NodeJS.Timeout | undefined;
+    const trigger = Object.values(fn.metadata.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type ?? ''))?.type ?? 'unknown';
+    const span = hostTracer().startSpan(
+      fn.metadata.name,
+      {
+        kind: SPAN_KINDS[opts.trace?.kind ?? 'internal'],
+        attributes: { 'faas.name': fn.metadata.name, 'faas.invocation_id': invocationId, 'faas.trigger': trigger, ...opts.trace?.attributes },
+      },
+      contextFromTraceparent(opts.trace?.parent, ROOT_CONTEXT),
+    );
     try {
       // Building the request binds the trigger data; a binding failure fails the invocation.
       const request = { ...opts.request({ invocationId, retryContext }), invocationId, functionId: fn.metadata.functionId };
+      request.traceContext = { traceParent: formatTraceparent(span.spanContext()), traceState: request.traceContext?.traceState ?? '', attributes: {} };
       if (retryContext) request.retryContext = retryContext;
       const extra = this.options.inputBindings?.(fn) ?? [];
       if (extra.length) request.inputData = [...(request.inputData ?? []), ...extra];
@@ -150,6 +171,8 @@ export class FunctionExecutor {
       return outcome;
     } catch (error) {
       const e = error as Error;
+      span.recordException(e);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e?.message ?? String(error) });
       this.#log(
         fn,
         'error',
@@ -158,6 +181,7 @@ export class FunctionExecutor {
       );
       throw error;
     } finally {
+      span.end();
       if (timer) clearTimeout(timer);
       usage?.executionEnded();
       usage?.call('functions', fn.metadata.name, 'execution', [], performance.now() - started);

@@ -20,6 +20,7 @@ import { EmbeddedBroker } from '../broker/broker';
 import { EntityTable, subscriptionPath } from '../broker/entities';
 import { systemClock, type Clock } from '../clock';
 import { setEmbeddedRuntime } from '../runtime';
+import { embeddedTelemetry, type EmbeddedTelemetry } from '../telemetry';
 import { GroupCommit, openDatabase, type Db } from '../sqlite';
 import { installCoreModule } from '../worker/install-core-module';
 import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
@@ -90,6 +91,11 @@ export class EmbeddedHost {
     private readonly settlement: SettlementService | undefined,
   ) {}
 
+  /** Spans, metrics and logs of this process (OpenTelemetry; in Azure they go to Application Insights). */
+  get telemetry(): EmbeddedTelemetry {
+    return embeddedTelemetry();
+  }
+
   static async start(options: EmbeddedHostOptions): Promise<EmbeddedHost> {
     const started = performance.now();
     const appDir = resolve(options.appDir);
@@ -135,6 +141,8 @@ export class EmbeddedHost {
     };
 
     try {
+      // Before the app loads, as Application Insights is in Azure: the app finds an SDK registered.
+      embeddedTelemetry();
       await loadApp(appDir);
       const functions = [...workerState.functions.values()];
       if (functions.length === 0) throw new Error('The app registered no functions.');

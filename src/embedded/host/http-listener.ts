@@ -226,8 +226,14 @@ export class HttpListener {
     let invocationId = '';
     let outcome;
     try {
+      const traceparent = req.headers.traceparent;
       outcome = await this.options.executor.execute(route.fn, {
         reason: 'This function was programmatically called via the host APIs.',
+        trace: {
+          ...(typeof traceparent === 'string' ? { parent: traceparent } : {}),
+          kind: 'server',
+          attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
+        },
         request: ({ invocationId: id }) => {
           invocationId = id;
           const triggerMetadata: Record<string, RpcTypedData> = {

@@ -175,15 +175,10 @@ export function triggerInput(messages: ReceivedMessage[], many: boolean, dataTyp
   return json(values);
 }
 
-/** W3C trace context for the invocation: a child of the message's traceparent/Diagnostic-Id. */
-export function traceContextFor(m: ReceivedMessage | undefined): { traceParent: string; traceState?: string } {
-  const random = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
+/** The trace context a message carries: its traceparent, else its Diagnostic-Id (older SDKs set only that). */
+export function parentTraceparentOf(m: ReceivedMessage | undefined): string | undefined {
   const props = m?.applicationProperties ?? {};
-  const parent = [props.traceparent, props['Diagnostic-Id']].find(
+  return [props.traceparent, props['Diagnostic-Id']].find(
     (v): v is string => typeof v === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(v),
   );
-  const traceId = parent ? parent.split('-')[1]! : random(16);
-  const flags = parent ? parent.split('-')[3]! : '01';
-  const state = typeof props.tracestate === 'string' ? props.tracestate : undefined;
-  return { traceParent: `00-${traceId}-${random(8)}-${flags}`, ...(state ? { traceState: state } : {}) };
 }

@@ -16,7 +16,7 @@ import {
   batchMetadata,
   roundTripFormat,
   singleMessageMetadata,
-  traceContextFor,
+  parentTraceparentOf,
   triggerInput,
 } from './servicebus-binding-data';
 
@@ -182,6 +182,7 @@ export class ServiceBusListener {
       let invocationId = '';
       const outcome = await executor.execute(spec.fn, {
         triggerDetails,
+        trace: { parent: parentTraceparentOf(first), kind: 'consumer', attributes: { 'messaging.system': 'servicebus', 'messaging.destination.name': spec.entityPath } },
         request: ({ invocationId: id }) => {
           invocationId = id;
           return {
@@ -192,7 +193,6 @@ export class ServiceBusListener {
               },
             ],
             triggerMetadata: spec.many ? batchMetadata(messages, namespace) : singleMessageMetadata(first, namespace),
-            traceContext: traceContextFor(first),
           };
         },
       });

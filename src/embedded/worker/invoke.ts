@@ -21,6 +21,37 @@ async function executeHooks(name: string, context: Record<string, unknown>): Pro
   for (const callback of workerState.hooks.get(name) ?? []) await callback(context);
 }
 
+/**
+ * Log hooks (app.hook.log) run synchronously for every log line of an invocation, as in the
+ * Node.js worker: they see level, category and message, and may change the level and message of
+ * user logs (system lines pass unchanged). A hook that throws does not lose the line.
+ */
+function runLogHooks(
+  line: { level: RpcLogLevel; category: RpcLogCategory; message: string },
+  hookData: Record<string, unknown>,
+  invocationContext: () => unknown,
+  log: InvocationLog,
+): { level: RpcLogLevel; message: string } {
+  const hooks = workerState.hooks.get('log');
+  if (!hooks?.length) return line;
+  const ctx: Record<string, unknown> = Object.defineProperties(
+    { level: line.level, category: line.category, message: line.message },
+    {
+      hookData: readonlyProp('hookData', () => hookData),
+      appHookData: readonlyProp('appHookData', () => workerState.appHookData),
+      invocationContext: readonlyProp('invocationContext', invocationContext),
+    },
+  );
+  for (const callback of hooks) {
+    try {
+      void callback(ctx);
+    } catch (error) {
+      log('error', 'system', `Error in log hook: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+  return line.category === 'user' ? { level: ctx.level as RpcLogLevel, message: String(ctx.message) } : line;
+}
+
 export interface InvocationOutcome {
   response: RpcInvocationResponse;
   /** The InvocationContext the library built, for hosts that need trigger details. */
@@ -34,17 +65,21 @@ export async function invoke(
 ): Promise<InvocationOutcome> {
   const model = workerState.programmingModel;
   if (!model) throw new Error('No programming model was registered: the app did not load @azure/functions.');
+  const hookData: Record<string, unknown> = {};
+  let context: unknown;
   const coreCtx = {
     invocationId: request.invocationId,
     request,
     metadata: fn.metadata as RpcFunctionMetadata,
     state: undefined as 'preInvocationHooks' | 'postInvocationHooks' | 'invocation' | undefined,
-    log,
+    log: (level: RpcLogLevel, category: RpcLogCategory, message: string) => {
+      const hooked = runLogHooks({ level, category, message }, hookData, () => context, log);
+      log(hooked.level, category, hooked.message);
+    },
   };
   const invocationModel = await model.getInvocationModel(coreCtx);
-  const hookData: Record<string, unknown> = {};
   const args = await invocationModel.getArguments();
-  const context = args.context;
+  context = args.context;
   let inputs = args.inputs;
   let callback = fn.callback;
 
