@@ -1,13 +1,18 @@
 // The operations workbook (infra/workbook.json), built from the KQL in infra/queries/ so the
-// queries live in files that tests can read: a correlationId parameter and the transaction view,
-// saga outcomes over time, dead letters by reason.
+// queries live in files that tests can read. It shows what the embedded host's dashboard shows,
+// from Application Insights: message flow, dead letters, sagas (by status, one saga's timeline),
+// projection lag, and one business transaction by correlationId.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const WORKBOOK_QUERIES = [
-  { file: 'transaction-by-correlation.kql', title: 'One business transaction, end to end', visualization: 'table' },
-  { file: 'saga-outcomes.kql', title: 'Saga outcomes over time', visualization: 'timechart' },
+  { file: 'message-flow.kql', title: 'Message flow per destination', visualization: 'timechart' },
   { file: 'dead-letters-by-reason.kql', title: 'Dead letters by reason', visualization: 'barchart' },
+  { file: 'saga-outcomes.kql', title: 'Saga outcomes over time', visualization: 'timechart' },
+  { file: 'saga-list.kql', title: 'Sagas by status', visualization: 'table' },
+  { file: 'saga-timeline.kql', title: 'One saga: steps and compensations', visualization: 'table' },
+  { file: 'projection-lag.kql', title: 'Projection lag', visualization: 'timechart' },
+  { file: 'transaction-by-correlation.kql', title: 'One business transaction, end to end', visualization: 'table' },
 ] as const;
 
 export function buildWorkbook(infraDir: string): unknown {
@@ -15,7 +20,7 @@ export function buildWorkbook(infraDir: string): unknown {
   return {
     version: 'Notebook/1.0',
     items: [
-      { type: 1, content: { json: '## Integration backbone\nOne business transaction by correlationId, saga outcomes, dead letters.' }, name: 'title' },
+      { type: 1, content: { json: '## Integration backbone\nFlow, dead letters, sagas, projections, and one business transaction by correlationId.' }, name: 'title' },
       {
         type: 9,
         content: {

@@ -4,7 +4,7 @@
 // Event Hubs, the OrderCompleted message — lands in that one trace, as one tree. Then each metric
 // of the catalog is emitted with exactly its dimensions, and every log line of the order carries
 // its correlationId.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, trace } from '@opentelemetry/api';
 import { ManualClock } from '../../src/embedded/clock';
@@ -245,4 +245,38 @@ test('each metric of the catalog is emitted with exactly its dimensions', async 
   expect(transformations.some((t) => t.startsWith('route:json→'))).toBe(true);
   const deadLetters = points.find((p) => p.name === 'esb.deadletters' && p.attributes.reason === 'NoRouteMatched')!;
   expect(deadLetters.attributes.category).toBe('BUSINESS_RULE');
+});
+
+test("the workbook's and alerts' KQL name only metrics, dimensions and spans the code emitted above", async () => {
+  const dir = join(repoRoot, 'infra/queries');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.kql'));
+  expect(files.length).toBeGreaterThanOrEqual(9);
+  const points = await running.host.telemetry.metrics();
+  const spans = running.host.telemetry.spans();
+  const metricNames = new Set(points.map((p) => p.name));
+  const spanNames = new Set(spans.map((s) => s.name));
+  const dimensions = new Set([...points, ...spans, ...running.host.telemetry.logs()].flatMap((x) => Object.keys(x.attributes)));
+  const problems: string[] = [];
+  for (const file of files) {
+    const kql = readFileSync(join(dir, file), 'utf8')
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('//'))
+      .join('\n');
+    const metricsQuery = /\bcustomMetrics\b/.test(kql);
+    for (const m of kql.matchAll(/customDimensions(?:\[\s*["']([^"']+)["']\s*\]|\.(\w+))/g)) {
+      const key = m[1] ?? m[2]!;
+      if (!dimensions.has(key)) problems.push(`${file}: custom dimension '${key}' is not emitted`);
+    }
+    const named = [...kql.matchAll(/\bname\s*==\s*"([^"]+)"/g)].map((m) => m[1]!);
+    for (const list of kql.matchAll(/\bname\s+in\s*\(([^)]*)\)/g)) named.push(...[...list[1]!.matchAll(/"([^"]+)"/g)].map((m) => m[1]!));
+    for (const name of named) {
+      if (!(metricsQuery ? metricNames : spanNames).has(name)) problems.push(`${file}: ${metricsQuery ? 'metric' : 'span'} '${name}' is not emitted`);
+    }
+    for (const [, prefix] of kql.matchAll(/\bname\s+startswith\s+"([^"]+)"/g)) {
+      if (![...spanNames].some((n) => n.startsWith(prefix!))) problems.push(`${file}: no span name starts with '${prefix}'`);
+    }
+  }
+  expect(problems).toEqual([]);
+  // The check bites: a misspelt dimension or metric would be reported.
+  expect(dimensions.has('failedStep') && metricNames.has('saga.failed') && !dimensions.has('failed_step')).toBe(true);
 });
