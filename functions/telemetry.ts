@@ -6,6 +6,7 @@
 // On the embedded host no connection string is set: the host registered its own SDK already.
 import { app, type InvocationContext, type LogLevel } from '@azure/functions';
 import { context as otelContext } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { logs, SeverityNumber, type Logger } from '@opentelemetry/api-logs';
 import { contextFromTraceparent, contextWithCorrelation, currentCorrelationId, TRACER_NAME } from '../src/observability/tracing';
 
@@ -36,6 +37,9 @@ function startAzureMonitor(env: NodeJS.ProcessEnv): void {
 }
 
 if (process.env.APPLICATIONINSIGHTS_CONNECTION_STRING) startAzureMonitor(process.env);
+// Without an SDK no spans are recorded, but the trace context must still follow the code, so the
+// messages and events it writes carry the host's traceparent. (Refused, harmlessly, where an SDK registered one.)
+else otelContext.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 // With telemetryMode OpenTelemetry (host.json) the host leaves the worker's logs to the worker.
 app.setup({ capabilities: { WorkerOpenTelemetryEnabled: true } });

@@ -1,7 +1,7 @@
 // Spans and correlation through the OpenTelemetry API only: whoever hosts the app registers the
 // SDK (Application Insights in Azure, the embedded host's in-memory one locally). With no SDK
-// registered every call is a no-op that still carries the parent's trace context, so W3C
-// traceparent values flow through messages and events either way.
+// registered (but a context manager, functions/telemetry.ts) spans are not recorded, yet each
+// carries its parent's context, so W3C traceparent values flow through messages and events either way.
 import {
   context,
   createContextKey,
