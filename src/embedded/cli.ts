@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.stdout.write(`For the ops views: ${host.baseUrl}/api/ops/entities\n`);
+  process.stdout.write(`Operations dashboard: ${host.baseUrl}/\nFor the ops API: ${host.baseUrl}/api/ops/entities\n`);
 }
 
 main().catch((error: unknown) => {

@@ -27,6 +27,7 @@ import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
 import type { RpcBindingInfo, RpcInvocationResponse } from '../worker/rpc';
 import { workerState, type RegisteredFunction } from '../worker/worker-state';
 import { loadEntryPoints } from './app-loader';
+import { dashboardHandler } from './dashboard';
 import { FunctionExecutor } from './executor';
 import { loadHostConfig, type HostConfig } from './host-config';
 import { HttpListener } from './http-listener';
@@ -198,6 +199,7 @@ export class EmbeddedHost {
         afterInvocation,
       });
       http.mount(durableApiHandler({ engine: durable, taskHub, baseUrl: () => runtime.baseUrl }));
+      http.mount(dashboardHandler({ appDir, broker, usage, spansOfCorrelation: (id) => embeddedTelemetry().spansOfCorrelation(id) }));
 
       const infos: FunctionInfo[] = [];
       const starters: (() => void)[] = [];
