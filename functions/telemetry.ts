@@ -8,6 +8,7 @@ import { app, type InvocationContext, type LogLevel } from '@azure/functions';
 import { context as otelContext } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { logs, SeverityNumber, type Logger } from '@opentelemetry/api-logs';
+import { startAzureMonitor } from '../src/observability/azure-monitor';
 import { contextFromTraceparent, contextWithCorrelation, currentCorrelationId, TRACER_NAME } from '../src/observability/tracing';
 
 const SEVERITY: Record<LogLevel, SeverityNumber> = {
@@ -19,27 +20,6 @@ const SEVERITY: Record<LogLevel, SeverityNumber> = {
   critical: SeverityNumber.FATAL,
   none: SeverityNumber.UNSPECIFIED,
 };
-
-function startAzureMonitor(env: NodeJS.ProcessEnv): void {
-  // Required here only: the package and its exporters are of no use without a connection string.
-  const { useAzureMonitor } = require('applicationinsights') as typeof import('applicationinsights');
-  // "Authorization=AAD;ClientId=<id>": ingestion with the app's managed identity (local auth is off).
-  const auth = /ClientId=([^;]+)/i.exec(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? '')?.[1];
-  const { ManagedIdentityCredential } = require('@azure/identity') as typeof import('@azure/identity');
-  useAzureMonitor({
-    azureMonitorExporterOptions: {
-      connectionString: env.APPLICATIONINSIGHTS_CONNECTION_STRING!,
-      ...(auth ? { credential: new ManagedIdentityCredential({ clientId: auth }) } : {}),
-    },
-    // The host reports requests; HTTP auto-instrumentation would report each of them twice.
-    instrumentationOptions: { http: { enabled: false } },
-  });
-}
-
-if (process.env.APPLICATIONINSIGHTS_CONNECTION_STRING) startAzureMonitor(process.env);
-// Without an SDK no spans are recorded, but the trace context must still follow the code, so the
-// messages and events it writes carry the host's traceparent. (Refused, harmlessly, where an SDK registered one.)
-else otelContext.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 // With telemetryMode OpenTelemetry (host.json) the host leaves the worker's logs to the worker.
 app.setup({ capabilities: { WorkerOpenTelemetryEnabled: true } });
@@ -83,3 +63,11 @@ app.hook.log((hook) => {
     },
   });
 });
+
+// After the hooks above: the distro registers a preInvocation hook of its own that binds the
+// host's trace context too; registered later, it wraps ours, so ours (with the correlationId) is
+// the context the handler runs in.
+if (process.env.APPLICATIONINSIGHTS_CONNECTION_STRING) startAzureMonitor(process.env);
+// Without an SDK no spans are recorded, but the trace context must still follow the code, so the
+// messages and events it writes carry the host's traceparent. (Refused, harmlessly, where an SDK registered one.)
+else otelContext.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

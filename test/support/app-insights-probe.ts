@@ -1,0 +1,49 @@
+// Runs in a child process (so NODE_TLS_REJECT_UNAUTHORIZED applies to it alone, and its
+// OpenTelemetry globals are its own): a local HTTPS ingestion endpoint with a self-signed
+// certificate, Application Insights started as functions/telemetry.ts starts it, pointed there,
+// 20 traced transactions and two metrics — then prints every envelope received as JSON.
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { generate } from 'selfsigned';
+import { startAzureMonitor } from '../../src/observability/azure-monitor';
+import { count, observe } from '../../src/observability/metrics';
+import { inSpan, SpanKind } from '../../src/observability/tracing';
+
+async function main(): Promise<void> {
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048 });
+  const received: unknown[] = [];
+  const server = createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      const text = body.toString().trim();
+      const items = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+      received.push(...items);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ itemsReceived: items.length, itemsAccepted: items.length, errors: [] }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  const monitor = startAzureMonitor({ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:${port}/` });
+  for (let i = 0; i < 20; i++) {
+    await inSpan('routeMessage', { kind: SpanKind.SERVER, correlationId: `corr-ai-${i}` }, () =>
+      inSpan('esb.route', {}, () => inSpan('send order-commands', { kind: SpanKind.PRODUCER }, async () => undefined)),
+    );
+  }
+  count('esb.deadletters', { reason: 'NoRouteMatched', category: 'BUSINESS_RULE' });
+  observe('saga.step.duration', 42, { saga: 'orderFulfilmentSaga', step: 'confirmOrder', outcome: 'completed' });
+  await monitor.flush();
+  const deadline = Date.now() + 15_000;
+  const done = () => received.filter((e) => (e as { data: { baseType: string } }).data.baseType === 'RequestData').length >= 20 && received.some((e) => (e as { data: { baseType: string } }).data.baseType === 'MetricData');
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  process.stdout.write(`${JSON.stringify(received)}\n`);
+  await monitor.shutdown().catch(() => undefined);
+  server.close();
+  process.exit(0);
+}
+
+void main();
