@@ -15,6 +15,8 @@ export interface MeasuredRun {
   storedBytes: Record<string, { items: number; bytes: number }>;
   /** Bytes of Durable history the run left in the task hub. */
   durableHistoryBytes: number;
+  /** The app's own spans (Application Insights dependencies beside the host's requests) and their attribute bytes. */
+  appSpans?: { spans: number; attributeBytes: number };
 }
 
 export interface Deployment {
@@ -133,8 +135,10 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
   const logRecords = per(sum((r) => r.service === 'logs', (r) => r.calls));
   const logBytes = per(sum((r) => r.service === 'logs', (r) => r.bytes));
   const dependencies = cosmosRequests + serviceBusOperations + per(sum((r) => r.service === 'eventHubs', (r) => r.calls));
-  const telemetryItems = logRecords + executions + dependencies;
-  const telemetryBytes = telemetryItems * ENVELOPE + logBytes;
+  // The app's spans (esb.route, command …, saga step …, send …) arrive as dependencies too.
+  const appSpans = per(run.appSpans?.spans ?? 0);
+  const telemetryItems = logRecords + executions + dependencies + appSpans;
+  const telemetryBytes = telemetryItems * ENVELOPE + logBytes + per(run.appSpans?.attributeBytes ?? 0);
   // The same with host.json "Function": "Warning": no Executing/Executed (or user Information) traces.
   const quietRecords = (r: UsageRecord) => r.service === 'logs' && r.resource.startsWith('Function.') && (r.operation === 'information' || r.operation === 'debug' || r.operation === 'trace');
   const quietTelemetryBytes = telemetryBytes - per(sum(quietRecords, (r) => r.calls * ENVELOPE + r.bytes));
@@ -210,7 +214,7 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
       `Functions execution time: the time at least one function ran on this machine, × ${gb} GB (instanceMemoryMB ${deployment.instanceMemoryMB}). Summing every execution's duration instead (no overlap) gives ${fmt(gbSecondsSum * M, 0)} GB-s per million orders. Durations in Azure include network round trips to the services (here they are in-process), so expect more.`,
       'Service Bus: one operation per API call the app made (a send, a receive that returned messages, a complete, …); empty receives of idle listeners are not counted, and on Flex an idle app has no listeners.',
       'Durable task hub (Azure Storage backend): 3 queue operations per message (put, get, delete) and 3 table transactions per orchestrator episode (history read, history write, instance row).',
-      `Telemetry: a trace per log record at the host.json levels, a request per execution, a dependency per service call, ~600 bytes each plus the message; before sampling (host.json samples traces, not requests or exceptions). With "Function": "Warning" in host.json (no Executing/Executed or user Information traces) it is ${fmt((quietTelemetryBytes * M) / 1e9, 0)} GB per million orders, ${usd(((quietTelemetryBytes * M) / 1e9) * prices.logAnalyticsPerGb.value)}.`,
+      `Telemetry: a trace per log record at the host.json levels, a request per execution, a dependency per service call and per app span (measured), ~600 bytes each plus the message and attributes; unsampled (the app keeps every trace whole: samplingRatio 1 in src/observability/azure-monitor.ts; a ratio of 0.1 keeps one order in ten, whole, and divides the span and request share by ten). With "Function": "Warning" in host.json (no Executing/Executed or user Information traces) it is ${fmt((quietTelemetryBytes * M) / 1e9, 0)} GB per million orders, ${usd(((quietTelemetryBytes * M) / 1e9) * prices.logAnalyticsPerGb.value)}.`,
       'The order-events topic feeds other systems (its subscriptions have no function here): their receives and completes bill to whoever consumes them, about 2 operations per delivery.',
       `Idle: Flex Consumption and Cosmos DB serverless cost nothing with nothing to do; the Service Bus Standard base charge and the Event Hubs throughput unit(s) bill by the hour regardless.`,
       'Change-feed polling: while an instance runs, every cosmosDBTrigger reads its change feed each feedPollDelay even when nothing changed; an empty read is assumed to cost 1 RU (not confirmed by a stored source). The app polls every 100 ms for low projection lag; 1–5 s divides that line by 10–50.',

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTopology } from '../../src/config/topology';
 import { EmbeddedHost } from '../../src/embedded/host/host';
+import { TRACER_NAME } from '../../src/observability/tracing';
 import { appRoot } from '../../src/shared/app-paths';
 import { forEachLimit } from '../../src/shared/concurrency';
 import type { Deployment, MeasuredRun } from './cost-model';
@@ -89,6 +90,8 @@ export async function runOrdersForCost(options: CostRunOptions): Promise<{ run: 
     await settle(Date.now() + 60_000);
     const before = stored();
     const historyBefore = historyBytes();
+    const appSpans = () => host.telemetry.spanTotals()[TRACER_NAME] ?? { spans: 0, attributeBytes: 0 };
+    const spansBefore = appSpans();
     host.usage.reset();
     const started = performance.now();
 
@@ -121,7 +124,14 @@ export async function runOrdersForCost(options: CostRunOptions): Promise<{ run: 
       storedBytes[container] = { items: now.items - was.items, bytes: now.bytes - was.bytes };
     }
     return {
-      run: { orders: options.orders, usage: host.usage.records(), busyMs: host.usage.busyMs(), storedBytes, durableHistoryBytes: historyBytes() - historyBefore },
+      run: {
+        orders: options.orders,
+        usage: host.usage.records(),
+        busyMs: host.usage.busyMs(),
+        storedBytes,
+        durableHistoryBytes: historyBytes() - historyBefore,
+        appSpans: { spans: appSpans().spans - spansBefore.spans, attributeBytes: appSpans().attributeBytes - spansBefore.attributeBytes },
+      },
       deployment: deploymentShape(host),
       durationMs: performance.now() - started,
     };

@@ -19,6 +19,8 @@ import {
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface SpanRecord {
+  /** The instrumentation scope: the app's tracer, or the host's (its request spans). */
+  scope: string;
   traceId: string;
   spanId: string;
   parentSpanId?: string;
@@ -72,13 +74,21 @@ class Ring<T> {
 
 class SpanStore implements SpanProcessor {
   readonly #spans: Ring<SpanRecord>;
+  /** Spans ended per scope since the process started, and their attribute bytes (what the cost model prices). */
+  readonly totals = new Map<string, { spans: number; attributeBytes: number }>();
   constructor(capacity: number) {
     this.#spans = new Ring(capacity);
   }
   onStart(): void {}
   onEnd(span: ReadableSpan): void {
     const sc = span.spanContext();
+    const scope = span.instrumentationScope.name;
+    const total = this.totals.get(scope) ?? { spans: 0, attributeBytes: 0 };
+    total.spans++;
+    for (const [k, v] of Object.entries(span.attributes)) total.attributeBytes += k.length + String(v).length;
+    this.totals.set(scope, total);
     this.#spans.push({
+      scope,
       traceId: sc.traceId,
       spanId: sc.spanId,
       ...(span.parentSpanContext ? { parentSpanId: span.parentSpanContext.spanId } : {}),
@@ -175,6 +185,11 @@ export class EmbeddedTelemetry {
 
   spans(): SpanRecord[] {
     return this.#spans.all();
+  }
+
+  /** How many spans each instrumentation scope has ended since the process started. */
+  spanTotals(): Record<string, { spans: number; attributeBytes: number }> {
+    return Object.fromEntries([...this.#spans.totals].map(([k, v]) => [k, { ...v }]));
   }
 
   /** Every span of the traces one of whose spans carries the correlationId (the trace view). */
