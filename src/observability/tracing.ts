@@ -102,12 +102,6 @@ export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: S
   }
 }
 
-/** A link to the span a traceparent names (a batch's span links to each item's producer). */
-export function linkTo(traceparent: string | undefined | null, attributes?: Attributes): Link | undefined {
-  const sc = parseTraceparent(traceparent);
-  return sc ? { context: sc, ...(attributes ? { attributes } : {}) } : undefined;
-}
-
 /** Marks the active span as failed without throwing (a dead-lettered message, a declined step). */
 export function markActiveSpan(status: 'ok' | 'error', message?: string, attributes?: Attributes): void {
   const span = trace.getActiveSpan();

@@ -2,6 +2,7 @@
 // OpenTelemetry globals are its own): a local HTTPS ingestion endpoint with a self-signed
 // certificate, Application Insights started as functions/telemetry.ts starts it, pointed there,
 // 20 traced transactions and two metrics — then prints every envelope received as JSON.
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -28,7 +29,12 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  const monitor = startAzureMonitor({ APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:${port}/` });
+  // A connection string naming the local endpoint; its key is a fresh random id, not a resource's.
+  const settings = { InstrumentationKey: randomUUID(), IngestionEndpoint: `https://127.0.0.1:${port}/` };
+  const connectionString = Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
+  const monitor = startAzureMonitor({ APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString });
   for (let i = 0; i < 20; i++) {
     await inSpan('routeMessage', { kind: SpanKind.SERVER, correlationId: `corr-ai-${i}` }, () =>
       inSpan('esb.route', {}, () => inSpan('send order-commands', { kind: SpanKind.PRODUCER }, async () => undefined)),
