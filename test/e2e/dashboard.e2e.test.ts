@@ -114,7 +114,12 @@ describe('GET /dashboard/api/flow', () => {
     }
     for (const id of ids) await waitFor(() => running.logs.some((l) => l.message.startsWith('Routed ') && l.message.includes(` ${id} `)), `routing of ${id}`);
 
-    const res = await fetch(url('/dashboard/api/flow'));
+    // "Routed" is logged before the router completes the message: read the flow once inbound is drained.
+    const res = await waitFor(async () => {
+      const r = await fetch(url('/dashboard/api/flow'));
+      const body = (await r.clone().json()) as { entities?: { path: string; activeMessageCount: number | null }[] };
+      return (r.status !== 200 || body.entities?.find((e) => e.path === 'inbound')?.activeMessageCount === 0) && r;
+    }, 'inbound to drain');
     expect(res.status).toBe(200);
     const flow = (await res.json()) as {
       windowSeconds: number;

@@ -308,8 +308,26 @@ describe('integration events (the change feed as outbox → Event Hubs)', () => 
   });
 
   test('the sales-metric consumer (its own consumer group) counts submitted orders and cancellations in real time', async () => {
-    const metric = async () => (await call('GET', '/metrics/sales')).body as { totals: { orders: number; revenue: number; cancelled: number }; lastHour: { orders: number }; minutes: unknown[] };
-    const before = await metric();
+    const metric = async () =>
+      (await call('GET', '/metrics/sales')).body as {
+        totals: { orders: number; revenue: number; cancelled: number };
+        lastHour: { orders: number };
+        minutes: unknown[];
+        partitions: { partition: string; lastSequenceNumber: number }[];
+      };
+    // The change feed is ordered, so the earlier tests' events are all on the hub by now; the
+    // consumer may still be counting them: start from a metric that has caught up with the hub.
+    const caughtUp = async () => {
+      const m = await metric();
+      const hub = hubEvents();
+      return (
+        [0, 1, 2, 3].every((p) => {
+          const last = Math.max(-1, ...hub.filter((e) => e.partition === p).map((e) => e.sequenceNumber));
+          return last === -1 || (m.partitions.find((d) => d.partition === String(p))?.lastSequenceNumber ?? -1) >= last;
+        }) && m
+      );
+    };
+    const before = await waitFor(caughtUp, 'the sales metric to catch up with the hub');
     const orderId = await newOrder([line('SKU-M', 1, 100)], 'cust-metric');
     await call('POST', `/orders/${orderId}/submit`);
     const after = await waitFor(async () => {
