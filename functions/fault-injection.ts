@@ -1,5 +1,6 @@
 // Fault injection for resilience drills, off unless the FAULT_INJECTION setting is present:
-// a JSON map of function name → transient failure rate, e.g. {"processInbound": 0.05}. A
+// a JSON map of function name → transient failure rate, e.g. {"processInbound": 0.05} ("*": every
+// function but the HTTP ones; see src/observability/fault-injection.ts for send/store targets). A
 // preInvocation hook fails the chosen invocations before the handler runs, exactly where a
 // transient dependency failure would surface — so retries, abandon and dead-lettering are
 // exercised by the real host (Azure or embedded).
@@ -13,5 +14,7 @@ app.hook.preInvocation((context) => {
   const plan = currentFaultPlan(process.env.FAULT_INJECTION);
   if (plan.size === 0) return;
   const name = context.invocationContext.functionName;
-  if (shouldFail(plan, name)) throw new TransientFault(`Injected transient fault in ${name} (FAULT_INJECTION)`);
+  // "*" leaves HTTP functions alone: a drill fails background work, not callers' requests.
+  const http = context.invocationContext.options.trigger.type === 'httpTrigger';
+  if (shouldFail(plan, name, Math.random, { wildcard: !http })) throw new TransientFault(`Injected transient fault in ${name} (FAULT_INJECTION)`);
 });

@@ -8,11 +8,14 @@ import '@azure/functions-extensions-servicebus';
 import { app, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+import { messaging } from '../src/adapters/messaging';
 import { complete, deadLetter } from '../src/adapters/service-bus-actions';
 import { schemaRegistry } from '../src/composition/esb';
 import { eventSourcing } from '../src/composition/orders';
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
 import { parseEnvelope } from '../src/esb/envelope';
+import { RETRY_PROPERTIES } from '../src/esb/retry';
+import type { PropertyValue } from '../src/messaging/types';
 import { inSpan, markActiveSpan } from '../src/observability/tracing';
 import { handleCommandMessage } from '../src/orders/command-messages';
 import { ValidationError } from '../src/shared/errors';
@@ -42,8 +45,38 @@ export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, c
   }
   await inSpan(`command ${envelope.messageType}`, { correlationId: envelope.correlationId, attributes: { 'messaging.message.id': envelope.messageId, messageType: envelope.messageType } }, async () => {
     const es = eventSourcing();
-    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry() });
+    const props = (message.applicationProperties ?? {}) as Record<string, PropertyValue>;
+    const retries = Number(props[RETRY_PROPERTIES.attempt] ?? 0) || 0;
+    const configured = Number(process.env.COMMAND_NOT_FOUND_RETRIES);
+    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry() }, {
+      retries,
+      ...(process.env.COMMAND_NOT_FOUND_RETRIES && Number.isInteger(configured) && configured >= 0 ? { maxRetries: configured } : {}),
+    });
     const what = `${envelope.messageType} ${envelope.messageId} (correlationId ${envelope.correlationId})`;
+    if (outcome.action === 'retryLater') {
+      // A copy in the same session, scheduled: the session's next messages (its CreateOrder) go
+      // first. Its own Service Bus messageId, or duplicate detection would drop it; the envelope
+      // keeps its id, which is what the command handler deduplicates by.
+      const baseId = String(message.messageId).replace(/#a\d+$/, '');
+      await messaging().schedule(
+        ORDER_COMMANDS_QUEUE,
+        [
+          {
+            body: Buffer.isBuffer(message.body) ? message.body : Buffer.from(JSON.stringify(message.body)),
+            contentType: message.contentType ?? 'application/json',
+            messageId: `${baseId}#a${outcome.attempt}`,
+            correlationId: envelope.correlationId,
+            subject: envelope.messageType,
+            ...(message.sessionId ? { sessionId: message.sessionId } : {}),
+            applicationProperties: { ...props, [RETRY_PROPERTIES.attempt]: outcome.attempt, [RETRY_PROPERTIES.lastError]: outcome.description.slice(0, 512) },
+          },
+        ],
+        new Date(Date.now() + outcome.delayMs),
+      );
+      context.warn(`${what}: ${outcome.description}; tried again in ${outcome.delayMs} ms (retry ${outcome.attempt}: it may have overtaken the command that creates it)`);
+      await complete(serviceBus.actions, message);
+      return;
+    }
     if (outcome.action === 'deadLetter') {
       markActiveSpan('error', `${outcome.reason}: ${outcome.description}`, { 'esb.deadletter.reason': outcome.reason });
       context.warn(`Dead-lettered ${what}: ${outcome.reason}: ${outcome.description}`);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadCosmosDefinition, type CosmosDefinition } from '../config/cosmos';
 import type { DocumentContainer } from '../documents/container';
 import { configDir } from '../shared/app-paths';
+import { withStoreFaults } from './faulty-documents';
 import { COSMOS_CONNECTION } from './idempotency';
 import { EMBEDDED_CONNECTION } from './messaging';
 
@@ -36,6 +37,6 @@ export function createDocumentContainer(name: string, env: NodeJS.ProcessEnv = p
 /** One adapter per container per process. */
 export function documentContainer(name: string): DocumentContainer {
   let c = containers.get(name);
-  if (!c) containers.set(name, (c = createDocumentContainer(name)));
+  if (!c) containers.set(name, (c = withStoreFaults(createDocumentContainer(name))));
   return c;
 }

@@ -49,6 +49,7 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'FAULT_INJECTION', scope: 'optional', description: 'transient failure drills per function or send target' },
   { name: 'PARTICIPANT_FAULTS', scope: 'optional', description: "fault injection for the saga's participants" },
   { name: 'SAGA_AUTOSTART', scope: 'optional', description: 'false pauses fulfilment sagas' },
+  { name: 'COMMAND_NOT_FOUND_RETRIES', scope: 'optional', description: 'how often a command for a missing order is tried again before it is dead-lettered (default 8)' },
   { name: 'EVENTSTORE_SNAPSHOT_EVERY', scope: 'optional', description: 'snapshot interval of the event store' },
   { name: 'CONFIG_DIR', scope: 'local', description: 'another config/ folder (tests, drills)' },
   { name: 'DATA_DIR', scope: 'local', description: "the embedded host's data folder" },

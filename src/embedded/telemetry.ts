@@ -59,16 +59,21 @@ export interface MetricPoint {
 const KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
 const ms = (t: HrTime) => hrTimeToMilliseconds(t);
 
-/** A bounded buffer: the newest `capacity` items. */
+/** A bounded buffer: the newest `capacity` items (a circular array: a push costs the same when full). */
 class Ring<T> {
   readonly #items: T[] = [];
+  #next = 0;
   constructor(private readonly capacity: number) {}
   push(item: T): void {
-    this.#items.push(item);
-    if (this.#items.length > this.capacity) this.#items.splice(0, this.#items.length - this.capacity);
+    if (this.#items.length < this.capacity) this.#items.push(item);
+    else {
+      this.#items[this.#next] = item;
+      this.#next = (this.#next + 1) % this.capacity;
+    }
   }
+  /** Oldest first. */
   all(): T[] {
-    return [...this.#items];
+    return this.#next === 0 ? [...this.#items] : [...this.#items.slice(this.#next), ...this.#items.slice(0, this.#next)];
   }
 }
 
@@ -76,6 +81,7 @@ class SpanStore implements SpanProcessor {
   readonly #spans: Ring<SpanRecord>;
   /** Spans ended per scope since the process started, and their attribute bytes (what the cost model prices). */
   readonly totals = new Map<string, { spans: number; attributeBytes: number }>();
+  readonly listeners = new Set<(span: SpanRecord) => void>();
   constructor(capacity: number) {
     this.#spans = new Ring(capacity);
   }
@@ -87,7 +93,7 @@ class SpanStore implements SpanProcessor {
     total.spans++;
     for (const [k, v] of Object.entries(span.attributes)) total.attributeBytes += k.length + String(v).length;
     this.totals.set(scope, total);
-    this.#spans.push({
+    const record: SpanRecord = {
       scope,
       traceId: sc.traceId,
       spanId: sc.spanId,
@@ -100,7 +106,9 @@ class SpanStore implements SpanProcessor {
       ...(span.status.message ? { statusMessage: span.status.message } : {}),
       attributes: { ...span.attributes },
       links: span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId })),
-    });
+    };
+    this.#spans.push(record);
+    for (const listener of this.listeners) listener(record);
   }
   all(): SpanRecord[] {
     return this.#spans.all();
@@ -185,6 +193,12 @@ export class EmbeddedTelemetry {
 
   spans(): SpanRecord[] {
     return this.#spans.all();
+  }
+
+  /** Calls `listener` with every span that ends from now on (the load benchmark times stages by them); returns the unsubscribe. */
+  onSpanEnd(listener: (span: SpanRecord) => void): () => void {
+    this.#spans.listeners.add(listener);
+    return () => this.#spans.listeners.delete(listener);
   }
 
   /** How many spans each instrumentation scope has ended since the process started. */

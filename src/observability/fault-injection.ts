@@ -1,6 +1,9 @@
 // The fault plan read from the FAULT_INJECTION setting: a JSON map of target → failure rate
-// (0..1). A target is a function name (its invocations fail before the handler runs) or
-// "send:<queue or topic>" (sends through the messaging port fail as a busy broker would).
+// (0..1). A target is a function name (its invocations fail before the handler runs),
+// "send:<queue or topic>" (sends through the messaging port fail as a busy broker would) or
+// "store:<container>" (document operations fail as Cosmos DB's 503 would). "*", "send:*" and
+// "store:*" name every function (but HTTP ones: a drill should not fail callers' requests),
+// every entity, every container; an exact target wins over its wildcard.
 
 /** A failure that goes away if retried; `code` matches the Service Bus SDK's ServiceBusy. */
 export class TransientFault extends Error {
@@ -27,8 +30,18 @@ export function parseFaultPlan(setting: string | undefined): Map<string, number>
   return plan;
 }
 
-export function shouldFail(plan: Map<string, number>, functionName: string, random: () => number = Math.random): boolean {
-  const rate = plan.get(functionName.toLowerCase()) ?? 0;
+/** The failure rate for a target: its own entry, else its kind's wildcard ("send:*", "store:*", "*" for functions). */
+export function faultRate(plan: Map<string, number>, target: string, options: { wildcard?: boolean } = {}): number {
+  const key = target.toLowerCase();
+  const own = plan.get(key);
+  if (own !== undefined) return own;
+  if (options.wildcard === false) return 0;
+  const colon = key.indexOf(':');
+  return plan.get(colon < 0 ? '*' : `${key.slice(0, colon)}:*`) ?? 0;
+}
+
+export function shouldFail(plan: Map<string, number>, target: string, random: () => number = Math.random, options: { wildcard?: boolean } = {}): boolean {
+  const rate = faultRate(plan, target, options);
   return rate > 0 && random() < rate;
 }
 

@@ -3,6 +3,7 @@
 // services as the HTTP API. The envelope's messageId is the command's messageId, so a message
 // delivered twice changes the stream once.
 import type { Envelope } from '../esb/envelope';
+import { retryDelayMs, type BackoffPolicy } from '../esb/retry';
 import { modelName, type SchemaRegistry } from '../esb/schemas';
 import type { EventMetadata } from '../eventstore/event-store';
 import { AppError, BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
@@ -14,6 +15,7 @@ export const COMMAND_MESSAGE_TYPES = ['CreateOrder', 'AddOrderItem', 'RemoveOrde
 
 export type CommandOutcome =
   | { action: 'complete'; stream: string; version: number; duplicate: boolean; events: string[] }
+  | { action: 'retryLater'; attempt: number; delayMs: number; description: string }
   | { action: 'deadLetter'; reason: 'CommandInvalid' | 'CommandTargetNotFound' | 'CommandConflict' | 'BusinessRuleViolated'; description: string };
 
 interface CommandPayload {
@@ -33,8 +35,27 @@ interface Services {
   registry: SchemaRegistry;
 }
 
-/** Runs one command message. Rejections become dead-letter decisions; other errors (conflicts that outlast retries, store outages) propagate so the message is retried. */
-export async function handleCommandMessage(envelope: Envelope, services: Services): Promise<CommandOutcome> {
+/**
+ * A command for an order that does not exist yet may have overtaken its CreateOrder: the inbound
+ * queue is not FIFO and the router runs messages concurrently, so the two can reach the
+ * order-commands session in either order. Such a command is tried again later (a scheduled copy,
+ * so the session's other messages — the CreateOrder among them — go first) before it is
+ * dead-lettered as CommandTargetNotFound: 8 retries, about 16 s in all (COMMAND_NOT_FOUND_RETRIES
+ * changes the count).
+ */
+export const TARGET_NOT_YET_RETRIES = 8;
+export const TARGET_NOT_YET_BACKOFF: BackoffPolicy = { initialIntervalMs: 100, maxIntervalMs: 5_000 };
+
+/**
+ * Runs one command message. Rejections become dead-letter decisions; other errors (conflicts that
+ * outlast retries, store outages) propagate so the message is retried. `retries` is how many
+ * times this command was already tried again later.
+ */
+export async function handleCommandMessage(
+  envelope: Envelope,
+  services: Services,
+  { retries = 0, maxRetries = TARGET_NOT_YET_RETRIES, random = Math.random }: { retries?: number; maxRetries?: number; random?: () => number } = {},
+): Promise<CommandOutcome> {
   const metadata: Partial<EventMetadata> = {
     messageId: envelope.messageId,
     correlationId: envelope.correlationId,
@@ -85,7 +106,14 @@ export async function handleCommandMessage(envelope: Envelope, services: Service
     if (!(error instanceof AppError)) throw error;
     const description = `${error.message}${error.target ? ` (${error.target})` : ''}`;
     if (error instanceof ValidationError) return { action: 'deadLetter', reason: 'CommandInvalid', description };
-    if (error instanceof NotFoundError) return { action: 'deadLetter', reason: 'CommandTargetNotFound', description };
+    if (error instanceof NotFoundError) {
+      const creates = envelope.messageType === 'CreateOrder' || envelope.messageType === 'ReceiveStock';
+      if (!creates && retries < maxRetries) {
+        const attempt = retries + 1;
+        return { action: 'retryLater', attempt, delayMs: retryDelayMs(attempt, TARGET_NOT_YET_BACKOFF, random), description };
+      }
+      return { action: 'deadLetter', reason: 'CommandTargetNotFound', description: retries > 0 ? `${description} (still after ${retries} retries)` : description };
+    }
     if (error instanceof ConflictError) return { action: 'deadLetter', reason: 'CommandConflict', description };
     if (error instanceof BusinessRuleError) return { action: 'deadLetter', reason: 'BusinessRuleViolated', description };
     throw error;

@@ -13,11 +13,14 @@ let running: RunningHost;
 // The fulfilment saga has its own suite (order-saga.e2e); here submitted orders stay submitted.
 beforeAll(async () => {
   process.env.SAGA_AUTOSTART = 'false';
+  // Commands for a missing order are retried twice (not 8 times over 16 s) before the dead letter.
+  process.env.COMMAND_NOT_FOUND_RETRIES = '2';
   running = await startHost(repoRoot);
 });
 afterAll(async () => {
   await running.stop();
   delete process.env.SAGA_AUTOSTART;
+  delete process.env.COMMAND_NOT_FOUND_RETRIES;
 });
 
 interface Answer {
@@ -277,11 +280,31 @@ describe('commands as messages: ESB → order-commands (sessions by orderId)', (
     expect(new Set(events.map((e) => e.metadata.messageId)).size).toBe(3);
   });
 
+  test('a command that overtook its CreateOrder is tried again later and applied once the order exists', async () => {
+    // The inbound queue is not FIFO: SubmitOrder can reach the order-commands session first.
+    process.env.COMMAND_NOT_FOUND_RETRIES = '8';
+    try {
+      expect((await send('early-submit', 'SubmitOrder', { orderId: 'overtaken' })).status).toBe(202);
+      await waitFor(() => running.logs.some((l) => /Order overtaken does not exist.*tried again in \d+ ms \(retry 1:/.test(l.message)), 'the first retry');
+      expect((await send('late-create', 'CreateOrder', { orderId: 'overtaken', customerId: 'cust-bus', items: [line('SKU-A')] })).status).toBe(202);
+      await projected('overtaken', 3);
+    } finally {
+      process.env.COMMAND_NOT_FOUND_RETRIES = '2';
+    }
+    expect((await call('GET', '/orders/overtaken')).body).toMatchObject({ status: 'submitted' });
+    const events = (await call('GET', '/orders/overtaken/events')).body.events as { type: string; metadata: { causationId: string } }[];
+    expect(events.map((e) => [e.type, e.metadata.causationId])).toEqual([
+      ['OrderCreated', 'late-create'],
+      ['ItemAdded', 'late-create'],
+      ['OrderSubmitted', 'early-submit'],
+    ]);
+  });
+
   test('a rejected command is dead-lettered with the reason; the queue goes on', async () => {
     await send('cmd-bad', 'AddOrderItem', { orderId: 'no-such-order', sku: 'SKU-A', quantity: 1, unitPrice: 1 });
     const dead = await waitFor(() => running.host.broker.peek('order-commands/$deadletterqueue', { maxMessageCount: 50 }).find((m) => m.applicationProperties.messageType === 'AddOrderItem'), 'the dead letter');
     expect(dead.deadLetterReason).toBe('CommandTargetNotFound');
-    expect(dead.deadLetterErrorDescription).toMatch(/no-such-order/);
+    expect(dead.deadLetterErrorDescription).toMatch(/no-such-order.*still after 2 retries/);
     await send('cmd-after', 'ReceiveStock', { sku: 'SKU-BUS', quantity: 3 });
     await waitFor(async () => (await call('GET', '/inventory/SKU-BUS')).status === 200, 'the next command');
   });
