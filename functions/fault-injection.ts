@@ -14,7 +14,10 @@ app.hook.preInvocation((context) => {
   const plan = currentFaultPlan(process.env.FAULT_INJECTION);
   if (plan.size === 0) return;
   const name = context.invocationContext.functionName;
-  // "*" leaves HTTP functions alone: a drill fails background work, not callers' requests.
-  const http = context.invocationContext.options.trigger.type === 'httpTrigger';
-  if (shouldFail(plan, name, Math.random, { wildcard: !http })) throw new TransientFault(`Injected transient fault in ${name} (FAULT_INJECTION)`);
+  // "*" leaves HTTP functions alone (a drill fails background work, not callers' requests) and
+  // orchestrators: their code does no I/O, so nothing in it fails transiently — an orchestrator
+  // that throws fails its instance for good, which is not what a transient fault is.
+  const type = context.invocationContext.options.trigger.type;
+  const wildcard = type !== 'httpTrigger' && type !== 'orchestrationTrigger';
+  if (shouldFail(plan, name, Math.random, { wildcard })) throw new TransientFault(`Injected transient fault in ${name} (FAULT_INJECTION)`);
 });

@@ -2,7 +2,8 @@
 // (0..1). A target is a function name (its invocations fail before the handler runs),
 // "send:<queue or topic>" (sends through the messaging port fail as a busy broker would) or
 // "store:<container>" (document operations fail as Cosmos DB's 503 would). "*", "send:*" and
-// "store:*" name every function (but HTTP ones: a drill should not fail callers' requests),
+// "store:*" name every function (but HTTP ones, a drill should not fail callers' requests, and
+// orchestrators, whose code does no I/O and so has no transient failures),
 // every entity, every container; an exact target wins over its wildcard.
 
 /** A failure that goes away if retried; `code` matches the Service Bus SDK's ServiceBusy. */
