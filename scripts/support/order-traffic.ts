@@ -13,9 +13,11 @@ export interface PlannedOrder {
   skus: [string, string];
 }
 
+export type TrafficMessageType = 'CreateOrder' | 'SubmitOrder' | 'AddOrderItem';
+
 export interface AcceptedMessage {
   index: number;
-  messageType: 'CreateOrder' | 'SubmitOrder';
+  messageType: TrafficMessageType;
   /** Epoch ms the request was first sent, and the 202 arrived. */
   sentAt: number;
   acceptedAt: number;
@@ -43,6 +45,11 @@ export interface TrafficOptions {
   onRefused?: (refused: RefusedMessage) => void;
   /** Stop starting new orders when this returns true. */
   stopped?: () => boolean;
+  /**
+   * Every n-th order also gets an AddOrderItem after its SubmitOrder: a late edit the order
+   * refuses (dead-lettered BusinessRuleViolated) — unless it overtook the SubmitOrder on the way.
+   */
+  lateEditEvery?: number;
 }
 
 export const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -60,14 +67,15 @@ export function messageIdOf(order: PlannedOrder, messageType: string): string {
   return `${order.orderId}-${messageType}`;
 }
 
-function envelopes(order: PlannedOrder, i: number) {
+function envelopes(order: PlannedOrder, i: number, lateEditEvery = 0): { messageType: TrafficMessageType; payload: unknown }[] {
   const items = [
     { sku: order.skus[0], quantity: 1 + (i % 3), unitPrice: 12.5 },
     { sku: order.skus[1], quantity: 1, unitPrice: 4.25 },
   ];
   return [
-    { messageType: 'CreateOrder' as const, payload: { orderId: order.orderId, customerId: `cust-${i % 97}`, items } },
-    { messageType: 'SubmitOrder' as const, payload: { orderId: order.orderId } },
+    { messageType: 'CreateOrder', payload: { orderId: order.orderId, customerId: `cust-${i % 97}`, items } },
+    { messageType: 'SubmitOrder', payload: { orderId: order.orderId } },
+    ...(lateEditEvery > 0 && i % lateEditEvery === 0 ? [{ messageType: 'AddOrderItem' as const, payload: { orderId: order.orderId, sku: order.skus[0], quantity: 1, unitPrice: 1 } }] : []),
   ];
 }
 
@@ -80,7 +88,7 @@ export async function sendOrders(orders: readonly PlannedOrder[], options: Traff
   const started = epochNow();
   let next = 0;
 
-  const post = async (order: PlannedOrder, index: number, messageType: 'CreateOrder' | 'SubmitOrder', payload: unknown): Promise<boolean> => {
+  const post = async (order: PlannedOrder, index: number, messageType: TrafficMessageType, payload: unknown): Promise<boolean> => {
     const body = JSON.stringify({ messageId: messageIdOf(order, messageType), messageType, correlationId: order.correlationId, payload });
     const traceparent = `00-${order.traceId}-${randomBytes(8).toString('hex')}-01`;
     const sentAt = epochNow();
@@ -121,7 +129,7 @@ export async function sendOrders(orders: readonly PlannedOrder[], options: Traff
         if (wait > 0) await sleep(wait);
       }
       const order = orders[i]!;
-      for (const { messageType, payload } of envelopes(order, i)) {
+      for (const { messageType, payload } of envelopes(order, i, options.lateEditEvery)) {
         if (!(await post(order, i, messageType, payload))) break;
       }
     }

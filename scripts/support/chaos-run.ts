@@ -1,0 +1,295 @@
+// Load with the host killed (SIGKILL) at random moments and restarted on the same data directory,
+// then the invariants that must survive any crash:
+//   - every accepted message processed, or dead-lettered with a reason (0 lost);
+//   - no duplicate events (each stream's versions are 1..n, no event appended twice);
+//   - every saga terminal, every participant's ledger consistent with its saga's outcome;
+//   - every projection equal to a rebuild from the events.
+// Used by `npm run chaos` and, smaller, by the test suite.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ChildHost } from './child-host';
+import { deadLetterCensus } from './dead-letter-census';
+import { messageIdOf, planOrders, sendOrders, type AcceptedMessage, type TrafficMessageType } from './order-traffic';
+import { progress } from './progress';
+
+export interface ChaosOptions {
+  orders: number;
+  concurrency: number;
+  kills: number;
+  /** A kill comes this long after the host started (random in the range). */
+  killAfterMs: [number, number];
+  /** Orders started per second; default: spread over the kills, so they land while orders arrive. */
+  rate?: number;
+  /** Every n-th order gets a late AddOrderItem, which is dead-lettered unless it overtook the submit. */
+  lateEditEvery: number;
+  showProgress?: boolean;
+  log?: (line: string) => void;
+  /** Give up waiting for sagas and projections after this long once the traffic is in. */
+  settleTimeoutMs?: number;
+}
+
+export interface ChaosResult {
+  orders: number;
+  kills: number;
+  accepted: number;
+  refused: number;
+  processed: number;
+  deadLettered: Record<string, number>;
+  lost: string[];
+  duplicateEvents: string[];
+  sagaOutcomes: Record<string, number>;
+  sagasNotTerminal: string[];
+  inconsistentParticipants: string[];
+  projections: { name: string; documents: number; equal: boolean }[];
+  durationMs: number;
+}
+
+const TERMINAL = new Set(['Completed', 'Compensated', 'CompensationFailed', 'Failed', 'Terminated']);
+const SKUS = Array.from({ length: 20 }, (_, i) => `CHAOS-SKU-${i}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET with retries: the host may be restarting. */
+async function getJson<T>(url: string, attempts = 100): Promise<{ status: number; body: T }> {
+  for (let i = 1; ; i++) {
+    try {
+      const res = await fetch(url);
+      if (res.status !== 503) return { status: res.status, body: (await res.json()) as T };
+    } catch (error) {
+      if (i >= attempts) throw error;
+    }
+    await sleep(100);
+  }
+}
+
+type Doc = Record<string, unknown> & { id: string };
+
+function readContainer(file: string, container: string): Doc[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT body FROM doc_items WHERE container = ?').pluck().all(container) as string[]).map((b) => JSON.parse(b) as Doc);
+  } finally {
+    db.close();
+  }
+}
+
+function latestLsn(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT value FROM doc_lsn WHERE container = 'events'").pluck().get() as number | undefined) ?? 0;
+  } finally {
+    db.close();
+  }
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? (() => undefined);
+  const dataDir = mkdtempSync(join(tmpdir(), 'chaos-'));
+  const dbFile = join(dataDir, 'embedded.sqlite');
+  const port = await freePort();
+  const baseUrl = `http://localhost:${port}`;
+  const lines: string[] = [];
+  const started = performance.now();
+  let host = await ChildHost.start(dataDir, lines, {}, port);
+  const orders = planOrders(options.orders, SKUS);
+  const accepted: (AcceptedMessage & { messageId: string })[] = [];
+  let refused = 0;
+  try {
+    for (const sku of SKUS) {
+      const res = await fetch(`${baseUrl}/api/inventory/${sku}/receipts`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `chaos-${sku}` }, body: JSON.stringify({ quantity: 1_000_000 }) });
+      if (res.status >= 300) throw new Error(`stock for ${sku}: ${res.status} ${await res.text()}`);
+    }
+    const perOrder = 2 + 1 / options.lateEditEvery;
+    const sendBar = options.showProgress ? progress('accepted', Math.round(options.orders * perOrder)) : undefined;
+    const traffic = sendOrders(orders, {
+      baseUrl,
+      concurrency: options.concurrency,
+      rate: options.rate ?? options.orders / ((options.kills * (options.killAfterMs[0] + options.killAfterMs[1])) / 2 / 1000),
+      retryForMs: 300_000,
+      lateEditEvery: options.lateEditEvery,
+      onAccepted: (a) => {
+        accepted.push({ ...a, messageId: messageIdOf(orders[a.index]!, a.messageType) });
+        sendBar?.increment();
+      },
+      onRefused: (r) => {
+        refused++;
+        log(`refused: ${r.messageType} of order ${r.index}: ${r.status} ${r.error}`);
+      },
+    });
+    let trafficDone = false;
+    void traffic.finally(() => (trafficDone = true));
+
+    // The kills: each at a random moment after the host came up, while orders arrive or sagas run.
+    let kills = 0;
+    while (kills < options.kills) {
+      const [min, max] = options.killAfterMs;
+      await sleep(min + Math.random() * (max - min));
+      await host.kill('SIGKILL');
+      kills++;
+      log(`kill ${kills}: SIGKILL after ${accepted.length} accepted messages${trafficDone ? ' (traffic done, sagas running)' : ''}`);
+      host = await ChildHost.start(dataDir, lines, {}, port);
+    }
+    await traffic;
+    sendBar?.stop();
+
+    // Settle: every saga ends and the projections reach the end of the change feed.
+    const orderIds = orders.map((o) => o.orderId);
+    const sagaStatus = new Map<string, string>();
+    const settleBar = options.showProgress ? progress('sagas ended', orderIds.length) : undefined;
+    const deadline = Date.now() + (options.settleTimeoutMs ?? 300_000);
+    const created = new Set(accepted.filter((a) => a.messageType === 'CreateOrder').map((a) => orders[a.index]!.orderId));
+    const submitted = orderIds.filter((id, i) => created.has(id) && accepted.some((a) => a.index === i && a.messageType === 'SubmitOrder'));
+    while (Date.now() < deadline) {
+      for (const orderId of submitted) {
+        if (TERMINAL.has(sagaStatus.get(orderId) ?? '')) continue;
+        const { status, body } = await getJson<{ status?: string }>(`${baseUrl}/api/sagas/${orderId}`);
+        if (status === 200 && body.status) {
+          sagaStatus.set(orderId, body.status);
+          if (TERMINAL.has(body.status)) settleBar?.increment();
+        }
+      }
+      if (submitted.every((id) => TERMINAL.has(sagaStatus.get(id) ?? ''))) break;
+      await sleep(250);
+    }
+    settleBar?.stop();
+    const caughtUp = () => {
+      const lease = readContainer(dbFile, 'leases').find((l) => String(l.id).startsWith('projections-') && String(l.id).endsWith('..0'));
+      return lease !== undefined && Number(JSON.parse(String(lease.ContinuationToken))) === latestLsn(dbFile);
+    };
+    while (!caughtUp() && Date.now() < deadline) await sleep(100);
+    // Late edits are retried a while before they are dead-lettered; let the order-commands queue drain.
+    for (;;) {
+      const { body } = await getJson<{ entities: { path: string; activeMessageCount?: number; scheduledMessageCount?: number }[] }>(`${baseUrl}/api/ops/entities`);
+      const commands = body.entities.find((e) => e.path === 'order-commands');
+      if ((!commands?.activeMessageCount && !commands?.scheduledMessageCount) || Date.now() > deadline) break;
+      await sleep(250);
+    }
+
+    // 1. Every accepted message processed or dead-lettered with a reason.
+    const census = await deadLetterCensus(baseUrl);
+    const deadLettered: Record<string, number> = {};
+    const lost: string[] = [];
+    let processed = 0;
+    const eventsOf = new Map<string, { version: number; type: string; data: unknown; metadata: { causationId?: string } }[]>();
+    const checkBar = options.showProgress ? progress('check orders', orderIds.length) : undefined;
+    for (const orderId of orderIds) {
+      const { status, body } = await getJson<{ events?: { version: number; type: string; data: unknown; metadata: { causationId?: string } }[] }>(`${baseUrl}/api/orders/${orderId}/events`);
+      eventsOf.set(orderId, status === 200 ? (body.events ?? []) : []);
+      checkBar?.increment();
+    }
+    checkBar?.stop();
+    for (const a of accepted) {
+      const order = orders[a.index]!;
+      const applied = (eventsOf.get(order.orderId) ?? []).some((e) => e.metadata.causationId === a.messageId);
+      if (applied) {
+        processed++;
+        continue;
+      }
+      const dead = census.find((d) => d.correlationId === order.correlationId && d.messageType === (a.messageType as TrafficMessageType));
+      if (dead) deadLettered[dead.reason] = (deadLettered[dead.reason] ?? 0) + 1;
+      else lost.push(`${a.messageId} (accepted, neither applied nor dead-lettered)`);
+    }
+
+    // 2. No duplicate events, in any stream (orders, inventory, …): versions 1..n, no event twice.
+    const duplicateEvents: string[] = [];
+    const byStream = new Map<string, Doc[]>();
+    for (const d of readContainer(dbFile, 'events')) {
+      if (d.kind !== undefined && d.kind !== 'event') continue;
+      if (typeof d.version !== 'number' || typeof d.streamId !== 'string') continue;
+      if (!byStream.has(d.streamId)) byStream.set(d.streamId, []);
+      byStream.get(d.streamId)!.push(d);
+    }
+    for (const [stream, events] of byStream) {
+      events.sort((a, b) => (a.version as number) - (b.version as number));
+      if (events.some((e, i) => e.version !== i + 1)) duplicateEvents.push(`${stream}: versions ${events.map((e) => e.version).join(',')}`);
+      const seen = new Set<string>();
+      for (const e of events) {
+        const key = `${String(e.type)} ${JSON.stringify(e.data)}`;
+        if (seen.has(key)) duplicateEvents.push(`${stream}: ${String(e.type)} appended twice`);
+        seen.add(key);
+      }
+    }
+
+    // 3. Every saga terminal; every participant consistent with its outcome.
+    const sagaOutcomes: Record<string, number> = {};
+    const sagasNotTerminal: string[] = [];
+    const inconsistentParticipants: string[] = [];
+    for (const orderId of submitted) {
+      const s = sagaStatus.get(orderId);
+      if (!s || !TERMINAL.has(s)) {
+        sagasNotTerminal.push(`${orderId}: ${s ?? 'not started'}`);
+        continue;
+      }
+      sagaOutcomes[s] = (sagaOutcomes[s] ?? 0) + 1;
+      const { status, body } = await getJson<{ consistent?: boolean; problems?: string[] }>(`${baseUrl}/api/ops/sagas/${orderId}/participants`);
+      if (status !== 200 || !body.consistent) inconsistentParticipants.push(`${orderId}: ${(body.problems ?? [JSON.stringify(body)]).join('; ')}`);
+    }
+
+    // 4. Every projection equal to a rebuild.
+    const projections: ChaosResult['projections'] = [];
+    const { body: list } = await getJson<{ projections: { name: string; activeGeneration: number }[] }>(`${baseUrl}/api/ops/projections`);
+    const views = (projection: string, generation: number) =>
+      readContainer(dbFile, 'views')
+        .filter((d) => d.projection === projection && d.generation === generation)
+        .map(({ updatedAt: _u, generation: _g, id, ...rest }): Doc => ({ ...rest, id: String(id).replace(/^g\d+:/, '') }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+    for (const p of list.projections) {
+      const live = views(p.name, p.activeGeneration);
+      const res = await fetch(`${baseUrl}/api/ops/projections/${p.name}/rebuild`, { method: 'POST' });
+      if (res.status !== 202) throw new Error(`rebuild ${p.name}: ${res.status} ${await res.text()}`);
+      for (;;) {
+        const { body } = await getJson<{ projections: { name: string; activeGeneration: number }[] }>(`${baseUrl}/api/ops/projections`);
+        if (body.projections.find((x) => x.name === p.name)!.activeGeneration > p.activeGeneration) break;
+        if (Date.now() > deadline + 120_000) throw new Error(`the rebuild of ${p.name} did not finish`);
+        await sleep(200);
+      }
+      const rebuilt = views(p.name, p.activeGeneration + 1);
+      projections.push({ name: p.name, documents: live.length, equal: JSON.stringify(rebuilt) === JSON.stringify(live) });
+    }
+
+    return {
+      orders: options.orders,
+      kills,
+      accepted: accepted.length,
+      refused,
+      processed,
+      deadLettered,
+      lost,
+      duplicateEvents,
+      sagaOutcomes,
+      sagasNotTerminal,
+      inconsistentParticipants,
+      projections,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    await host.kill('SIGTERM').catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Whether the run upheld every invariant. */
+export function chaosPassed(r: ChaosResult): boolean {
+  return (
+    r.lost.length === 0 &&
+    r.duplicateEvents.length === 0 &&
+    r.sagasNotTerminal.length === 0 &&
+    r.inconsistentParticipants.length === 0 &&
+    r.projections.length > 0 &&
+    r.projections.every((p) => p.equal) &&
+    r.kills > 0
+  );
+}

@@ -1,0 +1,53 @@
+// The embedded host as a separate process (`node dist/src/embedded/cli.js`), for tests that kill
+// it: SIGKILL leaves no chance to flush anything, so what survives is what was durable. Used by
+// the crash tests and by `npm run chaos`.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { appRoot } from '../../src/shared/app-paths';
+
+export class ChildHost {
+  private constructor(
+    readonly process: ChildProcess,
+    readonly baseUrl: string,
+    readonly exited: Promise<number | null>,
+  ) {}
+
+  /** Starts the host on a free port; every stdout line is appended to `lines` (across restarts). */
+  static async start(dataDir: string, lines: string[], env: Record<string, string> = {}, port = 0): Promise<ChildHost> {
+    const root = appRoot();
+    const child = spawn(process.execPath, [join(root, 'dist', 'src', 'embedded', 'cli.js'), '--port', String(port), '--data-dir', dataDir], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let buffered = '';
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const baseUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the host did not start in 20 s:\n${buffered}\n${stderr}`)), 20_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        buffered += d.toString();
+        const parts = buffered.split('\n');
+        buffered = parts.pop()!;
+        for (const line of parts) {
+          lines.push(line);
+          const m = /health: \[GET\] (http:\/\/[^/]+)\/api\/health/.exec(line);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        }
+      });
+      void exited.then((code) => reject(new Error(`the host exited with ${code} before it started:\n${stderr}`)));
+    });
+    assert.match(baseUrl, /^http:\/\/localhost:\d+$/);
+    return new ChildHost(child, baseUrl, exited);
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    this.process.kill(signal);
+    await this.exited;
+  }
+}
