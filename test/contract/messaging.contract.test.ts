@@ -316,6 +316,31 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
       await h.messaging.releaseSession(again);
     });
 
+    test('a receiver waiting on its session is handed a message sent to it, and one that falls due by schedule', async () => {
+      await h.messaging.send('contract-sessions', [msg('w-0', { sessionId: 'W' })]);
+      const s = (await h.messaging.acceptSession('contract-sessions', { sessionId: 'W' }))!;
+      await h.messaging.complete((await h.messaging.receiveFromSession(s, { maxWaitMs: h.waitMs }))[0]!);
+      // Waiting (the embedded clock does not move by itself: only the arrival can end the wait).
+      const waiting = h.messaging.receiveFromSession(s, { maxWaitMs: 60_000 });
+      await h.messaging.send('contract-sessions', [msg('v-1', { sessionId: 'V' }), msg('w-1', { sessionId: 'W' })]);
+      const got = await waiting;
+      expect(ids(got)).toEqual(['w-1']);
+      await h.messaging.complete(got[0]!);
+      await h.messaging.schedule('contract-sessions', [msg('w-2', { sessionId: 'W' })], new Date(h.now() + 2_000));
+      const waitingForSchedule = h.messaging.receiveFromSession(s, { maxWaitMs: 60_000 });
+      await h.advance(2_500);
+      const due = await waitingForSchedule;
+      expect(ids(due)).toEqual(['w-2']);
+      await h.messaging.complete(due[0]!);
+      await h.messaging.releaseSession(s);
+      // The other session's message went to whoever accepts that session.
+      const v = (await h.messaging.acceptSession('contract-sessions', { sessionId: 'V' }))!;
+      const other = await h.messaging.receiveFromSession(v, { maxWaitMs: h.waitMs });
+      expect(ids(other)).toEqual(['v-1']);
+      await h.messaging.complete(other[0]!);
+      await h.messaging.releaseSession(v);
+    });
+
     test('a session-enabled queue refuses a message without a sessionId', async () => {
       await expect(h.messaging.send('contract-sessions', [msg('no-session')])).rejects.toThrow(/SessionId/);
     });

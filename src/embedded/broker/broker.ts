@@ -66,6 +66,11 @@ const STATE_NAME: MessageState[] = ['active', 'deferred', 'scheduled'];
 const MAX_ID_LENGTH = 128;
 const MAX_HEADER_BYTES = 64 * 1024;
 const MAX_DEAD_LETTER_TEXT = 4096;
+const GENERIC_SUFFIX = '\u0000any';
+const SESSION_KEY = '\u0000session\u0000';
+const SESSION_TOUCH = '\u0001';
+const sessionKey = (path: string, sessionId: string) => `${path}${SESSION_KEY}${sessionId}`;
+const sessionTouch = (path: string, sessionId: string) => `${SESSION_TOUCH}${path}${SESSION_TOUCH}${sessionId}`;
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 interface Row {
@@ -354,7 +359,7 @@ export class EmbeddedBroker {
       return result;
     });
     this.#armActivation();
-    for (const path of touched) this.#notify(path);
+    this.#notifyTouched(touched);
     return seqs;
   }
 
@@ -366,7 +371,7 @@ export class EmbeddedBroker {
   #enqueue(entity: SendingEntity, m: OutgoingMessage & { messageId: string }, seq: number, now: number, touched: Set<string>) {
     if (entity.kind === 'queue') {
       this.#insert(entity.path, m, seq, 'active', now, entity.receiver.defaultTtlMs);
-      touched.add(entity.path);
+      touched.add(entity.receiver.requiresSession && m.sessionId ? sessionTouch(entity.path, m.sessionId) : entity.path);
       return;
     }
     const filterMessage = this.#filterView(m, seq, now);
@@ -380,7 +385,7 @@ export class EmbeddedBroker {
       } else {
         this.#insert(sub.path, m, seq, 'active', now, sub.receiver.defaultTtlMs);
       }
-      touched.add(sub.path);
+      touched.add(sub.receiver.requiresSession && m.sessionId ? sessionTouch(sub.path, m.sessionId) : sub.path);
     }
   }
 
@@ -465,7 +470,7 @@ export class EmbeddedBroker {
         this.#enqueue(entity, m, this.#nextSeq(entity.path), now, touched);
       }
     });
-    for (const path of touched) this.#notify(path);
+    this.#notifyTouched(touched);
     this.#armActivation();
   }
 
@@ -491,7 +496,7 @@ export class EmbeddedBroker {
       throw new BrokerError('InvalidOperation', `'${path}' requires sessions; accept a session to receive from it.`);
     }
     const key = this.#waitKey(entity.path, dlq);
-    const got = await this.#receiveLoop(key, entity.path, options, () => this.#lockNext(entity, dlq, options.maxMessages ?? 1));
+    const got = await this.#receiveLoop([key], entity.path, options, () => this.#lockNext(entity, dlq, options.maxMessages ?? 1));
     this.#countReceive(path, got);
     return got;
   }
@@ -502,7 +507,7 @@ export class EmbeddedBroker {
   }
 
   async #receiveLoop<T>(
-    key: string,
+    keys: string[],
     entityPath: string,
     options: ReceiveOptions,
     attempt: () => T[],
@@ -510,10 +515,10 @@ export class EmbeddedBroker {
     const deadline = this.#clock.now() + (options.maxWaitMs ?? 0);
     for (;;) {
       if (this.#closed) return [];
-      const version = this.#versions.get(key) ?? 0;
+      const version = this.#version(keys);
       const got = await this.#commit.run(attempt);
       if (got.length > 0 || options.signal?.aborted || this.#clock.now() >= deadline) return got;
-      await this.#wait(key, entityPath, version, deadline, options.signal);
+      await this.#wait(keys, entityPath, version, deadline, options.signal);
       if (options.signal?.aborted) return [];
     }
   }
@@ -584,8 +589,8 @@ export class EmbeddedBroker {
     if (!entity.receiver.requiresSession || dlq) {
       throw new BrokerError('InvalidOperation', `'${path}' is not session-enabled.`);
     }
-    const key = this.#waitKey(entity.path, false);
-    const got = await this.#receiveLoop(key, entity.path, options, () => {
+    // Woken by any send to the entity (a new session may have arrived).
+    const got = await this.#receiveLoop([entity.path], entity.path, options, () => {
       const now = this.#clock.now();
       const sessionId =
         options.sessionId ?? (this.#stmt.nextSession.get(entity.path, now, now) as { session_id: string } | undefined)?.session_id;
@@ -617,8 +622,11 @@ export class EmbeddedBroker {
 
   async receiveFromSession(session: SessionLock, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
     const { entity } = this.entities.receiving(session.entityPath);
-    const key = this.#waitKey(entity.path, false);
-    const got = await this.#receiveLoop(key, entity.path, options, () => {
+    // Woken by sends to this session only (not by every send to the entity: with one session per
+    // order, waking every session holder on each send costs a query per held session), and by
+    // what may make any message available again (activation of scheduled messages, abandon, …).
+    const keys = [entity.path + GENERIC_SUFFIX, sessionKey(entity.path, session.sessionId)];
+    const got = await this.#receiveLoop(keys, entity.path, options, () => {
       const now = this.#clock.now();
       const until = this.#checkSession(entity, session, now);
       const out: ReceivedMessage[] = [];
@@ -675,7 +683,8 @@ export class EmbeddedBroker {
       }
       this.#stmt.sessionUpsert.run(entity.path, session.sessionId, null, null);
     });
-    this.#notify(entity.path);
+    // The session is free for the acceptors; the other sessions' holders have nothing new.
+    this.#wake(entity.path);
   }
 
   async getSessionState(session: SessionLock): Promise<Buffer | null> {
@@ -903,7 +912,7 @@ export class EmbeddedBroker {
       this.#enqueue(target, m, seq, now, touched);
       return { sequenceNumber: seq, messageId };
     });
-    for (const path of touched) this.#notify(path);
+    this.#notifyTouched(touched);
     return result;
   }
 
@@ -943,31 +952,68 @@ export class EmbeddedBroker {
     return dlq ? entityPath + DLQ_SUFFIX : entityPath;
   }
 
+  #wake(key: string): void {
+    this.#versions.set(key, (this.#versions.get(key) ?? 0) + 1);
+    for (const wake of this.#waiters.get(key) ?? []) wake();
+  }
+
+  /** Something changed in the entity: wakes its receivers, session acceptors and session holders. */
   #notify(path: string): void {
-    for (const key of [path, path + DLQ_SUFFIX]) {
-      this.#versions.set(key, (this.#versions.get(key) ?? 0) + 1);
-      for (const wake of this.#waiters.get(key) ?? []) wake();
+    for (const key of [path, path + DLQ_SUFFIX, path + GENERIC_SUFFIX]) this.#wake(key);
+  }
+
+  /** After sends: a session message wakes its session's holder and the acceptors, not every session holder. */
+  #notifyTouched(touched: Set<string>): void {
+    for (const t of touched) {
+      if (!t.startsWith(SESSION_TOUCH)) {
+        this.#notify(t);
+        continue;
+      }
+      // Entity paths never hold the separator; a session id may.
+      const rest = t.slice(SESSION_TOUCH.length);
+      const cut = rest.indexOf(SESSION_TOUCH);
+      const path = rest.slice(0, cut);
+      const sessionId = rest.slice(cut + SESSION_TOUCH.length);
+      this.#wake(path);
+      this.#wake(path + DLQ_SUFFIX);
+      this.#wake(sessionKey(path, sessionId));
     }
   }
 
-  /** Waits for a send to the entity, a lock or session lock to run out, the deadline or abort. */
-  #wait(key: string, entityPath: string, version: number, deadline: number, signal?: AbortSignal): Promise<void> {
-    if ((this.#versions.get(key) ?? 0) !== version) return Promise.resolve();
+  #version(keys: string[]): string {
+    return keys.map((k) => this.#versions.get(k) ?? 0).join(',');
+  }
+
+  /** Waits for a change to any of the keys, a lock or session lock to run out, the deadline or abort. */
+  #wait(keys: string[], entityPath: string, version: string, deadline: number, signal?: AbortSignal): Promise<void> {
+    if (this.#version(keys) !== version) return Promise.resolve();
     const now = this.#clock.now();
     const nextLock = (this.#stmt.nextLockExpiry.get(entityPath, now) as number | null) ?? NEVER;
     const nextSession = (this.#stmt.nextSessionExpiry.get(entityPath, now) as number | null) ?? NEVER;
     const wakeAt = Math.min(deadline, nextLock, nextSession);
     return new Promise<void>((resolve) => {
-      let set = this.#waiters.get(key);
-      if (!set) this.#waiters.set(key, (set = new Set()));
+      const sets = keys.map((key) => {
+        let set = this.#waiters.get(key);
+        if (!set) this.#waiters.set(key, (set = new Set()));
+        return set;
+      });
       const done = () => {
-        set!.delete(done);
+        keys.forEach((key, i) => {
+          const set = sets[i]!;
+          set.delete(done);
+          // Per-session keys come and go with the sessions: forget them once nobody waits (a
+          // receiver that read the old version only queries once more).
+          if (set.size === 0 && key.includes(SESSION_KEY)) {
+            this.#waiters.delete(key);
+            this.#versions.delete(key);
+          }
+        });
         timer.cancel();
         signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = this.#clock.setTimer(wakeAt, done);
-      set.add(done);
+      for (const set of sets) set.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });
   }
