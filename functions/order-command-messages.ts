@@ -42,7 +42,7 @@ export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, c
   }
   await inSpan(`command ${envelope.messageType}`, { correlationId: envelope.correlationId, attributes: { 'messaging.message.id': envelope.messageId, messageType: envelope.messageType } }, async () => {
     const es = eventSourcing();
-    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry() });
+    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry(), audit: es.audit });
     const what = `${envelope.messageType} ${envelope.messageId} (correlationId ${envelope.correlationId})`;
     if (outcome.action === 'deadLetter') {
       markActiveSpan('error', `${outcome.reason}: ${outcome.description}`, { 'esb.deadletter.reason': outcome.reason });

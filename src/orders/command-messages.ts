@@ -1,10 +1,13 @@
 // Order and inventory commands that arrive as messages (the order-commands queue, fed by the
 // ESB): the envelope's payload is checked against the catalog schema, then handled by the same
 // services as the HTTP API. The envelope's messageId is the command's messageId, so a message
-// delivered twice changes the stream once.
+// delivered twice changes the stream once. The caller of a command message is the ESB (a system
+// identity): its events say so, and the audit records each outcome — at least once, since a
+// redelivered message is recorded again (as a duplicate when it had been applied).
 import type { Envelope } from '../esb/envelope';
 import { modelName, type SchemaRegistry } from '../esb/schemas';
 import type { EventMetadata } from '../eventstore/event-store';
+import type { AuditCaller, AuditLog } from '../security/audit-log';
 import { AppError, BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import type { InventoryService } from './inventory-service';
 import type { OrderLine } from './order';
@@ -31,14 +34,44 @@ interface Services {
   orders: OrderService;
   inventory: InventoryService;
   registry: SchemaRegistry;
+  /** Where each outcome is audited; an audit that fails fails the message, so it is retried. */
+  audit?: AuditLog;
 }
+
+/** Who issues a command that arrives as a message. */
+export const ESB_CALLER: AuditCaller = { name: 'esb', kind: 'system', roles: [] };
 
 /** Runs one command message. Rejections become dead-letter decisions; other errors (conflicts that outlast retries, store outages) propagate so the message is retried. */
 export async function handleCommandMessage(envelope: Envelope, services: Services): Promise<CommandOutcome> {
+  const outcome = await runCommandMessage(envelope, services);
+  if (services.audit) {
+    const p = (envelope.payload ?? {}) as { orderId?: unknown; sku?: unknown };
+    const target =
+      envelope.messageType === 'ReceiveStock' ? (typeof p.sku === 'string' ? `inventory:${p.sku}` : 'inventory') : typeof p.orderId === 'string' ? `order:${p.orderId}` : 'orders';
+    await services.audit.record({
+      action: envelope.messageType,
+      kind: 'command',
+      target,
+      caller: ESB_CALLER,
+      correlationId: envelope.correlationId,
+      outcome: outcome.action === 'complete' ? 'accepted' : 'rejected',
+      ...(outcome.action === 'deadLetter' ? { reason: outcome.reason } : {}),
+      details: {
+        messageId: envelope.messageId,
+        ...(typeof envelope.headers.source === 'string' ? { source: envelope.headers.source } : {}),
+        ...(outcome.action === 'complete' && outcome.duplicate ? { duplicate: true } : {}),
+      },
+    });
+  }
+  return outcome;
+}
+
+async function runCommandMessage(envelope: Envelope, services: Services): Promise<CommandOutcome> {
   const metadata: Partial<EventMetadata> = {
     messageId: envelope.messageId,
     correlationId: envelope.correlationId,
     causationId: envelope.causationId ?? envelope.messageId,
+    caller: { name: ESB_CALLER.name, kind: ESB_CALLER.kind },
     ...(typeof envelope.headers.traceparent === 'string' ? { traceparent: envelope.headers.traceparent } : {}),
   };
   try {
