@@ -105,8 +105,17 @@ export function parseAuditQuery(params: { get(name: string): string | null }, no
   return { since, until, limit, ...(target ? { target } : {}), ...(action ? { action } : {}), ...(outcome ? { outcome: outcome as AuditOutcome } : {}) };
 }
 
+const MAX_REMEMBERED_STREAMS = 10_000;
+
 export class AuditLog {
   readonly #now: () => Date;
+  /**
+   * The version this process last wrote to each recent stream. Most records open a new stream (a
+   * target's first of the day) or follow this process's previous one (an order's next command),
+   * so the append names its expected version instead of querying for it first; another writer
+   * having got there makes it a conflict, retried with a query. Saves a query per record.
+   */
+  readonly #versions = new Map<string, number>();
 
   constructor(
     private readonly store: EventStore,
@@ -127,7 +136,9 @@ export class AuditLog {
     };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.store.append(streamId, [{ type, data, metadata }], { expectedVersion: 'any', now: () => at });
+        const expectedVersion = attempt === 1 ? (this.#versions.get(streamId) ?? 0) : 'any';
+        const { version } = await this.store.append(streamId, [{ type, data, metadata }], { expectedVersion, now: () => at });
+        this.#remember(streamId, version);
         return { ...data, type };
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
@@ -135,6 +146,12 @@ export class AuditLog {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
+  }
+
+  #remember(streamId: string, version: number): void {
+    this.#versions.delete(streamId);
+    if (this.#versions.size >= MAX_REMEMBERED_STREAMS) this.#versions.delete(this.#versions.keys().next().value!);
+    this.#versions.set(streamId, version);
   }
 
   /** Records in the time range, newest first, at most `limit`; `truncated` when there were more. */

@@ -66,6 +66,23 @@ describe('audit records', () => {
     expect(events.map((e) => e.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(new Set(events.map((e) => (e.data as AuditEntry).correlationId)).size).toBe(20);
   });
+
+  test('two processes writing about one target: each guesses the version from its own last write, a wrong guess is retried', async () => {
+    const { store } = setup();
+    const now = () => new Date('2026-01-15T10:00:00.000Z');
+    const [a, b] = [new AuditLog(store, { now }), new AuditLog(store, { now })];
+    await a.record(entry({ correlationId: 'a-1' }));
+    await b.record(entry({ correlationId: 'b-1' })); // b guesses a new stream: taken by a
+    await a.record(entry({ correlationId: 'a-2' })); // a guesses version 1: b wrote 2
+    await b.record(entry({ correlationId: 'b-2' }));
+    const events = await store.readStream('audit-2026-01-15-order:o-1');
+    expect(events.map((e) => [e.version, (e.data as AuditEntry).correlationId])).toEqual([
+      [1, 'a-1'],
+      [2, 'b-1'],
+      [3, 'a-2'],
+      [4, 'b-2'],
+    ]);
+  });
 });
 
 describe('audit queries', () => {
