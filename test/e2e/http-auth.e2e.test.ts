@@ -5,10 +5,12 @@
 // events name who issued them; the Easy Auth principal counts only where it is trusted; an app in
 // Azure with nothing configured refuses everyone; the dashboard's host API needs the ops role.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashApiKey } from '../../src/security/identity';
 import type { AuditRecord } from '../../src/security/audit-log';
+import { ChildHost } from '../support/child-host';
 import { startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
@@ -307,6 +309,17 @@ describe('Easy Auth and Azure', () => {
     expect((await call('GET', '/api/ops/entities', { headers: { 'x-ms-client-principal': principal('ops@contoso.com', ['ops']) } })).status).toBe(200);
     expect((await call('GET', '/api/ops/entities', { key: 'ops' })).status).toBe(401);
   });
+});
+
+test('a malformed API_KEYS stops the app at start, naming the entry, rather than run open or closed by surprise', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'auth-bad-keys-'));
+  try {
+    const lines: string[] = [];
+    const started = ChildHost.start(dataDir, lines, { API_KEYS: JSON.stringify([{ name: 'shop', key: 'a-plain-key', roles: ['orders.write'] }]) });
+    await expect(started).rejects.toThrow(/API_KEYS\[0\] holds a plain key; store its SHA-256/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe('the dashboard', () => {
