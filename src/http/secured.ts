@@ -9,7 +9,7 @@ import type { EventMetadata } from '../eventstore/event-store';
 import { count } from '../observability/metrics';
 import type { AuditCaller, AuditEntry } from '../security/audit-log';
 import { authSettings, identify, IdentificationFailed, requireRole, type Caller, type HeaderReader } from '../security/identity';
-import { OPERATIONS, type Operation, type OperationName, type RequestView } from '../security/operations';
+import { auditsOutcomes, OPERATIONS, type Operation, type OperationName, type RequestView } from '../security/operations';
 import { RefusalLimiter } from '../security/refusal-limiter';
 import { AuthenticationError, AuthorizationError } from '../shared/errors';
 import { errorResponse, type ErrorLog, type JsonResponse } from './responses';
@@ -122,10 +122,10 @@ export function secured<Req extends SecuredRequest, Ctx extends SecuredContext, 
     try {
       response = await handler(request, context, access);
     } catch (error) {
-      if (op.kind !== 'read') await writeAudit({ action, kind: op.kind, target: op.target(request), caller: auditCaller(who), correlationId, outcome: 'failed', reason: (error as Error)?.name }, context);
+      if (auditsOutcomes(op)) await writeAudit({ action, kind: op.kind, target: op.target(request), caller: auditCaller(who), correlationId, outcome: 'failed', reason: (error as Error)?.name }, context);
       throw error;
     }
-    if (op.kind !== 'read') {
+    if (auditsOutcomes(op)) {
       const status = response.status ?? 200;
       const reason = status >= 400 ? errorCode(response.jsonBody) : undefined;
       await writeAudit(

@@ -9,6 +9,7 @@ import type { EventStore, StoredEvent } from '../eventstore/event-store';
 import type { EventSchemas } from '../eventstore/upcasting';
 import { ConcurrencyError, ValidationError } from '../shared/errors';
 import type { CallerKind } from './identity';
+import type { OperationKind } from './operations';
 
 export const AUDIT_STREAM_PREFIX = 'audit-';
 export const AUDIT_EVENT_TYPES = { command: 'CommandIssued', ops: 'OpsActionPerformed', refused: 'AccessRefused' } as const;
@@ -27,7 +28,7 @@ export interface AuditCaller {
 export interface AuditEntry {
   /** The operation: order.create, deadletters.purge, saga.approve, … */
   action: string;
-  kind: 'command' | 'ops' | 'read';
+  kind: OperationKind;
   /** What it acted on: order:o-1, deadletters:inbound, projection:order-summary, … */
   target: string;
   caller: AuditCaller;
@@ -62,7 +63,9 @@ export const AUDIT_QUERY_MAX_LIMIT = 1000;
 const DAY_MS = 86_400_000;
 // A query over every target reads at most this many records before it says it was truncated.
 const MAX_SCANNED = 20_000;
-const MAX_APPEND_ATTEMPTS = 6;
+// Each lost race means another record made it, so N writers racing on one stream all get through
+// within N attempts; records about one target on one day rarely race at all.
+const MAX_APPEND_ATTEMPTS = 25;
 
 const dayOf = (at: Date) => at.toISOString().slice(0, 10);
 
@@ -143,7 +146,7 @@ export class AuditLog {
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
         // Another record of the same target and day got the version first: a short random pause spreads the retries.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * Math.min(attempt, 10)));
       }
     }
   }

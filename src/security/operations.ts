@@ -6,9 +6,14 @@ import type { Role } from './identity';
 /**
  * command: an order or inventory command — every outcome is audited;
  * ops: an operator's action — every outcome is audited;
- * read: only refused attempts are audited.
+ * read: a query — only refused attempts are audited;
+ * ingress: a message put on the bus — only refused attempts are audited here (the commands it
+ * carries are audited when they are handled).
  */
-export type OperationKind = 'command' | 'ops' | 'read';
+export type OperationKind = 'command' | 'ops' | 'read' | 'ingress';
+
+/** Whether every outcome of the operation is audited, not only its refusals. */
+export const auditsOutcomes = (op: Operation) => op.kind === 'command' || op.kind === 'ops';
 
 export interface RequestView {
   params: Record<string, string | undefined>;
@@ -31,7 +36,7 @@ const deadLetters = (r: RequestView) => `deadletters:${r.query.get('entity') ?? 
 
 export const OPERATIONS = {
   // The ESB ingress: partners and shops put messages on the bus.
-  'messages.ingest': { kind: 'read', roles: ['messages.write'], target: fixed('messages') },
+  'messages.ingest': { kind: 'ingress', roles: ['messages.write'], target: fixed('messages') },
   // Order and inventory commands.
   'order.create': {
     kind: 'command',
