@@ -80,8 +80,14 @@
     }
   }
 
+  // With API_KEYS configured the host wants a key with the ops role on every API call. It is kept
+  // in sessionStorage: gone when the tab closes, never sent anywhere but this host.
+  const KEY_STORAGE = 'ops-api-key';
+  const storedKey = () => sessionStorage.getItem(KEY_STORAGE) || '';
+
   async function api(path, init) {
-    const res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init && init.headers) } });
+    const key = storedKey();
+    const res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(key ? { 'x-api-key': key } : {}), ...(init && init.headers) } });
     const text = await res.text();
     let body;
     try {
@@ -188,10 +194,27 @@
   function setLive(ok, error) {
     const el = byTestId('live-status');
     el.classList.toggle('down', !ok);
-    el.querySelector('.live-text').textContent = ok ? `live · ${new Date().toLocaleTimeString([], { hour12: false })}` : 'host unreachable';
+    const refused = !ok && error instanceof ApiError && (error.status === 401 || error.status === 403);
+    el.querySelector('.live-text').textContent = ok ? `live · ${new Date().toLocaleTimeString([], { hour12: false })}` : refused ? 'key needed' : 'host unreachable';
     const banner = byTestId('error-banner');
     banner.hidden = ok;
-    if (!ok) banner.textContent = `Could not reach the host: ${error && error.message ? error.message : error}. Retrying…`;
+    if (refused) {
+      banner.textContent =
+        error.status === 401
+          ? storedKey()
+            ? `The host did not accept this API key (${error.message}): enter one with the ops role above.`
+            : 'This host needs an API key: enter one with the ops role above.'
+          : `The API key in use lacks the ops role: ${error.message}`;
+    } else if (!ok) banner.textContent = `Could not reach the host: ${error && error.message ? error.message : error}. Retrying…`;
+    showKeyControls(refused);
+  }
+
+  function showKeyControls(askForKey) {
+    const form = byTestId('key-form');
+    const wasHidden = form.hidden;
+    form.hidden = !askForKey;
+    if (askForKey && wasHidden) byTestId('key-input').focus();
+    byTestId('key-forget').hidden = askForKey || !storedKey();
   }
 
   // ------------------------------------------------------------------ flow
@@ -734,6 +757,19 @@
   // ------------------------------------------------------------------ start
 
   function start() {
+    byTestId('key-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const input = byTestId('key-input');
+      const key = input.value.trim();
+      if (!key) return;
+      sessionStorage.setItem(KEY_STORAGE, key);
+      input.value = '';
+      refreshNow();
+    });
+    byTestId('key-forget').addEventListener('click', () => {
+      sessionStorage.removeItem(KEY_STORAGE);
+      refreshNow();
+    });
     byTestId('dl-refresh').addEventListener('click', () => {
       state.dl.loadedFor = '';
       refreshNow();

@@ -1,13 +1,15 @@
-// Stock of a SKU: goods received (a command on the SKU's stream) and the availability read model.
+// Stock of a SKU: goods received (a command on the SKU's stream; inventory.write) and the
+// availability read model (orders.read).
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { schemaRegistry } from '../src/composition/esb';
 import { eventSourcing } from '../src/composition/orders';
 import { checkId } from '../src/orders/event-schemas';
 import { commandMetadata, etag, ifMatchVersion, readJsonObject } from '../src/http/requests';
 import { errorResponse, json } from '../src/http/responses';
+import { secured, type Access } from '../src/http/secured';
 import { ValidationError } from '../src/shared/errors';
 
-export async function receiveStock(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function receiveStock(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const sku = checkId(request.params.sku, 'sku');
     const body = await readJsonObject(request);
@@ -16,7 +18,7 @@ export async function receiveStock(request: HttpRequest, context: InvocationCont
     registry.validatePayload(registry.get('ReceiveStock.v1'), { ...body, sku }, '');
     const result = await eventSourcing().inventory.receive(sku, { quantity: body.quantity as number, reference: body.reference as string | undefined }, {
       expectedVersion: ifMatchVersion(request.headers.get('if-match')),
-      metadata: commandMetadata(request, context.traceContext?.traceParent),
+      metadata: access.stamp(commandMetadata(request, context.traceContext?.traceParent)),
     });
     return json(result.version === result.events.length ? 201 : 200, { sku, version: result.version, ...(result.duplicate ? { duplicate: true } : {}) }, { ETag: etag(result.version), Location: `/api/inventory/${sku}` });
   } catch (error) {
@@ -34,5 +36,5 @@ export async function getInventory(request: HttpRequest, context: InvocationCont
   }
 }
 
-app.http('receiveStock', { methods: ['POST'], route: 'inventory/{sku}/receipts', authLevel: 'function', handler: receiveStock });
-app.http('getInventory', { methods: ['GET'], route: 'inventory/{sku}', authLevel: 'function', handler: getInventory });
+app.http('receiveStock', { methods: ['POST'], route: 'inventory/{sku}/receipts', authLevel: 'function', handler: secured('inventory.receive', receiveStock) });
+app.http('getInventory', { methods: ['GET'], route: 'inventory/{sku}', authLevel: 'function', handler: secured('inventory.read', getInventory) });

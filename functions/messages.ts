@@ -5,6 +5,7 @@ import { messaging } from '../src/adapters/messaging';
 import { esb } from '../src/composition/esb';
 import { acceptMessage, mediaType } from '../src/esb/ingress';
 import { errorResponse, json } from '../src/http/responses';
+import { secured } from '../src/http/secured';
 import { count } from '../src/observability/metrics';
 import { inSpan, markActiveSpan, withCorrelation } from '../src/observability/tracing';
 
@@ -43,5 +44,5 @@ app.http('ingestMessage', {
   methods: ['POST'],
   route: 'messages',
   authLevel: 'function',
-  handler: ingestMessage,
+  handler: secured('messages.ingest', ingestMessage),
 });

@@ -1,4 +1,4 @@
-// Operations endpoints for messaging (function keys in Azure). `entity` names a queue or
+// Operations endpoints for messaging (function keys in Azure; the ops role). `entity` names a queue or
 // topic/subscriptions/name (its dead-letter queue is read), or review / archive (where
 // dead-letter triage parks messages). Filters: reason, category, messageType, correlationId,
 // since, until.
@@ -13,6 +13,7 @@ import { messaging } from '../src/adapters/messaging';
 import { browseDeadLetters, entityDepths, purgeMatching, resubmitDeadLetter, resubmitMatching, type DeadLetterQuery } from '../src/esb/dead-letters';
 import { messageTrail } from '../src/esb/message-trail';
 import { errorResponse, json } from '../src/http/responses';
+import { secured, type Access } from '../src/http/secured';
 
 function query(request: HttpRequest): DeadLetterQuery & { all: string | null; fromSequenceNumber: string | null; max: string | null } {
   const q = request.query;
@@ -28,6 +29,11 @@ function query(request: HttpRequest): DeadLetterQuery & { all: string | null; fr
     fromSequenceNumber: q.get('fromSequenceNumber'),
     max: q.get('max'),
   };
+}
+
+/** The filters a request set, for the audit record. */
+function selectedFilters(q: ReturnType<typeof query>): Record<string, string> {
+  return Object.fromEntries(Object.entries(q).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'entity'));
 }
 
 export async function listEntityDepths(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -46,9 +52,11 @@ export async function listDeadLetters(request: HttpRequest, context: InvocationC
   }
 }
 
-export async function resubmitOneDeadLetter(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function resubmitOneDeadLetter(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
+    access.note({ sequenceNumber: request.params.sequenceNumber });
     const result = await resubmitDeadLetter(messaging(), request.query.get('entity'), request.params.sequenceNumber ?? '');
+    access.note({ resubmittedAs: result.resubmitted.messageId });
     context.log(`Resubmitted ${request.params.sequenceNumber} of ${result.entity} as ${result.resubmitted.messageId}`);
     return json(200, result);
   } catch (error) {
@@ -56,9 +64,12 @@ export async function resubmitOneDeadLetter(request: HttpRequest, context: Invoc
   }
 }
 
-export async function resubmitManyDeadLetters(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function resubmitManyDeadLetters(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
-    const result = await resubmitMatching(messaging(), query(request));
+    const filters = query(request);
+    access.note({ filters: selectedFilters(filters) });
+    const result = await resubmitMatching(messaging(), filters);
+    access.note({ matched: result.matched, resubmitted: result.resubmitted.length });
     context.log(`Resubmitted ${result.resubmitted.length} of ${result.matched} matching messages of ${result.entity}`);
     return json(200, result);
   } catch (error) {
@@ -66,9 +77,12 @@ export async function resubmitManyDeadLetters(request: HttpRequest, context: Inv
   }
 }
 
-export async function purgeDeadLetters(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function purgeDeadLetters(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
-    const result = await purgeMatching(messaging(), query(request));
+    const filters = query(request);
+    access.note({ filters: selectedFilters(filters) });
+    const result = await purgeMatching(messaging(), filters);
+    access.note({ purged: result.purged });
     context.log(`Purged ${result.purged} messages of ${result.entity}`);
     return json(200, result);
   } catch (error) {
@@ -85,14 +99,14 @@ export async function traceMessage(request: HttpRequest, context: InvocationCont
   }
 }
 
-app.http('opsEntities', { methods: ['GET'], route: 'ops/entities', authLevel: 'function', handler: listEntityDepths });
-app.http('opsDeadLetters', { methods: ['GET'], route: 'ops/deadletters', authLevel: 'function', handler: listDeadLetters });
-app.http('opsPurgeDeadLetters', { methods: ['DELETE'], route: 'ops/deadletters', authLevel: 'function', handler: purgeDeadLetters });
+app.http('opsEntities', { methods: ['GET'], route: 'ops/entities', authLevel: 'function', handler: secured('ops.readEntities', listEntityDepths) });
+app.http('opsDeadLetters', { methods: ['GET'], route: 'ops/deadletters', authLevel: 'function', handler: secured('ops.readDeadLetters', listDeadLetters) });
+app.http('opsPurgeDeadLetters', { methods: ['DELETE'], route: 'ops/deadletters', authLevel: 'function', handler: secured('deadletters.purge', purgeDeadLetters) });
 app.http('opsResubmitDeadLetter', {
   methods: ['POST'],
   route: 'ops/deadletters/{sequenceNumber:long}/resubmit',
   authLevel: 'function',
-  handler: resubmitOneDeadLetter,
+  handler: secured('deadletters.resubmit', resubmitOneDeadLetter),
 });
-app.http('opsMessageTrail', { methods: ['GET'], route: 'ops/trail', authLevel: 'function', handler: traceMessage });
-app.http('opsResubmitDeadLetters', { methods: ['POST'], route: 'ops/deadletters/resubmit', authLevel: 'function', handler: resubmitManyDeadLetters });
+app.http('opsMessageTrail', { methods: ['GET'], route: 'ops/trail', authLevel: 'function', handler: secured('ops.readTrail', traceMessage) });
+app.http('opsResubmitDeadLetters', { methods: ['POST'], route: 'ops/deadletters/resubmit', authLevel: 'function', handler: secured('deadletters.resubmitMany', resubmitManyDeadLetters) });

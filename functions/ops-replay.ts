@@ -1,4 +1,4 @@
-// Operations endpoints for the event-sourced side (function keys in Azure):
+// Operations endpoints for the event-sourced side (function keys in Azure; the ops role):
 //   GET  /api/ops/projections                         generations, lag (p50/p99), rebuild progress
 //   POST /api/ops/projections/{name}/rebuild          queue a rebuild (202; progress in the GET)
 //   POST /api/ops/integration-events/republish        queue a republish of the integration events
@@ -9,6 +9,7 @@ import { messaging } from '../src/adapters/messaging';
 import { eventSourcing } from '../src/composition/orders';
 import { readJsonObject } from '../src/http/requests';
 import { errorResponse, json } from '../src/http/responses';
+import { secured, type Access } from '../src/http/secured';
 import { jobTracker, rebuildJobId, type JobState } from '../src/projections/rebuild';
 import { republishIntegrationEvents } from '../src/integration/republish';
 import { eventPublisher } from '../src/adapters/event-hubs';
@@ -45,11 +46,12 @@ export async function listProjections(_request: HttpRequest, context: Invocation
   }
 }
 
-export async function requestProjectionRebuild(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function requestProjectionRebuild(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const name = request.params.name!;
     const entry = await eventSourcing().registry.get(name); // 404 for an unknown projection
     const generation = entry.building ?? entry.active + 1;
+    access.note({ generation });
     // One request per generation: a second click within the duplicate-detection window is dropped.
     await enqueue({ job: 'rebuild-projection', projection: name }, `rebuild-${name}-g${generation}`);
     context.log(`Rebuild of ${name} (generation ${generation}) queued`);
@@ -59,13 +61,14 @@ export async function requestProjectionRebuild(request: HttpRequest, context: In
   }
 }
 
-export async function requestRepublish(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function requestRepublish(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const body = await readJsonObject(request);
     const prefixes = body.streamPrefixes;
     if (prefixes !== undefined && (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(p)))) {
       throw new ValidationError('streamPrefixes must be a list of stream id prefixes such as "order-"', 'streamPrefixes');
     }
+    access.note({ streamPrefixes: prefixes ?? 'all' });
     await enqueue({ job: 'republish-integration-events', ...(prefixes ? { streamPrefixes: prefixes as string[] } : {}) }, `republish-${Date.now()}`);
     return json(202, { status: 'queued', job: REPUBLISH_JOB_ID }, { Location: `/api/ops/jobs/${encodeURIComponent(REPUBLISH_JOB_ID)}` });
   } catch (error) {
@@ -112,8 +115,8 @@ export async function runOpsJob(message: unknown, context: InvocationContext): P
   }
 }
 
-app.http('opsProjections', { methods: ['GET'], route: 'ops/projections', authLevel: 'function', handler: listProjections });
-app.http('opsRebuildProjection', { methods: ['POST'], route: 'ops/projections/{name}/rebuild', authLevel: 'function', handler: requestProjectionRebuild });
-app.http('opsRepublishIntegrationEvents', { methods: ['POST'], route: 'ops/integration-events/republish', authLevel: 'function', handler: requestRepublish });
-app.http('opsJob', { methods: ['GET'], route: 'ops/jobs/{id}', authLevel: 'function', handler: getJob });
+app.http('opsProjections', { methods: ['GET'], route: 'ops/projections', authLevel: 'function', handler: secured('ops.readProjections', listProjections) });
+app.http('opsRebuildProjection', { methods: ['POST'], route: 'ops/projections/{name}/rebuild', authLevel: 'function', handler: secured('projection.rebuild', requestProjectionRebuild) });
+app.http('opsRepublishIntegrationEvents', { methods: ['POST'], route: 'ops/integration-events/republish', authLevel: 'function', handler: secured('integrationEvents.republish', requestRepublish) });
+app.http('opsJob', { methods: ['GET'], route: 'ops/jobs/{id}', authLevel: 'function', handler: secured('ops.readJob', getJob) });
 app.serviceBusQueue('runOpsJob', { connection: 'ServiceBusConnection', queueName: OPS_JOBS_QUEUE, handler: runOpsJob });

@@ -48,7 +48,7 @@ export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, c
     const props = (message.applicationProperties ?? {}) as Record<string, PropertyValue>;
     const retries = Number(props[RETRY_PROPERTIES.attempt] ?? 0) || 0;
     const configured = Number(process.env.COMMAND_NOT_FOUND_RETRIES);
-    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry() }, {
+    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry(), audit: es.audit }, {
       retries,
       ...(process.env.COMMAND_NOT_FOUND_RETRIES && Number.isInteger(configured) && configured >= 0 ? { maxRetries: configured } : {}),
     });

@@ -1,6 +1,8 @@
 // The order command API: create an order, add and remove lines, submit, cancel. Each answers
 // with the stream's new version (body and ETag); If-Match with a version makes the command
 // conditional (412 when the order has moved on); Idempotency-Key makes a retry harmless.
+// Callers need the orders.write role; the events carry who issued the command, and the audit
+// records every outcome (src/http/secured.ts).
 import { randomUUID } from 'node:crypto';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { eventSourcing } from '../src/composition/orders';
@@ -8,6 +10,7 @@ import { schemaRegistry } from '../src/composition/esb';
 import { idFromKey } from '../src/esb/ingress';
 import { commandMetadata, etag, ifMatchVersion, readJsonObject } from '../src/http/requests';
 import { errorResponse, json } from '../src/http/responses';
+import { secured, type Access } from '../src/http/secured';
 import type { OrderCommandResult } from '../src/orders/order-service';
 import type { OrderLine } from '../src/orders/order';
 import { ValidationError } from '../src/shared/errors';
@@ -26,10 +29,10 @@ function withOrderId(body: Record<string, unknown>, orderId: string): Record<str
   return { ...body, orderId };
 }
 
-export async function createOrder(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function createOrder(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const body = await readJsonObject(request);
-    const metadata = commandMetadata(request, context.traceContext?.traceParent);
+    const metadata = access.stamp(commandMetadata(request, context.traceContext?.traceParent));
     // Without an orderId the server picks one — derived from the Idempotency-Key when there is one,
     // so a retried request names the same order.
     const key = request.headers.get('idempotency-key');
@@ -42,13 +45,13 @@ export async function createOrder(request: HttpRequest, context: InvocationConte
   }
 }
 
-export async function addOrderItem(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function addOrderItem(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const body = withOrderId(await readJsonObject(request), request.params.id!);
     validate('AddOrderItem', body);
     const result = await eventSourcing().orders.addItem(request.params.id!, body as unknown as OrderLine, {
       expectedVersion: ifMatchVersion(request.headers.get('if-match')),
-      metadata: commandMetadata(request, context.traceContext?.traceParent),
+      metadata: access.stamp(commandMetadata(request, context.traceContext?.traceParent)),
     });
     return answer(200, result);
   } catch (error) {
@@ -56,12 +59,12 @@ export async function addOrderItem(request: HttpRequest, context: InvocationCont
   }
 }
 
-export async function removeOrderItem(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function removeOrderItem(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     validate('RemoveOrderItem', { orderId: request.params.id, sku: request.params.sku });
     const result = await eventSourcing().orders.removeItem(request.params.id!, request.params.sku!, {
       expectedVersion: ifMatchVersion(request.headers.get('if-match')),
-      metadata: commandMetadata(request, context.traceContext?.traceParent),
+      metadata: access.stamp(commandMetadata(request, context.traceContext?.traceParent)),
     });
     return answer(200, result);
   } catch (error) {
@@ -69,12 +72,12 @@ export async function removeOrderItem(request: HttpRequest, context: InvocationC
   }
 }
 
-export async function submitOrder(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function submitOrder(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     validate('SubmitOrder', withOrderId(await readJsonObject(request), request.params.id!));
     const result = await eventSourcing().orders.submit(request.params.id!, {
       expectedVersion: ifMatchVersion(request.headers.get('if-match')),
-      metadata: commandMetadata(request, context.traceContext?.traceParent),
+      metadata: access.stamp(commandMetadata(request, context.traceContext?.traceParent)),
     });
     return answer(200, result);
   } catch (error) {
@@ -82,13 +85,13 @@ export async function submitOrder(request: HttpRequest, context: InvocationConte
   }
 }
 
-export async function cancelOrder(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function cancelOrder(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const body = withOrderId(await readJsonObject(request), request.params.id!);
     validate('CancelOrder', body);
     const result = await eventSourcing().orders.cancel(request.params.id!, (body.reason as string | undefined) ?? 'cancelled by request', {
       expectedVersion: ifMatchVersion(request.headers.get('if-match')),
-      metadata: commandMetadata(request, context.traceContext?.traceParent),
+      metadata: access.stamp(commandMetadata(request, context.traceContext?.traceParent)),
     });
     return answer(200, result);
   } catch (error) {
@@ -96,8 +99,8 @@ export async function cancelOrder(request: HttpRequest, context: InvocationConte
   }
 }
 
-app.http('createOrder', { methods: ['POST'], route: 'orders', authLevel: 'function', handler: createOrder });
-app.http('addOrderItem', { methods: ['POST'], route: 'orders/{id}/items', authLevel: 'function', handler: addOrderItem });
-app.http('removeOrderItem', { methods: ['DELETE'], route: 'orders/{id}/items/{sku}', authLevel: 'function', handler: removeOrderItem });
-app.http('submitOrder', { methods: ['POST'], route: 'orders/{id}/submit', authLevel: 'function', handler: submitOrder });
-app.http('cancelOrder', { methods: ['POST'], route: 'orders/{id}/cancel', authLevel: 'function', handler: cancelOrder });
+app.http('createOrder', { methods: ['POST'], route: 'orders', authLevel: 'function', handler: secured('order.create', createOrder) });
+app.http('addOrderItem', { methods: ['POST'], route: 'orders/{id}/items', authLevel: 'function', handler: secured('order.addItem', addOrderItem) });
+app.http('removeOrderItem', { methods: ['DELETE'], route: 'orders/{id}/items/{sku}', authLevel: 'function', handler: secured('order.removeItem', removeOrderItem) });
+app.http('submitOrder', { methods: ['POST'], route: 'orders/{id}/submit', authLevel: 'function', handler: secured('order.submit', submitOrder) });
+app.http('cancelOrder', { methods: ['POST'], route: 'orders/{id}/cancel', authLevel: 'function', handler: secured('order.cancel', cancelOrder) });

@@ -1,10 +1,11 @@
 // The query API over the read models: an order, a customer's orders (paged), the product sales
-// report, and an order's events with time travel (?asOf=<version>).
+// report, and an order's events with time travel (?asOf=<version>). Callers need orders.read (or ops).
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { eventSourcing } from '../src/composition/orders';
 import { checkId } from '../src/orders/event-schemas';
 import { etag, intQuery } from '../src/http/requests';
 import { errorResponse, json } from '../src/http/responses';
+import { secured } from '../src/http/secured';
 
 export async function getOrder(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
@@ -60,7 +61,7 @@ export async function getOrderEvents(request: HttpRequest, context: InvocationCo
   }
 }
 
-app.http('getOrder', { methods: ['GET'], route: 'orders/{id}', authLevel: 'function', handler: getOrder });
-app.http('getOrderEvents', { methods: ['GET'], route: 'orders/{id}/events', authLevel: 'function', handler: getOrderEvents });
-app.http('getCustomerOrders', { methods: ['GET'], route: 'customers/{id}/orders', authLevel: 'function', handler: getCustomerOrders });
-app.http('getSalesReport', { methods: ['GET'], route: 'reports/sales', authLevel: 'function', handler: getSalesReport });
+app.http('getOrder', { methods: ['GET'], route: 'orders/{id}', authLevel: 'function', handler: secured('order.read', getOrder) });
+app.http('getOrderEvents', { methods: ['GET'], route: 'orders/{id}/events', authLevel: 'function', handler: secured('order.readEvents', getOrderEvents) });
+app.http('getCustomerOrders', { methods: ['GET'], route: 'customers/{id}/orders', authLevel: 'function', handler: secured('customer.readOrders', getCustomerOrders) });
+app.http('getSalesReport', { methods: ['GET'], route: 'reports/sales', authLevel: 'function', handler: secured('sales.readReport', getSalesReport) });

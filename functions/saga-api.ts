@@ -5,16 +5,19 @@
 //                                                    or, for Running / AwaitingApproval / Compensating, the live ones
 //   POST /api/ops/sagas/{orderId}/terminate?reason=  stop a saga (no compensation runs)
 //   GET  /api/ops/sagas/{orderId}/participants       does every participant agree with the outcome?
+// Reads need orders.read (or ops), raising an event sagas.approve (or ops), the ops routes ops.
 import * as df from 'durable-functions';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { eventSourcing } from '../src/composition/orders';
 import { sagas } from '../src/composition/sagas';
 import { intQuery, readJsonObject } from '../src/http/requests';
 import { errorResponse, json } from '../src/http/responses';
+import { secured, type Access } from '../src/http/secured';
 import { checkId } from '../src/orders/event-schemas';
 import { sagaInstanceId, TERMINAL_SAGA_STATES, type SagaState, type SagaStatus } from '../src/sagas/definition';
 import { queryOutcomes } from '../src/sagas/outcomes';
 import { sagaView, type OrchestrationStatusLike } from '../src/sagas/saga-view';
+import { ORDER_FULFILMENT_SAGA } from '../src/sagas/order-fulfilment';
 import { ConflictError, NotFoundError, ValidationError } from '../src/shared/errors';
 
 const SAGA_STATES: SagaState[] = ['Running', 'AwaitingApproval', 'Compensating', 'Completed', 'Compensated', 'CompensationFailed'];
@@ -37,12 +40,20 @@ export async function getSaga(request: HttpRequest, context: InvocationContext):
   }
 }
 
-export async function raiseSagaEvent(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function raiseSagaEvent(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const orderId = checkId(request.params.orderId, 'orderId');
     const name = request.params.name!;
     if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(name)) throw new ValidationError('The event name must be 1–64 letters, digits, _ or -', 'name');
-    const body = await readJsonObject(request);
+    let body = await readJsonObject(request);
+    if (name === ORDER_FULFILMENT_SAGA.approvalEvent) {
+      // Who approved is whoever called, when the caller is known; the body's `by` is only taken
+      // on a machine without auth.
+      body = { ...body, by: access.caller.kind === 'anonymous-local' ? (body.by ?? access.caller.name) : access.caller.name };
+      access.note({ event: name, approved: body.approved === true, ...(typeof body.reason === 'string' ? { reason: body.reason } : {}) }, body.approved === true ? 'saga.approve' : 'saga.reject');
+    } else {
+      access.note({ event: name });
+    }
     const client = df.getClient(context);
     const view = sagaView(orderId, await statusOf(client, orderId));
     if ((TERMINAL_SAGA_STATES as string[]).includes(view.status) || view.status === 'Failed' || view.status === 'Terminated') {
@@ -83,13 +94,15 @@ export async function listSagas(request: HttpRequest, context: InvocationContext
   }
 }
 
-export async function terminateSaga(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function terminateSaga(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     const orderId = checkId(request.params.orderId, 'orderId');
     const client = df.getClient(context);
     const view = sagaView(orderId, await statusOf(client, orderId));
     if (!['Running', 'AwaitingApproval', 'Compensating'].includes(view.status)) throw new ConflictError(`The saga for order ${orderId} has ended (${view.status})`, 'orderId');
-    await client.terminate(sagaInstanceId(orderId), request.query.get('reason') ?? 'terminated by an operator');
+    const reason = request.query.get('reason') ?? `terminated by ${access.caller.kind === 'anonymous-local' ? 'an operator' : access.caller.name}`;
+    access.note({ reason });
+    await client.terminate(sagaInstanceId(orderId), reason);
     return json(202, { orderId, status: 'terminating' });
   } catch (error) {
     return errorResponse(error, context);
@@ -108,8 +121,8 @@ export async function checkSagaParticipants(request: HttpRequest, context: Invoc
 }
 
 const client = [df.input.durableClient()];
-app.http('getSaga', { methods: ['GET'], route: 'sagas/{orderId}', authLevel: 'function', extraInputs: client, handler: getSaga });
-app.http('raiseSagaEvent', { methods: ['POST'], route: 'sagas/{orderId}/events/{name}', authLevel: 'function', extraInputs: client, handler: raiseSagaEvent });
-app.http('listSagas', { methods: ['GET'], route: 'sagas', authLevel: 'function', extraInputs: client, handler: listSagas });
-app.http('opsTerminateSaga', { methods: ['POST'], route: 'ops/sagas/{orderId}/terminate', authLevel: 'function', extraInputs: client, handler: terminateSaga });
-app.http('opsSagaParticipants', { methods: ['GET'], route: 'ops/sagas/{orderId}/participants', authLevel: 'function', extraInputs: client, handler: checkSagaParticipants });
+app.http('getSaga', { methods: ['GET'], route: 'sagas/{orderId}', authLevel: 'function', extraInputs: client, handler: secured('saga.read', getSaga) });
+app.http('raiseSagaEvent', { methods: ['POST'], route: 'sagas/{orderId}/events/{name}', authLevel: 'function', extraInputs: client, handler: secured('saga.raiseEvent', raiseSagaEvent) });
+app.http('listSagas', { methods: ['GET'], route: 'sagas', authLevel: 'function', extraInputs: client, handler: secured('saga.list', listSagas) });
+app.http('opsTerminateSaga', { methods: ['POST'], route: 'ops/sagas/{orderId}/terminate', authLevel: 'function', extraInputs: client, handler: secured('saga.terminate', terminateSaga) });
+app.http('opsSagaParticipants', { methods: ['GET'], route: 'ops/sagas/{orderId}/participants', authLevel: 'function', extraInputs: client, handler: secured('ops.checkSagaParticipants', checkSagaParticipants) });

@@ -4,6 +4,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { documentContainer } from '../src/adapters/documents';
 import { errorResponse, json } from '../src/http/responses';
+import { secured } from '../src/http/secured';
 import { INTEGRATION_EVENTS_HUB, type IntegrationEvent } from '../src/integration/integration-events';
 import { applySalesEvents, readSalesMetric } from '../src/integration/sales-metric';
 import { batchCorrelation, inSpansPerTransaction, withCorrelation } from '../src/observability/tracing';
@@ -50,4 +51,4 @@ app.eventHub('updateSalesMetric', {
   handler: updateSalesMetric,
 });
 
-app.http('getSalesMetric', { methods: ['GET'], route: 'metrics/sales', authLevel: 'function', handler: getSalesMetric });
+app.http('getSalesMetric', { methods: ['GET'], route: 'metrics/sales', authLevel: 'function', handler: secured('sales.readMetric', getSalesMetric) });

@@ -40,7 +40,10 @@ export class ChildHost {
           }
         }
       });
-      void exited.then((code) => reject(new Error(`the host exited with ${code} before it started:\n${stderr}`)));
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`the host exited with ${code} before it started:\n${stderr}`));
+      });
     });
     assert.match(baseUrl, /^http:\/\/localhost:\d+$/);
     return new ChildHost(child, baseUrl, exited);

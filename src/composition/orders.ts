@@ -1,5 +1,5 @@
 // Wires the event-sourced side once per process: the event store on the `events` container,
-// the order and inventory services, the projections into `views`, and the read models.
+// the order and inventory services, the projections into `views`, the read models and the audit.
 import { documentContainer } from '../adapters/documents';
 import type { DocumentContainer } from '../documents/container';
 import { DocumentEventStore, type EventStore, type StoredEvent } from '../eventstore/event-store';
@@ -19,10 +19,12 @@ import { customerOrdersView } from '../projections/views/customer-orders';
 import { evolveAvailability, initialAvailability, inventoryAvailabilityView } from '../projections/views/inventory-availability';
 import { evolveSummary, initialSummary, orderSummaryView } from '../projections/views/order-summary';
 import { salesReportView } from '../projections/views/sales-report';
+import { AUDIT_EVENT_SCHEMAS, AUDIT_STREAM_PREFIX, AuditLog } from '../security/audit-log';
 
 export const PROJECTIONS: Projection[] = [orderSummaryView, customerOrdersView, salesReportView, inventoryAvailabilityView];
 
 export function schemasFor(streamId: string): EventSchemas {
+  if (streamId.startsWith(AUDIT_STREAM_PREFIX)) return AUDIT_EVENT_SCHEMAS;
   return streamId.startsWith('inventory-') ? INVENTORY_EVENT_SCHEMAS : ORDER_EVENT_SCHEMAS;
 }
 
@@ -34,6 +36,8 @@ export interface EventSourcing {
   registry: ProjectionRegistry;
   projector: Projector;
   readModels: ReadModels;
+  /** Who issued which command and operator action (README "Security"). */
+  audit: AuditLog;
   rebuild(name: string, onProgress?: (p: RebuildProgress) => void): ReturnType<typeof rebuildProjection>;
 }
 
@@ -72,6 +76,7 @@ export function createEventSourcing(events: DocumentContainer, views: DocumentCo
     registry,
     projector,
     readModels,
+    audit: new AuditLog(store, { now }),
     rebuild: (name, onProgress) => rebuildProjection(name, { projections: PROJECTIONS, projector, registry, store, views, schemasFor }, onProgress),
   };
 }

@@ -51,6 +51,12 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'SAGA_AUTOSTART', scope: 'optional', description: 'false pauses fulfilment sagas' },
   { name: 'COMMAND_NOT_FOUND_RETRIES', scope: 'optional', description: 'how often a command for a missing order is tried again before it is dead-lettered (default 8)' },
   { name: 'EVENTSTORE_SNAPSHOT_EVERY', scope: 'optional', description: 'snapshot interval of the event store' },
+  // README "Security". API_KEYS becomes an `azure` setting (a Key Vault reference) with the Key Vault in infra/.
+  { name: 'API_KEYS', scope: 'optional', description: 'callers of the HTTP API: JSON list of { name, sha256 of the key, roles }' },
+  { name: 'AUTH_TRUST_EASY_AUTH', scope: 'local', description: 'true: honour x-ms-client-principal outside Azure (a proxy in front sets it); in Azure WEBSITE_AUTH_ENABLED decides' },
+  { name: 'WEBSITE_AUTH_ENABLED', scope: 'platform', description: 'App Service authentication is on (its front end then strips client-sent x-ms-client-principal headers)' },
+  { name: 'WEBSITE_SITE_NAME', scope: 'platform', description: 'the app runs in Azure (auth fails closed there)' },
+  { name: 'WEBSITE_INSTANCE_ID', scope: 'platform', description: 'the app runs in Azure on an App Service plan' },
   { name: 'CONFIG_DIR', scope: 'local', description: 'another config/ folder (tests, drills)' },
   { name: 'DATA_DIR', scope: 'local', description: "the embedded host's data folder" },
   { name: 'PORT', scope: 'local', description: "the embedded host's HTTP port" },

@@ -14,6 +14,8 @@ export interface EventMetadata {
   causationId?: string;
   messageId?: string;
   userId?: string;
+  /** Who issued the command that caused the event (an API key's name, a signed-in principal, the ESB, a saga). */
+  caller?: { name: string; kind: string };
   traceparent?: string;
 }
 
@@ -62,6 +64,16 @@ export interface EventStore {
   writeSnapshot<S>(snapshot: Snapshot<S>): Promise<boolean>;
   /** The ids of every stream (optionally those starting with a prefix), for replays. */
   streamIds(prefix?: string): Promise<string[]>;
+  /**
+   * Events of every stream whose id is in [fromStreamId, toStreamId), a page at a time, across
+   * partitions and in no promised order between streams (ops queries over many small streams).
+   */
+  readStreamRange(range: StreamRange, page?: { limit?: number; continuation?: string }): Promise<{ events: StoredEvent[]; continuation?: string }>;
+}
+
+export interface StreamRange {
+  fromStreamId: string;
+  toStreamId: string;
 }
 
 export const MAX_EVENTS_PER_APPEND = MAX_BATCH_OPERATIONS - 1;
@@ -168,6 +180,20 @@ export class DocumentEventStore implements EventStore {
       if ((error as { code?: number }).code === 409 || (error as { code?: number }).code === 412) return false;
       throw error;
     }
+  }
+
+  async readStreamRange(range: StreamRange, page: { limit?: number; continuation?: string } = {}): Promise<{ events: StoredEvent[]; continuation?: string }> {
+    // streamId is indexed (a range index): the query reads the range, not the container.
+    const result = await this.container.query<EventDocument>({
+      where: [
+        { path: 'kind', op: '=', value: 'event' },
+        { path: 'streamId', op: '>=', value: range.fromStreamId },
+        { path: 'streamId', op: '<', value: range.toStreamId },
+      ],
+      limit: page.limit ?? 1000,
+      continuation: page.continuation,
+    });
+    return { events: result.items.map(toStored), ...(result.continuation ? { continuation: result.continuation } : {}) };
   }
 
   async streamIds(prefix?: string): Promise<string[]> {

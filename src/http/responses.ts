@@ -3,7 +3,7 @@
 // trace in a response. Bodies follow the Microsoft REST guidelines' error shape.
 
 import { DocumentStoreError } from '../documents/container';
-import { isAppError } from '../shared/errors';
+import { AuthenticationError, isAppError } from '../shared/errors';
 
 export interface JsonResponse {
   status: number;
@@ -50,7 +50,7 @@ export function errorResponse(error: unknown, log: ErrorLog): JsonResponse {
         ...(error.target !== undefined ? { target: error.target } : {}),
         ...(error.details.length ? { details: error.details } : {}),
       },
-    });
+    }, error instanceof AuthenticationError ? { 'WWW-Authenticate': error.challenge } : undefined);
   }
   const code = (error as { code?: unknown })?.code;
   const mapped = typeof code === 'string' ? TRANSPORT_STATUS[code] : error instanceof DocumentStoreError ? DOCUMENT_STATUS[error.code] : undefined;

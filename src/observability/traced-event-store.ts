@@ -14,6 +14,7 @@ export function withEventTracing(inner: EventStore): EventStore {
     readSnapshot: (streamId) => inner.readSnapshot(streamId),
     writeSnapshot: (snapshot) => inner.writeSnapshot(snapshot),
     streamIds: (prefix) => inner.streamIds(prefix),
+    readStreamRange: (range, page) => inner.readStreamRange(range, page),
     append(streamId, events, options) {
       const streamType = streamTypeOf(streamId);
       const correlationId = events.find((e) => e.metadata?.correlationId)?.metadata?.correlationId;

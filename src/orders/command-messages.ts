@@ -1,11 +1,14 @@
 // Order and inventory commands that arrive as messages (the order-commands queue, fed by the
 // ESB): the envelope's payload is checked against the catalog schema, then handled by the same
 // services as the HTTP API. The envelope's messageId is the command's messageId, so a message
-// delivered twice changes the stream once.
+// delivered twice changes the stream once. The caller of a command message is the ESB (a system
+// identity): its events say so, and the audit records each outcome — at least once, since a
+// redelivered message is recorded again (as a duplicate when it had been applied).
 import type { Envelope } from '../esb/envelope';
 import { retryDelayMs, type BackoffPolicy } from '../esb/retry';
 import { modelName, type SchemaRegistry } from '../esb/schemas';
 import type { EventMetadata } from '../eventstore/event-store';
+import type { AuditCaller, AuditLog } from '../security/audit-log';
 import { AppError, BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import type { InventoryService } from './inventory-service';
 import type { OrderLine } from './order';
@@ -33,6 +36,8 @@ interface Services {
   orders: OrderService;
   inventory: InventoryService;
   registry: SchemaRegistry;
+  /** Where each outcome is audited; an audit that fails fails the message, so it is retried. */
+  audit?: AuditLog;
 }
 
 /**
@@ -46,20 +51,51 @@ interface Services {
 export const TARGET_NOT_YET_RETRIES = 8;
 export const TARGET_NOT_YET_BACKOFF: BackoffPolicy = { initialIntervalMs: 100, maxIntervalMs: 5_000 };
 
+export interface RetryOptions {
+  /** How many times this command was already tried again later. */
+  retries?: number;
+  maxRetries?: number;
+  random?: () => number;
+}
+
+/** Who issues a command that arrives as a message. */
+export const ESB_CALLER: AuditCaller = { name: 'esb', kind: 'system', roles: [] };
+
 /**
  * Runs one command message. Rejections become dead-letter decisions; other errors (conflicts that
- * outlast retries, store outages) propagate so the message is retried. `retries` is how many
- * times this command was already tried again later.
+ * outlast retries, store outages) propagate so the message is retried. Final outcomes are
+ * audited; a command put off for later is audited when it is finally applied or rejected.
  */
-export async function handleCommandMessage(
-  envelope: Envelope,
-  services: Services,
-  { retries = 0, maxRetries = TARGET_NOT_YET_RETRIES, random = Math.random }: { retries?: number; maxRetries?: number; random?: () => number } = {},
-): Promise<CommandOutcome> {
+export async function handleCommandMessage(envelope: Envelope, services: Services, retry: RetryOptions = {}): Promise<CommandOutcome> {
+  const outcome = await runCommandMessage(envelope, services, retry);
+  if (services.audit && outcome.action !== 'retryLater') {
+    const p = (envelope.payload ?? {}) as { orderId?: unknown; sku?: unknown };
+    const target =
+      envelope.messageType === 'ReceiveStock' ? (typeof p.sku === 'string' ? `inventory:${p.sku}` : 'inventory') : typeof p.orderId === 'string' ? `order:${p.orderId}` : 'orders';
+    await services.audit.record({
+      action: envelope.messageType,
+      kind: 'command',
+      target,
+      caller: ESB_CALLER,
+      correlationId: envelope.correlationId,
+      outcome: outcome.action === 'complete' ? 'accepted' : 'rejected',
+      ...(outcome.action === 'deadLetter' ? { reason: outcome.reason } : {}),
+      details: {
+        messageId: envelope.messageId,
+        ...(typeof envelope.headers.source === 'string' ? { source: envelope.headers.source } : {}),
+        ...(outcome.action === 'complete' && outcome.duplicate ? { duplicate: true } : {}),
+      },
+    });
+  }
+  return outcome;
+}
+
+async function runCommandMessage(envelope: Envelope, services: Services, { retries = 0, maxRetries = TARGET_NOT_YET_RETRIES, random = Math.random }: RetryOptions): Promise<CommandOutcome> {
   const metadata: Partial<EventMetadata> = {
     messageId: envelope.messageId,
     correlationId: envelope.correlationId,
     causationId: envelope.causationId ?? envelope.messageId,
+    caller: { name: ESB_CALLER.name, kind: ESB_CALLER.kind },
     ...(typeof envelope.headers.traceparent === 'string' ? { traceparent: envelope.headers.traceparent } : {}),
   };
   try {

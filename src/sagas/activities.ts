@@ -51,7 +51,13 @@ const facts = (input: StepInput, step: string) => {
   return { orderId: input.orderId, step, ...(order ? { customerId: order.customerId, total: order.total, itemCount: order.itemCount } : {}) };
 };
 const meta = (input: StepInput, what: string) => ({
-  metadata: { messageId: `${input.sagaId}:${what}`, causationId: input.sagaId, ...(input.correlationId ? { correlationId: input.correlationId } : {}) },
+  metadata: {
+    messageId: `${input.sagaId}:${what}`,
+    causationId: input.sagaId,
+    // The saga issues these order commands: a system caller, named after the saga.
+    caller: { name: 'order-fulfilment-saga', kind: 'system' },
+    ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+  },
 });
 
 /** A business refusal of an aggregate is a decline; anything else is transient (retried). */

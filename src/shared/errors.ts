@@ -1,5 +1,5 @@
 // The small family of typed errors the whole app speaks. Each maps to one HTTP status at the
-// edge (src/http/problem.ts); messaging code maps them to dead-letter categories.
+// edge (src/http/responses.ts); messaging code maps them to dead-letter categories.
 
 export interface ErrorDetail {
   /** Path of the offending field, dotted (payload.items[0].sku) — empty for the whole body. */
@@ -24,6 +24,23 @@ export abstract class AppError extends Error {
 export class ValidationError extends AppError {
   readonly status = 400;
   readonly code = 'ValidationFailed';
+}
+
+/**
+ * 401: the caller is not identified — no credential, an unknown API key, a client principal that
+ * cannot be read, or an app in Azure with no way to identify anyone configured. `challenge` is the
+ * WWW-Authenticate header value the answer carries.
+ */
+export class AuthenticationError extends AppError {
+  readonly status = 401;
+  readonly code = 'AuthenticationRequired';
+  readonly challenge = 'ApiKey realm="api", header="x-api-key"';
+}
+
+/** 403: the caller is known but none of its roles allows the operation. */
+export class AuthorizationError extends AppError {
+  readonly status = 403;
+  readonly code = 'Forbidden';
 }
 
 /** 404: the addressed thing does not exist. */

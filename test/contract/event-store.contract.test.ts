@@ -140,4 +140,27 @@ describe.each(documentBackends().map((b) => [b.name, b] as const))('event store 
     const ids = await store.streamIds(`list-`);
     expect(ids.filter((id) => id.endsWith(`-${run}`))).toEqual([s('list-a'), s('list-b')]);
   });
+
+  test('a stream id range reads the events of every stream in [from, to), across partitions, a page at a time; snapshots are not events', async () => {
+    const id = (day: string, key: string) => `range${run}-${day}-${key}`;
+    await store.append(id('2026-01-14', 'x'), [ev('Before')], { expectedVersion: 0 });
+    await store.append(id('2026-01-15', 'a'), [ev('A1'), ev('A2')], { expectedVersion: 0 });
+    await store.append(id('2026-01-15', 'b'), [ev('B1')], { expectedVersion: 0 });
+    await store.append(id('2026-01-16', 'c'), [ev('C1'), ev('C2')], { expectedVersion: 0 });
+    await store.append(id('2026-01-17', 'd'), [ev('After')], { expectedVersion: 0 });
+    await store.writeSnapshot({ streamId: id('2026-01-15', 'a'), version: 2, schemaVersion: 1, state: {} });
+    const range = { fromStreamId: `range${run}-2026-01-15`, toStreamId: `range${run}-2026-01-17` };
+    const seen: string[] = [];
+    let continuation: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.readStreamRange(range, { limit: 2, continuation });
+      expect(page.events.length).toBeLessThanOrEqual(2);
+      seen.push(...page.events.map((e) => `${e.streamId.replace(`range${run}-`, '')}:${e.type}`));
+      continuation = page.continuation;
+      pages++;
+    } while (continuation && pages < 10);
+    expect(seen.sort()).toEqual(['2026-01-15-a:A1', '2026-01-15-a:A2', '2026-01-15-b:B1', '2026-01-16-c:C1', '2026-01-16-c:C2']);
+    expect(pages).toBeGreaterThanOrEqual(3);
+  });
 });

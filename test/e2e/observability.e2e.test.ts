@@ -190,6 +190,10 @@ test('each metric of the catalog is emitted with exactly its dimensions', async 
   expect((await postJson(running.url('/api/messages'), { ...order, messageId: 'obs-retry-1' })).status).toBe(202);
   await waitFor(async () => (await running.host.telemetry.metrics()).some((p) => p.name === 'esb.retries'), 'a router retry');
   delete process.env.FAULT_INJECTION;
+  // With API keys configured, a request without one is refused.
+  process.env.API_KEYS = JSON.stringify([{ name: 'obs', sha256: 'a'.repeat(64), roles: ['ops'] }]);
+  expect((await fetch(running.url('/api/ops/entities'))).status).toBe(401);
+  delete process.env.API_KEYS;
   // An XML message (decoded at the ingress), an unroutable one (dead-lettered), and sagas of each outcome.
   const xml = readFileSync(join(repoRoot, 'config/samples/order-placed.xml'));
   expect((await fetch(running.url('/api/messages'), { method: 'POST', headers: { 'content-type': 'application/xml' }, body: xml })).status).toBe(202);
@@ -216,6 +220,7 @@ test('each metric of the catalog is emitted with exactly its dimensions', async 
     'saga.duration': { outcome: 'CompensationFailed' },
     'saga.step.duration': { step: 'confirmOrder', outcome: 'completed' },
     'saga.compensation.duration': { compensation: 'cancelShipment', outcome: 'failed' },
+    'security.refusals': { operation: 'ops.readEntities', status: '401' },
   };
   const points = await waitFor(async () => {
     const all = await running.host.telemetry.metrics();

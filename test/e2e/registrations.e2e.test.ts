@@ -62,6 +62,7 @@ test('the app registers exactly the expected functions', () => {
       'opsDeadLetters',
       'opsEntities',
       'opsMessageTrail',
+      'opsAudit',
       'opsPurgeDeadLetters',
       'opsResubmitDeadLetter',
       'opsResubmitDeadLetters',
@@ -101,6 +102,7 @@ test.each([
   ['listSagas', ['GET'], 'sagas', 'function'],
   ['opsTerminateSaga', ['POST'], 'ops/sagas/{orderId}/terminate', 'function'],
   ['opsSagaParticipants', ['GET'], 'ops/sagas/{orderId}/participants', 'function'],
+  ['opsAudit', ['GET'], 'ops/audit', 'function'],
 ])('%s is an HTTP function: %j %s, authLevel %s, with an http return binding', (name, methods, route, authLevel) => {
   expect(trigger(name)).toMatchObject({ type: 'httpTrigger', methods, route, authLevel });
   expect(fn(name).bindings.$return).toMatchObject({ type: 'http', direction: 'out' });

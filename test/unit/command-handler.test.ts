@@ -36,6 +36,7 @@ function setup(options: { snapshotEvery?: number; maxRetries?: number } = {}) {
     readSnapshot: (id) => inner.readSnapshot(id),
     writeSnapshot: (s) => inner.writeSnapshot(s),
     streamIds: (p) => inner.streamIds(p),
+    readStreamRange: (r, p) => inner.readStreamRange(r, p),
   };
   const handler = new CommandHandler(store, orderDecider, { schemas: ORDER_EVENT_SCHEMAS, snapshotEvery: options.snapshotEvery ?? 0, stateSchemaVersion: 1, maxRetries: options.maxRetries ?? 3 });
   return { h, inner, handler, calls, interfere: (n: number) => (interfere = n) };

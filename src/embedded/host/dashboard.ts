@@ -5,11 +5,16 @@
 //   GET /dashboard/api/flow                     messages/s in and completed per entity, depths
 //   GET /dashboard/api/traces?correlationId=    the spans of the traces of one transaction
 // Everything else the page shows comes from the app's HTTP API (/api/ops/..., /api/sagas...),
-// as it would on Azure. The page is not deployed there (.funcignore).
+// as it would on Azure. The page is not deployed there (.funcignore). With API keys configured
+// the two endpoints need the ops role, like the app's ops API; the page itself (static files,
+// no data) stays public so it can ask for a key.
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve, sep } from 'node:path';
+import { errorResponse } from '../../http/responses';
 import type { EntityRuntimeProperties } from '../../messaging/types';
+import type { HeaderReader } from '../../security/identity';
+import { isAppError } from '../../shared/errors';
 import type { EmbeddedBroker } from '../broker/broker';
 import type { SpanRecord } from '../telemetry';
 import type { UsageMeter, UsageRecord } from '../usage';
@@ -66,6 +71,18 @@ export interface DashboardOptions {
   now?: () => number;
   /** The sliding window the rates are averaged over. */
   windowMs?: number;
+  /** Checks the caller of a dashboard API request: throws AuthenticationError / AuthorizationError to refuse it. */
+  authorize?: (headers: HeaderReader) => void;
+}
+
+/** Node's request headers as the app reads them (lower-case names, repeated values joined). */
+export function headerReader(req: IncomingMessage): HeaderReader {
+  return {
+    get(name) {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }
 
 export interface EntityFlow {
@@ -291,6 +308,15 @@ export function dashboardHandler(options: DashboardOptions): RawHandler {
       rest = decodeURIComponent(path.slice(ASSET_PREFIX.length));
     } catch {
       return error(res, 400, 'BadRequest', 'The path is not valid percent-encoding.');
+    }
+    if (path.startsWith(API_PREFIX) && options.authorize) {
+      try {
+        options.authorize(headerReader(req));
+      } catch (e) {
+        if (!isAppError(e)) throw e;
+        const refused = errorResponse(e, { error: () => undefined });
+        return send(res, refused.status, refused.jsonBody, refused.headers);
+      }
     }
     try {
       if (path.startsWith(API_PREFIX)) return api(res, path.slice(API_PREFIX.length), url);

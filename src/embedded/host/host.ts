@@ -27,6 +27,8 @@ import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
 import type { RpcBindingInfo, RpcInvocationResponse } from '../worker/rpc';
 import { workerState, type RegisteredFunction } from '../worker/worker-state';
 import { loadEntryPoints } from './app-loader';
+import { authSettings, identify, requireRole } from '../../security/identity';
+import { DASHBOARD_ROLES } from '../../security/operations';
 import { dashboardHandler } from './dashboard';
 import { FunctionExecutor } from './executor';
 import { loadHostConfig, type HostConfig } from './host-config';
@@ -199,7 +201,16 @@ export class EmbeddedHost {
         afterInvocation,
       });
       http.mount(durableApiHandler({ engine: durable, taskHub, baseUrl: () => runtime.baseUrl }));
-      http.mount(dashboardHandler({ appDir, broker, usage, spansOfCorrelation: (id) => embeddedTelemetry().spansOfCorrelation(id) }));
+      http.mount(
+        dashboardHandler({
+          appDir,
+          broker,
+          usage,
+          spansOfCorrelation: (id) => embeddedTelemetry().spansOfCorrelation(id),
+          // The app's own rules (README "Security"): open with nothing configured, the ops role otherwise.
+          authorize: (headers) => requireRole(identify(headers, authSettings(env)), DASHBOARD_ROLES, 'the dashboard API'),
+        }),
+      );
 
       const infos: FunctionInfo[] = [];
       const starters: (() => void)[] = [];

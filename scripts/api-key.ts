@@ -1,0 +1,26 @@
+// npm run api-key -- --name <caller> --roles <role,role>
+// A new API key for a caller of the HTTP API: prints the key (hand it to the caller, once) and the
+// API_KEYS entry that stores only its SHA-256 (README "Security"). Keys are 32 random bytes,
+// base64url: long enough that an unsalted hash of one cannot be guessed back.
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { hashApiKey, parseApiKeys, ROLES } from '../src/security/identity';
+
+function main(): void {
+  const { values } = parseArgs({ options: { name: { type: 'string' }, roles: { type: 'string' } } });
+  if (!values.name || !values.roles) {
+    process.stderr.write(`Usage: npm run api-key -- --name <caller> --roles <${ROLES.join('|')}>[,…]\n`);
+    process.exit(2);
+  }
+  const key = randomBytes(32).toString('base64url');
+  const entry = { name: values.name, sha256: hashApiKey(key), roles: values.roles.split(',').map((r) => r.trim()).filter(Boolean) };
+  parseApiKeys(JSON.stringify([entry])); // the same checks the app makes: a bad name or role fails here
+  process.stdout.write(`Key for ${entry.name} (shown once; give it to the caller, keep it out of the repo):\n\n  ${key}\n\nAdd to the API_KEYS list:\n\n  ${JSON.stringify(entry)}\n`);
+}
+
+try {
+  main();
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(1);
+}
