@@ -1,7 +1,8 @@
 // Order and inventory commands from the order-commands queue (routed there by the ESB; one
 // session per order, so an order's commands apply in the order they were sent). Handled by the
-// same services as the HTTP API. A rejected command is dead-lettered with the reason
-// (CommandInvalid, CommandTargetNotFound, CommandConflict, BusinessRuleViolated); anything else
+// same services as the HTTP API. A message without the app's signature is dead-lettered
+// SignatureInvalid; a rejected command with the reason (CommandInvalid, CommandTargetNotFound,
+// CommandConflict, BusinessRuleViolated); anything else
 // — a conflict that outlasted the retries, a store outage — fails the invocation, so the message
 // is delivered again.
 import '@azure/functions-extensions-servicebus';
@@ -9,8 +10,10 @@ import { app, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { complete, deadLetter } from '../src/adapters/service-bus-actions';
+import { verifiedOrDeadLettered } from '../src/adapters/service-bus-verification';
 import { schemaRegistry } from '../src/composition/esb';
 import { eventSourcing } from '../src/composition/orders';
+import { fieldProtector } from '../src/composition/security';
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
 import { parseEnvelope } from '../src/esb/envelope';
 import { inSpan, markActiveSpan } from '../src/observability/tracing';
@@ -31,6 +34,7 @@ function envelopeOf(message: ServiceBusReceivedMessage) {
 
 export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
+  if (!(await verifiedOrDeadLettered(serviceBus, context))) return;
   let envelope;
   try {
     envelope = envelopeOf(message);
@@ -42,7 +46,7 @@ export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, c
   }
   await inSpan(`command ${envelope.messageType}`, { correlationId: envelope.correlationId, attributes: { 'messaging.message.id': envelope.messageId, messageType: envelope.messageType } }, async () => {
     const es = eventSourcing();
-    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry() });
+    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry(), fields: fieldProtector() });
     const what = `${envelope.messageType} ${envelope.messageId} (correlationId ${envelope.correlationId})`;
     if (outcome.action === 'deadLetter') {
       markActiveSpan('error', `${outcome.reason}: ${outcome.description}`, { 'esb.deadletter.reason': outcome.reason });

@@ -18,6 +18,10 @@ import { SchemaRegistry } from '../src/esb/schemas';
 import { buildTransformGraph } from '../src/esb/transforms/catalog';
 import type { MessageSender } from '../src/messaging/messaging';
 import type { OutgoingMessage } from '../src/messaging/types';
+import { DEV_SECRETS } from '../src/security/dev-secrets';
+import { loadFieldEncryptionConfig } from '../src/security/field-encryption-config';
+import { FieldProtector } from '../src/security/field-protection';
+import { parseEncryptionKeys } from '../src/security/key-settings';
 import { appRoot } from '../src/shared/app-paths';
 
 const order = {
@@ -107,10 +111,13 @@ async function main(): Promise<void> {
   const avroBody = registry.get('OrderPlaced.v1').avro!.toBuffer(order);
   const headers: Record<string, string> = { 'x-schema': 'OrderPlaced.v1', 'x-message-id': 'msg-1', 'x-correlation-id': 'corr-1', 'x-priority': 'normal', 'x-source': 'web' };
   const ingressSender = new NullSender();
+  // Field-level encryption as the ingress runs it (an OrderPlaced has no encrypted fields), on throwaway keys.
+  const keys = parseEncryptionKeys(DEV_SECRETS.FIELD_ENCRYPTION_KEYS!());
+  const fields = new FieldProtector(loadFieldEncryptionConfig(join(appRoot(), 'config', 'field-encryption.yaml'), registry), () => keys);
 
   /** Ingress decode (any format → canonical envelope), then the router on it. */
   const esbPath = (contentType: string, body: Buffer) => async () => {
-    await acceptMessage({ contentType, body, header: (n) => headers[n] ?? null }, { sender: ingressSender, registry, now: () => new Date() });
+    await acceptMessage({ contentType, body, header: (n) => headers[n] ?? null }, { sender: ingressSender, registry, fields, now: () => new Date() });
     const queued = ingressSender.last[0]!;
     const decision = await router.handle({ messageId: queued.messageId!, body: JSON.parse(queued.body.toString()), applicationProperties: queued.applicationProperties ?? {} });
     if (decision.action !== 'complete' || decision.result !== 'routed') throw new Error(`unexpected ${JSON.stringify(decision)}`);

@@ -7,7 +7,7 @@ import { modelName, type SchemaRegistry } from '../esb/schemas';
 import type { EventMetadata } from '../eventstore/event-store';
 import { AppError, BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import type { InventoryService } from './inventory-service';
-import type { OrderLine } from './order';
+import type { OrderDetails, OrderLine } from './order';
 import type { OrderService } from './order-service';
 
 export const COMMAND_MESSAGE_TYPES = ['CreateOrder', 'AddOrderItem', 'RemoveOrderItem', 'ChangeOrderItemQuantity', 'SubmitOrder', 'CancelOrder', 'ReceiveStock'] as const;
@@ -16,7 +16,7 @@ export type CommandOutcome =
   | { action: 'complete'; stream: string; version: number; duplicate: boolean; events: string[] }
   | { action: 'deadLetter'; reason: 'CommandInvalid' | 'CommandTargetNotFound' | 'CommandConflict' | 'BusinessRuleViolated'; description: string };
 
-interface CommandPayload {
+interface CommandPayload extends OrderDetails {
   orderId: string;
   customerId: string;
   items: OrderLine[];
@@ -31,6 +31,8 @@ interface Services {
   orders: OrderService;
   inventory: InventoryService;
   registry: SchemaRegistry;
+  /** Field-level encryption: a command whose sensitive fields arrive in clear is refused rather than stored. */
+  fields: { assertProtected(messageType: string, payload: Record<string, unknown>): void };
 }
 
 /** Runs one command message. Rejections become dead-letter decisions; other errors (conflicts that outlast retries, store outages) propagate so the message is retried. */
@@ -53,7 +55,8 @@ export async function handleCommandMessage(envelope: Envelope, services: Service
     let stream: string;
     switch (envelope.messageType) {
       case 'CreateOrder':
-        result = await services.orders.create({ orderId: p.orderId, customerId: p.customerId, items: p.items }, ctx);
+        services.fields.assertProtected('CreateOrder', envelope.payload);
+        result = await services.orders.create({ orderId: p.orderId, customerId: p.customerId, items: p.items, customer: p.customer, shippingAddress: p.shippingAddress, payment: p.payment }, ctx);
         stream = `order-${p.orderId}`;
         break;
       case 'AddOrderItem':
