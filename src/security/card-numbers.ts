@@ -49,17 +49,33 @@ export interface CardNumberFinding {
   index: number;
 }
 
-// 13 to 19 digits, either in one run or in groups separated by one space or dash each (4-4-4-4,
-// 4-6-5, 4-4-4-4-3 …). A candidate must not touch a letter or digit on either side: digits
-// inside a longer number or an identifier are not a card number on their own.
-const CANDIDATE = /(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])/g;
+// A card number as it is written: 13 to 19 digits in one run, or in groups separated by one
+// space or dash each — groups of four with a shorter last one (4-4-4-4, 4-4-4-1, 4-4-4-4-3) or
+// Amex/Diners style (4-6-5, 4-6-4). It must stand on its own: not inside a longer number, an
+// identifier, or the fraction of a decimal number.
+const SEP = '([ -])';
+const CANDIDATE = new RegExp(
+  `(?<![0-9A-Za-z.])(?:[0-9]{13,19}|[0-9]{4}${SEP}[0-9]{4}\\1[0-9]{4}\\1[0-9]{1,4}(?:\\1[0-9]{1,3})?|[0-9]{4}${SEP}[0-9]{6}\\2[0-9]{4,5})(?![0-9A-Za-z])`,
+  'g',
+);
 
-/** Every Luhn-valid sequence of 13–19 digits in the text, with or without separators. */
+/** W3C trace context (traceparent, Diagnostic-Id): its 16 hex digits of span id are sometimes all decimal digits. */
+const TRACEPARENT = /\b00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\b/g;
+
+/**
+ * A 13-digit number with a leading 1 is an epoch-millisecond timestamp (2001–2033), which one in
+ * ten times passes the Luhn check; no card scheme issues 13-digit numbers starting with 1 (the
+ * 13-digit ones are Visa's, starting with 4).
+ */
+const isMillisecondTimestamp = (digits: string) => digits.length === 13 && digits.startsWith('1');
+
+/** Every Luhn-valid card number (13–19 digits, with or without separators) in the text. */
 export function findCardNumbers(text: string): CardNumberFinding[] {
   const found: CardNumberFinding[] = [];
-  for (const m of text.matchAll(CANDIDATE)) {
+  const scanned = text.replace(TRACEPARENT, (id) => '.'.repeat(id.length));
+  for (const m of scanned.matchAll(CANDIDATE)) {
     const digits = m[0].replace(/[ -]/g, '');
-    if (digits.length >= 13 && digits.length <= 19 && luhnValid(digits)) found.push({ digits, match: m[0], index: m.index });
+    if (digits.length >= 13 && digits.length <= 19 && !isMillisecondTimestamp(digits) && luhnValid(digits)) found.push({ digits, match: m[0], index: m.index });
   }
   return found;
 }
