@@ -15,7 +15,7 @@
 // that the broker or a dead-lettering consumer add later (DeadLetterReason, DeadLetterCategory,
 // x-retry-*), trace context (traceparent, Diagnostic-Id, which SDK instrumentation may add) and
 // subscription-filter properties of the routes are not signed.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { OutgoingMessage, PropertyValue } from '../messaging/types';
 import { isKeyId, type SigningKeyring } from './key-settings';
 
@@ -51,16 +51,17 @@ export interface SignableMessage {
   body: Buffer;
 }
 
-function field(bytes: Buffer): Buffer[] {
-  const length = Buffer.alloc(4);
+/** Appends one field: its length (4 bytes, big-endian), then its bytes. */
+function field(out: Buffer[], bytes: Buffer): void {
+  const length = Buffer.allocUnsafe(4);
   length.writeUInt32BE(bytes.length);
-  return [length, bytes];
+  out.push(length, bytes);
 }
 
-const text = (s: string) => field(Buffer.from(s, 'utf8'));
+const text = (out: Buffer[], s: string) => field(out, Buffer.from(s, 'utf8'));
 
-function header(value: unknown): Buffer[] {
-  return value === undefined || value === null ? text('-') : text(`=${String(value)}`);
+function header(out: Buffer[], value: unknown): void {
+  text(out, value === undefined || value === null ? '-' : `=${String(value)}`);
 }
 
 /** A property value as the canonical form writes it; AMQP gives back what was sent, typed. */
@@ -76,26 +77,32 @@ export function canonicalValue(value: unknown): string {
   return `?${JSON.stringify(value)}`;
 }
 
-export function canonicalForm(message: SignableMessage): Buffer {
+/** The canonical form as the chunks it is made of (the MAC is fed chunk by chunk, without copying). */
+function canonicalChunks(message: SignableMessage): Buffer[] {
   const props = message.applicationProperties ?? {};
   const signed = SIGNED_PROPERTIES.filter((name) => props[name] !== undefined);
-  const count = Buffer.alloc(4);
+  const out: Buffer[] = [];
+  text(out, SIGNATURE_VERSION);
+  for (const value of [message.messageId, message.subject, message.correlationId, message.contentType, message.sessionId]) header(out, value);
+  const count = Buffer.allocUnsafe(4);
   count.writeUInt32BE(signed.length);
-  return Buffer.concat([
-    ...text(SIGNATURE_VERSION),
-    ...header(message.messageId),
-    ...header(message.subject),
-    ...header(message.correlationId),
-    ...header(message.contentType),
-    ...header(message.sessionId),
-    count,
-    ...signed.flatMap((name) => [...text(name), ...text(canonicalValue(props[name]))]),
-    ...field(message.body),
-  ]);
+  out.push(count);
+  for (const name of signed) {
+    text(out, name);
+    text(out, canonicalValue(props[name]));
+  }
+  field(out, message.body);
+  return out;
 }
 
-export function mac(secret: Buffer, message: SignableMessage): Buffer {
-  return createHmac('sha256', secret).update(canonicalForm(message)).digest();
+export function canonicalForm(message: SignableMessage): Buffer {
+  return Buffer.concat(canonicalChunks(message));
+}
+
+export function mac(secret: KeyObject | Buffer, message: SignableMessage): Buffer {
+  const hmac = createHmac('sha256', secret);
+  for (const chunk of canonicalChunks(message)) hmac.update(chunk);
+  return hmac.digest();
 }
 
 /** The message with `sig` and `sigKeyId` for the current key (any earlier signature replaced). */

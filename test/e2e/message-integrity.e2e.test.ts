@@ -2,6 +2,7 @@
 // tampered, under an unknown key, under a key retired past the rotation window — are
 // dead-lettered SignatureInvalid at every Service Bus consumer before anything runs, and cannot
 // be resubmitted; a message signed with the previous key, still in its window, is processed.
+import { createSecretKey } from 'node:crypto';
 import type { OutgoingMessage } from '../../src/messaging/types';
 import { parseSigningKeys } from '../../src/security/key-settings';
 import { signMessage } from '../../src/security/message-signature';
@@ -43,7 +44,7 @@ const inbound = (id: string): OutgoingMessage => ({
   applicationProperties: { messageType: 'OrderPlaced', schemaVersion: 1, priority: 'normal' },
 });
 /** Signed with one key of the ring (or an unknown one), as a sender with those settings would. */
-const signedWith = (id: string, m: OutgoingMessage) => signMessage(m, { ...ring, current: ring.keys.get(id) ?? { id, secret: Buffer.alloc(32, 0x5a) } });
+const signedWith = (id: string, m: OutgoingMessage) => signMessage(m, { ...ring, current: ring.keys.get(id) ?? { id, secret: createSecretKey(Buffer.alloc(32, 0x5a)) } });
 
 const log = (text: string) => running.logs.find((l) => l.message.includes(text));
 const peek = (path: string) => running.host.broker.peek(path, { maxMessageCount: 250 });

@@ -1,6 +1,6 @@
 // Message integrity: the canonical form, signing and verification, key rotation and the key
 // setting's checks.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { parseSigningKeys, type SigningKeyring } from '../../src/security/key-settings';
 import { canonicalForm, canonicalValue, signMessage, verifyMessage, SIGNED_PROPERTIES, type SignableMessage } from '../../src/security/message-signature';
 import type { OutgoingMessage } from '../../src/messaging/types';
@@ -28,7 +28,7 @@ const message = (): OutgoingMessage => ({
 
 /** Signed with a given key of the ring, as a sender still on older settings would. */
 function signedWith(id: string, m = message()): OutgoingMessage {
-  const ring = { ...keys, current: keys.keys.get(id) ?? { id, secret: Buffer.alloc(32, 7) } };
+  const ring = { ...keys, current: keys.keys.get(id) ?? { id, secret: createSecretKey(Buffer.alloc(32, 7)) } };
   return signMessage(m, ring);
 }
 
@@ -113,7 +113,7 @@ describe('sign, then verify', () => {
   });
 
   test('a message signed with an unknown secret under a known key id is a mismatch', () => {
-    const forged = signMessage(message(), { ...keys, current: { id: 'k2', secret: Buffer.alloc(32, 0x42) } });
+    const forged = signMessage(message(), { ...keys, current: { id: 'k2', secret: createSecretKey(Buffer.alloc(32, 0x42)) } });
     expect(verifyMessage(forged, keys)).toMatchObject({ valid: false, check: 'mismatch' });
   });
 });
