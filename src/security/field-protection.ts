@@ -18,12 +18,15 @@ type Payload = Record<string, unknown>;
 
 const DERIVE: Record<Derivation, (digits: string) => string> = { last4, cardBrand };
 
+/** A field's path under the root its errors name (payload. at the ingress, nothing for an HTTP body). */
+const under = (root: string, path: string) => (root ? `${root}.${path}` : path);
+
 /** Calls fn with every value a path reaches (all items for [*]) and a way to replace it. */
 function visit(root: unknown, segments: PathSegment[], fn: (value: unknown, replace: (v: unknown) => void, where: string) => void, where = ''): void {
   if (segments.length === 0 || root === null || typeof root !== 'object') return;
   const [head, ...rest] = segments as [PathSegment, ...PathSegment[]];
   const step = (container: Record<string | number, unknown>, key: string | number, label: string) => {
-    if (!(key in container) || container[key] === undefined || container[key] === null) return;
+    if (!Object.prototype.hasOwnProperty.call(container, key) || container[key] === undefined || container[key] === null) return;
     if (rest.length === 0) fn(container[key], (v) => (container[key] = v), label);
     else visit(container[key], rest, fn, label);
   };
@@ -49,7 +52,7 @@ export class FieldProtector {
   #binding(p: MessageTypeProtection, payload: Payload, root: string): string {
     const [value] = readPath(payload, p.bind);
     if (typeof value !== 'string' && typeof value !== 'number') {
-      throw new ValidationError(`${p.bindPath} is required: ${p.messageType}'s sensitive fields are encrypted for it`, root ? `${root}.${p.bindPath}` : p.bindPath);
+      throw new ValidationError(`${p.bindPath} is required: ${p.messageType}'s sensitive fields are encrypted for it`, under(root, p.bindPath));
     }
     return String(value);
   }
@@ -72,7 +75,7 @@ export class FieldProtector {
     for (const field of p.encrypt) {
       const context: SealContext = { messageType, path: field.path, binding };
       visit(out, field.segments, (value, replace, where) => {
-        if (isSealed(value)) throw new ValidationError(`${root}.${where} is already encrypted; send the clear value (the ingress encrypts it)`, `${root}.${where}`);
+        if (isSealed(value)) throw new ValidationError(`${under(root, where)} is already encrypted; send the clear value (the ingress encrypts it)`, under(root, where));
         replace(seal(value, context, keys));
       });
     }
@@ -85,7 +88,7 @@ export class FieldProtector {
     if (!p) return;
     for (const field of p.encrypt) {
       visit(payload, field.segments, (value, _replace, where) => {
-        if (!isSealed(value)) throw new ValidationError(`${root}.${where} must be encrypted (field-level encryption of ${messageType}); it arrived in clear`, `${root}.${where}`);
+        if (!isSealed(value)) throw new ValidationError(`${under(root, where)} must be encrypted (field-level encryption of ${messageType}); it arrived in clear`, under(root, where));
       });
     }
   }

@@ -110,6 +110,9 @@ test('bad card data is a 400 naming the field, before anything is sent', async (
   const sealed = await postJson(running.url('/api/messages'), { messageType: 'CreateOrder', payload: replayed });
   expect(sealed.status).toBe(400);
   expect(sealed.json).toMatchObject({ error: { target: 'payload.payment.card.number', message: expect.stringContaining('already encrypted') } });
+  const overHttp = await postJson(running.url('/api/orders'), replayed);
+  expect(overHttp.status).toBe(400);
+  expect(overHttp.json).toMatchObject({ error: { target: 'payment.card.number' } });
 });
 
 test('a command carrying a card in clear is refused where it would be stored, even with a valid signature', async () => {
