@@ -1,28 +1,38 @@
 // Dead-letter triage for the inbound queue: each dead letter is resubmitted later (transient),
 // parked on the review queue (bad format), published on business-alerts (business rule) or
-// archived — see src/esb/dead-letter-triage.ts.
+// archived — see src/esb/dead-letter-triage.ts. Its signature is checked first, like at every
+// consumer: a dead-letter queue has no dead-letter queue, so one that fails is parked on the
+// review queue as SignatureInvalid (whatever it was dead-lettered for) and never resubmitted —
+// triage signs what it sends, and must not lend that signature to a forged message.
 import '@azure/functions-extensions-servicebus';
 import { app, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { messaging } from '../src/adapters/messaging';
 import { complete } from '../src/adapters/service-bus-actions';
+import { rawBody, verifyDelivered } from '../src/adapters/service-bus-verification';
+import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
 import { applyTriage, triage, triageFailed, type DeadLetteredMessage } from '../src/esb/dead-letter-triage';
 import { INBOUND_QUEUE } from '../src/esb/ingress';
 import type { PropertyValue } from '../src/messaging/types';
+import { SIGNATURE_INVALID, type Verification } from '../src/security/message-signature';
 
-/** The message's bytes as they were sent (the extension decodes JSON bodies into objects). */
-function rawBody(message: ServiceBusReceivedMessage): Buffer {
-  const section = (message as unknown as { _rawAmqpMessage?: { body?: { content?: unknown } } })._rawAmqpMessage?.body;
-  if (section && Buffer.isBuffer(section.content)) return section.content;
-  const body: unknown = message.body;
-  if (Buffer.isBuffer(body)) return body;
-  return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+/** A dead letter whose signature fails is, from here on, a SignatureInvalid one (the stamped category too). */
+function distrusted(dead: DeadLetteredMessage, check: Exclude<Verification, { valid: true }>): DeadLetteredMessage {
+  const already = dead.deadLetterReason === SIGNATURE_INVALID;
+  const was = dead.deadLetterReason && !already ? ` (dead-lettered as ${dead.deadLetterReason}: ${dead.deadLetterErrorDescription ?? ''})` : '';
+  return {
+    ...dead,
+    deadLetterReason: SIGNATURE_INVALID,
+    deadLetterErrorDescription: already ? (dead.deadLetterErrorDescription ?? check.description) : `${check.description}${was}`,
+    applicationProperties: { ...dead.applicationProperties, [CATEGORY_PROPERTY]: categorise(SIGNATURE_INVALID) },
+  };
 }
 
 export async function triageInboundDeadLetters(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
-  const dead: DeadLetteredMessage = {
+  const check = verifyDelivered(message);
+  let dead: DeadLetteredMessage = {
     entity: INBOUND_QUEUE,
     messageId: String(message.messageId),
     body: rawBody(message),
@@ -34,6 +44,10 @@ export async function triageInboundDeadLetters(serviceBus: ServiceBusMessageCont
     deadLetterReason: message.deadLetterReason,
     deadLetterErrorDescription: message.deadLetterErrorDescription,
   };
+  if (!check.valid) {
+    dead = distrusted(dead, check);
+    if (message.deadLetterReason !== SIGNATURE_INVALID) context.warn(`Triage: ${dead.messageId} does not carry a valid signature (${check.description}); parked for review, never resubmitted`);
+  }
   const now = new Date();
   const decision = triage(dead, now);
   try {

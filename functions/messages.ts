@@ -1,8 +1,10 @@
 // POST /api/messages — the HTTP → Service Bus protocol adapter (ESB ingress). Accepts the JSON
-// envelope, XML, Avro (X-Schema names the schema) and CSV batches (one message per row).
+// envelope, XML, Avro (X-Schema names the schema) and CSV batches (one message per row); card
+// details and personal data leave it encrypted, and every message it sends is signed.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { messaging } from '../src/adapters/messaging';
 import { esb } from '../src/composition/esb';
+import { fieldProtector } from '../src/composition/security';
 import { acceptMessage, mediaType } from '../src/esb/ingress';
 import { errorResponse, json } from '../src/http/responses';
 import { secured } from '../src/http/secured';
@@ -22,7 +24,7 @@ export async function ingestMessage(request: HttpRequest, context: InvocationCon
           body: Buffer.from(await request.arrayBuffer()),
           header: (name) => request.headers.get(name),
         },
-        { sender: messaging(), registry: esb().registry, now: () => new Date() },
+        { sender: messaging(), registry: esb().registry, fields: fieldProtector(), now: () => new Date() },
       );
       // XML, Avro and CSV are decoded into the canonical JSON envelope here.
       if (format !== 'json') count('esb.transformations', { fromFormat: format, toFormat: 'json', stage: 'ingress' }, 'count' in accepted ? accepted.count : 1);

@@ -4,8 +4,13 @@
 //   POST /api/ops/integration-events/republish        queue a republish of the integration events
 //   GET  /api/ops/jobs/{id}                           progress of a queued job
 // The jobs run in runOpsJob (ops-jobs queue), so they outlive an HTTP request.
+import '@azure/functions-extensions-servicebus';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
+import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { messaging } from '../src/adapters/messaging';
+import { complete } from '../src/adapters/service-bus-actions';
+import { rawBody, verifiedOrDeadLettered } from '../src/adapters/service-bus-verification';
 import { eventSourcing } from '../src/composition/orders';
 import { readJsonObject } from '../src/http/requests';
 import { errorResponse, json } from '../src/http/responses';
@@ -87,8 +92,20 @@ export async function getJob(request: HttpRequest, context: InvocationContext): 
   }
 }
 
-export async function runOpsJob(message: unknown, context: InvocationContext): Promise<void> {
-  const job = message as OpsJob;
+/** The job a message asks for; SDK-type bindings give the body decoded from JSON (or its text). */
+function jobOf(message: ServiceBusReceivedMessage): OpsJob | undefined {
+  try {
+    const body: unknown = typeof message.body === 'string' ? JSON.parse(message.body) : message.body;
+    return body as OpsJob;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runOpsJob(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
+  const message = serviceBus.messages as ServiceBusReceivedMessage;
+  if (!(await verifiedOrDeadLettered(serviceBus, context))) return;
+  const job = jobOf(message);
   const es = eventSourcing();
   if (job?.job === 'rebuild-projection') {
     const tracker = jobTracker(es.views, rebuildJobId(job.projection), job.job);
@@ -111,12 +128,14 @@ export async function runOpsJob(message: unknown, context: InvocationContext): P
       throw error;
     }
   } else {
-    context.error(`Unknown ops job ${JSON.stringify(message)}; dropped`);
+    context.error(`Unknown ops job ${JSON.stringify(job ?? rawBody(message).toString('utf8').slice(0, 200))}; dropped`);
   }
+  await complete(serviceBus.actions, message);
 }
 
 app.http('opsProjections', { methods: ['GET'], route: 'ops/projections', authLevel: 'function', handler: secured('ops.readProjections', listProjections) });
 app.http('opsRebuildProjection', { methods: ['POST'], route: 'ops/projections/{name}/rebuild', authLevel: 'function', handler: secured('projection.rebuild', requestProjectionRebuild) });
 app.http('opsRepublishIntegrationEvents', { methods: ['POST'], route: 'ops/integration-events/republish', authLevel: 'function', handler: secured('integrationEvents.republish', requestRepublish) });
 app.http('opsJob', { methods: ['GET'], route: 'ops/jobs/{id}', authLevel: 'function', handler: secured('ops.readJob', getJob) });
-app.serviceBusQueue('runOpsJob', { connection: 'ServiceBusConnection', queueName: OPS_JOBS_QUEUE, handler: runOpsJob });
+// SDK-type binding: an unsigned message is dead-lettered SignatureInvalid before anything runs.
+app.serviceBusQueue('runOpsJob', { connection: 'ServiceBusConnection', queueName: OPS_JOBS_QUEUE, sdkBinding: true, autoCompleteMessages: false, handler: runOpsJob });

@@ -1,7 +1,8 @@
 // Order and inventory commands from the order-commands queue (routed there by the ESB; one
 // session per order, so an order's commands apply in the order they were sent). Handled by the
-// same services as the HTTP API. A rejected command is dead-lettered with the reason
-// (CommandInvalid, CommandTargetNotFound, CommandConflict, BusinessRuleViolated); anything else
+// same services as the HTTP API. A message without the app's signature is dead-lettered
+// SignatureInvalid; a rejected command with the reason (CommandInvalid, CommandTargetNotFound,
+// CommandConflict, BusinessRuleViolated); anything else
 // — a conflict that outlasted the retries, a store outage — fails the invocation, so the message
 // is delivered again.
 import '@azure/functions-extensions-servicebus';
@@ -10,8 +11,10 @@ import type { ServiceBusMessageContext } from '@azure/functions-extensions-servi
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { messaging } from '../src/adapters/messaging';
 import { complete, deadLetter } from '../src/adapters/service-bus-actions';
+import { verifiedOrDeadLettered } from '../src/adapters/service-bus-verification';
 import { schemaRegistry } from '../src/composition/esb';
 import { eventSourcing } from '../src/composition/orders';
+import { fieldProtector } from '../src/composition/security';
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
 import { parseEnvelope } from '../src/esb/envelope';
 import { RETRY_PROPERTIES } from '../src/esb/retry';
@@ -34,6 +37,7 @@ function envelopeOf(message: ServiceBusReceivedMessage) {
 
 export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
+  if (!(await verifiedOrDeadLettered(serviceBus, context))) return;
   let envelope;
   try {
     envelope = envelopeOf(message);
@@ -48,7 +52,7 @@ export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, c
     const props = (message.applicationProperties ?? {}) as Record<string, PropertyValue>;
     const retries = Number(props[RETRY_PROPERTIES.attempt] ?? 0) || 0;
     const configured = Number(process.env.COMMAND_NOT_FOUND_RETRIES);
-    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry(), audit: es.audit }, {
+    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry(), audit: es.audit, fields: fieldProtector() }, {
       retries,
       ...(process.env.COMMAND_NOT_FOUND_RETRIES && Number.isInteger(configured) && configured >= 0 ? { maxRetries: configured } : {}),
     });

@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { eventSourcing } from '../src/composition/orders';
 import { schemaRegistry } from '../src/composition/esb';
+import { fieldProtector } from '../src/composition/security';
 import { idFromKey } from '../src/esb/ingress';
 import { commandMetadata, etag, ifMatchVersion, readJsonObject } from '../src/http/requests';
 import { errorResponse, json } from '../src/http/responses';
 import { secured, type Access } from '../src/http/secured';
 import type { OrderCommandResult } from '../src/orders/order-service';
-import type { OrderLine } from '../src/orders/order';
+import type { OrderDetails, OrderLine } from '../src/orders/order';
 import { ValidationError } from '../src/shared/errors';
 
 function validate(messageType: string, body: Record<string, unknown>): void {
@@ -38,7 +39,9 @@ export async function createOrder(request: HttpRequest, context: InvocationConte
     const key = request.headers.get('idempotency-key');
     const orderId = body.orderId ?? (key ? `o-${idFromKey('msg', `order:${key}`).slice(0, 23)}` : randomUUID());
     validate('CreateOrder', { ...body, orderId });
-    const result = await eventSourcing().orders.create({ orderId: orderId as string, customerId: body.customerId as string, items: body.items as OrderLine[] }, { metadata });
+    // Card details and personal data are encrypted here as at the message ingress.
+    const order = fieldProtector().protect('CreateOrder', { ...body, orderId }, '') as unknown as { orderId: string; customerId: string; items: OrderLine[] } & OrderDetails;
+    const result = await eventSourcing().orders.create(order, { metadata });
     return answer(result.duplicate ? 200 : 201, result);
   } catch (error) {
     return errorResponse(error, context);

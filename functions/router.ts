@@ -1,11 +1,12 @@
 // The ESB's content-based router on the inbound queue. SDK-type bindings give the function the
-// message and its settlement actions, so it can dead-letter with a reason (NoRouteMatched,
-// TransformationFailed, …) instead of failing until MaxDeliveryCountExceeded.
+// message and its settlement actions, so it can dead-letter with a reason (SignatureInvalid,
+// NoRouteMatched, TransformationFailed, …) instead of failing until MaxDeliveryCountExceeded.
 import '@azure/functions-extensions-servicebus';
 import { app, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { complete, deadLetter } from '../src/adapters/service-bus-actions';
+import { verifiedOrDeadLettered } from '../src/adapters/service-bus-verification';
 import { esb } from '../src/composition/esb';
 import { INBOUND_QUEUE } from '../src/esb/ingress';
 import { modelName } from '../src/esb/schemas';
@@ -17,6 +18,7 @@ const { router } = esb();
 
 export async function routeMessage(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
+  if (!(await verifiedOrDeadLettered(serviceBus, context))) return;
   const correlationId = typeof message.correlationId === 'string' ? message.correlationId : undefined;
   await inSpan('esb.route', { ...(correlationId ? { correlationId } : {}), attributes: { 'messaging.message.id': String(message.messageId) } }, async (span) => {
     const decision = await router.handle({

@@ -1,6 +1,7 @@
 // The whole app on Azure: one resource group with monitoring, storage, Service Bus, Cosmos DB,
-// Event Hubs and the Flex Consumption function app, all reached with the app's user-assigned
-// managed identity — no keys, no connection strings. `azd up` provisions it and deploys the app.
+// Event Hubs, a Key Vault and the Flex Consumption function app, all reached with the app's
+// user-assigned managed identity — no keys, no connection strings; the app's own secrets (message
+// signing, field encryption, API keys) are Key Vault references. `azd up` provisions it and deploys the app.
 // The messaging topology, the containers and the event hubs mirror config/ (npm run infra:sync
 // writes them; the drift test in `npm test` checks they agree).
 targetScope = 'subscription'
@@ -159,6 +160,17 @@ module eventHubs './modules/eventhubs.bicep' = {
   }
 }
 
+module keyVault './modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
 module appServicePlan 'br/public:avm/res/web/serverfarm:0.1.1' = {
   name: 'appserviceplan'
   scope: rg
@@ -193,6 +205,7 @@ module api './app/api.bicep' = {
     cosmosDatabaseName: databaseName
     eventHubsNamespaceFqdn: eventHubs.outputs.fullyQualifiedNamespace
     taskHubName: taskHubName
+    keyVaultName: keyVault.outputs.name
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }
@@ -209,6 +222,8 @@ module rbac './app/rbac.bicep' = {
     cosmosAccountName: cosmos.outputs.name
     eventHubsNamespaceName: eventHubs.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    secretsSeederPrincipalId: principalId
   }
 }
 
@@ -251,3 +266,5 @@ output AZURE_STORAGE_BLOB_ENDPOINT string = 'https://${storage.outputs.name}.blo
 output AZURE_STORAGE_QUEUE_ENDPOINT string = 'https://${storage.outputs.name}.queue.${environment().suffixes.storage}'
 output AZURE_STORAGE_TABLE_ENDPOINT string = 'https://${storage.outputs.name}.table.${environment().suffixes.storage}'
 output DURABLE_TASK_HUB_NAME string = taskHubName
+// The vault the postprovision hook seeds with generated keys (names only; values never leave it).
+output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -4,6 +4,8 @@
 // idempotency check, match routes, transform for every destination, hand to the sender) —
 // beside a hand-written baseline that makes the same decision with JSON.parse and if statements
 // and builds the same three documents by hand. Printed as ratios; written to bench/results/.
+// Also what message integrity (signing every message, verifying at the router) and field-level
+// encryption (a checkout's card and personal data at the ingress) add to that path.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +20,11 @@ import { SchemaRegistry } from '../src/esb/schemas';
 import { buildTransformGraph } from '../src/esb/transforms/catalog';
 import type { MessageSender } from '../src/messaging/messaging';
 import type { OutgoingMessage } from '../src/messaging/types';
+import { DEV_SECRETS } from '../src/security/dev-secrets';
+import { loadFieldEncryptionConfig } from '../src/security/field-encryption-config';
+import { FieldProtector } from '../src/security/field-protection';
+import { parseEncryptionKeys, parseSigningKeys } from '../src/security/key-settings';
+import { signMessage, verifyMessage } from '../src/security/message-signature';
 import { appRoot } from '../src/shared/app-paths';
 
 const order = {
@@ -107,14 +114,54 @@ async function main(): Promise<void> {
   const avroBody = registry.get('OrderPlaced.v1').avro!.toBuffer(order);
   const headers: Record<string, string> = { 'x-schema': 'OrderPlaced.v1', 'x-message-id': 'msg-1', 'x-correlation-id': 'corr-1', 'x-priority': 'normal', 'x-source': 'web' };
   const ingressSender = new NullSender();
+  // Field-level encryption as the ingress runs it (an OrderPlaced has no encrypted fields), on throwaway keys.
+  const keys = parseEncryptionKeys(DEV_SECRETS.FIELD_ENCRYPTION_KEYS!());
+  const fields = new FieldProtector(loadFieldEncryptionConfig(join(appRoot(), 'config', 'field-encryption.yaml'), registry), () => keys);
 
   /** Ingress decode (any format → canonical envelope), then the router on it. */
   const esbPath = (contentType: string, body: Buffer) => async () => {
-    await acceptMessage({ contentType, body, header: (n) => headers[n] ?? null }, { sender: ingressSender, registry, now: () => new Date() });
+    await acceptMessage({ contentType, body, header: (n) => headers[n] ?? null }, { sender: ingressSender, registry, fields, now: () => new Date() });
     const queued = ingressSender.last[0]!;
     const decision = await router.handle({ messageId: queued.messageId!, body: JSON.parse(queued.body.toString()), applicationProperties: queued.applicationProperties ?? {} });
     if (decision.action !== 'complete' || decision.result !== 'routed') throw new Error(`unexpected ${JSON.stringify(decision)}`);
   };
+
+  // Message integrity as the app runs it: the ingress's message signed, verified by the router's
+  // trigger, every destination's message signed.
+  const signingKeys = parseSigningKeys(DEV_SECRETS.MESSAGE_SIGNING_KEYS!());
+  const signingSender: MessageSender = {
+    send: (entity, messages) => routerSender.send(entity, messages.map((m) => signMessage(m, signingKeys))),
+    schedule: () => routerSender.schedule(),
+    cancelScheduled: () => routerSender.cancelScheduled(),
+  };
+  const signedRouter = new Router({ routes: () => routes, registry, graph, sender: signingSender, idempotency: noMemory, inboundQueue: 'inbound' });
+  const signedPath = (contentType: string, body: Buffer) => async () => {
+    await acceptMessage({ contentType, body, header: (n) => headers[n] ?? null }, { sender: ingressSender, registry, fields, now: () => new Date() });
+    const queued = signMessage(ingressSender.last[0]!, signingKeys);
+    const check = verifyMessage(queued, signingKeys);
+    if (!check.valid) throw new Error(check.description);
+    const decision = await signedRouter.handle({ messageId: queued.messageId!, body: JSON.parse(queued.body.toString()), applicationProperties: queued.applicationProperties ?? {} });
+    if (decision.action !== 'complete' || decision.result !== 'routed') throw new Error(`unexpected ${JSON.stringify(decision)}`);
+  };
+  // A checkout command with and without card details and personal data (seven encrypted fields).
+  const createOrder = (withCard: boolean) =>
+    Buffer.from(
+      JSON.stringify({
+        messageType: 'CreateOrder',
+        payload: {
+          orderId: 'ORD-1001',
+          customerId: 'CUST-42',
+          items: order.items,
+          ...(withCard
+            ? {
+                customer: { email: 'erika@example.com', phone: '+49 30 1234567' },
+                shippingAddress: { line1: 'Hauptstraße 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+                payment: { method: 'card', card: { number: '4111111111111111', holder: 'Erika Mustermann', expiry: '12/30' } },
+              }
+            : {}),
+        },
+      }),
+    );
 
   // The documents must agree, or the comparison is meaningless.
   await esbPath('application/json', jsonBody)();
@@ -127,10 +174,17 @@ async function main(): Promise<void> {
     xml: await measure('ESB: XML envelope', seconds, esbPath('application/xml', xmlBody)),
     avro: await measure('ESB: Avro (X-Schema)', seconds, esbPath('avro/binary', avroBody)),
   };
+  const security = {
+    jsonSigned: await measure('ESB: JSON envelope, signed + verified', seconds, signedPath('application/json', jsonBody)),
+    createOrder: await measure('ESB: CreateOrder, no card', seconds, esbPath('application/json', createOrder(false))),
+    createOrderWithCard: await measure('ESB: CreateOrder with card (7 fields encrypted)', seconds, esbPath('application/json', createOrder(true))),
+  };
   console.log('\n  ratio (baseline ÷ ESB: how many times the hand-written code is faster)');
   for (const [format, rate] of Object.entries(rates)) console.log(`  ${format.padEnd(6)} ${(baseline / rate).toFixed(1)}×`);
   console.log('\n  Both build the same three documents (audit CSV, fulfilment XML, order-events JSON); the ESB');
   console.log('  also decodes the input format, validates envelope and payload schemas and checks idempotency.');
+  console.log(`\n  signing (the inbound message and three routed ones) and verifying: ${(rates.json / security.jsonSigned).toFixed(2)}× the JSON path's time`);
+  console.log(`  encrypting a checkout's card and personal data at the ingress: ${(security.createOrder / security.createOrderWithCard).toFixed(2)}× the CreateOrder path's time`);
 
   const dir = join(appRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -138,7 +192,7 @@ async function main(): Promise<void> {
   writeFileSync(
     file,
     JSON.stringify(
-      { benchmark: 'route+transform', seconds, node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), baselineMsgPerSec: baseline, esbMsgPerSec: rates, ratioBaselineOverEsb: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, baseline / v])) },
+      { benchmark: 'route+transform', seconds, node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), baselineMsgPerSec: baseline, esbMsgPerSec: rates, securityMsgPerSec: security, ratioBaselineOverEsb: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, baseline / v])) },
       null,
       2,
     ),

@@ -2,10 +2,13 @@
 // Writes the Service Bus and Event Hubs emulators' Config.json from config/ (emulators/*/Config.json,
 // committed; the test suite checks they are current), and local.settings.emulator.json (not
 // committed) with the settings `func start` needs to run this app against the emulators of
-// docker-compose.yml. Prints the values the Service Bus emulator's limits made it change.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// docker-compose.yml — with development signing and encryption keys, generated the first time
+// and kept on later runs (new keys would strand what the emulators hold). Prints the values the
+// Service Bus emulator's limits made it change.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventHubsEmulatorConfig, serviceBusEmulatorConfig } from '../src/infra/emulators';
+import { DEV_SECRETS } from '../src/security/dev-secrets';
 import { appRoot } from '../src/shared/app-paths';
 
 // The emulators' fixed development credentials, published in their documentation. They only
@@ -27,6 +30,9 @@ export function writeEmulatorConfig(root: string): string[] {
 if (require.main === module) {
   const root = appRoot();
   const notes = writeEmulatorConfig(root);
+  const file = join(root, 'local.settings.emulator.json');
+  const previous = existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, string> }).Values ?? {}) : {};
+  const keys = Object.fromEntries(Object.entries(DEV_SECRETS).map(([name, generate]) => [name, previous[name] || generate()]));
   const settings = {
     IsEncrypted: false,
     Values: {
@@ -37,9 +43,10 @@ if (require.main === module) {
       CosmosConnection: `AccountEndpoint=${COSMOS_EMULATOR_ENDPOINT};AccountKey=${COSMOS_EMULATOR_KEY};`,
       COSMOS_DATABASE_NAME: 'integration',
       EventHubConnection: EVENT_HUBS_EMULATOR,
+      ...keys,
     },
   };
-  writeFileSync(join(root, 'local.settings.emulator.json'), `${JSON.stringify(settings, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   console.log('Wrote emulators/servicebus/Config.json, emulators/eventhubs/Config.json and local.settings.emulator.json.');
   if (notes.length) console.log(`The Service Bus emulator's limits changed:\n  ${notes.join('\n  ')}`);
 }

@@ -1,5 +1,5 @@
 // The function app on Flex Consumption (FC1, Node 22): deployed from a blob container through the
-// user-assigned identity, every connection identity-based. `appSettings` lists each setting the
+// user-assigned identity, every connection identity-based, every secret a Key Vault reference. `appSettings` lists each setting the
 // app reads in Azure (src/config/app-settings.ts); the drift test checks both lists agree.
 param name string
 param location string
@@ -16,6 +16,8 @@ param cosmosEndpoint string
 param cosmosDatabaseName string
 param eventHubsNamespaceFqdn string
 param taskHubName string
+@description('The vault whose secrets the app settings reference (read with the user-assigned identity).')
+param keyVaultName string
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 
@@ -46,6 +48,11 @@ var appSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   COSMOS_DATABASE_NAME: cosmosDatabaseName
   DurableTaskHubName: taskHubName
+  // Secrets stay in Key Vault: the platform resolves each reference with the user-assigned identity
+  // (keyVaultAccessIdentityResourceId below) and refreshes it within 24 hours of a new version.
+  MESSAGE_SIGNING_KEYS: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=message-signing-keys)'
+  FIELD_ENCRYPTION_KEYS: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=field-encryption-keys)'
+  API_KEYS: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=api-keys)'
 }
 
 module api 'br/public:avm/res/web/site:0.15.1' = {
@@ -64,6 +71,8 @@ module api 'br/public:avm/res/web/site:0.15.1' = {
         identityId
       ]
     }
+    // The identity that resolves Key Vault references (the site's keyVaultReferenceIdentity).
+    keyVaultAccessIdentityResourceId: identityId
     functionAppConfig: {
       deployment: {
         storage: {

@@ -8,6 +8,9 @@
 //   Event Hubs     Data Sender (integration events), Data Receiver (the sales metric)
 //   Cosmos DB      Built-in Data Contributor (data plane)
 //   App Insights   Monitoring Metrics Publisher (telemetry with Entra ID; local auth is off)
+//   Key Vault      Secrets User for the app (its settings are Key Vault references); Secrets
+//                  Officer for whoever provisions, so the postprovision hook can seed missing
+//                  secrets (never given to the app)
 param appPrincipalId string
 param developerPrincipalId string = ''
 param storageAccountName string
@@ -15,6 +18,9 @@ param serviceBusNamespaceName string
 param cosmosAccountName string
 param eventHubsNamespaceName string
 param applicationInsightsName string
+param keyVaultName string
+@description('Who runs azd provision (a developer or the pipeline): may create the secrets the app reads. Empty: nobody.')
+param secretsSeederPrincipalId string = ''
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -26,6 +32,8 @@ var roles = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
 // The Cosmos DB built-in data-plane role "Cosmos DB Built-in Data Contributor".
@@ -67,6 +75,10 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
+}
+
+resource keyVault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: keyVaultName
 }
 
 resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
@@ -133,5 +145,25 @@ resource telemetryRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+resource secretsUserRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, appPrincipalId, roles.keyVaultSecretsUser)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// No principalType: the seeder is a user (azd up) or the pipeline's service principal.
+resource secretsSeederRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(secretsSeederPrincipalId)) {
+  name: guid(keyVault.id, secretsSeederPrincipalId, roles.keyVaultSecretsOfficer)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: secretsSeederPrincipalId
   }
 }

@@ -1,4 +1,6 @@
 #!/bin/sh
-# azd postprovision hook: writes local.settings.cloud.json from the provisioned endpoints.
+# azd postprovision hook: seeds the Key Vault with the app's generated keys where they are missing,
+# then writes local.settings.cloud.json from the provisioned endpoints.
 set -e
+azd env get-values --output json | node ./infra/scripts/seed-secrets.mjs
 azd env get-values --output json | node ./infra/scripts/write-cloud-settings.mjs

@@ -4,6 +4,8 @@
 // emulator) uses Azure Service Bus.
 import type { Messaging } from '../messaging/messaging';
 import { withTracing } from '../observability/traced-messaging';
+import { signingKeys } from '../security/key-settings';
+import { withSigning } from '../security/signed-messaging';
 import { withFaultInjection } from './faulty-messaging';
 
 export const EMBEDDED_CONNECTION = 'UseEmbeddedHost=true';
@@ -28,8 +30,8 @@ export function createMessaging(connection = SERVICE_BUS_CONNECTION, env: NodeJS
 
 let shared: Messaging | undefined;
 
-/** The process-wide messaging port, created on first use. */
+/** The process-wide messaging port, created on first use: every send traced and signed (MESSAGE_SIGNING_KEYS). */
 export function messaging(): Messaging {
-  shared ??= withTracing(withFaultInjection(createMessaging()));
+  shared ??= withTracing(withSigning(withFaultInjection(createMessaging()), signingKeys));
   return shared;
 }

@@ -8,6 +8,7 @@ import { ORDER_FULFILMENT_SAGA } from '../sagas/order-fulfilment';
 import { recordOutcome } from '../sagas/outcomes';
 import { checkParticipants } from '../sagas/participant-check';
 import { eventSourcing } from './orders';
+import { fieldProtector } from './security';
 
 export interface Sagas {
   definition: SagaDefinition;
@@ -22,7 +23,7 @@ export function sagas(): Sagas {
   if (shared) return shared;
   const es = eventSourcing();
   const ledgers = documentContainer('ledgers');
-  const activities = createSagaActivities({ orders: es.orders, inventory: es.inventory, ledgers, sender: messaging() });
+  const activities = createSagaActivities({ orders: es.orders, inventory: es.inventory, ledgers, sender: messaging(), fields: fieldProtector() });
   shared = {
     definition: ORDER_FULFILMENT_SAGA,
     activities,

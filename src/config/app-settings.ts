@@ -17,6 +17,8 @@ export interface AppSettingDefinition {
   name: string;
   scope: SettingScope;
   description: string;
+  /** Holds key material: in Azure a Key Vault reference, never a value written in infra/. */
+  secret?: true;
 }
 
 /** Identity-based connections: the prefix and the service property each needs. */
@@ -44,6 +46,9 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', scope: 'azure', description: 'Application Insights (ingestion endpoint; no secret: ingestion needs Entra ID)' },
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', scope: 'azure', description: 'Authorization=AAD;ClientId=<identity>: telemetry sent with the managed identity' },
   { name: 'COSMOS_DATABASE_NAME', scope: 'azure', description: 'the Cosmos DB database' },
+  { name: 'MESSAGE_SIGNING_KEYS', scope: 'azure', secret: true, description: 'HMAC keys that sign and verify every Service Bus message (a Key Vault reference; generated dev keys locally)' },
+  { name: 'FIELD_ENCRYPTION_KEYS', scope: 'azure', secret: true, description: 'AES-256 keys of field-level encryption (a Key Vault reference; generated dev keys locally)' },
+  { name: 'API_KEYS', scope: 'azure', secret: true, description: "callers' API keys mapped to roles (HTTP auth)" },
   { name: 'DurableTaskHubName', scope: 'azure', description: 'the Durable Functions task hub (host.json %DurableTaskHubName%)' },
   { name: 'FUNCTIONS_WORKER_RUNTIME', scope: 'local', description: 'node (Flex Consumption takes the runtime from functionAppConfig instead)' },
   { name: 'FAULT_INJECTION', scope: 'optional', description: 'transient failure drills per function or send target' },
@@ -51,8 +56,6 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'SAGA_AUTOSTART', scope: 'optional', description: 'false pauses fulfilment sagas' },
   { name: 'COMMAND_NOT_FOUND_RETRIES', scope: 'optional', description: 'how often a command for a missing order is tried again before it is dead-lettered (default 8)' },
   { name: 'EVENTSTORE_SNAPSHOT_EVERY', scope: 'optional', description: 'snapshot interval of the event store' },
-  // README "Security". API_KEYS becomes an `azure` setting (a Key Vault reference) with the Key Vault in infra/.
-  { name: 'API_KEYS', scope: 'optional', description: 'callers of the HTTP API: JSON list of { name, sha256 of the key, roles }' },
   { name: 'AUTH_TRUST_EASY_AUTH', scope: 'local', description: 'true: honour x-ms-client-principal outside Azure (a proxy in front sets it); in Azure WEBSITE_AUTH_ENABLED decides' },
   { name: 'WEBSITE_AUTH_ENABLED', scope: 'platform', description: 'App Service authentication is on (its front end then strips client-sent x-ms-client-principal headers)' },
   { name: 'WEBSITE_SITE_NAME', scope: 'platform', description: 'the app runs in Azure (auth fails closed there)' },

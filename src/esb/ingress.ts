@@ -2,7 +2,9 @@
 // a CSV batch — into canonical envelopes and puts them on the inbound queue. Every message is
 // checked against the envelope schema and its payload schema (messageType + schemaVersion); what
 // a client can get wrong is answered with a typed error (400/413/415) naming the field, and
-// nothing is acknowledged before the broker has persisted it.
+// nothing is acknowledged before the broker has persisted it. Sensitive fields (card details,
+// personal data: config/field-encryption.yaml) are encrypted after validation and before the
+// send, so no message leaves the ingress with them in clear.
 import { createHash, randomUUID } from 'node:crypto';
 import type { MessageSender } from '../messaging/messaging';
 import type { OutgoingMessage } from '../messaging/types';
@@ -44,9 +46,15 @@ export interface IngressRequest {
   tracestate?: string | null;
 }
 
+/** Field-level encryption (src/security/field-protection.ts): returns the payload with its sensitive fields encrypted. */
+export interface PayloadProtector {
+  protect(messageType: string, payload: Record<string, unknown>, root?: string): Record<string, unknown>;
+}
+
 export interface IngressDeps {
   sender: MessageSender;
   registry: SchemaRegistry;
+  fields: PayloadProtector;
   now: () => Date;
 }
 
@@ -277,7 +285,7 @@ export async function acceptMessage(request: IngressRequest, deps: IngressDeps):
 
   const { input, model } = decodeSingle(format, request, deps.registry);
   deps.registry.validatePayload(model, input.payload);
-  const envelope = complete(input, key, deps.now);
+  const envelope = complete({ ...input, payload: deps.fields.protect(model.messageType, input.payload) }, key, deps.now);
   const message = toServiceBusMessage(envelope, request);
   checkSize(messageBytes(message), INGRESS_LIMITS.maxMessageBytes, 'The message (with its properties)');
   await sendAll(deps.sender, [message]);
@@ -299,7 +307,7 @@ async function acceptCsv(request: IngressRequest, deps: IngressDeps, key: string
       }
       const checked = parseEnvelopeInput(input);
       deps.registry.validatePayload(model, checked.payload);
-      return completeEnvelope(checked, {
+      return completeEnvelope({ ...checked, payload: deps.fields.protect(model.messageType, checked.payload) }, {
         messageId: () => (key ? idFromKey('msg', `${key}#${i}`) : randomUUID()),
         correlationId: () => batchCorrelation,
         now: deps.now,

@@ -8,9 +8,11 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import avro from 'avsc';
 import { parse as parseYaml } from 'yaml';
+import { luhnValid } from '../security/card-numbers';
 import { configDir } from '../shared/app-paths';
 import { ValidationError } from '../shared/errors';
 import { describeAjvError } from './envelope';
+import type { PathSegment } from './field-path';
 
 export interface JsonSchema {
   type?: string;
@@ -48,16 +50,35 @@ interface CatalogEntry {
   xmlRoot?: string;
 }
 
+/** The catalog's validator: JSON Schema 2020 keywords, date-time and email formats, and payment-card (digits passing the Luhn check). */
+function catalogAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true });
+  addFormats(ajv, ['date-time', 'email']);
+  ajv.addFormat('payment-card', { type: 'string', validate: luhnValid });
+  return ajv;
+}
+
+/** The schema a field path reaches inside a payload schema, through properties and items; undefined where it cannot follow. */
+export function schemaAt(schema: JsonSchema, segments: PathSegment[]): JsonSchema | undefined {
+  let node: JsonSchema | undefined = schema;
+  for (const segment of segments) {
+    if (!node) return undefined;
+    node = 'key' in segment ? node.properties?.[segment.key] : node.items;
+  }
+  return node;
+}
+
 export class SchemaRegistry {
   readonly #models = new Map<string, MessageModel>();
   readonly #byXmlRoot = new Map<string, MessageModel>();
+  readonly #ajv = catalogAjv();
+  readonly #fragments = new WeakMap<JsonSchema, ValidateFunction>();
 
   static load(dir = join(configDir(), 'schemas')): SchemaRegistry {
     const catalogFile = join(dir, 'catalog.yaml');
     const catalog = parseYaml(readFileSync(catalogFile, 'utf8')) as { messages?: Record<string, CatalogEntry> };
     const registry = new SchemaRegistry();
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    addFormats(ajv, ['date-time']);
+    const ajv = registry.#ajv;
     for (const [name, entry] of Object.entries(catalog.messages ?? {})) {
       const m = /^([A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*)\.v(\d+)$/.exec(name);
       if (!m) throw new SchemaError(`${catalogFile}: "${name}" is not <MessageType>.v<version>`);
@@ -108,6 +129,18 @@ export class SchemaRegistry {
     const model = this.#models.get(name);
     if (!model) throw new SchemaError(`No schema for ${name}`);
     return model;
+  }
+
+  /** The models of every schema version of a messageType. */
+  versionsOf(messageType: string): MessageModel[] {
+    return this.models.filter((m) => m.messageType === messageType);
+  }
+
+  /** Whether a part of a catalog schema (from schemaAt) accepts a value. */
+  fragmentAccepts(fragment: JsonSchema, value: unknown): boolean {
+    let validate = this.#fragments.get(fragment);
+    if (!validate) this.#fragments.set(fragment, (validate = this.#ajv.compile(fragment)));
+    return validate(value);
   }
 
   byXmlRoot(root: string): MessageModel | undefined {

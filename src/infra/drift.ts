@@ -7,7 +7,8 @@
 //  - the function app's settings are exactly the `azure` settings of src/config/app-settings.ts,
 //    every setting the code, the bindings and host.json read is catalogued, and every binding's
 //    connection is an identity-based one infra/ provides;
-//  - infra/ holds no key, no connection string, no key-based access, and pins every module.
+//  - infra/ holds no key, no connection string, no key-based access, and pins every module; the
+//    settings that hold key material are Key Vault references resolved with the app's identity.
 // Anything it cannot read fails loudly with the file and line.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -112,6 +113,9 @@ const FORBIDDEN = [
   { pattern: /DefaultEndpointsProtocol=/i, what: 'a storage connection string' },
 ];
 
+/** An app setting that the platform fills from Key Vault (learn.microsoft.com: Key Vault references as app settings). */
+export const KEY_VAULT_REFERENCE = /^@Microsoft\.KeyVault\((?:VaultName=[^;()\s]+;SecretName=[0-9A-Za-z-]+(?:;SecretVersion=[0-9A-Za-z]+)?|SecretUri=https:\/\/[^()\s]+)\)$/;
+
 export function checkDrift(input: DriftInput): string[] {
   const root = input.root;
   const infra = input.infraDir ?? join(root, 'infra');
@@ -169,8 +173,15 @@ export function checkDrift(input: DriftInput): string[] {
     if (!s) problems.push(`infra/app/api.bicep: app setting '${name}' is not one the app reads (src/config/app-settings.ts)`);
     else if (s.scope !== 'azure') problems.push(`infra/app/api.bicep: app setting '${name}' is ${s.scope}-only and must not be set in Azure`);
   }
-  for (const value of Object.values(appSettings as Record<string, unknown>)) {
-    if (typeof value === 'string' && /key|password|secret|sig=/i.test(value) && !/ClientId=|Authorization=AAD/.test(value)) problems.push(`infra/app/api.bicep: an app setting looks like a secret: ${value}`);
+  let references = 0;
+  for (const [name, value] of Object.entries(appSettings as Record<string, unknown>)) {
+    // A Key Vault reference names where a secret is, not the secret: the platform resolves it.
+    const reference = typeof value === 'string' && KEY_VAULT_REFERENCE.test(value);
+    if (reference) references++;
+    if (catalog.get(name)?.secret && !reference) {
+      problems.push(`infra/app/api.bicep: app setting '${name}' holds key material: it must be a Key Vault reference (@Microsoft.KeyVault(VaultName=…;SecretName=…)), not a value in infra/`);
+    }
+    if (!reference && typeof value === 'string' && /key|password|secret|sig=/i.test(value) && !/ClientId=|Authorization=AAD/.test(value)) problems.push(`infra/app/api.bicep: an app setting looks like a secret: ${value}`);
   }
   // What the code, the bindings and host.json read must be catalogued.
   for (const name of settingsReadByCode(root)) if (!catalog.has(name)) problems.push(`the code reads setting '${name}', which src/config/app-settings.ts does not list`);
@@ -205,9 +216,14 @@ export function checkDrift(input: DriftInput): string[] {
   expectFlag('modules/cosmos.bicep', 'account', 'disableLocalAuthentication', true);
   expectFlag('main.bicep', 'storage', 'allowSharedKeyAccess', false);
   expectFlag('modules/monitoring.bicep', 'applicationInsights', 'disableLocalAuth', true);
+  expectFlag('modules/keyvault.bicep', 'vault', 'enableRbacAuthorization', true);
+  expectFlag('modules/keyvault.bicep', 'vault', 'enablePurgeProtection', true);
 
   // --- the function app: Flex Consumption, Node 22, deployment through the managed identity
   const api = toPlain(declarationOf(decls('app/api.bicep'), 'module', 'api', 'infra/app/api.bicep').value) as { params?: Record<string, unknown> };
+  if (references > 0 && api.params?.keyVaultAccessIdentityResourceId === undefined) {
+    problems.push('infra/app/api.bicep: the app settings reference Key Vault, so keyVaultAccessIdentityResourceId must name the user-assigned identity that resolves them');
+  }
   const config = api.params?.functionAppConfig as { runtime?: { name?: string; version?: string }; deployment?: { storage?: { authentication?: { type?: string } } } } | undefined;
   if (config?.runtime?.name !== 'node' || config.runtime.version !== '22') problems.push("infra/app/api.bicep: the runtime must be node '22'");
   if (config?.deployment?.storage?.authentication?.type !== 'UserAssignedIdentity') problems.push('infra/app/api.bicep: deployment must authenticate with the user-assigned identity');

@@ -45,6 +45,13 @@ export interface MessageReceiver {
   releaseSession(session: SessionLock): Promise<void>;
 }
 
+/**
+ * Sees the message as it sits and the copy about to be sent, and returns what is sent (the
+ * signing decorator re-signs it there); throwing refuses the resubmit and leaves the message
+ * where it is. Synchronous: the embedded broker calls it inside its transaction.
+ */
+export type ResubmitPreparer = (copy: OutgoingMessage, original: ReceivedMessage) => OutgoingMessage;
+
 export interface EntityDescription {
   path: string;
   kind: 'queue' | 'topic' | 'subscription';
@@ -59,7 +66,7 @@ export interface MessagingAdmin {
    * ("inbound/$deadletterqueue") to its entity by default, or from any queue to `targetPath`.
    * The copy gets messageId "<original>#r<n>" so duplicate detection does not drop it.
    */
-  resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string): Promise<{ messageId: string; sequenceNumber?: number }>;
+  resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string, prepare?: ResubmitPreparer): Promise<{ messageId: string; sequenceNumber?: number }>;
   /** Deletes the given messages from a queue or dead-letter queue; returns how many went. */
   remove(sourcePath: string, sequenceNumbers: number[]): Promise<number>;
   /** A cheap round trip to the namespace, for health checks. */

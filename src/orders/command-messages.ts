@@ -11,7 +11,7 @@ import type { EventMetadata } from '../eventstore/event-store';
 import type { AuditCaller, AuditLog } from '../security/audit-log';
 import { AppError, BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import type { InventoryService } from './inventory-service';
-import type { OrderLine } from './order';
+import type { OrderDetails, OrderLine } from './order';
 import type { OrderService } from './order-service';
 
 export const COMMAND_MESSAGE_TYPES = ['CreateOrder', 'AddOrderItem', 'RemoveOrderItem', 'ChangeOrderItemQuantity', 'SubmitOrder', 'CancelOrder', 'ReceiveStock'] as const;
@@ -21,7 +21,7 @@ export type CommandOutcome =
   | { action: 'retryLater'; attempt: number; delayMs: number; description: string }
   | { action: 'deadLetter'; reason: 'CommandInvalid' | 'CommandTargetNotFound' | 'CommandConflict' | 'BusinessRuleViolated'; description: string };
 
-interface CommandPayload {
+interface CommandPayload extends OrderDetails {
   orderId: string;
   customerId: string;
   items: OrderLine[];
@@ -38,6 +38,8 @@ interface Services {
   registry: SchemaRegistry;
   /** Where each outcome is audited; an audit that fails fails the message, so it is retried. */
   audit?: AuditLog;
+  /** Field-level encryption: a command whose sensitive fields arrive in clear is refused rather than stored. */
+  fields: { assertProtected(messageType: string, payload: Record<string, unknown>): void };
 }
 
 /**
@@ -110,7 +112,8 @@ async function runCommandMessage(envelope: Envelope, services: Services, { retri
     let stream: string;
     switch (envelope.messageType) {
       case 'CreateOrder':
-        result = await services.orders.create({ orderId: p.orderId, customerId: p.customerId, items: p.items }, ctx);
+        services.fields.assertProtected('CreateOrder', envelope.payload);
+        result = await services.orders.create({ orderId: p.orderId, customerId: p.customerId, items: p.items, customer: p.customer, shippingAddress: p.shippingAddress, payment: p.payment }, ctx);
         stream = `order-${p.orderId}`;
         break;
       case 'AddOrderItem':

@@ -8,7 +8,7 @@ import type { EventStore, StoredEvent } from '../eventstore/event-store';
 import { upcast } from '../eventstore/upcasting';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { checkId, ORDER_EVENT_SCHEMAS } from './event-schemas';
-import { orderDecider, orderStreamId, type OrderCommand, type OrderEvent, type OrderLine, type OrderState } from './order';
+import { orderDecider, orderStreamId, type OrderCommand, type OrderDetails, type OrderEvent, type OrderLine, type OrderState } from './order';
 
 /** The stream version after the command, for the ETag. */
 export interface OrderCommandResult {
@@ -58,13 +58,15 @@ export class OrderService {
     return this.#now().toISOString();
   }
 
-  create(input: { orderId?: string; customerId: string; items: OrderLine[] }, context: OrderContext = {}): Promise<OrderCommandResult> {
+  create(input: { orderId?: string; customerId: string; items: OrderLine[] } & OrderDetails, context: OrderContext = {}): Promise<OrderCommandResult> {
     const orderId = input.orderId === undefined ? this.#newId() : checkId(input.orderId, 'orderId');
     checkId(input.customerId, 'customerId');
     if (!Array.isArray(input.items)) throw new ValidationError('items must be an array', 'items');
     input.items.forEach((item, i) => checkId(item?.sku, `items[${i}].sku`));
     const items = input.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPrice: i.unitPrice }));
-    return this.#run(orderId, { type: 'CreateOrder', orderId, customerId: input.customerId, items, at: this.#at() }, context);
+    const { customer, shippingAddress, payment } = input;
+    const details: OrderDetails = { ...(customer ? { customer } : {}), ...(shippingAddress ? { shippingAddress } : {}), ...(payment ? { payment } : {}) };
+    return this.#run(orderId, { type: 'CreateOrder', orderId, customerId: input.customerId, items, ...(Object.keys(details).length ? { details } : {}), at: this.#at() }, context);
   }
 
   addItem(orderId: string, item: OrderLine, context: OrderContext = {}): Promise<OrderCommandResult> {

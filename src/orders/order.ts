@@ -16,8 +16,19 @@ export interface OrderLine {
   unitPrice: number;
 }
 
+/**
+ * What a checkout says about the customer and how they pay. Card details, contact data and the
+ * street address arrive encrypted (field-level encryption at the ingress) and are kept that way:
+ * only a card's last four digits and brand are in clear.
+ */
+export interface OrderDetails {
+  customer?: { email?: string; phone?: string };
+  shippingAddress?: { line1: string; city: string; postalCode: string; country: string };
+  payment?: { method: 'card' | 'paypal' | 'bank_transfer' | 'gift_card'; card?: { number: string; holder: string; expiry: string; last4?: string; brand?: string } };
+}
+
 export type OrderCommand =
-  | { type: 'CreateOrder'; orderId: string; customerId: string; items: OrderLine[]; at: string }
+  | { type: 'CreateOrder'; orderId: string; customerId: string; items: OrderLine[]; details?: OrderDetails; at: string }
   | { type: 'AddItem'; orderId: string; sku: string; quantity: number; unitPrice: number; at: string }
   | { type: 'RemoveItem'; orderId: string; sku: string; at: string }
   | { type: 'ChangeItemQuantity'; orderId: string; sku: string; quantity: number; at: string }
@@ -28,7 +39,7 @@ export type OrderCommand =
   | { type: 'MarkOrderShipped'; orderId: string; shipmentId: string; carrier: string; at: string };
 
 export type OrderEvent =
-  | { type: 'OrderCreated'; data: { orderId: string; customerId: string; createdAt: string } }
+  | { type: 'OrderCreated'; data: { orderId: string; customerId: string; createdAt: string } & OrderDetails }
   | { type: 'ItemAdded'; data: OrderLine }
   | { type: 'ItemRemoved'; data: { sku: string } }
   | { type: 'ItemQuantityChanged'; data: { sku: string; quantity: number } }
@@ -48,6 +59,8 @@ export type OrderState =
       customerId: string;
       createdAt: string;
       lines: OrderLine[];
+      /** How the customer pays (card fields encrypted): what the payment step authorizes. */
+      payment?: OrderDetails['payment'];
       paymentId?: string;
       shipmentId?: string;
     };
@@ -98,7 +111,9 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
         if (lines.length > MAX_ORDER_LINES) throw new BusinessRuleError(`An order has at most ${MAX_ORDER_LINES} lines`, 'items');
         added.push({ type: 'ItemAdded', data: { sku: item.sku, quantity: item.quantity, unitPrice: item.unitPrice } });
       }
-      return [{ type: 'OrderCreated', data: { orderId: command.orderId, customerId: command.customerId, createdAt: command.at } }, ...added];
+      const { customer, shippingAddress, payment } = command.details ?? {};
+      const details: OrderDetails = { ...(customer ? { customer } : {}), ...(shippingAddress ? { shippingAddress } : {}), ...(payment ? { payment } : {}) };
+      return [{ type: 'OrderCreated', data: { orderId: command.orderId, customerId: command.customerId, createdAt: command.at, ...details } }, ...added];
     }
     case 'AddItem': {
       const order = draft(state, command.orderId);
@@ -166,7 +181,14 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
 export function evolve(state: OrderState, event: OrderEvent): OrderState {
   switch (event.type) {
     case 'OrderCreated':
-      return { status: 'draft', orderId: event.data.orderId, customerId: event.data.customerId, createdAt: event.data.createdAt, lines: [] };
+      return {
+        status: 'draft',
+        orderId: event.data.orderId,
+        customerId: event.data.customerId,
+        createdAt: event.data.createdAt,
+        lines: [],
+        ...(event.data.payment ? { payment: event.data.payment } : {}),
+      };
   }
   if (state.status === 'none') return state;
   switch (event.type) {

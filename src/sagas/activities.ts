@@ -12,8 +12,10 @@ import type { MessageSender } from '../messaging/messaging';
 import type { InventoryService } from '../orders/inventory-service';
 import type { OrderLine } from '../orders/order';
 import type { OrderService } from '../orders/order-service';
+import { authorizeCard } from '../participants/card-authorization';
 import { injectFaults, participantsConfig } from '../participants/faults';
 import { Ledger } from '../participants/ledger';
+import { SealedValueError } from '../security/sealed-value';
 import { AppError, BusinessRuleError, NotFoundError } from '../shared/errors';
 import type { StepInput, StepResult } from './definition';
 
@@ -29,6 +31,8 @@ export interface SagaDependencies {
   inventory: InventoryService;
   ledgers: DocumentContainer;
   sender: MessageSender;
+  /** Field-level encryption: the payment step decrypts the card it authorizes (and nothing else). */
+  fields: { reveal(consumer: string, messageType: string, payload: Record<string, unknown>): Record<string, unknown> };
   now?: () => Date;
 }
 
@@ -75,14 +79,19 @@ export function createSagaActivities(deps: SagaDependencies): Record<string, Act
     return l;
   };
 
-  /** A step of a simulated participant: decline per configuration, else record the effect once. */
+  /**
+   * A step of a simulated participant: decline per configuration or by the participant's own
+   * answer (`ask`), else record the effect once.
+   */
   const participantStep =
-    (step: string, effect: (input: StepInput) => Record<string, unknown>): Activity =>
+    (step: string, effect: (input: StepInput, answer: Record<string, unknown>) => Record<string, unknown>, ask?: (input: StepInput) => Promise<StepResult>): Activity =>
     async (input) => {
       const { decline } = await injectFaults(step, facts(input, step), true);
       if (decline) return { ok: false, reason: decline };
+      const answer = ask ? await ask(input) : { ok: true as const, output: {} };
+      if (!answer.ok) return answer;
       const { participant } = LEDGER_STEPS[step]!;
-      const { entry, refused } = await ledger(participant).apply(input.orderId, step, effect(input));
+      const { entry, refused } = await ledger(participant).apply(input.orderId, step, effect(input, answer.output ?? {}));
       if (refused) return { ok: false, reason: `${step} was compensated before it took effect` };
       return { ok: true, output: { [step]: entry.effect } };
     };
@@ -97,6 +106,22 @@ export function createSagaActivities(deps: SagaDependencies): Record<string, Act
     };
 
   const amount = (input: StepInput) => orderOf(input)?.total ?? 0;
+
+  /** The provider's answer for an order paid by card (decrypted here, in memory only); orders paid otherwise need none. */
+  const authorizeOrderCard = async (input: StepInput): Promise<StepResult> => {
+    const { state } = await deps.orders.get(input.orderId);
+    if (state.payment?.method !== 'card' || !state.payment.card) return { ok: true, output: {} };
+    let clear: { payment: { card: { number: string; expiry: string } } };
+    try {
+      clear = deps.fields.reveal('authorizePayment', 'CreateOrder', { orderId: state.orderId, payment: state.payment }) as typeof clear;
+    } catch (error) {
+      // Tampered, moved from another order, or under a key no longer configured: no retry makes it readable.
+      if (error instanceof SealedValueError) return { ok: false, reason: `CardUnreadable: ${error.message}` };
+      throw error;
+    }
+    const answer = authorizeCard(clear.payment.card, now());
+    return answer.approved ? { ok: true, output: { card: answer.card } } : { ok: false, reason: answer.reason };
+  };
 
   return {
     async validateOrder(input) {
@@ -150,7 +175,7 @@ export function createSagaActivities(deps: SagaDependencies): Record<string, Act
       return { ok: true };
     },
 
-    authorizePayment: participantStep('authorizePayment', (input) => ({ authorizationId: `auth-${input.orderId}`, amount: amount(input) })),
+    authorizePayment: participantStep('authorizePayment', (input, answer) => ({ authorizationId: `auth-${input.orderId}`, amount: amount(input), ...answer }), authorizeOrderCard),
     voidPayment: participantCompensation('authorizePayment'),
 
     async checkFraud(input) {

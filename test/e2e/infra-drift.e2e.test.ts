@@ -5,8 +5,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseBicep } from '../../src/infra/bicep';
-import { checkDrift, type BindingInfo } from '../../src/infra/drift';
+import { parseBicep, toPlain } from '../../src/infra/bicep';
+import { checkDrift, KEY_VAULT_REFERENCE, type BindingInfo } from '../../src/infra/drift';
 import { startHost, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
@@ -96,6 +96,23 @@ test('a key, a connection string or an unpinned module in infra/ fails it', () =
   expect(checkDrift({ root: repoRoot, infraDir: unpinned, bindings })).toEqual([expect.stringMatching(/module avm\/res\/insights\/component is not pinned/)]);
   const sas = brokenInfra('sas', 'modules/messaging.bicep', (t) => t.replace('disableLocalAuth: true', 'disableLocalAuth: false'));
   expect(checkDrift({ root: repoRoot, infraDir: sas, bindings })).toEqual(['infra/modules/messaging.bicep: namespace must set disableLocalAuth: true']);
+});
+
+test('key material is a Key Vault reference resolved with the app identity; a literal secret fails it', () => {
+  const settings = toPlain(parseBicep(readFileSync(join(repoRoot, 'infra', 'app', 'api.bicep'), 'utf8'), 'api.bicep').find((d) => d.name === 'appSettings')!.value) as Record<string, string>;
+  for (const name of ['MESSAGE_SIGNING_KEYS', 'FIELD_ENCRYPTION_KEYS', 'API_KEYS']) expect(settings[name]).toMatch(KEY_VAULT_REFERENCE);
+
+  const literal = brokenInfra('literal-secret', 'app/api.bicep', (t) =>
+    t.replace(/MESSAGE_SIGNING_KEYS: '@Microsoft\.KeyVault\([^']*\)'/, `MESSAGE_SIGNING_KEYS: '{"current":"k1","keys":{"k1":{"secret":"${'A'.repeat(43)}="}}}'`),
+  );
+  expect(checkDrift({ root: repoRoot, infraDir: literal, bindings })).toEqual([
+    expect.stringMatching(/^infra\/app\/api\.bicep: app setting 'MESSAGE_SIGNING_KEYS' holds key material: it must be a Key Vault reference/),
+    expect.stringMatching(/^infra\/app\/api\.bicep: an app setting looks like a secret/),
+  ]);
+  const noIdentity = brokenInfra('kv-no-identity', 'app/api.bicep', (t) => t.replace(/^\s*keyVaultAccessIdentityResourceId: identityId\n/m, ''));
+  expect(checkDrift({ root: repoRoot, infraDir: noIdentity, bindings })).toEqual([expect.stringMatching(/keyVaultAccessIdentityResourceId must name the user-assigned identity/)]);
+  const purgeable = brokenInfra('kv-purgeable', 'modules/keyvault.bicep', (t) => t.replace('enablePurgeProtection: true', 'enablePurgeProtection: false'));
+  expect(checkDrift({ root: repoRoot, infraDir: purgeable, bindings })).toEqual(['infra/modules/keyvault.bicep: vault must set enablePurgeProtection: true']);
 });
 
 test('Bicep the reader cannot follow fails loudly, naming the file and line', () => {

@@ -3,6 +3,7 @@
 // dead-lettered after maxDeliveryCount, and the ops endpoints show why and send it back.
 import { repoRoot } from '../support/messaging-harness';
 import { postJson, startHost, waitFor, type RunningHost } from '../support/host';
+import { signedByApp } from '../support/keys';
 
 let running: RunningHost;
 beforeAll(async () => {
@@ -127,11 +128,11 @@ describe('POST /api/messages refuses bad input with a clear 4xx', () => {
 describe('dead letters through the ops endpoints', () => {
   test('a message the router keeps failing on is dead-lettered after maxDeliveryCount; ops shows why and sends it back', async () => {
     process.env.FAULT_INJECTION = JSON.stringify({ routeMessage: 1 });
-    // Sent straight to the queue, as another producer would; its triage budget is spent, so
-    // dead-letter triage archives it rather than resubmitting it later.
+    // Sent straight to the queue, as another producer holding the signing key would; its triage
+    // budget is spent, so dead-letter triage archives it rather than resubmitting it later.
     const envelope = { messageId: 'doomed-1', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'corr-doomed', timestamp: new Date().toISOString(), headers: {}, payload };
     await running.host.broker.send('inbound', [
-      { body: Buffer.from(JSON.stringify(envelope)), messageId: 'doomed-1', contentType: 'application/json', applicationProperties: { messageType: 'OrderPlaced', 'x-triage-resubmits': 3 } },
+      signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'doomed-1', contentType: 'application/json', applicationProperties: { messageType: 'OrderPlaced', 'x-triage-resubmits': 3 } }),
     ]);
     const listing = await waitFor(async () => {
       const body = (await (await fetch(url('/api/ops/deadletters?entity=archive&reason=MaxDeliveryCountExceeded'))).json()) as { deadLetters: { messageId: string }[] };

@@ -211,3 +211,10 @@ test('every connection a binding names is configured in local.settings.json', ()
   expect(connections.length).toBeGreaterThan(0);
   for (const c of connections) expect(Object.keys(values)).toContain(c);
 });
+
+test('every Service Bus trigger settles its messages itself, so it can dead-letter what fails signature verification', () => {
+  const serviceBusTriggers = running.host.functions.filter((f) => trigger(f.name).type === 'serviceBusTrigger').map((f) => f.name);
+  expect(serviceBusTriggers.sort()).toEqual(['handleOrderCommand', 'routeMessage', 'runOpsJob', 'triageInboundDeadLetters']);
+  for (const name of serviceBusTriggers) expect(trigger(name)).toMatchObject({ sdkBinding: true, autoCompleteMessages: false, properties: { supportsDeferredBinding: 'true' } });
+  expect(trigger('runOpsJob')).toMatchObject({ queueName: 'ops-jobs', connection: 'ServiceBusConnection' });
+});

@@ -2,11 +2,13 @@ import { completeEnvelope, parseEnvelope, parseEnvelopeInput } from '../../src/e
 import { acceptMessage, checkNesting, idFromKey, toServiceBusMessage, type Accepted, type AcceptedBatch } from '../../src/esb/ingress';
 import { SchemaRegistry } from '../../src/esb/schemas';
 import { RecordingSender } from '../support/fakes';
+import { testFieldProtector } from '../support/keys';
 import { parseFaultPlan, shouldFail } from '../../src/observability/fault-injection';
 import { parseSchedule } from '../../src/embedded/host/timer-listener';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../src/shared/errors';
 
 const registry = SchemaRegistry.load();
+const fields = testFieldProtector(registry);
 const now = () => new Date('2026-05-06T07:08:09.000Z');
 const order = { orderId: 'o-1', customerId: 'c-1', items: [{ sku: 'A-1', quantity: 2, unitPrice: 10 }], totalAmount: 20, currency: 'EUR' };
 const request = (body: unknown, headers: Record<string, string> = {}, contentType: string | null = 'application/json') => ({
@@ -15,7 +17,7 @@ const request = (body: unknown, headers: Record<string, string> = {}, contentTyp
   header: (name: string) => headers[name.toLowerCase()] ?? null,
 });
 const accept = (req: ReturnType<typeof request> & { traceparent?: string }, sender = new RecordingSender()) =>
-  acceptMessage(req, { sender, registry, now }) as Promise<Accepted>;
+  acceptMessage(req, { sender, registry, fields, now }) as Promise<Accepted>;
 
 describe('ingress: given a request, when it is accepted, then one message is on the inbound queue', () => {
   test('the envelope is completed and mapped onto Service Bus properties', async () => {
@@ -71,7 +73,7 @@ describe('ingress: given a request, when it is accepted, then one message is on 
     const avroBody = registry.get('OrderPlaced.v1').avro!.toBuffer(order);
     await accept(request(avroBody, { 'x-schema': 'OrderPlaced.v1', 'x-message-id': 'a-1', 'x-priority': 'urgent' }, 'avro/binary'), sender);
     const csv = 'orderId,customerId,items[0].sku,items[0].quantity,items[0].unitPrice,totalAmount,currency\no-1,c-1,A-1,2,10,20,EUR\n';
-    const batch = (await acceptMessage(request(csv, { 'x-message-type': 'OrderPlaced' }, 'text/csv'), { sender, registry, now })) as AcceptedBatch;
+    const batch = (await acceptMessage(request(csv, { 'x-message-type': 'OrderPlaced' }, 'text/csv'), { sender, registry, fields, now })) as AcceptedBatch;
     expect(batch.count).toBe(1);
     const bodies = sender.sent.map((s) => JSON.parse(s.message.body.toString()) as { messageType: string; payload: unknown; headers: unknown; messageId: string });
     expect(bodies[0]).toMatchObject({ messageId: 'x-1', messageType: 'OrderPlaced', headers: { priority: 'high', ttl: 30 }, payload: order });
@@ -96,7 +98,7 @@ describe('ingress: given bad input, then a typed error and nothing sent', () => 
     ['CSV without a message type', request('a,b\n1,2\n', {}, 'text/csv'), ValidationError],
   ])('%s', async (_what, req, type) => {
     const sender = new RecordingSender();
-    await expect(acceptMessage(req, { sender, registry, now })).rejects.toBeInstanceOf(type);
+    await expect(acceptMessage(req, { sender, registry, fields, now })).rejects.toBeInstanceOf(type);
     expect(sender.sent).toHaveLength(0);
   });
 
@@ -109,7 +111,7 @@ describe('ingress: given bad input, then a typed error and nothing sent', () => 
   test('a CSV error names the row and the field; no row of the batch is sent', async () => {
     const sender = new RecordingSender();
     const csv = 'sku,warehouse,delta,reason\nA,W1,1,receipt\nB,W1,lots,receipt\n';
-    await expect(acceptMessage(request(csv, { 'x-message-type': 'InventoryAdjusted' }, 'text/csv'), { sender, registry, now })).rejects.toMatchObject({ target: 'rows[1].payload.delta' });
+    await expect(acceptMessage(request(csv, { 'x-message-type': 'InventoryAdjusted' }, 'text/csv'), { sender, registry, fields, now })).rejects.toMatchObject({ target: 'rows[1].payload.delta' });
     expect(sender.sent).toHaveLength(0);
   });
 

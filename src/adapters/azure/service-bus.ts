@@ -12,7 +12,7 @@ import {
   type ServiceBusSessionReceiver,
 } from '@azure/service-bus';
 import Long from 'long';
-import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions } from '../../messaging/messaging';
+import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../messaging/messaging';
 import { resubmittedMessageId } from '../../messaging/resubmit';
 import type { EntityRuntimeProperties, OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '../../messaging/types';
 import { credentialFor } from './credentials';
@@ -338,7 +338,13 @@ export class AzureServiceBusMessaging implements Messaging {
             passed.push(m);
             continue;
           }
-          await handle(m);
+          try {
+            await handle(m);
+          } catch (error) {
+            // Refused or failed: the message stays where it was, at once rather than after its lock expires.
+            await receiver.abandonMessage(m).catch(() => undefined);
+            throw error;
+          }
           await receiver.completeMessage(m);
           found.push(seq);
         }
@@ -350,7 +356,7 @@ export class AzureServiceBusMessaging implements Messaging {
   }
 
   /** A subscription's dead letter goes back through its topic — Service Bus cannot send to one subscription. */
-  async resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string): Promise<{ messageId: string; sequenceNumber?: number }> {
+  async resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string, prepare?: ResubmitPreparer): Promise<{ messageId: string; sequenceNumber?: number }> {
     const deadLetter = sourcePath.toLowerCase().endsWith(DLQ);
     if (!deadLetter && targetPath === undefined) throw new Error(`Resubmitting from '${sourcePath}' needs a target entity.`);
     const origin = parseEntityPath(deadLetter ? sourcePath.slice(0, -DLQ.length) : sourcePath);
@@ -362,23 +368,22 @@ export class AzureServiceBusMessaging implements Messaging {
       const originalId = typeof props['x-original-message-id'] === 'string' ? props['x-original-message-id'] : String(m.messageId);
       for (const key of Object.keys(props)) if (key.startsWith('DeadLetter') || key.startsWith('x-dead-letter-') || key === 'x-triaged-at') delete props[key];
       messageId = resubmittedMessageId(originalId, attempt);
-      const copy = fromSdk(m, sourcePath);
-      await this.send(parseEntityPath(target).topic ?? target, [
-        {
-          body: copy.body,
-          messageId,
-          contentType: copy.contentType,
-          correlationId: copy.correlationId,
-          subject: copy.subject,
-          to: copy.to,
-          replyTo: copy.replyTo,
-          replyToSessionId: copy.replyToSessionId,
-          sessionId: copy.sessionId,
-          partitionKey: copy.partitionKey,
-          timeToLiveMs: copy.timeToLiveMs,
-          applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId },
-        },
-      ]);
+      const original = fromSdk(m, sourcePath);
+      const copy: OutgoingMessage = {
+        body: original.body,
+        messageId,
+        contentType: original.contentType,
+        correlationId: original.correlationId,
+        subject: original.subject,
+        to: original.to,
+        replyTo: original.replyTo,
+        replyToSessionId: original.replyToSessionId,
+        sessionId: original.sessionId,
+        partitionKey: original.partitionKey,
+        timeToLiveMs: original.timeToLiveMs,
+        applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId },
+      };
+      await this.send(parseEntityPath(target).topic ?? target, [prepare ? { ...prepare(copy, original), messageId } : copy]);
     });
     if (found.length === 0) throw Object.assign(new Error(`No message with sequence number ${sequenceNumber} in '${sourcePath}'.`), { code: 'MessageNotFound' });
     return { messageId };

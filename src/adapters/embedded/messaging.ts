@@ -2,7 +2,7 @@
 // looked up on every call, so a module-level instance survives a host restart within a process.
 import type { EmbeddedBroker } from '../../embedded/broker/broker';
 import { getEmbeddedRuntime } from '../../embedded/runtime';
-import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions } from '../../messaging/messaging';
+import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../messaging/messaging';
 import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '../../messaging/types';
 
 export class EmbeddedMessaging implements Messaging {
@@ -79,8 +79,8 @@ export class EmbeddedMessaging implements Messaging {
   async runtimeProperties(entityPath: string) {
     return this.#broker.runtimeProperties(entityPath);
   }
-  resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string) {
-    return this.#broker.resubmit(sourcePath, sequenceNumber, targetPath);
+  resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string, prepare?: ResubmitPreparer) {
+    return this.#broker.resubmit(sourcePath, sequenceNumber, targetPath, prepare);
   }
   remove(sourcePath: string, sequenceNumbers: number[]): Promise<number> {
     return this.#broker.remove(sourcePath, sequenceNumbers);

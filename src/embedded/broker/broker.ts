@@ -9,6 +9,7 @@
 // the message to the dead-letter queue.
 import { type UsageMeter } from '../usage';
 import { randomUUID } from 'node:crypto';
+import type { ResubmitPreparer } from '../../messaging/messaging';
 import { resubmittedMessageId } from '../../messaging/resubmit';
 import type { Clock, Timer } from '../clock';
 import { GroupCommit, migrate, type Db } from '../sqlite';
@@ -882,7 +883,7 @@ export class EmbeddedBroker {
    * delivery count 0) in one transaction with its removal. Its messageId gets a "#rN" suffix so
    * duplicate detection does not drop it — the Service Bus adapter does the same.
    */
-  async resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string): Promise<{ sequenceNumber: number; messageId: string }> {
+  async resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string, prepare?: ResubmitPreparer): Promise<{ sequenceNumber: number; messageId: string }> {
     const { entity: source, dlq } = this.entities.receiving(sourcePath);
     if (!dlq && targetPath === undefined) throw new BrokerError('InvalidOperation', `Resubmitting from '${sourcePath}' needs a target entity.`);
     const target = targetPath === undefined ? source : this.entities.resolve(targetPath).entity;
@@ -899,7 +900,8 @@ export class EmbeddedBroker {
       const originalId = typeof props['x-original-message-id'] === 'string' ? props['x-original-message-id'] : row.message_id;
       for (const key of Object.keys(props)) if (key.startsWith('DeadLetter') || key.startsWith('x-dead-letter-') || key === 'x-triaged-at') delete props[key];
       const messageId = resubmittedMessageId(originalId, attempt);
-      const m = { ...this.#toOutgoing(row), messageId, applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId } };
+      const copy = { ...this.#toOutgoing(row), messageId, applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId } };
+      const m = prepare ? { ...prepare(copy, this.#toReceived(row, sourcePath)), messageId } : copy;
       this.#stmt.delete.run(row.id);
       if (target.kind === 'subscription') {
         // Service Bus cannot send to one subscription; the embedded broker puts it back directly.

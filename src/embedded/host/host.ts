@@ -5,7 +5,8 @@
 import { UsageMeter } from '../usage';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { loadDevSecrets, type LoadedDevSecrets } from '../../security/dev-secrets';
 import { loadCosmosDefinition } from '../../config/cosmos';
 import { loadTopology } from '../../config/topology';
 import { EmbeddedDocumentStore } from '../docstore/store';
@@ -72,6 +73,8 @@ export class EmbeddedHost {
   readonly functions: FunctionInfo[] = [];
   #stopped = false;
   stopSweeping: () => void = () => undefined;
+  /** Development keys this host put into the environment (taken out again on stop). */
+  devSecrets?: LoadedDevSecrets;
 
   private constructor(
     readonly config: HostConfig,
@@ -135,7 +138,9 @@ export class EmbeddedHost {
     const runtime = { broker, documents, eventHubs, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
+    let devSecrets: LoadedDevSecrets | undefined;
     const cleanupOnFailure = () => {
+      devSecrets?.restore();
       void settlement?.release();
       setEmbeddedRuntime(undefined);
       broker.close();
@@ -144,6 +149,9 @@ export class EmbeddedHost {
     };
 
     try {
+      // The keys Key Vault provides in Azure: kept beside the database, or for this run only in memory.
+      devSecrets = loadDevSecrets(databaseFile === ':memory:' ? undefined : dirname(resolve(databaseFile)), env);
+      if (devSecrets.file && devSecrets.injected.length > 0) bootLogger.log('information', 'Host.Startup', `Development keys (${devSecrets.injected.join(', ')}) from ${devSecrets.file}`);
       // Before the app loads, as Application Insights is in Azure: the app finds an SDK registered.
       embeddedTelemetry();
       await loadApp(appDir);
@@ -288,6 +296,7 @@ export class EmbeddedHost {
 
       const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, eventHubs, eventHubListener, durable, baseUrl, databaseFile, usage, settlement);
       host.stopSweeping = stopSweeping;
+      host.devSecrets = devSecrets;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -331,6 +340,7 @@ export class EmbeddedHost {
     this.commit.close();
     this.db.close();
     setEmbeddedRuntime(undefined);
+    this.devSecrets?.restore();
   }
 }
 

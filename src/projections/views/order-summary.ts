@@ -16,6 +16,8 @@ export interface OrderSummary {
   confirmedAt?: string;
   cancelledAt?: string;
   cancelReason?: string;
+  /** How the customer pays: the method, and for a card its brand and last four digits — never more of it. */
+  payment?: { method: string; brand?: string; last4?: string };
   paidAt?: string;
   paymentId?: string;
   shippedAt?: string;
@@ -32,8 +34,11 @@ function withLines(state: OrderSummary, lines: OrderLine[]): OrderSummary {
 export function evolveSummary(state: OrderSummary, stored: StoredEvent): OrderSummary {
   const event = stored as unknown as OrderEvent;
   switch (event.type) {
-    case 'OrderCreated':
-      return { ...state, orderId: event.data.orderId, customerId: event.data.customerId, status: 'draft', createdAt: event.data.createdAt };
+    case 'OrderCreated': {
+      const p = event.data.payment;
+      const payment = p ? { method: p.method, ...(p.card?.brand ? { brand: p.card.brand } : {}), ...(p.card?.last4 ? { last4: p.card.last4 } : {}) } : undefined;
+      return { ...state, orderId: event.data.orderId, customerId: event.data.customerId, status: 'draft', createdAt: event.data.createdAt, ...(payment ? { payment } : {}) };
+    }
     case 'ItemAdded': {
       const existing = state.lines.find((l) => l.sku === event.data.sku);
       const lines = existing

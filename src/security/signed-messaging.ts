@@ -1,0 +1,49 @@
+// Wraps the messaging port so every message the app sends, schedules or resubmits is signed with
+// the current key (message-signature.ts). A resubmit is re-signed by the resubmitter — the ops
+// API and the triage are trusted — but only after the message as it sits proves it came from the
+// app: one that failed verification, or does not verify now, is refused, so a forged message
+// parked in a dead-letter queue cannot be laundered into a signed one.
+import type { Messaging, ResubmitPreparer } from '../messaging/messaging';
+import type { OutgoingMessage, ReceivedMessage } from '../messaging/types';
+import { BusinessRuleError } from '../shared/errors';
+import type { SigningKeyring } from './key-settings';
+import { SIGNATURE_INVALID, signMessage, verifyMessage } from './message-signature';
+
+const reasonOf = (m: ReceivedMessage): unknown => m.deadLetterReason ?? m.applicationProperties['x-dead-letter-reason'] ?? m.applicationProperties.DeadLetterReason;
+
+/** Throws (422) unless the message sitting in a dead-letter or parking queue carries the app's signature. */
+export function checkResubmittable(original: ReceivedMessage, keys: SigningKeyring): void {
+  const where = `message ${original.sequenceNumber} of ${original.entityPath}`;
+  if (reasonOf(original) === SIGNATURE_INVALID) {
+    throw new BusinessRuleError(`The ${where} failed signature verification (${SIGNATURE_INVALID}); it is not resubmitted — its sender must send it again`, 'sequenceNumber');
+  }
+  const check = verifyMessage(original, keys, { ignoreRotationWindow: true });
+  if (!check.valid) throw new BusinessRuleError(`The ${where} does not carry a valid signature (${check.description}); it is not resubmitted`, 'sequenceNumber');
+}
+
+export function withSigning(inner: Messaging, keys: () => SigningKeyring): Messaging {
+  const signAll = (messages: OutgoingMessage[]) => {
+    const ring = keys();
+    return messages.map((m) => signMessage(m, ring));
+  };
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === 'send') {
+        return (entityPath: string, messages: OutgoingMessage[]) => target.send(entityPath, signAll(messages));
+      }
+      if (property === 'schedule') {
+        return (entityPath: string, messages: OutgoingMessage[], at: Date) => target.schedule(entityPath, signAll(messages), at);
+      }
+      if (property === 'resubmit') {
+        return (sourcePath: string, sequenceNumber: number, targetPath?: string, prepare?: ResubmitPreparer) =>
+          target.resubmit(sourcePath, sequenceNumber, targetPath, (copy, original) => {
+            const ring = keys();
+            checkResubmittable(original, ring);
+            return signMessage(prepare ? prepare(copy, original) : copy, ring);
+          });
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
