@@ -7,7 +7,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadTopology } from '../src/config/topology';
 import { envelopeToXml } from '../src/esb/formats/xml';
 import { acceptMessage } from '../src/esb/ingress';
@@ -19,6 +18,7 @@ import { buildTransformGraph } from '../src/esb/transforms/catalog';
 import type { MessageSender } from '../src/messaging/messaging';
 import type { OutgoingMessage } from '../src/messaging/types';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 
 const order = {
   orderId: 'ORD-1001',
@@ -92,7 +92,7 @@ function esc(s: string): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
+  const { values } = parseScriptArgs('npm run bench:router [-- --seconds 3]', { options: { seconds: { type: 'string', default: '3' } } });
   const seconds = Number(values.seconds);
   const registry = SchemaRegistry.load();
   const graph = buildTransformGraph(registry);

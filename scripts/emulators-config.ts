@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventHubsEmulatorConfig, serviceBusEmulatorConfig } from '../src/infra/emulators';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 
 // The emulators' fixed development credentials, published in their documentation. They only
 // open the emulators on your machine; they are not secrets of any Azure resource.
@@ -25,6 +26,7 @@ export function writeEmulatorConfig(root: string): string[] {
 }
 
 if (require.main === module) {
+  parseScriptArgs('npm run emulators:config', {});
   const root = appRoot();
   const notes = writeEmulatorConfig(root);
   const settings = {
