@@ -23,7 +23,10 @@ const USAGE = 'npm run bench:startup [-- --runs 10]';
 const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };
 const ms = (n: number) => Math.round(n).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1 });
-const ratio = (a: number, b: number) => `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×`;
+const ratio = (a: number, b: number) => {
+  const r = a / b;
+  return `${r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}×`;
+};
 
 async function main(): Promise<void> {
   const { values } = parseScriptArgs(USAGE, { options: { runs: { type: 'string', default: '10' } } });
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
   for (const v of cold.variants) {
-    t1.push([v.label, ms(v.importMs.median), ms(v.importMs.p90), ms(v.processMs.median), v.modulesLoaded, v.package.files.toLocaleString('en-US'), mb(v.package.bytes), ratio(v.importMs.median, baseline.importMs.median), ratio(v.package.bytes, baseline.package.bytes)]);
+    t1.push([v.label, ms(v.importMs.median), ms(v.importMs.p90), ms(v.processMs.median), v.modulesLoaded.toLocaleString('en-US'), v.package.files.toLocaleString('en-US'), mb(v.package.bytes), ratio(v.importMs.median, baseline.importMs.median), ratio(v.package.bytes, baseline.package.bytes)]);
   }
   console.log(`\nCold start of the Azure app: the entry points imported in a fresh process as the worker loads them, with\nthe settings infra/ gives the app (Application Insights on, endpoints on loopback)\n${t1.toString()}`);
   console.log(
