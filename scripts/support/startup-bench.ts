@@ -109,7 +109,7 @@ export async function prepareColdStartApps(repoRoot: string, workDir: string): P
   const bundle = await buildFunctionsBundle({ appDir: repoRoot, outDir: join(workDir, 'bundle') });
   const minified = await buildFunctionsBundle({ appDir: repoRoot, outDir: join(workDir, 'bundle-minified'), minify: true });
   // The shipped externals resolve from here, as from the node_modules a remote build installs.
-  symlinkSync(join(repoRoot, 'node_modules'), join(workDir, 'node_modules'), 'dir');
+  symlinkSync(join(repoRoot, 'node_modules'), join(workDir, 'node_modules'), 'junction');
   const sum = (a: Tally, b: Tally): Tally => ({ files: a.files + b.files, bytes: a.bytes + b.bytes });
   const folder = (dir: string, ignore: string[] = []) => tallyFiles(dir, zippedFiles(dir, ignore));
   const baselineDir = join(repoRoot, 'bench', 'baseline-app');
@@ -128,8 +128,10 @@ export async function prepareColdStartApps(repoRoot: string, workDir: string): P
 export function probeColdStart(repoRoot: string, appDir: string, env: Record<string, string>): Promise<ProbeResult> {
   const probe = join(repoRoot, 'dist', 'scripts', 'support', 'cold-start-probe.js');
   return new Promise((resolve, reject) => {
-    // Only the Azure-like settings: nothing of this shell (or of local.settings.json) leaks in.
-    const child = spawn(process.execPath, [probe, appDir], { cwd: appDir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Only the Azure-like settings and what a process needs to run: nothing of this shell's
+    // settings (or of local.settings.json) leaks in.
+    const system = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'SystemRoot'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+    const child = spawn(process.execPath, [probe, appDir], { cwd: appDir, env: { ...system, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -22,7 +22,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'functions-bundle-'));
   bundle = await buildFunctionsBundle({ appDir: repoRoot, outDir: join(work, 'api') });
   // What the remote build installs beside the bundle, and the embedded host's native addon, resolve from here.
-  symlinkSync(join(repoRoot, 'node_modules'), join(work, 'node_modules'), 'dir');
+  symlinkSync(join(repoRoot, 'node_modules'), join(work, 'node_modules'), 'junction');
   const env = azureLikeSettings();
   [tsc, bundled] = await Promise.all([probeColdStart(repoRoot, repoRoot, env), probeColdStart(repoRoot, bundle.dir, env)]);
 }, 120_000);
