@@ -3,15 +3,14 @@
 // API_KEYS entry that stores only its SHA-256 (README "Security"). Keys are 32 random bytes,
 // base64url: long enough that an unsalted hash of one cannot be guessed back.
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { hashApiKey, parseApiKeys, ROLES } from '../src/security/identity';
+import { parseScriptArgs, usageFailure } from './support/cli-args';
+
+const USAGE = `npm run api-key -- --name <caller> --roles <${ROLES.join('|')}>[,…]`;
 
 function main(): void {
-  const { values } = parseArgs({ options: { name: { type: 'string' }, roles: { type: 'string' } } });
-  if (!values.name || !values.roles) {
-    process.stderr.write(`Usage: npm run api-key -- --name <caller> --roles <${ROLES.join('|')}>[,…]\n`);
-    process.exit(2);
-  }
+  const { values } = parseScriptArgs(USAGE, { options: { name: { type: 'string' }, roles: { type: 'string' } } });
+  if (!values.name || !values.roles) usageFailure(`--name and --roles are required (usage: ${USAGE})`);
   const key = randomBytes(32).toString('base64url');
   const entry = { name: values.name, sha256: hashApiKey(key), roles: values.roles.split(',').map((r) => r.trim()).filter(Boolean) };
   parseApiKeys(JSON.stringify([entry])); // the same checks the app makes: a bad name or role fails here

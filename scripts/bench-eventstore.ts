@@ -12,7 +12,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { getSQLiteEventStore } from '@event-driven-io/emmett-sqlite';
 import Table from 'cli-table3';
 import type { ContainerDefinition } from '../src/config/cosmos';
@@ -26,9 +25,10 @@ import { DocumentEventStore } from '../src/eventstore/event-store';
 import { percentile } from '../src/projections/projector';
 import { appRoot } from '../src/shared/app-paths';
 import { forEachLimit } from '../src/shared/concurrency';
+import { parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';
 
-const { values } = parseArgs({
+const { values } = parseScriptArgs('npm run bench:eventstore [-- --streams 200 --events 100 --concurrency 16 --queries 400]', {
   options: {
     streams: { type: 'string', default: '200' },
     events: { type: 'string', default: '100' },

@@ -9,7 +9,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadTopology } from '../src/config/topology';
 import { envelopeToXml } from '../src/esb/formats/xml';
 import { acceptMessage } from '../src/esb/ingress';
@@ -26,6 +25,7 @@ import { FieldProtector } from '../src/security/field-protection';
 import { parseEncryptionKeys, parseSigningKeys } from '../src/security/key-settings';
 import { signMessage, verifyMessage } from '../src/security/message-signature';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 
 const order = {
   orderId: 'ORD-1001',
@@ -99,7 +99,7 @@ function esc(s: string): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
+  const { values } = parseScriptArgs('npm run bench:router [-- --seconds 3]', { options: { seconds: { type: 'string', default: '3' } } });
   const seconds = Number(values.seconds);
   const registry = SchemaRegistry.load();
   const graph = buildTransformGraph(registry);

@@ -9,7 +9,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { sagas } from '../src/composition/sagas';
 import { EmbeddedHost } from '../src/embedded/host/host';
@@ -17,9 +16,10 @@ import { percentile } from '../src/projections/projector';
 import type { StepInput } from '../src/sagas/definition';
 import { appRoot } from '../src/shared/app-paths';
 import { forEachLimit } from '../src/shared/concurrency';
+import { parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';
 
-const { values } = parseArgs({ options: { sagas: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '16' } } });
+const { values } = parseScriptArgs('npm run bench:saga [-- --sagas 300 --concurrency 16]', { options: { sagas: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '16' } } });
 const N = Number(values.sagas);
 const C = Number(values.concurrency);
 const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };

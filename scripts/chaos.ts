@@ -5,28 +5,27 @@
 // every saga terminal, every participant consistent with its saga, every projection equal to a
 // rebuild. Exits 1 if any check fails.
 import Table from 'cli-table3';
-import { parseCliArgs } from './support/cli-args';
+import { integerOption, parseScriptArgs } from './support/cli-args';
 import { chaosPassed, runChaos } from './support/chaos-run';
 
 async function main(): Promise<void> {
-  const values = parseCliArgs('npm run chaos -- [--orders N] [--kills K (≥ 1)] [--concurrency C] [--late-edit-every N]', {
-    orders: { type: 'string', default: '400' },
-    kills: { type: 'string', default: '6' },
-    concurrency: { type: 'string', default: '16' },
-    'late-edit-every': { type: 'string', default: '10' },
+  const { values } = parseScriptArgs('npm run chaos [-- --orders 400 --kills 6 --concurrency 16 --late-edit-every 10]', {
+    options: {
+      orders: { type: 'string', default: '400' },
+      kills: { type: 'string', default: '6' },
+      concurrency: { type: 'string', default: '16' },
+      'late-edit-every': { type: 'string', default: '10' },
+    },
   });
   const options = {
-    orders: Number(values.orders),
-    kills: Number(values.kills),
-    concurrency: Number(values.concurrency),
-    lateEditEvery: Number(values['late-edit-every']),
+    orders: integerOption('orders', values.orders, 1),
+    kills: integerOption('kills', values.kills, 1),
+    concurrency: integerOption('concurrency', values.concurrency, 1),
+    lateEditEvery: integerOption('late-edit-every', values['late-edit-every'], 1),
     killAfterMs: [1_500, 5_000] as [number, number],
     showProgress: true,
     log: (line: string) => console.log(line),
   };
-  for (const [name, v] of Object.entries({ orders: options.orders, kills: options.kills, concurrency: options.concurrency, 'late-edit-every': options.lateEditEvery })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  }
   console.log(`${options.orders} orders (every ${options.lateEditEvery}th with a late edit), ${options.kills} SIGKILLs 1.5–5 s after each start\n`);
   const r = await runChaos(options);
   const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };

@@ -6,9 +6,9 @@
 // result; the README's cost section is this output. Results also go to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 import { cosmosRequestUnits, costModel, type CostLine } from './support/cost-model';
 import { runOrdersForCost } from './support/cost-run';
 import { PRICES } from './support/prices';
@@ -25,7 +25,7 @@ function lines(title: string, rows: CostLine[], total: number): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { orders: { type: 'string', default: '300' }, reads: { type: 'string', default: '2' } } });
+  const { values } = parseScriptArgs('npm run cost [-- --orders 300 --reads 2]', { options: { orders: { type: 'string', default: '300' }, reads: { type: 'string', default: '2' } } });
   const orders = Number(values.orders);
   const readsPerOrder = Number(values.reads);
   if (!Number.isInteger(orders) || orders < 1 || !Number.isInteger(readsPerOrder) || readsPerOrder < 0) throw new Error('--orders must be a positive integer and --reads a non-negative one');

@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';
 
 interface Item {
@@ -70,7 +70,7 @@ interface Outcome {
 const SHORT: Record<string, string> = { 'application/json': 'json', 'application/xml': 'xml', 'avro/binary': 'avro', 'text/csv': 'csv' };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { url: { type: 'string', default: 'http://localhost:7071' }, key: { type: 'string' } } });
+  const { values } = parseScriptArgs('npm run demo [-- --url http://localhost:7071 --key <function key>]', { options: { url: { type: 'string', default: 'http://localhost:7071' }, key: { type: 'string' } } });
   const base = values.url!.replace(/\/+$/, '');
   const auth: Record<string, string> = values.key ? { 'x-functions-key': values.key } : {};
   const health = await fetch(`${base}/api/health`).catch(() => undefined);

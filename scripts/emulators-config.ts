@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { eventHubsEmulatorConfig, serviceBusEmulatorConfig } from '../src/infra/emulators';
 import { DEV_SECRETS } from '../src/security/dev-secrets';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 
 // The emulators' fixed development credentials, published in their documentation. They only
 // open the emulators on your machine; they are not secrets of any Azure resource.
@@ -28,6 +29,7 @@ export function writeEmulatorConfig(root: string): string[] {
 }
 
 if (require.main === module) {
+  parseScriptArgs('npm run emulators:config', {});
   const root = appRoot();
   const notes = writeEmulatorConfig(root);
   const file = join(root, 'local.settings.emulator.json');

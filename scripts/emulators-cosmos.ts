@@ -9,6 +9,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { ensureCosmosContainers } from '../src/adapters/azure/cosmos';
 import { loadCosmosDefinition } from '../src/config/cosmos';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 import { COSMOS_EMULATOR_ENDPOINT, COSMOS_EMULATOR_KEY } from './emulators-config';
 
 function emulatorCertificate(): Promise<string> {
@@ -24,6 +25,7 @@ function emulatorCertificate(): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  parseScriptArgs('npm run emulators:cosmos', {});
   const definition = loadCosmosDefinition(join(appRoot(), 'config', 'cosmos.yaml'));
   const client = new CosmosClient({ endpoint: COSMOS_EMULATOR_ENDPOINT, key: COSMOS_EMULATOR_KEY, agent: new Agent({ ca: await emulatorCertificate() }) });
   await ensureCosmosContainers(client, definition);

@@ -10,6 +10,7 @@ import { declaredInfra, GENERATED_BLOCKS } from '../src/infra/declared';
 import { renderBicep } from '../src/infra/render';
 import { buildWorkbook } from '../src/infra/workbook';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 
 export function syncInfra(root: string): string[] {
   const declared = declaredInfra(join(root, 'config')) as unknown as Record<string, unknown>;
@@ -38,6 +39,7 @@ export function syncInfra(root: string): string[] {
 }
 
 if (require.main === module) {
+  parseScriptArgs('npm run infra:sync', {});
   const changed = syncInfra(appRoot());
   console.log(changed.length ? `Updated ${changed.join(', ')}` : 'infra/ already agrees with config/');
 }

@@ -8,29 +8,32 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { appRoot } from '../src/shared/app-paths';
-import { parseCliArgs } from './support/cli-args';
+import { integerOption, parseScriptArgs, usageFailure } from './support/cli-args';
 import { runLoad } from './support/load-run';
 import { STAGE_LABELS } from './support/order-stages';
 
 async function main(): Promise<void> {
-  const values = parseCliArgs('npm run load -- [--orders N] [--concurrency C] [--rate R] [--no-sagas] [--faults 0.05]', {
-    orders: { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '32' },
-    rate: { type: 'string' },
-    'no-sagas': { type: 'boolean', default: false },
-    faults: { type: 'string', default: '0' },
+  const { values } = parseScriptArgs('npm run load [-- --orders 1000 --concurrency 32 --rate 100 --no-sagas --faults 0.05]', {
+    options: {
+      orders: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '32' },
+      rate: { type: 'string' },
+      'no-sagas': { type: 'boolean', default: false },
+      faults: { type: 'string', default: '0' },
+    },
   });
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(rate > 0)) usageFailure(`--rate must be a number of orders per second above 0, not '${values.rate}'`);
+  const faults = Number(values.faults);
+  if (!(faults >= 0 && faults < 1)) usageFailure(`--faults must be a rate from 0 to below 1, not '${values.faults}'`);
   const options = {
-    orders: Number(values.orders),
-    concurrency: Number(values.concurrency),
-    ...(values.rate ? { rate: Number(values.rate) } : {}),
+    orders: integerOption('orders', values.orders, 1),
+    concurrency: integerOption('concurrency', values.concurrency, 1),
+    ...(rate ? { rate } : {}),
     sagas: !values['no-sagas'],
-    faults: Number(values.faults),
+    faults,
     showProgress: true,
   };
-  for (const [name, v] of Object.entries({ orders: options.orders, concurrency: options.concurrency, rate: options.rate ?? 1, faults: options.faults + 1 })) {
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  }
   console.log(
     `${options.orders} orders (CreateOrder + SubmitOrder messages each), ${options.rate ? `${options.rate} orders/s` : 'as fast as possible'}, ${options.concurrency} in flight, ` +
       `${options.sagas ? 'each through the 12-step fulfilment saga' : 'no sagas (route → command → append → projection)'}${options.faults ? `, ${options.faults * 100}% transient faults everywhere` : ''}\n`,

@@ -4,9 +4,9 @@
 // publishes the integration events again, through the app's ops API — the same path in Azure
 // and locally — and shows the job's progress. Without --url and with no host answering on
 // localhost:7071, it starts the embedded host on the app's data directory for the run.
-import { parseArgs } from 'node:util';
 import { EmbeddedHost } from '../src/embedded/host/host';
 import { appRoot } from '../src/shared/app-paths';
+import { parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';
 
 const PROJECTIONS = ['order-summary', 'customer-orders', 'sales-report', 'inventory-availability'];
@@ -51,7 +51,7 @@ async function runJob(base: string, headers: Record<string, string>, label: stri
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseScriptArgs('npm run replay -- --projection <name> | --all | --republish [--stream-prefix order-] [--url http://localhost:7071 --key <function key>]', {
     options: {
       projection: { type: 'string', multiple: true },
       all: { type: 'boolean' },

@@ -3,13 +3,13 @@
 // transient failures on every participant and permanent declines, waits until each has ended and
 // checks every participant against every saga's outcome. Exits 1 if any saga did not end or any
 // participant disagrees.
-import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { percentile } from '../src/projections/projector';
+import { parseScriptArgs } from './support/cli-args';
 import { runSagas } from './support/saga-run';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseScriptArgs('npm run saga:run [-- --sagas 1000 --transient 0.05 --decline 0.02 --concurrency 16]', {
     options: {
       sagas: { type: 'string', default: '1000' },
       transient: { type: 'string', default: '0.05' },
