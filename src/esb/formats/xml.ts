@@ -75,7 +75,15 @@ export function parseXmlDocument(text: string, limits: InputLimits = inputLimits
   if (valid !== true) {
     throw new ValidationError(`Malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`, '');
   }
-  const tree = parser.parse(text) as Record<string, unknown>;
+  let tree: Record<string, unknown>;
+  try {
+    tree = parser.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    // The validator passes some documents the parser then refuses (an unclosed <?pi): the
+    // parser's own complaints are about the input. A TypeError or RangeError would be a bug.
+    if (error instanceof ValidationError || (error as Error)?.constructor !== Error) throw error;
+    throw new ValidationError(`Malformed XML: ${(error as Error).message}`, '');
+  }
   const roots = Object.keys(tree).filter((k) => !k.startsWith('?') && k !== '#text' && k !== '#comment');
   if (roots.length !== 1) throw new ValidationError('An XML document must have exactly one root element', '');
   const root = roots[0]!;
