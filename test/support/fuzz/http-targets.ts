@@ -284,4 +284,48 @@ const opsEndpoints = httpTarget(
   ),
 );
 
-export const HTTP_TARGETS: FuzzTarget[] = [createOrder, addItem, removeItem, submitOrder, cancelOrder, receiveStock, messagesJson, messagesXml, messagesAvro, messagesCsv, sagaEvents, opsEndpoints];
+/** Waits until the inbound queue has nothing active or locked: the router settled what was sent. */
+async function inboundSettled(host: FuzzHost): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((host.host.broker.runtimeProperties('inbound') as { activeMessageCount: number }).activeMessageCount > 0) {
+    if (Date.now() > deadline) throw new Error('the message was not settled within 30 s');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+const queuedBody = fc.oneof(
+  validEnvelope.map((e) => JSON.stringify(e)),
+  mutated(validEnvelope).map((v) => JSON.stringify(v) ?? 'null'),
+  jsonValue.map((v) => JSON.stringify(v) ?? 'null'),
+  spliced(validEnvelope.map((v) => JSON.stringify(v))),
+  validEnvelope.map((e) => envelopeToXml(e as never)),
+  rawText,
+  rawBytes,
+);
+const servicebusInbound: FuzzTarget = {
+  name: 'servicebus-inbound',
+  level: 'http',
+  what: 'messages put straight on the inbound queue (as another producer than the ingress might): the router completes or dead-letters each with a reason, no invocation fails',
+  property: (ctx) =>
+    fc.asyncProperty(
+      queuedBody,
+      fc.constantFrom('application/json', 'application/xml', 'text/plain', 'application/octet-stream', undefined),
+      fc.dictionary(fc.oneof(fc.constantFrom('traceparent', 'messageType', 'esb-retry-attempt', 'esb-first-failure'), fc.constantFrom(...PROTOTYPE_KEYS)), fc.oneof(nastyString, fc.integer()), { maxKeys: 3 }),
+      async (body, contentType, applicationProperties) => {
+        ctx.tick();
+        const host = ctx.host!;
+        const before = host.logs.length;
+        try {
+          await host.host.broker.send('inbound', [{ body: Buffer.from(body), ...(contentType ? { contentType } : {}), applicationProperties }]);
+        } catch {
+          return; // the broker refused it (size, property types): the app never sees it
+        }
+        await inboundSettled(host);
+        const failed = host.logs.slice(before).find((l) => l.level === 'error' && /routeMessage' \(Failed/.test(l.message));
+        if (failed) throw new Error(`routeMessage failed on the message rather than dead-lettering it: ${failed.message.slice(0, 800)}`);
+      },
+    ),
+  after: (ctx) => hostStillServes(ctx.host!),
+};
+
+export const HTTP_TARGETS: FuzzTarget[] = [servicebusInbound, createOrder, addItem, removeItem, submitOrder, cancelOrder, receiveStock, messagesJson, messagesXml, messagesAvro, messagesCsv, sagaEvents, opsEndpoints];
