@@ -1,9 +1,11 @@
-// npm run fuzz [-- --runs 10000 --target xml --target http-messages-csv --seed 42 --path 3:1:0]
+// npm run fuzz [-- --runs 10000 --target xml --target http-messages-csv --seed 42 --path 3:1:0 --slow-ms 2000]
 // Runs every fuzz target (test/support/fuzz: the decoders, route conditions, the broker's SQL
 // filter, and every POST/DELETE endpoint and the inbound queue through an in-process embedded
 // host) with that many generated inputs each, prints a table of targets, runs and failures, and
-// for each failure the counterexample, its seed and path and the command that replays it. Exits 1
-// on any failure. The jest suites run the same properties with fewer runs.
+// for each failure the counterexample, its seed and path and the command that replays it. An input
+// that took longer than --slow-ms to handle counts as a failure too: a hang is a denial of service
+// (the jest suites, which must not assert on time, leave this to the script). Exits 1 on any
+// failure. The jest suites run the same properties with fewer runs.
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { HTTP_TARGETS } from '../test/support/fuzz/http-targets';
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       path: { type: 'string' },
       list: { type: 'boolean', default: false },
+      'slow-ms': { type: 'string', default: '2000' },
     },
   });
   if (values.list) {
@@ -33,6 +36,8 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number (got ${values.runs})`);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isSafeInteger(seed)) throw new Error(`--seed must be a whole number (got ${values.seed})`);
+  const slowMs = Number(values['slow-ms']);
+  if (!Number.isFinite(slowMs) || slowMs <= 0) throw new Error(`--slow-ms must be a positive number (got ${values['slow-ms']})`);
   const names = (values.target ?? []).flatMap((t) => t.split(',')).filter(Boolean);
   const unknown = names.filter((n) => !ALL.some((t) => t.name === n));
   if (unknown.length) throw new Error(`No fuzz target named ${unknown.join(', ')}; npm run fuzz -- --list shows them`);
@@ -70,8 +75,14 @@ async function main(): Promise<void> {
     await running?.stop();
   }
 
-  const table = new Table({ head: ['target', 'level', 'runs', 'failures', 'seconds'], style: process.stdout.isTTY ? undefined : { head: [], border: [] } });
-  for (const r of results) table.push([r.name, r.level, r.runs, r.failures, (r.durationMs / 1000).toFixed(1)]);
+  for (const r of results) {
+    if (r.slowestMs > slowMs) {
+      r.failures++;
+      r.error = [r.error, `an input took ${r.slowestMs} ms (over --slow-ms ${slowMs}): ${r.slowestInput}`].filter(Boolean).join('\n');
+    }
+  }
+  const table = new Table({ head: ['target', 'level', 'runs', 'failures', 'slowest run ms', 'seconds'], style: process.stdout.isTTY ? undefined : { head: [], border: [] } });
+  for (const r of results) table.push([r.name, r.level, r.runs, r.failures, r.slowestMs, (r.durationMs / 1000).toFixed(1)]);
   console.log(`\n${table.toString()}`);
   const failed = results.filter((r) => r.failures > 0);
   for (const r of failed) {

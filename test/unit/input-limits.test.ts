@@ -166,7 +166,14 @@ describe('Avro: counts and lengths read before avsc decodes', () => {
     expect(limitError(() => checkAvroLimits(nested, nested.toBuffer([[[[[1]]]]]), small))).toMatchObject({ setting: 'INPUT_MAX_DEPTH' });
   });
 
-  test('valid data within the limits decodes; malformed data is left for avsc to refuse', () => {
+  test('bytes the walk cannot follow are refused, not handed to avsc (which would step back on a negative length or read on past the end)', () => {
+    expect(() => decodeAvro(model, Buffer.from([1, 0x6f]))).toThrow(/negative length \(-1\) at orderId/);
+    expect(() => decodeAvro(model, Buffer.from([2, 0x6f, 2, 0x63, 0, 0xff, 0xff, 0xff]))).toThrow(/the data ends inside a number at items/);
+    expect(() => decodeAvro(model, Buffer.from([2, 0x6f, 2, 0x63, 9]))).toThrow(/union branch -5 does not exist at channel/);
+    expect(() => decodeAvro(model, Buffer.from([2, 0x6f, 2, 0x63, 0, 0xff, 0xff, 0xff]))).toThrow(ValidationError);
+  });
+
+  test('valid data within the limits decodes; malformed data is refused', () => {
     expect(decodeAvro(model, encodeAvro(model, order))).toEqual(order);
     expect(() => decodeAvro(model, Buffer.from([2, 0x6f]))).toThrow(/does not match the schema/);
   });

@@ -139,7 +139,8 @@ export class HttpListener {
   }
 
   async listen(port: number, hostname = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => {
+    // Kestrel's MaxRequestHeadersTotalSize (32 KB; Node's own default is 16 KB): past it, 431.
+    const server = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
       const work = this.#handle(req, res).catch((error: unknown) => {
         this.options.logger.log('error', 'Host.Http', `Unhandled error serving ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
         if (!res.headersSent) res.writeHead(500);

@@ -4,9 +4,13 @@
 // before it notices the buffer ran out. This walk follows the schema over the bytes reading only
 // those counts, and refuses an array or map past INPUT_MAX_ARRAY_LENGTH, a string past
 // INPUT_MAX_STRING_LENGTH or nesting past INPUT_MAX_DEPTH before a single item is built. Bytes
-// that do not fit the schema it leaves to avsc to report: it stops where the buffer ends.
+// that cannot be this schema's datum — a negative length, a union branch that does not exist, a
+// count or length running past the end — are refused here too: avsc reads on past the end of
+// the buffer (as zeros) or steps backwards on a negative length, so a datum this walk could not
+// follow is one avsc must not be handed.
 import type avro from 'avsc';
 import { formatFieldPath, type PathSegment } from '../field-path';
+import { ValidationError } from '../../shared/errors';
 import { arrayTooLong, depthExceeded, stringTooLong, type InputLimits } from '../input-limits';
 
 interface AvroTypeShape {
@@ -19,33 +23,34 @@ interface AvroTypeShape {
   underlyingType?: avro.Type;
 }
 
-class Truncated extends Error {}
+/** Where the walk found bytes that are no datum of the schema. */
+class Malformed extends Error {}
 
 class Reader {
   pos = 0;
   constructor(private readonly buf: Buffer) {}
 
-  /** A zig-zag varint; past the end of the buffer the datum is truncated (avsc will say so). */
+  /** A zig-zag varint. */
   long(): number {
     let n = 0;
     let scale = 1;
     for (let k = 0; k < 10; k++) {
-      if (this.pos >= this.buf.length) throw new Truncated();
+      if (this.pos >= this.buf.length) throw new Malformed('the data ends inside a number');
       const b = this.buf[this.pos++]!;
       n += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
       scale *= 128;
     }
-    throw new Truncated(); // more than ten bytes is no long at all
+    throw new Malformed('a number is longer than ten bytes');
   }
 
   skip(bytes: number): void {
     this.pos += bytes;
-    if (this.pos > this.buf.length) throw new Truncated();
+    if (this.pos > this.buf.length) throw new Malformed('the data ends early');
   }
 }
 
-/** Throws InputLimitError when the datum is past a limit; returns quietly otherwise (even if malformed). */
+/** Throws InputLimitError when the datum is past a limit, ValidationError when it cannot be the schema's datum. */
 export function checkAvroLimits(type: avro.Type, bytes: Buffer, limits: InputLimits): void {
   const reader = new Reader(bytes);
   const path: PathSegment[] = [];
@@ -72,7 +77,7 @@ export function checkAvroLimits(type: avro.Type, bytes: Buffer, limits: InputLim
       case 'string':
       case 'bytes': {
         const length = reader.long();
-        if (length < 0) throw new Truncated();
+        if (length < 0) throw new Malformed(`a negative length (${length})`);
         if (length > limits.maxStringLength) throw stringTooLong(limits, where(), length);
         return reader.skip(length);
       }
@@ -108,8 +113,9 @@ export function checkAvroLimits(type: avro.Type, bytes: Buffer, limits: InputLim
       }
       default:
         if (shape.typeName.startsWith('union')) {
-          const branch = shape.types?.[reader.long()];
-          if (!branch) throw new Truncated(); // no such branch: avsc reports it
+          const index = reader.long();
+          const branch = shape.types?.[index];
+          if (!branch) throw new Malformed(`union branch ${index} does not exist`);
           return walk(branch, depth);
         }
         if (shape.underlyingType) return walk(shape.underlyingType, depth); // logical types
@@ -119,6 +125,7 @@ export function checkAvroLimits(type: avro.Type, bytes: Buffer, limits: InputLim
   try {
     walk(type, 1);
   } catch (error) {
-    if (!(error instanceof Truncated)) throw error;
+    if (!(error instanceof Malformed)) throw error;
+    throw new ValidationError(`The Avro body does not match the schema: ${error.message}${path.length ? ` at ${where()}` : ''}`, where());
   }
 }

@@ -129,10 +129,8 @@ export function checkXmlText(text: string, limits: InputLimits): void {
       }
       const parent = frames[frames.length - 1];
       if (parent && ++parent.children > limits.maxArrayLength) throw arrayTooLong(limits, pathOf(frames), '', `<${parent.name}> has more than ${limits.maxArrayLength} child elements (${INPUT_LIMIT_SETTINGS.maxArrayLength})`);
-      if (!selfClosing) {
-        frames.push({ name, children: 0 });
-        if (frames.length > limits.maxDepth) throw depthExceeded(limits, pathOf(frames), 'The XML');
-      }
+      if (frames.length + 1 > limits.maxDepth) throw depthExceeded(limits, `${pathOf(frames)}/${name}`.replace(/^\//, ''), 'The XML');
+      if (!selfClosing) frames.push({ name, children: 0 });
       i = j + 1;
     }
   }

@@ -83,7 +83,7 @@ function httpTarget(name: string, what: string, request: fc.Arbitrary<Request>):
     what,
     property: (ctx: FuzzContext) =>
       fc.asyncProperty(request, async (r) => {
-        ctx.tick();
+        ctx.tick(r);
         await send(ctx.host!, r);
       }),
     after: (ctx) => hostStillServes(ctx.host!),
@@ -312,7 +312,7 @@ const servicebusInbound: FuzzTarget = {
       fc.constantFrom('application/json', 'application/xml', 'text/plain', 'application/octet-stream', undefined),
       fc.dictionary(fc.oneof(fc.constantFrom('traceparent', 'messageType', 'esb-retry-attempt', 'esb-first-failure'), fc.constantFrom(...PROTOTYPE_KEYS)), fc.oneof(nastyString, fc.integer()), { maxKeys: 3 }),
       async (body, contentType, applicationProperties) => {
-        ctx.tick();
+        ctx.tick([body, contentType, applicationProperties]);
         const host = ctx.host!;
         const before = host.logs.length;
         try {

@@ -14,8 +14,11 @@ export interface FuzzHost {
 }
 
 export interface FuzzContext {
-  /** Called once per run (shrinking runs included): the progress indication. */
-  tick(): void;
+  /**
+   * Called at the start of every run (shrinking runs included) with its input: the progress
+   * indication, and the clock that finds the slowest input (a hang is a finding too).
+   */
+  tick(input?: unknown): void;
   /** HTTP targets only. */
   host?: FuzzHost;
 }
@@ -40,6 +43,9 @@ export interface TargetResult {
   counterexample?: string;
   error?: string;
   durationMs: number;
+  /** The slowest run and its input: time between one run's start and the next's. */
+  slowestMs: number;
+  slowestInput?: string;
 }
 
 export interface RunOptions {
@@ -63,12 +69,27 @@ export function describe(value: unknown, max = 2000): string {
 
 export async function runTarget(target: FuzzTarget, options: RunOptions): Promise<TargetResult> {
   const started = performance.now();
-  const ctx: FuzzContext = { tick: options.onTick ?? (() => undefined), host: options.host };
+  let current: { at: number; input: unknown } | undefined;
+  let slowest = { ms: 0, input: undefined as unknown };
+  const lap = () => {
+    if (!current) return;
+    const ms = performance.now() - current.at;
+    if (ms > slowest.ms) slowest = { ms, input: current.input };
+  };
+  const ctx: FuzzContext = {
+    tick: (input) => {
+      lap();
+      current = { at: performance.now(), input };
+      options.onTick?.();
+    },
+    host: options.host,
+  };
   const details = await fc.check(target.property(ctx) as fc.IRawProperty<unknown[]>, {
     numRuns: options.runs,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.path !== undefined ? { path: options.path } : {}),
   });
+  lap();
   const result: TargetResult = {
     name: target.name,
     level: target.level,
@@ -76,6 +97,8 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
     failures: details.failed ? 1 : 0,
     seed: details.seed,
     durationMs: 0,
+    slowestMs: Math.round(slowest.ms),
+    slowestInput: slowest.input === undefined ? undefined : describe(slowest.input, 500),
   };
   if (details.failed) {
     result.path = details.counterexamplePath ?? undefined;

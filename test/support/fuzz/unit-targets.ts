@@ -42,7 +42,7 @@ const envelopeTarget: FuzzTarget = {
   what: 'parseEnvelopeInput / parseEnvelope, then the payload schema and the route table, on near-valid envelopes and any JSON value',
   property: (ctx) =>
     fc.property(envelopeInput, (value) => {
-      ctx.tick();
+      ctx.tick(value);
       returnsOrThrowsTyped(() => {
         checkValueLimits(value);
         parseEnvelopeInput(value);
@@ -67,7 +67,7 @@ const jsonTarget: FuzzTarget = {
         envelopeInput.map((v) => new TextEncoder().encode(JSON.stringify(v) ?? 'null')),
       ),
       (bytes) => {
-        ctx.tick();
+        ctx.tick(bytes);
         returnsOrThrowsTyped(() => routeJsonText(decodeUtf8(Buffer.from(bytes))));
       },
     ),
@@ -98,7 +98,7 @@ const xmlTarget: FuzzTarget = {
         spliced(validPayload('PartnerOrder.v1').map((p) => payloadToXml('PurchaseOrder', p))),
       ),
       (text) => {
-        ctx.tick();
+        ctx.tick(text);
         returnsOrThrowsTyped(() => {
           const doc = parseXmlDocument(text);
           if (doc.root === 'message') {
@@ -137,7 +137,7 @@ const csvTarget: FuzzTarget = {
       fc.constantFrom(...MODEL_NAMES),
       fc.oneof(rawText, csvTable, spliced(fc.constantFrom(...MODEL_NAMES).chain((m) => fc.array(validPayload(m), { minLength: 1, maxLength: 3 })).map((ps) => toCsv(ps.map((payload) => ({ payload })))))),
       (model, text) => {
-        ctx.tick();
+        ctx.tick([model, text]);
         returnsOrThrowsTyped(() => {
           const m = registry.get(model);
           const table = parseCsv(text);
@@ -185,7 +185,7 @@ const avroTarget: FuzzTarget = {
         ),
       ),
       ([model, bytes]) => {
-        ctx.tick();
+        ctx.tick([model, bytes]);
         returnsOrThrowsTyped(() => {
           const m = registry.get(model);
           registry.validatePayload(m, decodeAvro(m, Buffer.from(bytes)));
@@ -200,7 +200,7 @@ const typedValuesTarget: FuzzTarget = {
   what: "typedFromXml and typedFromText with every model's schema over arbitrary trees (hostile keys included)",
   property: (ctx) =>
     fc.property(fc.constantFrom(...registry.models.map((m) => m.name)), jsonValue, (model, tree) => {
-      ctx.tick();
+      ctx.tick([model, tree]);
       returnsOrThrowsTyped(() => {
         const schema = registry.get(model).schema;
         typedFromXml(schema, tree);
@@ -242,7 +242,7 @@ const conditionsTarget: FuzzTarget = {
   what: 'compileCondition on generated condition trees (regexes included), each compiled predicate evaluated on arbitrary messages',
   property: (ctx) =>
     fc.property(condition, fc.array(fc.oneof(validEnvelope, mutated(validEnvelope), jsonValue), { minLength: 1, maxLength: 3 }), (c, messages) => {
-      ctx.tick();
+      ctx.tick([c, messages]);
       const predicate = returnsOrThrowsTyped(() => compileCondition(c as Condition), [ConditionError]);
       if (!predicate) return;
       for (const m of messages) {
@@ -269,7 +269,7 @@ const sqlFilterTarget: FuzzTarget = {
   what: "the embedded broker's SQL filter: compileSqlFilter on token soup and raw text, matches() on arbitrary messages",
   property: (ctx) =>
     fc.property(fc.oneof(fc.array(sqlToken, { minLength: 1, maxLength: 12 }).map((t) => t.join(' ')), rawText), filterMessage, (expression, message) => {
-      ctx.tick();
+      ctx.tick([expression, message]);
       const filter = returnsOrThrowsTyped(() => compileSqlFilter(expression), [SqlFilterError]);
       if (!filter) return;
       const result = returnsOrThrowsTyped(() => filter.matches(message), []);
