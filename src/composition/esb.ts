@@ -6,6 +6,7 @@ import { idempotencyStore } from '../adapters/idempotency';
 import { messaging } from '../adapters/messaging';
 import { loadTopology } from '../config/topology';
 import { INBOUND_QUEUE } from '../esb/ingress';
+import { inputLimits } from '../esb/input-limits';
 import { Router } from '../esb/router';
 import { RouteTableSource } from '../esb/routing/routes';
 import { SchemaRegistry } from '../esb/schemas';
@@ -31,6 +32,7 @@ export function schemaRegistry(): SchemaRegistry {
 
 export function esb(): Esb {
   if (shared) return shared;
+  inputLimits(); // a malformed limit setting (INPUT_MAX_*) fails startup, naming the setting
   const dir = configDir();
   const registry = schemaRegistry();
   const graph = buildTransformGraph(registry, join(dir, 'transforms.yaml'));

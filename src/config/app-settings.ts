@@ -68,6 +68,12 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'WEBSITE_TIME_ZONE', scope: 'platform', description: 'time zone of timer schedules' },
   { name: 'TZ', scope: 'platform', description: 'time zone of timer schedules (Linux)' },
   { name: 'DEBUG', scope: 'optional', description: 'debug logging of libraries' },
+  { name: 'INPUT_MAX_BODY_BYTES', scope: 'optional', description: 'input limit: bytes of a message or command body (default 262144); over it 413' },
+  { name: 'INPUT_MAX_BATCH_BYTES', scope: 'optional', description: 'input limit: bytes of a CSV batch body (default 5242880); over it 413' },
+  { name: 'INPUT_MAX_DEPTH', scope: 'optional', description: 'input limit: nesting of JSON, XML elements, Avro records/arrays (default 32)' },
+  { name: 'INPUT_MAX_STRING_LENGTH', scope: 'optional', description: 'input limit: characters of one string, key, XML text or attribute, CSV cell (default 32768)' },
+  { name: 'INPUT_MAX_ARRAY_LENGTH', scope: 'optional', description: 'input limit: elements of one array, XML child elements or attributes, CSV column index (default 1000)' },
+  { name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT', scope: 'optional', description: "the Functions host's request body limit in bytes (default 104857600); the embedded host applies it too" },
 ];
 
 export function settingDefinition(name: string): AppSettingDefinition | undefined {

@@ -8,6 +8,7 @@ export type DeadLetterCategory = 'TRANSIENT' | 'INVALID_FORMAT' | 'BUSINESS_RULE
 
 export const DEAD_LETTER_REASONS = {
   InvalidEnvelope: 'INVALID_FORMAT',
+  InputLimitExceeded: 'INVALID_FORMAT',
   UnknownMessageType: 'INVALID_FORMAT',
   SchemaValidationFailed: 'INVALID_FORMAT',
   TransformationFailed: 'INVALID_FORMAT',

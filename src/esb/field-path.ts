@@ -52,7 +52,16 @@ export function readPath(value: unknown, segments: PathSegment[]): unknown[] {
   return current;
 }
 
-/** Sets a value, creating objects and arrays on the way (no wildcards). */
+/** Sets an own property, as JSON.parse would: "__proto__" or "constructor" is a key like any other. */
+function setOwn(container: Record<string | number, unknown>, key: string | number, value: unknown): void {
+  Object.defineProperty(container, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Sets a value, creating objects and arrays on the way (no wildcards). Only own properties are
+ * read and written, so a path such as __proto__.x or constructor.prototype.x names data, never
+ * Object.prototype. Callers bound the indexes (an index is an array length to be).
+ */
 export function writePath(target: Record<string, unknown>, segments: PathSegment[], value: unknown): void {
   let node: Record<string, unknown> | unknown[] = target;
   segments.forEach((segment, i) => {
@@ -63,11 +72,13 @@ export function writePath(target: Record<string, unknown>, segments: PathSegment
     if ('key' in segment && Array.isArray(node)) throw new FieldPathError(`.${segment.key} on an array`);
     const container = node as Record<string | number, unknown>;
     if (last) {
-      container[key] = value;
+      setOwn(container, key, value);
       return;
     }
     const nextIsIndex = 'index' in segments[i + 1]!;
-    if (container[key] === undefined) container[key] = nextIsIndex ? [] : {};
-    node = container[key] as Record<string, unknown> | unknown[];
+    if (!Object.prototype.hasOwnProperty.call(container, key) || container[key] === undefined) setOwn(container, key, nextIsIndex ? [] : {});
+    const next = container[key];
+    if (next === null || typeof next !== 'object') throw new FieldPathError(`${formatFieldPath(segments.slice(0, i + 1))} holds a value, not ${nextIsIndex ? 'an array' : 'an object'}`);
+    node = next as Record<string, unknown> | unknown[];
   });
 }

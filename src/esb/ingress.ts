@@ -10,6 +10,7 @@ import type { MessageSender } from '../messaging/messaging';
 import type { OutgoingMessage } from '../messaging/types';
 import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors';
 import { completeEnvelope, parseEnvelopeInput, type Envelope, type EnvelopeInput } from './envelope';
+import { checkBodySize, checkJsonText, inputLimits } from './input-limits';
 import { decodeAvro } from './formats/avro';
 import { MAX_CSV_ROWS, parseCsv, rowToPayload } from './formats/csv';
 import { parseXmlDocument, readXmlEnvelope, xmlToPayload } from './formats/xml';
@@ -17,12 +18,10 @@ import { modelName, type MessageModel, type SchemaRegistry } from './schemas';
 
 export const INBOUND_QUEUE = 'inbound';
 
+// Body size, nesting, string and array lengths are the configurable input limits (input-limits.ts).
 export const INGRESS_LIMITS = {
   /** Service Bus Standard's message size limit, body and properties together. */
   maxMessageBytes: 256 * 1024,
-  /** A CSV batch: up to MAX_CSV_ROWS rows, each within maxMessageBytes. */
-  maxCsvBytes: 5 * 1024 * 1024,
-  maxNestingDepth: 32,
   maxIdempotencyKeyLength: 255,
   sendChunk: 100,
 };
@@ -101,22 +100,6 @@ export function decodeUtf8(body: Buffer): string {
     return utf8.decode(body);
   } catch {
     throw new ValidationError('The body is not valid UTF-8', '');
-  }
-}
-
-/** Rejects pathological nesting before JSON.parse builds it. */
-export function checkNesting(text: string, maxDepth = INGRESS_LIMITS.maxNestingDepth): void {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > maxDepth) throw new ValidationError(`The JSON is nested more than ${maxDepth} levels deep`, '');
-    } else if (c === 125 || c === 93) depth--;
   }
 }
 
@@ -241,7 +224,7 @@ function decodeSingle(format: 'json' | 'xml' | 'avro', request: IngressRequest, 
   }
   const text = decodeUtf8(request.body);
   if (format === 'json') {
-    checkNesting(text);
+    checkJsonText(text);
     const input = parseEnvelopeInput(parseJson(text));
     return { input, model: modelOf(registry, input) };
   }
@@ -277,9 +260,10 @@ async function sendAll(sender: MessageSender, messages: OutgoingMessage[]): Prom
 
 export async function acceptMessage(request: IngressRequest, deps: IngressDeps): Promise<Accepted | AcceptedBatch> {
   const format = mediaType(request.contentType);
-  const limit = format === 'csv' ? INGRESS_LIMITS.maxCsvBytes : INGRESS_LIMITS.maxMessageBytes;
-  if (request.contentLength !== undefined && Number.isFinite(request.contentLength)) checkSize(request.contentLength, limit, 'The body');
-  checkSize(request.body.length, limit, 'The body');
+  const limits = inputLimits();
+  const kind = format === 'csv' ? 'batch' : 'body';
+  if (request.contentLength !== undefined && Number.isFinite(request.contentLength)) checkBodySize(request.contentLength, kind, limits);
+  checkBodySize(request.body.length, kind, limits);
   const key = idempotencyKey(request);
   if (format === 'csv') return acceptCsv(request, deps, key);
 

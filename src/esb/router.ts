@@ -1,6 +1,6 @@
 // The content-based router: what happens to one message from the inbound queue.
-//   1. It must be a valid envelope whose payload fits its schema — else dead-letter
-//      (InvalidEnvelope / UnknownMessageType / SchemaValidationFailed).
+//   1. It must be within the input limits (InputLimitExceeded) and a valid envelope whose payload
+//      fits its schema — else dead-letter (InvalidEnvelope / UnknownMessageType / SchemaValidationFailed).
 //   2. Idempotent receiver: a message already routed (same envelope messageId) is skipped.
 //   3. The route table picks the routes; none → dead-letter NoRouteMatched.
 //   4. Every destination's document is built first (transform chain, target schema); a failure
@@ -14,10 +14,11 @@
 import { createHash } from 'node:crypto';
 import type { MessageSender } from '../messaging/messaging';
 import type { OutgoingMessage, PropertyValue } from '../messaging/types';
-import { isAppError } from '../shared/errors';
+import { InputLimitError, isAppError } from '../shared/errors';
 import { CATEGORY_PROPERTY, categorise, type DeadLetterCategory, type DeadLetterReason } from './dead-letter-categories';
 import { parseEnvelope, type Envelope } from './envelope';
 import { IDEMPOTENCY_TTL_SECONDS, type IdempotencyStore } from './idempotency';
+import { checkJsonText, checkValueLimits, inputLimits, type InputLimits } from './input-limits';
 import { RETRY_PROPERTIES, retryDelayMs, type BackoffPolicy } from './retry';
 import type { Destination, Route, RouteTable } from './routing/routes';
 import { modelName, type SchemaRegistry } from './schemas';
@@ -71,9 +72,18 @@ export function outgoingMessageId(inboundMessageId: string, route: string, desti
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-function bodyValue(body: unknown): unknown {
+/**
+ * The body as a value, within the input limits: raw text is scanned before JSON.parse, a body the
+ * Service Bus extension already parsed (application/json) is measured as it is. Another producer
+ * than the ingress may put anything on the queue.
+ */
+function bodyValue(body: unknown, limits: InputLimits): unknown {
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
-  if (typeof text !== 'string') return text;
+  if (typeof text !== 'string') {
+    checkValueLimits(text, limits);
+    return text;
+  }
+  checkJsonText(text, limits);
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -103,10 +113,11 @@ export class Router {
   async handle(message: InboundMessage): Promise<RouterDecision> {
     let envelope: Envelope;
     try {
-      envelope = parseEnvelope(bodyValue(message.body));
+      envelope = parseEnvelope(bodyValue(message.body, inputLimits()));
     } catch (error) {
       if (!isAppError(error)) throw error;
-      return this.#deadLetter('InvalidEnvelope', `${error.target ? `${error.target}: ` : ''}${error.message}`);
+      const reason = error instanceof InputLimitError ? 'InputLimitExceeded' : 'InvalidEnvelope';
+      return this.#deadLetter(reason, `${error.target ? `${error.target}: ` : ''}${error.message}`);
     }
     const model = this.deps.registry.find(modelName(envelope.messageType, envelope.schemaVersion));
     if (!model) {

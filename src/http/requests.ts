@@ -3,27 +3,32 @@
 // trace context).
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../eventstore/event-store';
-import { checkNesting, decodeUtf8, idFromKey } from '../esb/ingress';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors';
-
-export const COMMAND_BODY_LIMIT = 256 * 1024;
+import { decodeUtf8, idFromKey } from '../esb/ingress';
+import { checkBodySize, checkJsonText, inputLimits, type InputLimits } from '../esb/input-limits';
+import { UnsupportedMediaTypeError, ValidationError } from '../shared/errors';
 
 export interface RequestLike {
   headers: { get(name: string): string | null };
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-/** The body as a JSON object; 415 for another media type, 413 over the limit, 400 if malformed. */
-export async function readJsonObject(request: RequestLike, limit = COMMAND_BODY_LIMIT): Promise<Record<string, unknown>> {
-  const type = (request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+/**
+ * The body as a JSON object; 415 for another media type or charset, 413 over the body limit
+ * (declared Content-Length first, before the body is read), 400 if malformed or past the
+ * nesting, string or array limits (checked on the text before JSON.parse).
+ */
+export async function readJsonObject(request: RequestLike, limits: InputLimits = inputLimits()): Promise<Record<string, unknown>> {
+  const [type = '', ...params] = (request.headers.get('content-type') ?? 'application/json').split(';').map((s) => s.trim().toLowerCase());
   if (type !== 'application/json' && !type.endsWith('+json')) throw new UnsupportedMediaTypeError(`Content-Type "${type}" is not supported; send application/json`, 'Content-Type');
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new UnsupportedMediaTypeError(`charset "${charset}" is not supported; send UTF-8`, 'Content-Type');
   const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > limit) throw new PayloadTooLargeError(`The body is ${declared} bytes; the limit is ${limit}`);
+  if (Number.isFinite(declared)) checkBodySize(declared, 'body', limits);
   const body = Buffer.from(await request.arrayBuffer());
-  if (body.length > limit) throw new PayloadTooLargeError(`The body is ${body.length} bytes; the limit is ${limit}`);
+  checkBodySize(body.length, 'body', limits);
   if (body.length === 0) return {};
   const text = decodeUtf8(body);
-  checkNesting(text);
+  checkJsonText(text, limits);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -23,7 +23,20 @@ export abstract class AppError extends Error {
 /** 400: the input does not have the required shape. */
 export class ValidationError extends AppError {
   readonly status = 400;
-  readonly code = 'ValidationFailed';
+  readonly code: string = 'ValidationFailed';
+}
+
+/** 400: well-formed or not, the input is past one of the configured input limits (src/esb/input-limits.ts). */
+export class InputLimitError extends ValidationError {
+  override readonly code = 'InputLimitExceeded';
+  constructor(
+    message: string,
+    /** The app setting that sets the limit, e.g. INPUT_MAX_DEPTH. */
+    readonly setting: string,
+    target = '',
+  ) {
+    super(message, target);
+  }
 }
 
 /**

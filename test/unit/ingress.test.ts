@@ -1,5 +1,6 @@
 import { completeEnvelope, parseEnvelope, parseEnvelopeInput } from '../../src/esb/envelope';
-import { acceptMessage, checkNesting, idFromKey, toServiceBusMessage, type Accepted, type AcceptedBatch } from '../../src/esb/ingress';
+import { acceptMessage, idFromKey, toServiceBusMessage, type Accepted, type AcceptedBatch } from '../../src/esb/ingress';
+import { checkJsonText } from '../../src/esb/input-limits';
 import { SchemaRegistry } from '../../src/esb/schemas';
 import { RecordingSender } from '../support/fakes';
 import { testFieldProtector } from '../support/keys';
@@ -116,9 +117,9 @@ describe('ingress: given bad input, then a typed error and nothing sent', () => 
   });
 
   test('nesting is counted outside strings only', () => {
-    expect(() => checkNesting(`{"s":"${'['.repeat(100)}"}`)).not.toThrow();
-    expect(() => checkNesting(`{"s":"\\"${'{'.repeat(100)}"}`)).not.toThrow();
-    expect(() => checkNesting('['.repeat(33) + ']'.repeat(33))).toThrow(/nested more than 32/);
+    expect(() => checkJsonText(`{"s":"${'['.repeat(100)}"}`)).not.toThrow();
+    expect(() => checkJsonText(`{"s":"\\"${'{'.repeat(100)}"}`)).not.toThrow();
+    expect(() => checkJsonText('['.repeat(33) + ']'.repeat(33))).toThrow(/nested more than 32/);
   });
 
   test('envelope errors name every failing field', () => {

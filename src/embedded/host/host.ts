@@ -33,7 +33,7 @@ import { DASHBOARD_ROLES } from '../../security/operations';
 import { dashboardHandler } from './dashboard';
 import { FunctionExecutor } from './executor';
 import { loadHostConfig, type HostConfig } from './host-config';
-import { HttpListener } from './http-listener';
+import { HttpListener, requestBodyLimit } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
 import { ServiceBusListener } from './servicebus-listener';
@@ -183,6 +183,7 @@ export class EmbeddedHost {
         afterInvocation,
         cors: local.host.CORS,
         corsCredentials: local.host.CORSCredentials,
+        maxRequestBodyBytes: requestBodyLimit(env),
       });
       const sbNamespace = (connection: string) => env[`${connection}__fullyQualifiedNamespace`] || 'embedded.servicebus.localhost';
       settlement = functions.some((f) => Object.values(f.metadata.bindings).some(usesSdkBinding)) ? await SettlementService.start() : undefined;

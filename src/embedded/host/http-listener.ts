@@ -1,6 +1,6 @@
 // Serves httpTrigger functions like the Functions host: routes under the host.json routePrefix,
-// method filtering, route parameters, request bodies up to 100 MB (Kestrel's limit in
-// Functions), and responses built from the function's http output binding.
+// method filtering, route parameters, request bodies up to the host's limit, and responses built
+// from the function's http output binding.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
@@ -9,7 +9,17 @@ import type { FunctionExecutor } from './executor';
 import type { HostLogger } from './logger';
 import { compareRoutes, RouteTemplate } from './route-template';
 
-export const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+/**
+ * The Functions host's request body limit: ScriptConstants.DefaultMaxRequestBodySize (104857600,
+ * 100 MiB, set on Kestrel), which the app setting FUNCTIONS_REQUEST_BODY_SIZE_LIMIT replaces when
+ * it parses as a whole number (HttpRequestBodySizeMiddleware). Past it Kestrel answers 413.
+ */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 104_857_600;
+
+export function requestBodyLimit(env: NodeJS.ProcessEnv): number {
+  const raw = env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT?.trim();
+  return raw && /^\d{1,15}$/.test(raw) ? Number(raw) : DEFAULT_MAX_REQUEST_BODY_BYTES;
+}
 
 interface HttpRoute {
   fn: RegisteredFunction;
@@ -30,6 +40,8 @@ export interface HttpListenerOptions {
   afterInvocation: (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) => Promise<void>;
   cors?: string;
   corsCredentials?: boolean;
+  /** Default: DEFAULT_MAX_REQUEST_BODY_BYTES. */
+  maxRequestBodyBytes?: number;
 }
 
 function typedDataBody(data: RpcTypedData | null | undefined): Buffer {
@@ -56,6 +68,12 @@ function cookieHeader(c: RpcHttpCookie): string {
 
 class BodyTooLarge extends Error {}
 
+/**
+ * Reads the body, counting bytes as they stream in: a declared Content-Length over the limit is
+ * refused before anything is read, a body that grows past it (chunked, or a false length) as soon
+ * as it does. What is over the limit is never buffered; the rest is drained so the client reads
+ * the 413 rather than a reset connection.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
@@ -66,15 +84,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        chunks.length = 0;
+        req.off('data', onData);
+        req.resume();
         reject(new BodyTooLarge());
-        req.destroy();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
@@ -118,7 +139,8 @@ export class HttpListener {
   }
 
   async listen(port: number, hostname = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => {
+    // Kestrel's MaxRequestHeadersTotalSize (32 KB; Node's own default is 16 KB): past it, 431.
+    const server = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
       const work = this.#handle(req, res).catch((error: unknown) => {
         this.options.logger.log('error', 'Host.Http', `Unhandled error serving ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
         if (!res.headersSent) res.writeHead(500);
@@ -192,12 +214,14 @@ export class HttpListener {
     if (!matched) return this.#notFound(res);
 
     let body: Buffer;
+    const limit = this.options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
     try {
-      body = await readBody(req, MAX_REQUEST_BODY_BYTES);
+      body = await readBody(req, limit);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
-        res.writeHead(413, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'PayloadTooLarge', message: `Request bodies are limited to ${MAX_REQUEST_BODY_BYTES} bytes.` } }));
+        // The connection is not reused: the rest of an oversized body is not worth reading.
+        res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
+        res.end(JSON.stringify({ error: { code: 'PayloadTooLarge', message: `Request bodies are limited to ${limit} bytes (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).` } }));
         return;
       }
       throw error;

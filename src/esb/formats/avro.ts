@@ -3,7 +3,9 @@
 // properties on the way out). Optional fields are ["null", T] unions: absent in JSON, null in Avro.
 import type avro from 'avsc';
 import { ValidationError } from '../../shared/errors';
+import { inputLimits, type InputLimits } from '../input-limits';
 import type { MessageModel } from '../schemas';
+import { checkAvroLimits } from './avro-limits';
 
 export class AvroEncodingError extends Error {
   override name = 'AvroEncodingError';
@@ -36,8 +38,9 @@ export function encodeAvro(model: MessageModel, payload: unknown): Buffer {
 }
 
 /** Decodes one datum; bytes that do not match the schema exactly (truncated, trailing, wrong types) are a 400. */
-export function decodeAvro(model: MessageModel, bytes: Buffer): Record<string, unknown> {
+export function decodeAvro(model: MessageModel, bytes: Buffer, limits: InputLimits = inputLimits()): Record<string, unknown> {
   const type = requireAvro(model);
+  checkAvroLimits(type, bytes, limits);
   try {
     return plain(type.fromBuffer(bytes)) as Record<string, unknown>;
   } catch (error) {

@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../../shared/errors';
 import { formatFieldPath, parseFieldPath, writePath, type PathSegment } from '../field-path';
+import { arrayTooLong, depthExceeded, INPUT_LIMIT_SETTINGS, inputLimits, stringTooLong, type InputLimits } from '../input-limits';
 import type { JsonSchema } from '../schemas';
 import { typedFromText } from './typed-values';
 
@@ -51,7 +52,19 @@ export function toCsv(rows: { envelope?: Record<string, string | undefined>; pay
 
 const ABSENT = Symbol('absent');
 
-export function parseCsv(text: string): CsvTable {
+/** A column's path within the limits: an index is an array length to be, segments are nesting. */
+function checkColumnPath(column: string, segments: PathSegment[], limits: InputLimits): void {
+  // The payload is one level, each key or index one more; the envelope adds one above it.
+  if (segments.length + 1 > limits.maxDepth) throw depthExceeded(limits, column, `Column "${column}"`);
+  for (const s of segments) {
+    if ('index' in s && s.index >= limits.maxArrayLength) {
+      throw arrayTooLong(limits, column, '', `Column "${column}" names index ${s.index}; arrays hold at most ${limits.maxArrayLength} elements (${INPUT_LIMIT_SETTINGS.maxArrayLength})`);
+    }
+    if ('key' in s && s.key.length > limits.maxStringLength) throw stringTooLong(limits, column, s.key.length, 'A column name');
+  }
+}
+
+export function parseCsv(text: string, limits: InputLimits = inputLimits()): CsvTable {
   let records: unknown[][];
   try {
     records = parse(text, {
@@ -59,9 +72,13 @@ export function parseCsv(text: string): CsvTable {
       skip_empty_lines: true,
       relax_column_count: false,
       max_record_size: 256 * 1024,
-      cast: (value, context) => (value === '' && !context.quoting ? ABSENT : value),
+      cast: (value, context) => {
+        if (value.length > limits.maxStringLength) throw stringTooLong(limits, context.records === 0 ? `columns[${context.index}]` : `rows[${context.records - 1}]`, value.length, 'A cell');
+        return value === '' && !context.quoting ? ABSENT : value;
+      },
     }) as unknown[][];
   } catch (error) {
+    if (error instanceof ValidationError) throw error;
     throw new ValidationError(`Malformed CSV: ${(error as Error).message}`, '');
   }
   const [header, ...data] = records;
@@ -76,11 +93,13 @@ export function parseCsv(text: string): CsvTable {
   if (dupe) throw new ValidationError(`Column "${dupe}" appears twice`, dupe);
   for (const c of columns) {
     if (c.startsWith('@')) continue;
+    let segments: PathSegment[];
     try {
-      parseFieldPath(c);
+      segments = parseFieldPath(c);
     } catch {
       throw new ValidationError(`Column "${c}" is not a field path (e.g. items[0].sku)`, c);
     }
+    checkColumnPath(c, segments, limits);
   }
   const rows = data.map((record) => {
     const row: CsvRow = new Map();

@@ -11,6 +11,12 @@ function schemaType(schema: JsonSchema | undefined): string | undefined {
   return undefined;
 }
 
+/** The schema of a property, only if the schema declares it (never Object.prototype's "constructor"). */
+function ownSchema(schema: JsonSchema | undefined, key: string): JsonSchema | undefined {
+  const properties = schema?.properties;
+  return properties && Object.prototype.hasOwnProperty.call(properties, key) ? properties[key] : undefined;
+}
+
 export function typedScalar(schema: JsonSchema | undefined, text: string): unknown {
   switch (schemaType(schema)) {
     case 'number':
@@ -42,11 +48,8 @@ export function typedFromXml(schema: JsonSchema | undefined, node: unknown): unk
   if (type === 'object') {
     if (node === '') return {};
     if (typeof node !== 'object' || node === null || Array.isArray(node)) return node;
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-      out[key] = typedFromXml(schema?.properties?.[key], value);
-    }
-    return out;
+    // fromEntries makes own properties: a "__proto__" element stays data, as in JSON.parse.
+    return Object.fromEntries(Object.entries(node as Record<string, unknown>).map(([key, value]) => [key, typedFromXml(ownSchema(schema, key), value)]));
   }
   if (typeof node === 'string') return typedScalar(schema, node);
   return node;
@@ -56,9 +59,7 @@ export function typedFromXml(schema: JsonSchema | undefined, node: unknown): unk
 export function typedFromText(schema: JsonSchema | undefined, node: unknown): unknown {
   if (Array.isArray(node)) return node.map((item) => typedFromText(schema?.items, item));
   if (node !== null && typeof node === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node as Record<string, unknown>)) out[key] = typedFromText(schema?.properties?.[key], value);
-    return out;
+    return Object.fromEntries(Object.entries(node as Record<string, unknown>).map(([key, value]) => [key, typedFromText(ownSchema(schema, key), value)]));
   }
   return typeof node === 'string' ? typedScalar(schema, node) : node;
 }

@@ -4,6 +4,7 @@
 // (not_equals, not_in, not_exists) when none satisfies the positive form.
 import safeRegex from 'safe-regex2';
 import { parseFieldPath, readPath, type PathSegment } from '../field-path';
+import { backtrackingRisk } from './regex-safety';
 
 export const OPERATORS = [
   'equals',
@@ -120,8 +121,11 @@ function compileField(c: FieldCondition, at: string): Predicate {
     } catch (error) {
       throw new ConditionError(`not a valid regular expression: ${(error as Error).message}`, `${at}.value`);
     }
-    // A pattern with nested quantifiers can take exponential time on a crafted input.
+    // A pattern with nested quantifiers can take exponential time on a crafted input; safe-regex2
+    // sees those, regex-safety.ts the ambiguous alternations and neighbours it does not.
     if (!safeRegex(source)) throw new ConditionError(`the pattern can backtrack catastrophically (nested quantifiers): ${source}`, `${at}.value`);
+    const risk = backtrackingRisk(source);
+    if (risk) throw new ConditionError(`the pattern can backtrack catastrophically: ${risk}: ${source}`, `${at}.value`);
   }
   const test = positive(c.operator, c.value, compiled);
   const negative = c.operator === 'not_equals' || c.operator === 'not_in' || c.operator === 'not_exists';
