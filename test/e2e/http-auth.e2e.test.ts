@@ -233,6 +233,30 @@ describe('audit', () => {
     expect(records[0]).toMatchObject({ correlationId, details: { event: 'ManualApproval', approved: true } });
   });
 
+  test("the Durable Functions API beside the app's routes needs the system key: no way round the roles to start, approve or terminate a saga", async () => {
+    const orderId = newId('az-durable');
+    expect((await call('POST', '/api/orders', { key: 'shop', body: { orderId, customerId: 'c-big', items: [{ sku: 'SKU-AUTH', quantity: 2, unitPrice: 1_000 }] } })).status).toBe(201);
+    expect((await call('POST', `/api/orders/${orderId}/submit`, { key: 'shop', body: {} })).status).toBe(200);
+    // The app's own saga API reaches the engine (through the client binding's URLs, which carry the key) …
+    await waitFor(async () => (await call('GET', `/api/sagas/${orderId}`, { key: 'reporting' })).body.status === 'AwaitingApproval', 'the saga to wait for approval', 20_000);
+    const instance = `order-saga-${orderId}`;
+    // … while the webhooks refuse a caller without it, even one holding the ops key.
+    for (const [method, path] of [
+      ['GET', `/runtime/webhooks/durabletask/instances/${instance}`],
+      ['POST', `/runtime/webhooks/durabletask/instances/${instance}/terminate?reason=bypass`],
+      ['POST', `/runtime/webhooks/durabletask/instances/${instance}/raiseEvent/ManualApproval`],
+      ['POST', `/runtime/webhooks/durabletask/instances/${instance}/terminate?reason=bypass&code=guessed`],
+      ['POST', `/runtime/webhooks/durabletask/rpc/guessed/instances/${instance}/terminate`],
+      ['POST', '/runtime/webhooks/durabletask/orchestrators/orderFulfilmentSaga/forged'],
+    ] as const) {
+      const res = await call(method, path, { key: 'ops', ...(method === 'POST' ? { body: { approved: true } } : {}) });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
+      expect(res.body.error?.message).toMatch(/system key/);
+    }
+    expect((await call('GET', `/api/sagas/${orderId}`, { key: 'reporting' })).body.status).toBe('AwaitingApproval');
+    expect((await call('POST', `/api/ops/sagas/${orderId}/terminate?reason=cleanup`, { key: 'ops' })).status).toBe(202);
+  });
+
   test('a command that comes as a message is issued by the ESB: audited, and its events say so', async () => {
     const orderId = newId('az-bus');
     const correlationId = `corr-${orderId}`;

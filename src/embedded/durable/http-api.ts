@@ -9,7 +9,14 @@
 //   DELETE instances/{instanceId}  |  instances/?filters    purge            200 { instancesDeleted } | 404
 //   rewind and entities                                      501: not emulated
 // The durableClient input binding hands functions the URLs of this API.
-import { randomUUID } from 'node:crypto';
+//
+// With a system key (the host sets one when the app's HTTP auth is on), every request must carry
+// it, as the extension's webhooks require their `durabletask_extension` system key in Azure:
+// `?code=` or `x-functions-key` on the webhooks; the RPC calls of durable-functions' client carry
+// no key (in Azure they go to a listener on 127.0.0.1 only), so its rpcBaseUrl holds the key as a
+// path segment (`…/durabletask/rpc/<key>/`) that only the app's bindings are told. Without one,
+// the API is open, as `func start` leaves it.
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DurableOperationError, type DurableEngine } from './engine';
 import { EventType, type HistoryEvent } from './history';
@@ -23,7 +30,16 @@ export interface DurableApiOptions {
   engine: DurableEngine;
   taskHub: string;
   baseUrl: () => string;
+  /** Required on every request when set (see above). */
+  systemKey?: string;
 }
+
+const sameKey = (presented: string | null | undefined, key: string) => {
+  if (!presented) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(key);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
 
 const parse = (text: string | null): unknown => (text === null || text === '' ? null : JSON.parse(text));
 
@@ -55,9 +71,9 @@ export function statusJson(i: InstanceRow, history?: HistoryEvent[], options: { 
 const historyFields = (events: unknown[]) => ({ historyEvents: events, history: events });
 
 /** The management URLs of one instance (createCheckStatusResponse's payload). */
-export function managementPayload(base: string, taskHub: string, instanceId: string) {
+export function managementPayload(base: string, taskHub: string, instanceId: string, systemKey = '') {
   const api = `${base}${DURABLE_API_PREFIX}`;
-  const q = `taskHub=${encodeURIComponent(taskHub)}&connection=Storage&code=`;
+  const q = `taskHub=${encodeURIComponent(taskHub)}&connection=Storage&code=${encodeURIComponent(systemKey)}`;
   const id = encodeURIComponent(instanceId);
   return {
     id: instanceId,
@@ -73,19 +89,20 @@ export function managementPayload(base: string, taskHub: string, instanceId: str
 }
 
 /** What the durableClient input binding gives a function (durable-functions' OrchestrationClientInputData). */
-export function durableClientData(base: string, taskHub: string) {
+export function durableClientData(base: string, taskHub: string, systemKey = '') {
   const api = `${base}${DURABLE_API_PREFIX}`;
-  const required = `taskHub=${encodeURIComponent(taskHub)}&connection=Storage&code=`;
+  const code = encodeURIComponent(systemKey);
+  const required = `taskHub=${encodeURIComponent(taskHub)}&connection=Storage&code=${code}`;
   return {
     taskHubName: taskHub,
     creationUrls: {
-      createNewInstancePostUri: `${api}/orchestrators/{functionName}[/{instanceId}]?code=`,
-      createAndWaitOnNewInstancePostUri: `${api}/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&code=`,
+      createNewInstancePostUri: `${api}/orchestrators/{functionName}[/{instanceId}]?code=${code}`,
+      createAndWaitOnNewInstancePostUri: `${api}/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&code=${code}`,
     },
-    managementUrls: managementPayload(base, taskHub, 'INSTANCEID'),
+    managementUrls: managementPayload(base, taskHub, 'INSTANCEID', systemKey),
     baseUrl: api,
     requiredQueryStringParameters: required,
-    rpcBaseUrl: `${api}/`,
+    rpcBaseUrl: systemKey ? `${api}/rpc/${code}/` : `${api}/`,
     httpBaseUrl: api,
   };
 }
@@ -131,9 +148,17 @@ export function durableApiHandler(options: DurableApiOptions) {
   const { engine } = options;
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.toLowerCase().startsWith(`${DURABLE_API_PREFIX}/`)) return false;
-    const parts = url.pathname.slice(DURABLE_API_PREFIX.length + 1).split('/').map(decodeURIComponent);
+    let parts = url.pathname.slice(DURABLE_API_PREFIX.length + 1).split('/').map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const q = url.searchParams;
+    if (options.systemKey) {
+      const viaRpc = parts[0] === 'rpc' && sameKey(parts[1], options.systemKey);
+      const header = req.headers['x-functions-key'];
+      if (!viaRpc && !sameKey(q.get('code'), options.systemKey) && !sameKey(typeof header === 'string' ? header : undefined, options.systemKey)) {
+        return send(res, 401, { error: { code: 'Unauthorized', message: 'The Durable Functions API needs the durabletask_extension system key (?code= or x-functions-key).' } });
+      }
+      if (viaRpc) parts = parts.slice(2);
+    }
     try {
       if (parts[0] === 'orchestrators' && method === 'POST' && parts.length >= 2 && parts.length <= 3) {
         const instanceId = validInstanceId(parts[2] || randomUUID().replaceAll('-', ''));
@@ -141,7 +166,7 @@ export function durableApiHandler(options: DurableApiOptions) {
         if (body !== '') JSON.parse(body); // the input must be JSON
         // durable-functions' client passes StartNewOptions.version as ?version=.
         await engine.startNew(parts[1]!, instanceId, body, q.get('version') || undefined);
-        const { rewindPostUri: _rewind, ...payload } = managementPayload(options.baseUrl(), options.taskHub, instanceId);
+        const { rewindPostUri: _rewind, ...payload } = managementPayload(options.baseUrl(), options.taskHub, instanceId, options.systemKey);
         return send(res, 202, payload, { Location: payload.statusQueryGetUri, 'Retry-After': '10' });
       }
       if (parts[0] === 'instances') {

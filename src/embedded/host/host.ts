@@ -2,6 +2,7 @@
 // the parts of the Functions host and the Node.js worker — settings, host.json, entry-point
 // loading through @azure/functions-core, trigger listeners, output bindings — on top of the
 // embedded services (broker, ...) persisted in one SQLite file.
+import { randomBytes } from 'node:crypto';
 import { UsageMeter } from '../usage';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -164,6 +165,9 @@ export class EmbeddedHost {
       if (functions.length === 0) throw new Error('The app registered no functions.');
 
       const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
+      // The Durable webhooks' system key: with the app's HTTP auth on, the API that can start,
+      // approve or terminate sagas is not left open beside the role checks (README "Security").
+      const durableSystemKey = authSettings(env).mode === 'off' ? undefined : randomBytes(32).toString('base64url');
       const executor = new FunctionExecutor(logger, {
         functionTimeoutMs: config.functionTimeoutMs,
         defaultRetry: config.retry,
@@ -171,7 +175,7 @@ export class EmbeddedHost {
         inputBindings: (fn) =>
           Object.entries(fn.metadata.bindings)
             .filter(([, b]) => b.direction === 'in' && SUPPORTED_INPUTS.has(b.type ?? ''))
-            .map(([name]) => ({ name, data: { json: JSON.stringify(durableClientData(runtime.baseUrl, taskHub)) } })),
+            .map(([name]) => ({ name, data: { json: JSON.stringify(durableClientData(runtime.baseUrl, taskHub, durableSystemKey)) } })),
       });
       const outputs = new OutputBindings(broker, env, eventHubs);
       const afterInvocation = (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) =>
@@ -214,7 +218,7 @@ export class EmbeddedHost {
         versioning: config.durableTask.versioning,
         afterInvocation,
       });
-      http.mount(durableApiHandler({ engine: durable, taskHub, baseUrl: () => runtime.baseUrl }));
+      http.mount(durableApiHandler({ engine: durable, taskHub, baseUrl: () => runtime.baseUrl, ...(durableSystemKey ? { systemKey: durableSystemKey } : {}) }));
       http.mount(
         dashboardHandler({
           appDir,
