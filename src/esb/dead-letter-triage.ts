@@ -74,11 +74,45 @@ export function triageFailed(message: DeadLetteredMessage, error: unknown): Tria
   return { action: 'park', category: categorise(message.deadLetterReason, message.applicationProperties[CATEGORY_PROPERTY]), destination: ARCHIVE_QUEUE, why: 'triage failed' };
 }
 
+/** Service Bus Standard: 64 KB of properties (the header), 256 KB for a message with its properties. */
+export const MESSAGE_LIMITS = { maxHeaderBytes: 64 * 1024, maxMessageBytes: 256 * 1024 };
+
+function headerBytes(m: OutgoingMessage): number {
+  let n = 0;
+  for (const s of [m.messageId, m.contentType, m.correlationId, m.subject, m.sessionId]) n += s ? Buffer.byteLength(s) : 0;
+  for (const [k, v] of Object.entries(m.applicationProperties ?? {})) n += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 8);
+  return n;
+}
+
+/**
+ * A parked copy carries the triage properties on top of the message's own, so a message that was
+ * near the property limit when it arrived would no longer fit — and a dead letter that cannot be
+ * moved comes back forever (a dead-letter queue has no maxDeliveryCount). The message's own
+ * properties give way, largest first, and the copy names those it dropped.
+ */
+function fitted(copy: OutgoingMessage, own: Set<string>): OutgoingMessage {
+  const props = copy.applicationProperties!;
+  const over = () => headerBytes(copy) > MESSAGE_LIMITS.maxHeaderBytes || headerBytes(copy) + copy.body.length > MESSAGE_LIMITS.maxMessageBytes;
+  if (!over()) return copy;
+  const dropped: string[] = [];
+  const triage = new Set<string>(Object.values(TRIAGE_PROPERTIES));
+  const bySize = [...own].filter((k) => k in props && !triage.has(k)).sort((a, b) => String(props[b]).length + b.length - (String(props[a]).length + a.length));
+  for (const key of bySize) {
+    if (!over()) break;
+    delete props[key];
+    dropped.push(key);
+    props['x-dropped-properties'] = dropped.join(',').slice(0, 512);
+  }
+  if (over()) props[TRIAGE_PROPERTIES.description] = String(props[TRIAGE_PROPERTIES.description] ?? '').slice(0, 64);
+  return copy;
+}
+
 function copyOf(message: DeadLetteredMessage, category: DeadLetterCategory, now: Date, extra: Record<string, PropertyValue>, messageId: string): OutgoingMessage {
   const props: Record<string, PropertyValue> = { ...message.applicationProperties };
   delete props.DeadLetterReason;
   delete props.DeadLetterErrorDescription;
-  return {
+  const own = new Set(Object.keys(props));
+  return fitted({
     body: message.body,
     contentType: message.contentType,
     messageId,
@@ -95,7 +129,7 @@ function copyOf(message: DeadLetteredMessage, category: DeadLetterCategory, now:
       [TRIAGE_PROPERTIES.triagedAt]: now.toISOString(),
       ...extra,
     },
-  };
+  }, own);
 }
 
 /** Carries out a decision; resolves once the copy is accepted (then the dead letter may be completed). */

@@ -128,6 +128,17 @@ describe('nesting, string and array length: 400 InputLimitExceeded naming the se
 });
 
 describe('on the queue: dead-lettered InputLimitExceeded, then parked for review', () => {
+  test('a dead letter whose properties fill the 64 KB header is still parked: its own largest properties give way (found by fuzzing)', async () => {
+    const applicationProperties = { big: 'x'.repeat(40_000), bigger: 'y'.repeat(25_400), small: 's' };
+    await running.host.broker.send('inbound', [{ body: Buffer.from('not an envelope'), messageId: 'fat-props', contentType: 'text/plain', applicationProperties }]);
+    const parked = await waitFor(
+      () => running.host.broker.peek('review', { maxMessageCount: 250 }).find((m) => m.applicationProperties['x-original-message-id'] === 'fat-props'),
+      'the review queue',
+    );
+    expect(parked.applicationProperties).toMatchObject({ 'x-dead-letter-reason': 'InvalidEnvelope', 'x-dropped-properties': 'big', bigger: 'y'.repeat(25_400), small: 's' });
+    expect(running.logs.filter((l) => l.level === 'error' && /triageInboundDeadLetters' \(Failed/.test(l.message))).toEqual([]);
+  });
+
   test('an envelope past the nesting limit, sent by another producer straight to inbound', async () => {
     const envelope = { messageId: 'too-deep', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'c', timestamp: new Date().toISOString(), headers: {}, payload: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) as unknown };
     // Signed with the app's key: the limit, not the signature, is what stops it.

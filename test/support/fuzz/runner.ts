@@ -21,6 +21,8 @@ export interface FuzzContext {
   tick(input?: unknown): void;
   /** HTTP targets only. */
   host?: FuzzHost;
+  /** How many host log records there were when the target started (its own come after). */
+  logsBefore: number;
 }
 
 export interface FuzzTarget {
@@ -83,6 +85,7 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
       options.onTick?.();
     },
     host: options.host,
+    logsBefore: options.host?.logs.length ?? 0,
   };
   const details = await fc.check(target.property(ctx) as fc.IRawProperty<unknown[]>, {
     numRuns: options.runs,
