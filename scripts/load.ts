@@ -13,13 +13,14 @@ import { runLoad } from './support/load-run';
 import { STAGE_LABELS } from './support/order-stages';
 
 async function main(): Promise<void> {
-  const { values } = parseScriptArgs('npm run load [-- --orders 1000 --concurrency 32 --rate 100 --no-sagas --faults 0.05]', {
+  const { values } = parseScriptArgs('npm run load [-- --orders 1000 --concurrency 32 --rate 100 --no-sagas --faults 0.05 --no-baseline]', {
     options: {
       orders: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },
       rate: { type: 'string' },
       'no-sagas': { type: 'boolean', default: false },
       faults: { type: 'string', default: '0' },
+      'no-baseline': { type: 'boolean', default: false },
     },
   });
   const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     ...(rate ? { rate } : {}),
     sagas: !values['no-sagas'],
     faults,
+    baseline: !values['no-baseline'],
     showProgress: true,
   };
   console.log(
@@ -41,6 +43,12 @@ async function main(): Promise<void> {
   const r = await runLoad(options);
   const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };
   console.log(`\nfinished ${r.finished} of ${r.orders} orders in ${(r.durationMs / 1000).toFixed(1)} s: ${r.ordersPerSecond} orders/s; ingress accepted ${r.ingressMessagesPerSecond} messages/s; ${r.retriedRequests} requests needed a retry`);
+  if (r.baseline) {
+    console.log(
+      `baseline, the same orders through the app's code called directly (ingress → router → command handler → projector, no host, measured first in this run): ${r.baseline.ordersPerSecond} orders/s — ` +
+        `the host pipeline does ${r.baseline.ratio}× that${options.sagas ? ' (and runs every saga besides)' : ''}`,
+    );
+  }
   const stages = new Table({ head: ['stage (SubmitOrder message)', 'n', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'], style: plain });
   for (const [key, d] of Object.entries(r.stages)) stages.push([STAGE_LABELS[key as keyof typeof STAGE_LABELS], d.count, d.p50 ?? '', d.p95 ?? '', d.p99 ?? '', d.max ?? '']);
   console.log(stages.toString());

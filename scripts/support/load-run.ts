@@ -3,6 +3,7 @@
 // → change feed → views, fulfilment saga and integration events. Stage latencies come from the
 // spans of each order's trace; failures are counted by category (refused requests, dead letters
 // by reason, saga outcomes other than Completed, orders that never finished).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,11 @@ export interface LoadOptions {
   drainTimeoutMs?: number;
   /** SQLite file (default: a fresh temporary directory, as `npm start` uses a file). */
   dataDir?: string;
+  /**
+   * Measure the baseline first: the same orders through the app's own code called directly, no
+   * host (scripts/support/direct-pipeline.ts, in a process of its own).
+   */
+  baseline?: boolean;
   /** Where the host's log records go (default: nowhere). */
   hostLog?: (record: LogRecord) => void;
 }
@@ -63,6 +69,15 @@ export interface LoadResult {
   };
   retriedRequests: number;
   deadLetterSamples: DeadLetterEntry[];
+  /** The app's code called directly for the same orders (route → command → append → projection), and our orders/s as a share of it. */
+  baseline?: { ordersPerSecond: number; durationMs: number; ratio: number };
+}
+
+/** Runs the direct pipeline for `orders` orders in a child process; its orders/s. */
+export function directPipeline(orders: number, concurrency: number): { ordersPerSecond: number; durationMs: number } {
+  const run = spawnSync(process.execPath, [join(__dirname, 'direct-pipeline.js'), String(orders), String(concurrency)], { encoding: 'utf8', env: { ...process.env, SAGA_AUTOSTART: 'false' } });
+  if (run.status !== 0) throw new Error(`the direct pipeline failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { ordersPerSecond: number; durationMs: number };
 }
 
 const SKUS = Array.from({ length: 50 }, (_, i) => `LOAD-SKU-${String(i).padStart(2, '0')}`);
@@ -87,6 +102,7 @@ export function faultSettings(rate: number): Record<string, string> {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const baseline = options.baseline ? directPipeline(options.orders, options.concurrency) : undefined;
   const settings: Record<string, string> = { SAGA_AUTOSTART: options.sagas ? 'true' : 'false', ...(options.faults ? faultSettings(options.faults) : {}) };
   const previous = Object.fromEntries(Object.keys(settings).map((k) => [k, process.env[k]]));
   Object.assign(process.env, settings);
@@ -202,6 +218,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       failures: { refused, deadLetters, unfinished: options.orders - finished },
       retriedRequests: retried,
       deadLetterSamples: census.slice(0, 10),
+      ...(baseline ? { baseline: { ...baseline, ratio: Math.round(((finished / durationMs) * 1000 / baseline.ordersPerSecond) * 1000) / 1000 } } : {}),
     };
   } finally {
     unsubscribe();
