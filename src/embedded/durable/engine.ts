@@ -30,6 +30,14 @@ import { newEngineState, TERMINAL, type DurableStore, type EngineState, type Ins
 export const SCHEMA_VERSION = 1;
 const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
 
+export interface InstanceEnded {
+  instanceId: string;
+  name: string;
+  status: RuntimeStatus;
+  /** The output's JSON text. */
+  output: string | null;
+}
+
 export class DurableOperationError extends Error {
   override name = 'DurableOperationError';
   constructor(
@@ -140,6 +148,7 @@ export class DurableEngine {
   #timer?: Timer;
   #loops: Promise<void>[] = [];
   readonly #observers = new Set<(e: { instanceId: string; name: string; historyLength: number; invokeMs: number }) => void>();
+  readonly #endObservers = new Set<(e: InstanceEnded) => void>();
 
   readonly #versioning: VersioningOptions;
 
@@ -163,6 +172,20 @@ export class DurableEngine {
   observe(listener: (e: { instanceId: string; name: string; historyLength: number; invokeMs: number }) => void): () => void {
     this.#observers.add(listener);
     return () => this.#observers.delete(listener);
+  }
+
+  /** Hears of every instance that ends (completed, failed or terminated), once its end is committed: for benchmarks. */
+  observeEnded(listener: (e: InstanceEnded) => void): () => void {
+    this.#endObservers.add(listener);
+    return () => this.#endObservers.delete(listener);
+  }
+
+  #ended(instance: InstanceRow, status: RuntimeStatus, output: string | null): void {
+    if (!this.#endObservers.size) return;
+    const e: InstanceEnded = { instanceId: instance.instanceId, name: instance.name, status, output };
+    this.o.commit.afterCommit(() => {
+      for (const o of this.#endObservers) o(e);
+    });
   }
 
   get hasFunctions(): boolean {
@@ -369,6 +392,7 @@ export class DurableEngine {
       store.deleteMessages(instance.instanceId);
       if (message) store.deleteMessage(message.id);
       this.#notifyParent(current, status === 'Completed', output, now);
+      this.#ended(current, status, output);
       this.o.commit.afterCommit(() => this.#wake());
     });
   }
@@ -549,6 +573,7 @@ export class DurableEngine {
       if (TERMINAL.has(status)) {
         store.deleteMessages(instance.instanceId);
         this.#notifyParent(current, status === 'Completed', output ?? 'null', now);
+        this.#ended(current, status, output);
       }
       this.o.commit.afterCommit(() => this.#wake());
     });
