@@ -349,7 +349,7 @@ export class DurableEngine {
         if (suspend === (instance.status === 'Suspended')) return discard();
         await this.o.commit.run(() => {
           store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), [event(suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, new Date(now), { Reason: reason })]);
-          store.putInstance({ ...instance, status: suspend ? 'Suspended' : 'Running', updatedAt: now });
+          store.putInstance({ ...instance, status: suspend ? 'Suspended' : 'Running', updatedAt: now }, instance);
           store.deleteMessage(message.id);
           this.o.commit.afterCommit(() => this.#wake());
         });
@@ -388,7 +388,7 @@ export class DurableEngine {
       const current = store.getInstance(instance.instanceId);
       if (!current || current.executionId !== instance.executionId) return;
       store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), events);
-      store.putInstance({ ...current, status, output, updatedAt: now });
+      store.putInstance({ ...current, status, output, updatedAt: now }, current);
       store.deleteMessages(instance.instanceId);
       if (message) store.deleteMessage(message.id);
       this.#notifyParent(current, status === 'Completed', output, now);
@@ -565,7 +565,7 @@ export class DurableEngine {
         return;
       }
       store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), newEvents);
-      store.putInstance({ ...current, status, output, customStatus, updatedAt: now, state });
+      store.putInstance({ ...current, status, output, customStatus, updatedAt: now, state }, current);
       for (const m of effects.messages) store.addMessage(m.instanceId, m.executionId, 'event', m.payload, m.visibleAt);
       for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now);
       for (const t of effects.cancelTimers) store.cancelTimer(instance.instanceId, instance.executionId, t);

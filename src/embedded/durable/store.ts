@@ -25,6 +25,27 @@ const SCHEMA = [
      name TEXT NOT NULL, input TEXT NOT NULL, created_at INTEGER NOT NULL);`,
   // Orchestration versioning: the version an instance was created with.
   `ALTER TABLE df_instances ADD COLUMN version TEXT;`,
+  // History rows appended in rowid order: every episode's events go to the end of the table (the
+  // same few pages for every instance of a group commit) instead of into each instance's place in
+  // a WITHOUT ROWID tree, where events over ~1 KB also spilled into overflow pages of their own.
+  // That is most of what an episode's commit wrote to the WAL.
+  `CREATE TABLE df_history_v3 (id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL);
+   INSERT INTO df_history_v3 (instance_id, seq, event) SELECT instance_id, seq, event FROM df_history ORDER BY instance_id, seq;
+   DROP TABLE df_history;
+   ALTER TABLE df_history_v3 RENAME TO df_history;
+   CREATE UNIQUE INDEX df_history_instance ON df_history(instance_id, seq);`,
+  // Instances in a rowid table: a row of a few KB (custom status, the engine's bookkeeping) fits
+  // in its leaf page there, where a WITHOUT ROWID tree keeps ~1 KB of it and puts the rest in
+  // overflow pages, rewritten (and their old ones freed) by every episode.
+  `CREATE TABLE df_instances_v4 (
+     id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,
+     input TEXT, output TEXT, custom_status TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+     parent TEXT, state TEXT NOT NULL, version TEXT);
+   INSERT INTO df_instances_v4 (instance_id, name, execution_id, status, input, output, custom_status, created_at, updated_at, parent, state, version)
+     SELECT instance_id, name, execution_id, status, input, output, custom_status, created_at, updated_at, parent, state, version FROM df_instances ORDER BY created_at;
+   DROP TABLE df_instances;
+   ALTER TABLE df_instances_v4 RENAME TO df_instances;
+   CREATE INDEX df_instances_status ON df_instances(status, created_at);`,
 ];
 
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated' | 'Suspended';
@@ -175,6 +196,11 @@ export class DurableStore {
            input = excluded.input, output = excluded.output, custom_status = excluded.custom_status, created_at = excluded.created_at,
            updated_at = excluded.updated_at, parent = excluded.parent, version = excluded.version, state = excluded.state`,
       ),
+      // An episode changes these; leaving status out of the SET list leaves its index alone.
+      updateProgress: db.prepare('UPDATE df_instances SET output = @output, custom_status = @customStatus, updated_at = @updatedAt, state = @state WHERE instance_id = @instanceId'),
+      updateStatus: db.prepare(
+        'UPDATE df_instances SET status = @status, output = @output, custom_status = @customStatus, updated_at = @updatedAt, state = @state WHERE instance_id = @instanceId',
+      ),
       deleteInstance: db.prepare('DELETE FROM df_instances WHERE instance_id = ?'),
       history: db.prepare('SELECT event FROM df_history WHERE instance_id = ? ORDER BY seq').pluck(),
       historyCount: db.prepare('SELECT COUNT(*) FROM df_history WHERE instance_id = ?').pluck(),
@@ -212,7 +238,30 @@ export class DurableStore {
     return r ? toInstance(r) : undefined;
   }
 
-  putInstance(i: InstanceRow): void {
+  /**
+   * Writes an instance. Given the row as it is now (`previous`), only what an episode changes is
+   * written when nothing else has changed.
+   */
+  putInstance(i: InstanceRow, previous?: InstanceRow): void {
+    if (
+      previous &&
+      previous.instanceId === i.instanceId &&
+      previous.executionId === i.executionId &&
+      previous.name === i.name &&
+      previous.input === i.input &&
+      previous.createdAt === i.createdAt &&
+      previous.parent === i.parent &&
+      previous.version === i.version
+    ) {
+      const changes = { instanceId: i.instanceId, status: i.status, output: i.output, customStatus: i.customStatus, updatedAt: i.updatedAt, state: JSON.stringify(i.state) };
+      if (previous.status === i.status) {
+        const { status: _unchanged, ...progress } = changes;
+        this.#s.updateProgress.run(progress);
+      } else {
+        this.#s.updateStatus.run(changes);
+      }
+      return;
+    }
     this.#s.putInstance.run({
       instanceId: i.instanceId,
       name: i.name,
