@@ -1,13 +1,27 @@
 // The Durable engine's task hub in SQLite: a database written by an earlier build (history and
-// instances in WITHOUT ROWID tables) is migrated with everything in it.
+// instances in WITHOUT ROWID tables) is migrated with everything in it; running instances are kept
+// in memory between episodes, and a write that is rolled back leaves nothing of itself there.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventType, event, type HistoryEvent } from '../../src/embedded/durable/history';
-import { DurableStore, newEngineState } from '../../src/embedded/durable/store';
-import { migrate, openDatabase, type Db } from '../../src/embedded/sqlite';
+import { CACHED_INSTANCES, DurableStore, newEngineState, type InstanceRow } from '../../src/embedded/durable/store';
+import { GroupCommit, migrate, openDatabase, type Db } from '../../src/embedded/sqlite';
 
 const at = new Date(Date.UTC(2026, 0, 1));
+const row = (instanceId: string, fields: Partial<InstanceRow> = {}): InstanceRow => ({
+  instanceId,
+  name: 'saga',
+  executionId: `exec-${instanceId}`,
+  status: 'Running',
+  input: '{"orderId":"o-1"}',
+  output: null,
+  customStatus: null,
+  createdAt: at.getTime(),
+  updatedAt: at.getTime(),
+  state: newEngineState(),
+  ...fields,
+});
 const events = (n: number, from = 0): HistoryEvent[] =>
   Array.from({ length: n }, (_, i) => event(EventType.TaskScheduled, at, { EventId: from + i, Name: `step${from + i}`, Input: JSON.stringify({ data: 'x'.repeat(1500) }) }));
 
@@ -64,4 +78,91 @@ test('a task hub of an earlier build is migrated: instances, their versions and 
   expect(store.getInstance('b')).toMatchObject({ status: 'Completed', output: '1' });
   expect(store.historyLength('b')).toBe(4);
   expect(() => store.appendHistory('b', 3, events(1, 3))).toThrow(/UNIQUE/);
+});
+
+describe('instances kept in memory', () => {
+  let store: DurableStore;
+  let commit: GroupCommit;
+  beforeEach(() => {
+    store = new DurableStore(db);
+    commit = new GroupCommit(db);
+  });
+  afterEach(() => commit.close());
+
+  /** Writes a row and history as an episode does, remembering them once committed. */
+  const episode = (instance: InstanceRow, previous: InstanceRow | undefined, added: HistoryEvent[]) =>
+    commit.run(() => {
+      const cached = store.loadInstance(instance.instanceId);
+      // The events' JSON as recorded, reused for the played copies.
+      const texts = added.map((e) => JSON.stringify(e));
+      store.appendHistory(instance.instanceId, cached?.history.length ?? 0, added, texts);
+      store.putInstance(instance, previous);
+      const next = DurableStore.extend(cached, added, texts);
+      commit.afterCommit(() => store.remember(instance, next.history, next.historyJson));
+    });
+
+  test('an episode reads back the very row and played history it committed (as JSON too); the rows on disk agree', async () => {
+    const first = row('i-1');
+    await commit.run(() => store.putInstance(first));
+    await episode(first, first, events(2));
+    const second = { ...first, customStatus: '"two"', state: { ...first.state, nextEventId: 2 } };
+    // More events than one statement inserts.
+    await episode(second, first, events(10, 2));
+    const cached = store.loadInstance('i-1')!;
+    expect(cached.instance).toBe(second);
+    const ids = Array.from({ length: 12 }, (_, i) => i);
+    expect(cached.history.map((e) => [e.EventId, e.IsPlayed])).toEqual(ids.map((id) => [id, true]));
+    expect(JSON.parse(`[${cached.historyJson}]`)).toEqual(cached.history);
+    // The rows on disk say the same (events stored as they happened, not played).
+    const sql = new DurableStore(db);
+    expect(sql.getInstance('i-1')).toEqual(second);
+    expect(sql.history('i-1').map((e) => [e.EventId, e.IsPlayed])).toEqual(ids.map((id) => [id, false]));
+    // Progress (same status) and a status change are both written.
+    const done = { ...second, status: 'Completed' as const, output: '"ok"' };
+    await episode(done, second, events(1, 12));
+    expect(new DurableStore(db).getInstance('i-1')).toMatchObject({ status: 'Completed', output: '"ok"', customStatus: '"two"' });
+    expect(store.query({ runtimeStatus: ['Completed'] }).map((i) => i.instanceId)).toEqual(['i-1']);
+    expect(store.query({ runtimeStatus: ['Running'] })).toEqual([]);
+  });
+
+  test('a write that is rolled back leaves the committed copy, not its own, to be read', async () => {
+    const committed = row('i-2');
+    await commit.run(() => store.putInstance(committed));
+    await episode(committed, committed, events(2));
+    expect(store.loadInstance('i-2')!.instance).toBe(committed);
+    await expect(
+      commit.run(() => {
+        store.putInstance({ ...committed, status: 'Failed' }, committed);
+        store.appendHistory('i-2', 2, events(1, 2));
+        // Inside the transaction the uncommitted write is what reads see.
+        expect(store.getInstance('i-2')!.status).toBe('Failed');
+        expect(store.loadInstance('i-2')!.history).toHaveLength(3);
+        throw new Error('the episode failed halfway');
+      }),
+    ).rejects.toThrow('halfway');
+    expect(store.getInstance('i-2')).toEqual(committed);
+    expect(store.loadInstance('i-2')!.history).toHaveLength(2);
+    expect(store.historyLength('i-2')).toBe(2);
+  });
+
+  test('deleting or clearing an instance drops its copy; finished instances are not kept; the oldest leave first', async () => {
+    const a = row('a');
+    await episode(a, undefined, events(1));
+    await commit.run(() => store.clearHistory('a'));
+    expect(store.loadInstance('a')!.history).toEqual([]);
+    await commit.run(() => store.deleteInstance('a'));
+    expect(store.getInstance('a')).toBeUndefined();
+    expect(store.loadInstance('a')).toBeUndefined();
+
+    const done = row('done', { status: 'Completed' });
+    await episode(done, undefined, events(1));
+    await commit.run(() => db.prepare("UPDATE df_instances SET output = '\"changed on disk\"' WHERE instance_id = 'done'").run());
+    expect(store.getInstance('done')!.output).toBe('"changed on disk"');
+
+    // Rows remembered without being written: one more than the cache holds. The first one left the
+    // cache (and is looked for on disk, where it is not); the second is still there.
+    for (let i = 0; i <= CACHED_INSTANCES; i++) store.remember(row(`r-${i}`), [], '');
+    expect(store.getInstance('r-0')).toBeUndefined();
+    expect(store.getInstance('r-1')).toMatchObject({ instanceId: 'r-1', status: 'Running' });
+  });
 });

@@ -22,9 +22,9 @@ import type { FunctionExecutor } from '../host/executor';
 import type { HostLogger } from '../host/logger';
 import type { RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
-import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto } from './history';
+import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto, type RetryOptionsDto } from './history';
 import { NO_VERSIONING, versionMismatch, type VersioningOptions } from './versioning';
-import { newEngineState, TERMINAL, type DurableStore, type EngineState, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
+import { cloneState, DurableStore, newEngineState, TERMINAL, type CachedInstance, type EngineState, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
 
 /** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions, no long timers). */
 export const SCHEMA_VERSION = 1;
@@ -73,6 +73,10 @@ interface Effects {
   children: { instanceId: string; name: string; input: string; taskId: number; version?: string }[];
 }
 
+/** The dispatcher reads the messages table itself at least this often (and whenever a timer is due). */
+const RESCAN_MS = 1_000;
+const RESCAN_LIMIT = 10_000;
+
 /** How long a rejected orchestration work item waits before a worker looks at it again. */
 export const REJECTED_RETRY_MS = 30_000;
 
@@ -84,6 +88,37 @@ function typedValue(data: RpcTypedData | null | undefined): unknown {
   if (data.double != null) return data.double;
   if (data.bytes != null) return Buffer.from(data.bytes).toString('base64');
   return undefined;
+}
+
+/**
+ * The orchestrator's state as the extension reads it from the JSON the worker sends, taken from the
+ * object the handler returned: every field the engine reads, with the values JSON would give
+ * (inputs, output and custom status are only ever serialized again, which gives the same text).
+ */
+function orchestratorState(result: unknown): OrchestratorStateDto | undefined {
+  const r = result as Partial<OrchestratorStateDto> | null | undefined;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.actions)) return undefined;
+  const action = (a: ActionDto): ActionDto => {
+    const out: ActionDto = { actionType: a.actionType };
+    if (a.functionName !== undefined) out.functionName = a.functionName;
+    if (a.input !== undefined) out.input = a.input;
+    if (a.retryOptions !== undefined && a.retryOptions !== null) out.retryOptions = JSON.parse(JSON.stringify(a.retryOptions)) as RetryOptionsDto;
+    if (a.instanceId !== undefined) out.instanceId = a.instanceId;
+    if (a.version !== undefined) out.version = a.version;
+    if (a.fireAt !== undefined) out.fireAt = (a.fireAt as unknown) instanceof Date ? (a.fireAt as unknown as Date).toISOString() : a.fireAt;
+    if (a.isCanceled !== undefined) out.isCanceled = a.isCanceled;
+    if (a.externalEventName !== undefined) out.externalEventName = a.externalEventName;
+    if (Array.isArray(a.compoundActions)) out.compoundActions = a.compoundActions.map(action);
+    return out;
+  };
+  return {
+    isDone: r.isDone === true,
+    actions: r.actions.map((group) => (Array.isArray(group) ? group.map(action) : [])),
+    ...(r.output !== undefined ? { output: r.output } : {}),
+    ...(r.customStatus !== undefined ? { customStatus: r.customStatus } : {}),
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    schemaVersion: r.schemaVersion ?? SCHEMA_VERSION,
+  };
 }
 
 const parseJson = (text: string | null | undefined): unknown => (text === null || text === undefined || text === '' ? null : JSON.parse(text));
@@ -145,7 +180,16 @@ export class DurableEngine {
   #stopped = false;
   #wakeOrchestrations?: () => void;
   #wakeActivities?: () => void;
-  #timer?: Timer;
+  #timer?: { at: number; timer: Timer };
+  /**
+   * Instances that may have a message to process now, oldest hint first: told by the store of
+   * every message added, so the dispatcher need not query the messages table on every wake-up.
+   * The table stays the truth: it is scanned at start, when a timer is due and every second.
+   */
+  readonly #ready = new Set<string>();
+  /** Instances that got a message while an episode of theirs ran: looked at again after it. */
+  readonly #again = new Set<string>();
+  #rescanAt = 0;
   #loops: Promise<void>[] = [];
   readonly #observers = new Set<(e: { instanceId: string; name: string; historyLength: number; invokeMs: number }) => void>();
   readonly #endObservers = new Set<(e: InstanceEnded) => void>();
@@ -199,7 +243,7 @@ export class DurableEngine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#timer?.cancel();
+    this.#timer?.timer.cancel();
     this.#wakeOrchestrations?.();
     this.#wakeActivities?.();
     await Promise.allSettled(this.#loops);
@@ -227,33 +271,69 @@ export class DurableEngine {
     });
   }
 
-  /** Arms a clock timer for the next message that becomes visible later (durable timers). */
-  #armTimer(): void {
-    const now = this.o.clock.now();
-    const next = this.o.store.nextVisibleAt(now);
-    this.#timer?.cancel();
-    this.#timer = next === undefined ? undefined : this.o.clock.setTimer(next, () => this.#wakeOrchestrations?.());
+  /** Arms the clock timer for `at` (a message becoming visible then), unless one is armed earlier. */
+  #armTimer(at: number | undefined, replace = false): void {
+    if (at === undefined || (!replace && this.#timer && this.#timer.at <= at)) {
+      if (replace) {
+        this.#timer?.timer.cancel();
+        this.#timer = undefined;
+      }
+      return;
+    }
+    this.#timer?.timer.cancel();
+    this.#timer = {
+      at,
+      timer: this.o.clock.setTimer(at, () => {
+        this.#timer = undefined;
+        this.#rescanAt = 0;
+        this.#wakeOrchestrations?.();
+      }),
+    };
+  }
+
+  /** Takes in the store's news of added messages (and, when due, what the messages table says). */
+  #collectReady(now: number): void {
+    // The safety net runs on real time: an injected clock may stand still.
+    const real = performance.now();
+    if (real >= this.#rescanAt) {
+      this.#rescanAt = real + RESCAN_MS;
+      this.o.store.takeAdded();
+      for (const id of this.o.store.readyInstances(now, RESCAN_LIMIT)) this.#ready.add(id);
+      this.#armTimer(this.o.store.nextVisibleAt(now), true);
+      return;
+    }
+    for (const m of this.o.store.takeAdded()) {
+      if (m.visibleAt > now) this.#armTimer(m.visibleAt);
+      else if (this.#busy.has(m.instanceId)) this.#again.add(m.instanceId);
+      else this.#ready.add(m.instanceId);
+    }
   }
 
   async #orchestrationLoop(): Promise<void> {
     while (!this.#stopped) {
-      const free = this.o.maxConcurrentOrchestrators - this.#busy.size;
-      if (free > 0) {
-        for (const id of this.o.store.readyInstances(this.o.clock.now(), free + this.#busy.size)) {
-          if (this.#busy.size >= this.o.maxConcurrentOrchestrators) break;
-          if (this.#busy.has(id)) continue;
-          this.#busy.add(id);
-          this.#track(
-            this.#episode(id)
-              .catch((error: Error) => this.o.logger.log('error', 'Host.Triggers.DurableTask', `Instance ${id}: ${error.stack ?? error.message}`))
-              .finally(() => {
-                this.#busy.delete(id);
-                this.#wakeOrchestrations?.();
-              }),
-          );
+      this.#collectReady(this.o.clock.now());
+      for (const id of this.#ready) {
+        if (this.#busy.size >= this.o.maxConcurrentOrchestrators) break;
+        this.#ready.delete(id);
+        if (this.#busy.has(id)) {
+          this.#again.add(id);
+          continue;
         }
+        this.#busy.add(id);
+        this.#track(
+          this.#episode(id)
+            .catch((error: Error) => {
+              this.o.logger.log('error', 'Host.Triggers.DurableTask', `Instance ${id}: ${error.stack ?? error.message}`);
+              return true;
+            })
+            .then((processed) => {
+              this.#busy.delete(id);
+              // It may have more messages waiting (it had one at least): looked at again.
+              if (processed || this.#again.delete(id)) this.#ready.add(id);
+              this.#wakeOrchestrations?.();
+            }),
+        );
       }
-      this.#armTimer();
       await this.#sleep((w) => (this.#wakeOrchestrations = w));
     }
   }
@@ -325,12 +405,18 @@ export class DurableEngine {
 
   // ---------------------------------------------------------------- orchestrations
 
-  async #episode(instanceId: string): Promise<void> {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    const instance = store.getInstance(instanceId);
-    const message = store.nextMessage(instanceId, now, instance?.status === 'Suspended');
-    if (!message) return;
+  /** Processes the instance's next visible message, if it has one (false when it had none). */
+  async #episode(instanceId: string): Promise<boolean> {
+    const now = this.o.clock.now();
+    const instance = this.o.store.getInstance(instanceId);
+    const message = this.o.store.nextMessage(instanceId, now, instance?.status === 'Suspended');
+    if (!message) return false;
+    await this.#process(instanceId, instance, message, now);
+    return true;
+  }
+
+  async #process(instanceId: string, instance: InstanceRow | undefined, message: MessageRow, now: number): Promise<void> {
+    const { store } = this.o;
     const discard = () => this.o.commit.run(() => store.deleteMessage(message.id));
     if (!instance || TERMINAL.has(instance.status) || (message.executionId !== null && message.executionId !== instance.executionId)) {
       // Messages for an instance that has finished (or for an earlier execution) are dropped, as in Azure.
@@ -358,7 +444,7 @@ export class DurableEngine {
       case 'event': {
         const mismatch = versionMismatch(instance.version, this.#versioning);
         if (mismatch) return this.#versionRejected(instance, message, mismatch);
-        return this.#runOrchestrator(instance, message);
+        return this.#runOrchestrator(store.loadInstance(instanceId)!, message);
       }
     }
   }
@@ -378,6 +464,8 @@ export class DurableEngine {
     const now = this.o.clock.now();
     this.#log('warning', `Instance ${instance.instanceId} (${instance.name}) rejected, retried in ${REJECTED_RETRY_MS / 1000} s: ${reason}`);
     await this.o.commit.run(() => this.o.store.deferMessages(instance.instanceId, now, now + REJECTED_RETRY_MS));
+    // Its messages are visible again later: the dispatcher re-reads the table to arm a timer for them.
+    this.#rescanAt = 0;
   }
 
   /** Ends an instance (terminated, or failed outside the orchestrator) and tells its parent. */
@@ -411,14 +499,14 @@ export class DurableEngine {
     this.o.store.addMessage(parent.instanceId, parent.executionId, 'event', payload, now);
   }
 
-  async #invokeOrchestrator(instance: InstanceRow, history: HistoryEvent[]): Promise<{ state?: OrchestratorStateDto; error?: string }> {
+  /** `historyJson` is the history array's inside: the played events' JSON text, kept between episodes, then the new ones'. */
+  async #invokeOrchestrator(instance: InstanceRow, historyJson: string, isReplaying: boolean): Promise<{ state?: OrchestratorStateDto; error?: string }> {
     const registered = this.#orchestrators.get(instance.name.toLowerCase());
     if (!registered) return { error: `The function '${instance.name}' doesn't exist, is disabled, or is not an orchestrator function.` };
     const binding = {
-      history,
       input: parseJson(instance.input),
       instanceId: instance.instanceId,
-      isReplaying: history.some((e) => e.IsPlayed),
+      isReplaying,
       parentInstanceId: instance.parent?.instanceId,
       upperSchemaVersion: SCHEMA_VERSION,
       longRunningTimerIntervalDuration: '3.00:00:00',
@@ -428,10 +516,11 @@ export class DurableEngine {
     try {
       const outcome = await this.o.executor.execute(registered.fn, {
         reason: '(null)',
-        request: () => ({ inputData: [{ name: registered.triggerName, data: { json: JSON.stringify(binding) } }], triggerMetadata: {} }),
+        // The history is spliced in as text rather than serialized again on every episode.
+        request: () => ({ inputData: [{ name: registered.triggerName, data: { json: `{"history":[${historyJson}],${JSON.stringify(binding).slice(1)}` } }], triggerMetadata: {} }),
       });
-      const state = typedValue(outcome.response.returnValue) as OrchestratorStateDto | undefined;
-      if (!state || !Array.isArray(state.actions)) return { error: `Orchestrator function '${instance.name}' returned no orchestration state.` };
+      const state = orchestratorState(outcome.result);
+      if (!state) return { error: `Orchestrator function '${instance.name}' returned no orchestration state.` };
       return { state };
     } catch (error) {
       // durable-functions reports a failed orchestration as an error whose message carries the state.
@@ -445,11 +534,12 @@ export class DurableEngine {
     }
   }
 
-  async #runOrchestrator(instance: InstanceRow, message: MessageRow): Promise<void> {
+  async #runOrchestrator(loaded: CachedInstance, message: MessageRow): Promise<void> {
     const { store, clock } = this.o;
+    const { instance } = loaded;
     const now = clock.now();
     const at = new Date(now);
-    const state: EngineState = structuredClone(instance.state);
+    const state: EngineState = cloneState(instance.state);
     const effects: Effects = { messages: [], work: [], cancelTimers: [], children: [] };
     const incoming = { ...(message.payload as HistoryEvent), IsPlayed: false };
     const newEvents: HistoryEvent[] = [event(EventType.OrchestratorStarted, at), incoming];
@@ -485,11 +575,14 @@ export class DurableEngine {
       }
     }
 
-    const history = [...store.history(instance.instanceId).map((e) => ({ ...e, IsPlayed: true })), ...newEvents];
+    // The events as recorded; the orchestrator is handed the new ones so, unplayed.
+    const texts = newEvents.map((e) => JSON.stringify(e));
+    const newJson = texts.join(',');
+    const historyJson = loaded.historyJson ? `${loaded.historyJson},${newJson}` : newJson;
     const invokeStarted = performance.now();
-    const { state: result, error } = await this.#invokeOrchestrator(instance, history);
+    const { state: result, error } = await this.#invokeOrchestrator(instance, historyJson, loaded.history.length > 0);
     if (this.#observers.size) {
-      const e = { instanceId: instance.instanceId, name: instance.name, historyLength: history.length, invokeMs: performance.now() - invokeStarted };
+      const e = { instanceId: instance.instanceId, name: instance.name, historyLength: loaded.history.length + newEvents.length, invokeMs: performance.now() - invokeStarted };
       for (const o of this.#observers) o(e);
     }
     let failure = error;
@@ -544,8 +637,10 @@ export class DurableEngine {
       newEvents.push(event(EventType.ExecutionCompleted, at, { OrchestrationStatus: 'Completed', Result: output }));
     }
     const customStatus = result?.customStatus === undefined ? instance.customStatus : jsonText(result.customStatus);
+    for (let i = texts.length; i < newEvents.length; i++) texts.push(JSON.stringify(newEvents[i]));
 
     await this.o.commit.run(() => {
+      // The cached row while nothing else has written the instance since the episode began.
       const current = store.getInstance(instance.instanceId);
       // Purged, terminated or restarted meanwhile: this episode's outcome no longer applies.
       if (!current || current.executionId !== instance.executionId || TERMINAL.has(current.status)) {
@@ -564,8 +659,11 @@ export class DurableEngine {
         this.o.commit.afterCommit(() => this.#wake());
         return;
       }
-      store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), newEvents);
-      store.putInstance({ ...current, status, output, customStatus, updatedAt: now, state }, current);
+      // What the next episode replays: the history the orchestrator saw, with what this one recorded after it.
+      const cached = store.loadInstance(instance.instanceId);
+      store.appendHistory(instance.instanceId, cached!.history.length, newEvents, texts);
+      const row: InstanceRow = { ...current, status, output, customStatus, updatedAt: now, state };
+      store.putInstance(row, current);
       for (const m of effects.messages) store.addMessage(m.instanceId, m.executionId, 'event', m.payload, m.visibleAt);
       for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now);
       for (const t of effects.cancelTimers) store.cancelTimer(instance.instanceId, instance.executionId, t);
@@ -575,7 +673,12 @@ export class DurableEngine {
         this.#notifyParent(current, status === 'Completed', output ?? 'null', now);
         this.#ended(current, status, output);
       }
-      this.o.commit.afterCommit(() => this.#wake());
+      const next = DurableStore.extend(cached, newEvents, texts);
+      // Registered last: an exception above undoes this operation, and then nothing is remembered.
+      this.o.commit.afterCommit(() => {
+        store.remember(row, next.history, next.historyJson);
+        this.#wake();
+      });
     });
     if (failure) this.#log('error', `Instance ${instance.instanceId} (${instance.name}) failed: ${failure}`);
   }

@@ -3,6 +3,13 @@
 // history events, control operations, timers as messages that become visible when they fire) and
 // the activity work items. An episode's whole outcome is written in one transaction, before any
 // action it decided is carried out.
+//
+// Running instances are also kept in memory between episodes (the instance row and its history,
+// as the orchestrator is handed it), so an episode reads nothing it wrote itself; like the
+// extension's extended sessions, except that the orchestrator still replays the whole history
+// (the out-of-process protocol has no other way). Every write of an instance or its history drops
+// its cached copy at once; the engine puts a new one back only after the transaction that wrote
+// it has committed, so the cache never holds what a rolled-back transaction wrote.
 import type { UsageMeter } from '../usage';
 import { randomUUID } from 'node:crypto';
 import { migrate, type Db } from '../sqlite';
@@ -48,6 +55,9 @@ const SCHEMA = [
    CREATE INDEX df_instances_status ON df_instances(status, created_at);`,
 ];
 
+/** How many running instances stay in memory between episodes (least recently used ones leave first). */
+export const CACHED_INSTANCES = 2_000;
+
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated' | 'Suspended';
 export const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
 
@@ -88,6 +98,16 @@ export interface EngineState {
 }
 
 export const newEngineState = (): EngineState => ({ nextEventId: 0, slots: [], retryByTask: {}, retryByTimer: {}, children: {} });
+
+/** A deep copy of the engine's bookkeeping (every level an episode changes): cheaper than structuredClone. */
+export function cloneState(s: EngineState): EngineState {
+  const retry = (r: Record<number, RetryInfo>) => {
+    const out: Record<number, RetryInfo> = {};
+    for (const [k, v] of Object.entries(r)) out[Number(k)] = { ...v, options: { ...v.options } };
+    return out;
+  };
+  return { nextEventId: s.nextEventId, slots: s.slots.map((slot) => ({ ...slot })), retryByTask: retry(s.retryByTask), retryByTimer: retry(s.retryByTimer), children: { ...s.children } };
+}
 
 export interface ParentRef {
   instanceId: string;
@@ -163,6 +183,28 @@ function toInstance(r: RawInstance): InstanceRow {
   };
 }
 
+/**
+ * A running instance as its last committed episode left it: the row, and the history with every
+ * event marked played — as the next episode hands it to the orchestrator — also as JSON text.
+ */
+export interface CachedInstance {
+  instance: InstanceRow;
+  history: HistoryEvent[];
+  /** The events' JSON, comma-separated (the inside of the history array). */
+  historyJson: string;
+}
+
+const played = (e: HistoryEvent): HistoryEvent => (e.IsPlayed ? e : { ...e, IsPlayed: true });
+
+/**
+ * The JSON of an event as played, from its JSON as recorded: events are built with IsPlayed as
+ * their third key, after two numbers (history.ts event()), so its first occurrence is that key.
+ */
+export function playedJson(recorded: string, e: HistoryEvent): string {
+  const at = recorded.indexOf('"IsPlayed":false');
+  return at > 0 && at < 48 ? `${recorded.slice(0, at)}"IsPlayed":true${recorded.slice(at + 16)}` : JSON.stringify(played(e));
+}
+
 export interface InstanceQuery {
   runtimeStatus?: RuntimeStatus[];
   createdTimeFrom?: number;
@@ -176,6 +218,8 @@ export interface InstanceQuery {
 
 export class DurableStore {
   readonly #s;
+  readonly #cache = new Map<string, CachedInstance>();
+  #added: { instanceId: string; visibleAt: number }[] = [];
 
   /**
    * `usage` hears of the task hub traffic the Azure Storage backend would carry: a control-queue
@@ -204,7 +248,6 @@ export class DurableStore {
       deleteInstance: db.prepare('DELETE FROM df_instances WHERE instance_id = ?'),
       history: db.prepare('SELECT event FROM df_history WHERE instance_id = ? ORDER BY seq').pluck(),
       historyCount: db.prepare('SELECT COUNT(*) FROM df_history WHERE instance_id = ?').pluck(),
-      appendHistory: db.prepare('INSERT INTO df_history (instance_id, seq, event) VALUES (?, ?, ?)'),
       clearHistory: db.prepare('DELETE FROM df_history WHERE instance_id = ?'),
       addMessage: db.prepare('INSERT INTO df_messages (instance_id, execution_id, kind, payload, visible_at) VALUES (?, ?, ?, ?, ?)'),
       firstMessage: db.prepare('SELECT * FROM df_messages WHERE instance_id = ? AND visible_at <= ? ORDER BY id LIMIT 1'),
@@ -233,9 +276,51 @@ export class DurableStore {
     return randomUUID().replaceAll('-', '');
   }
 
+  /** The instance's row (the cached copy when it has one: the caller must not change it). */
   getInstance(instanceId: string): InstanceRow | undefined {
+    const cached = this.#cache.get(instanceId);
+    if (cached) return cached.instance;
     const r = this.#s.getInstance.get(instanceId) as RawInstance | undefined;
     return r ? toInstance(r) : undefined;
+  }
+
+  /** The instance with its history as the orchestrator is handed it: from memory, else read (and kept). */
+  loadInstance(instanceId: string): CachedInstance | undefined {
+    const cached = this.#cache.get(instanceId);
+    if (cached) {
+      // Most recently used last: the first entry is the one to evict.
+      this.#cache.delete(instanceId);
+      this.#cache.set(instanceId, cached);
+      return cached;
+    }
+    const instance = this.getInstance(instanceId);
+    if (!instance) return undefined;
+    const history = this.history(instanceId).map(played);
+    const entry = { instance, history, historyJson: history.map((e) => JSON.stringify(e)).join(',') };
+    // Inside a transaction this may be what it wrote and has not committed yet: not kept.
+    return this.db.inTransaction ? entry : this.remember(entry.instance, entry.history, entry.historyJson);
+  }
+
+  /**
+   * Keeps an instance in memory as committed: call it only once the transaction that wrote this
+   * row and history has committed (GroupCommit.afterCommit), never inside it. Finished instances
+   * are not kept.
+   */
+  remember(instance: InstanceRow, history: HistoryEvent[], historyJson: string): CachedInstance {
+    const entry = { instance, history, historyJson };
+    this.#cache.delete(instance.instanceId);
+    if (TERMINAL.has(instance.status)) return entry;
+    this.#cache.set(instance.instanceId, entry);
+    if (this.#cache.size > CACHED_INSTANCES) this.#cache.delete(this.#cache.keys().next().value!);
+    return entry;
+  }
+
+  /** Appends played events (with their JSON as recorded, when known) to a cached history: the new history's parts, for remember. */
+  static extend(entry: CachedInstance | undefined, events: HistoryEvent[], texts?: string[]): { history: HistoryEvent[]; historyJson: string } {
+    const added = events.map(played);
+    const json = (texts ? events.map((e, i) => playedJson(texts[i]!, e)) : added.map((e) => JSON.stringify(e))).join(',');
+    if (!entry?.history.length) return { history: added, historyJson: json };
+    return { history: [...entry.history, ...added], historyJson: json ? `${entry.historyJson},${json}` : entry.historyJson };
   }
 
   /**
@@ -243,6 +328,7 @@ export class DurableStore {
    * written when nothing else has changed.
    */
   putInstance(i: InstanceRow, previous?: InstanceRow): void {
+    this.#cache.delete(i.instanceId);
     if (
       previous &&
       previous.instanceId === i.instanceId &&
@@ -283,23 +369,49 @@ export class DurableStore {
   }
 
   historyLength(instanceId: string): number {
-    return this.#s.historyCount.get(instanceId) as number;
+    return this.#cache.get(instanceId)?.history.length ?? (this.#s.historyCount.get(instanceId) as number);
   }
 
-  appendHistory(instanceId: string, from: number, events: HistoryEvent[]): void {
-    const texts = events.map((e) => JSON.stringify(e));
-    texts.forEach((text, i) => this.#s.appendHistory.run(instanceId, from + i, text));
+  /** Appends events at `from` (their JSON given when the caller has it already). */
+  appendHistory(instanceId: string, from: number, events: HistoryEvent[], texts = events.map((e) => JSON.stringify(e))): void {
+    this.#cache.delete(instanceId);
+    // An episode's events in as few statements as possible: one for up to eight.
+    for (let i = 0; i < texts.length; i += 8) {
+      const chunk = texts.slice(i, i + 8);
+      const params: (string | number)[] = [];
+      chunk.forEach((text, j) => params.push(instanceId, from + i + j, text));
+      this.#appendRows(chunk.length).run(params);
+    }
     this.usage?.call('durable', 'history', 'write', texts.map((t) => Buffer.byteLength(t)));
   }
 
+  readonly #appendStatements: ReturnType<Db['prepare']>[] = [];
+
+  #appendRows(n: number): ReturnType<Db['prepare']> {
+    return (this.#appendStatements[n] ??= this.db.prepare(`INSERT INTO df_history (instance_id, seq, event) VALUES ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')}`));
+  }
+
   clearHistory(instanceId: string): void {
+    this.#cache.delete(instanceId);
     this.#s.clearHistory.run(instanceId);
   }
 
   addMessage(instanceId: string, executionId: string | null, kind: MessageKind, payload: unknown, visibleAt: number): void {
     const text = JSON.stringify(payload);
     this.#s.addMessage.run(instanceId, executionId, kind, text, visibleAt);
+    this.#added.push({ instanceId, visibleAt });
     this.usage?.call('durable', 'control-queue', 'message', [Buffer.byteLength(text)]);
+  }
+
+  /**
+   * The instances given a message since the last call, with when it becomes visible: news for the
+   * dispatcher, which reads them only between transactions (a message of a rolled-back one is
+   * simply not found).
+   */
+  takeAdded(): { instanceId: string; visibleAt: number }[] {
+    const added = this.#added;
+    this.#added = [];
+    return added;
   }
 
   /** The next message of an instance that is visible now (control operations only, when suspended). */
@@ -357,6 +469,7 @@ export class DurableStore {
   }
 
   deleteInstance(instanceId: string): void {
+    this.#cache.delete(instanceId);
     this.#s.deleteInstance.run(instanceId);
     this.#s.clearHistory.run(instanceId);
     this.#s.deleteMessages.run(instanceId);

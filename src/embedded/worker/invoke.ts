@@ -56,6 +56,11 @@ export interface InvocationOutcome {
   response: RpcInvocationResponse;
   /** The InvocationContext the library built, for hosts that need trigger details. */
   context: unknown;
+  /**
+   * What the handler returned, before the library serialized it into the response: the Durable
+   * engine reads an orchestrator's state from it rather than parsing the JSON of every action again.
+   */
+  result: unknown;
 }
 
 export async function invoke(
@@ -124,7 +129,7 @@ export async function invoke(
   }
   if (post.error) throw post.error;
   const response = await invocationModel.getResponse(context, post.result);
-  return { response, context };
+  return { response, context, result: post.result };
 }
 
 /** Runs appStart hooks once the app's entry points have loaded. */
