@@ -1,5 +1,6 @@
 // The Durable engine's task hub in SQLite: a database written by an earlier build (history and
-// instances in WITHOUT ROWID tables) is migrated with everything in it; running instances are kept
+// instances in WITHOUT ROWID tables, work items carrying their inputs) is migrated with everything
+// in it; work items point at the history event that holds their input; running instances are kept
 // in memory between episodes, and a write that is rolled back leaves nothing of itself there.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('a task hub of an earlier build is migrated: instances, their versions and every history event in order', () => {
+test('a task hub of an earlier build is migrated: instances, their versions, every history event in order, work items', () => {
   // The layout the first two schema steps wrote.
   migrate(db, 'durable', [
     `CREATE TABLE df_instances (
@@ -64,6 +65,10 @@ test('a task hub of an earlier build is migrated: instances, their versions and 
   const history = db.prepare('INSERT INTO df_history (instance_id, seq, event) VALUES (?, ?, ?)');
   // Written out of order: the migrated history keeps each instance's sequence.
   for (const [id, seq] of [['b', 1], ['a', 0], ['b', 0], ['b', 2]] as const) history.run(id, seq, JSON.stringify(event(EventType.TaskScheduled, at, { EventId: seq, Name: `${id}${seq}` })));
+  const work = db.prepare("INSERT INTO df_work (instance_id, execution_id, task_id, name, input, created_at) VALUES ('b', 'eb', ?, ?, ?, 3)");
+  work.run(2, 'b2', '{"n":2}');
+  // A work item done before the upgrade: its id is never given again.
+  db.prepare('DELETE FROM df_work WHERE id = ?').run(work.run(3, 'done', '{}').lastInsertRowid);
 
   const store = new DurableStore(db);
   expect(store.getInstance('b')).toMatchObject({ status: 'Running', customStatus: '{"step":2}', version: '1.0', parent: { instanceId: 'a', taskId: 4 }, state: { nextEventId: 5 } });
@@ -78,6 +83,19 @@ test('a task hub of an earlier build is migrated: instances, their versions and 
   expect(store.getInstance('b')).toMatchObject({ status: 'Completed', output: '1' });
   expect(store.historyLength('b')).toBe(4);
   expect(() => store.appendHistory('b', 3, events(1, 3))).toThrow(/UNIQUE/);
+  // Work items keep their inputs; new ones point at their TaskScheduled event and get fresh ids.
+  const [old] = store.work(10);
+  expect(old).toMatchObject({ id: 1, instanceId: 'b', taskId: 2, input: '{"n":2}', historySeq: null });
+  expect(store.workInput(old!)).toBe('{"n":2}');
+  store.addWork('b', 'eb', 3, 'step3', events(1, 3)[0]!.Input!, 4, 3);
+  const added = store.work(10)[1]!;
+  expect(added).toMatchObject({ id: 3, input: null, historySeq: 3 });
+  expect(JSON.parse(store.workInput(added))).toEqual({ data: 'x'.repeat(1500) });
+  expect(() => store.workInput({ ...added, instanceId: 'a' })).toThrow(/no longer in its history/);
+  // Continue-as-new clears the history: items pointing into it take their inputs along.
+  store.clearHistory('b');
+  expect(store.work(10)[1]).toMatchObject({ id: 3, historySeq: null });
+  expect(JSON.parse(store.workInput(store.work(10)[1]!))).toEqual({ data: 'x'.repeat(1500) });
 });
 
 describe('instances kept in memory', () => {

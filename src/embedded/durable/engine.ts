@@ -68,7 +68,8 @@ interface Registered {
 
 interface Effects {
   messages: { instanceId: string; executionId: string | null; payload: HistoryEvent; visibleAt: number }[];
-  work: { taskId: number; name: string; input: string }[];
+  /** eventIndex: where its TaskScheduled event (which holds the input) is among the episode's new events. */
+  work: { taskId: number; name: string; input: string; eventIndex: number }[];
   cancelTimers: number[];
   children: { instanceId: string; name: string; input: string; taskId: number; version?: string }[];
 }
@@ -381,7 +382,7 @@ export class DurableEngine {
           reason: `(null)`,
           request: ({ invocationId: id }) => {
             invocationId = id;
-            return { inputData: [{ name: activity.triggerName, data: { json: item.input } }], triggerMetadata: {} };
+            return { inputData: [{ name: activity.triggerName, data: { json: this.o.store.workInput(item) } }], triggerMetadata: {} };
           },
         });
         await this.o.afterInvocation(activity.fn, outcome.response, invocationId);
@@ -665,7 +666,7 @@ export class DurableEngine {
       const row: InstanceRow = { ...current, status, output, customStatus, updatedAt: now, state };
       store.putInstance(row, current);
       for (const m of effects.messages) store.addMessage(m.instanceId, m.executionId, 'event', m.payload, m.visibleAt);
-      for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now);
+      for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now, cached!.history.length + w.eventIndex);
       for (const t of effects.cancelTimers) store.cancelTimer(instance.instanceId, instance.executionId, t);
       for (const c of effects.children) this.#createChild(instance, c, now);
       if (TERMINAL.has(status)) {
@@ -738,7 +739,7 @@ export class DurableEngine {
         // The retry timeout has passed: the attempts left fail at once with the last error.
         effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TaskFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }), visibleAt: now });
       } else {
-        effects.work.push({ taskId, name: info.name, input: info.input });
+        effects.work.push({ taskId, name: info.name, input: info.input, eventIndex: newEvents.length - 1 });
       }
     } else {
       newEvents.push(event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input, ...(info.version ? { Version: info.version } : {}) }));

@@ -13,7 +13,7 @@
 import type { UsageMeter } from '../usage';
 import { randomUUID } from 'node:crypto';
 import { migrate, type Db } from '../sqlite';
-import type { ActionType, HistoryEvent, RetryOptionsDto } from './history';
+import { EventType, type ActionType, type HistoryEvent, type RetryOptionsDto } from './history';
 
 const SCHEMA = [
   `CREATE TABLE df_instances (
@@ -53,6 +53,19 @@ const SCHEMA = [
    DROP TABLE df_instances;
    ALTER TABLE df_instances_v4 RENAME TO df_instances;
    CREATE INDEX df_instances_status ON df_instances(status, created_at);`,
+  // A work item points at the TaskScheduled event that holds its input (history_seq) instead of
+  // carrying a copy: rows of a few dozen bytes share pages, where inputs of a few KB took a page
+  // each to insert and another to delete. Items of earlier builds keep their input.
+  `CREATE TABLE df_work_v5 (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT NOT NULL, task_id INTEGER NOT NULL,
+     name TEXT NOT NULL, input TEXT, history_seq INTEGER, created_at INTEGER NOT NULL);
+   INSERT INTO df_work_v5 (id, instance_id, execution_id, task_id, name, input, created_at)
+     SELECT id, instance_id, execution_id, task_id, name, input, created_at FROM df_work;
+   INSERT INTO sqlite_sequence (name, seq) SELECT 'df_work_v5', seq FROM sqlite_sequence WHERE name = 'df_work'
+     AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'df_work_v5');
+   UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'df_work')) WHERE name = 'df_work_v5';
+   DROP TABLE df_work;
+   ALTER TABLE df_work_v5 RENAME TO df_work;`,
 ];
 
 /** How many running instances stay in memory between episodes (least recently used ones leave first). */
@@ -148,7 +161,9 @@ export interface WorkItem {
   executionId: string;
   taskId: number;
   name: string;
-  input: string;
+  /** The input, when the item carries it; else it is the Input of the history event at historySeq. */
+  input: string | null;
+  historySeq: number | null;
 }
 
 interface RawInstance {
@@ -265,8 +280,14 @@ export class DurableStore {
         )
         .pluck(),
       nextVisible: db.prepare('SELECT MIN(visible_at) FROM df_messages WHERE visible_at > ?').pluck(),
-      addWork: db.prepare('INSERT INTO df_work (instance_id, execution_id, task_id, name, input, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      work: db.prepare('SELECT id, instance_id, execution_id, task_id, name, input FROM df_work ORDER BY id LIMIT ?'),
+      addWork: db.prepare('INSERT INTO df_work (instance_id, execution_id, task_id, name, input, history_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      work: db.prepare('SELECT id, instance_id, execution_id, task_id, name, input, history_seq FROM df_work ORDER BY id LIMIT ?'),
+      historyEvent: db.prepare('SELECT event FROM df_history WHERE instance_id = ? AND seq = ?').pluck(),
+      // Before a history goes (continue-as-new), the items pointing into it take their inputs along.
+      keepWorkInputs: db.prepare(
+        `UPDATE df_work SET input = (SELECT json_extract(h.event, '$.Input') FROM df_history h WHERE h.instance_id = df_work.instance_id AND h.seq = df_work.history_seq),
+           history_seq = NULL WHERE instance_id = ? AND history_seq IS NOT NULL`,
+      ),
       deleteWork: db.prepare('DELETE FROM df_work WHERE id = ?'),
       deleteWorkOf: db.prepare('DELETE FROM df_work WHERE instance_id = ?'),
     };
@@ -393,6 +414,7 @@ export class DurableStore {
 
   clearHistory(instanceId: string): void {
     this.#cache.delete(instanceId);
+    this.#s.keepWorkInputs.run(instanceId);
     this.#s.clearHistory.run(instanceId);
   }
 
@@ -448,20 +470,36 @@ export class DurableStore {
     return (this.#s.nextVisible.get(now) as number | null) ?? undefined;
   }
 
-  addWork(instanceId: string, executionId: string, taskId: number, name: string, input: string, now: number): void {
-    this.#s.addWork.run(instanceId, executionId, taskId, name, input, now);
+  /** A work item; given `historySeq`, the TaskScheduled event there holds its input and the item only points at it. */
+  addWork(instanceId: string, executionId: string, taskId: number, name: string, input: string, now: number, historySeq?: number): void {
+    this.#s.addWork.run(instanceId, executionId, taskId, name, historySeq === undefined ? input : null, historySeq ?? null, now);
+    // In Azure Storage the work-item message carries the input.
     this.usage?.call('durable', 'workitem-queue', 'message', [Buffer.byteLength(input)]);
   }
 
   work(max: number): WorkItem[] {
-    return (this.#s.work.all(max) as { id: number; instance_id: string; execution_id: string; task_id: number; name: string; input: string }[]).map((r) => ({
+    return (
+      this.#s.work.all(max) as { id: number; instance_id: string; execution_id: string; task_id: number; name: string; input: string | null; history_seq: number | null }[]
+    ).map((r) => ({
       id: r.id,
       instanceId: r.instance_id,
       executionId: r.execution_id,
       taskId: r.task_id,
       name: r.name,
       input: r.input,
+      historySeq: r.history_seq,
     }));
+  }
+
+  /** A work item's input: its own, else the Input of the TaskScheduled event it points at (from memory when the instance is there). */
+  workInput(item: WorkItem): string {
+    if (item.input !== null) return item.input;
+    const seq = item.historySeq;
+    const cached = seq === null ? undefined : this.#cache.get(item.instanceId)?.history[seq];
+    const scheduled = cached ?? (seq === null ? undefined : (this.#s.historyEvent.get(item.instanceId, seq) as string | undefined));
+    const e = typeof scheduled === 'string' ? (JSON.parse(scheduled) as HistoryEvent) : scheduled;
+    if (e?.EventType !== EventType.TaskScheduled || e.EventId !== item.taskId || e.Input === undefined) throw new Error(`The input of activity '${item.name}' (task ${item.taskId} of '${item.instanceId}') is no longer in its history.`);
+    return e.Input;
   }
 
   deleteWork(id: number): void {
