@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventType, event, type HistoryEvent } from '../../src/embedded/durable/history';
-import { CACHED_INSTANCES, DurableStore, newEngineState, type InstanceRow } from '../../src/embedded/durable/store';
+import { CACHED_HISTORY_CHARS, CACHED_INSTANCES, DurableStore, newEngineState, type InstanceRow } from '../../src/embedded/durable/store';
 import { GroupCommit, migrate, openDatabase, type Db } from '../../src/embedded/sqlite';
 
 const at = new Date(Date.UTC(2026, 0, 1));
@@ -182,5 +182,15 @@ describe('instances kept in memory', () => {
     for (let i = 0; i <= CACHED_INSTANCES; i++) store.remember(row(`r-${i}`), [], '');
     expect(store.getInstance('r-0')).toBeUndefined();
     expect(store.getInstance('r-1')).toMatchObject({ instanceId: 'r-1', status: 'Running' });
+    // And within a size: two histories of over half the budget each push out what was used before.
+    const sized = new DurableStore(db);
+    const half = 'x'.repeat(CACHED_HISTORY_CHARS / 2 + 1);
+    sized.remember(row('small'), [], '');
+    sized.remember(row('big-1'), [], half);
+    sized.loadInstance('small'); // used since
+    sized.remember(row('big-2'), [], half);
+    expect(sized.getInstance('big-1')).toBeUndefined();
+    expect(sized.getInstance('big-2')).toBeDefined();
+    expect(sized.getInstance('small')).toBeDefined();
   });
 });

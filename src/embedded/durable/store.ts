@@ -68,8 +68,9 @@ const SCHEMA = [
    ALTER TABLE df_work_v5 RENAME TO df_work;`,
 ];
 
-/** How many running instances stay in memory between episodes (least recently used ones leave first). */
+/** How many running instances stay in memory between episodes, and how much history JSON at most (least recently used ones leave first). */
 export const CACHED_INSTANCES = 2_000;
+export const CACHED_HISTORY_CHARS = 32 * 2 ** 20;
 
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated' | 'Suspended';
 export const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
@@ -209,6 +210,40 @@ export interface CachedInstance {
   historyJson: string;
 }
 
+/** Running instances kept in memory, least recently used first, within a count and a size. */
+class InstanceCache {
+  readonly #entries = new Map<string, CachedInstance>();
+  #chars = 0;
+
+  get(instanceId: string): CachedInstance | undefined {
+    return this.#entries.get(instanceId);
+  }
+
+  /** The entry, now the most recently used. */
+  touch(instanceId: string): CachedInstance | undefined {
+    const entry = this.#entries.get(instanceId);
+    if (entry) {
+      this.#entries.delete(instanceId);
+      this.#entries.set(instanceId, entry);
+    }
+    return entry;
+  }
+
+  set(instanceId: string, entry: CachedInstance): void {
+    this.drop(instanceId);
+    this.#entries.set(instanceId, entry);
+    this.#chars += entry.historyJson.length;
+    while (this.#entries.size > CACHED_INSTANCES || (this.#chars > CACHED_HISTORY_CHARS && this.#entries.size > 1)) this.drop(this.#entries.keys().next().value!);
+  }
+
+  drop(instanceId: string): void {
+    const entry = this.#entries.get(instanceId);
+    if (!entry) return;
+    this.#entries.delete(instanceId);
+    this.#chars -= entry.historyJson.length;
+  }
+}
+
 const played = (e: HistoryEvent): HistoryEvent => (e.IsPlayed ? e : { ...e, IsPlayed: true });
 
 /**
@@ -233,7 +268,7 @@ export interface InstanceQuery {
 
 export class DurableStore {
   readonly #s;
-  readonly #cache = new Map<string, CachedInstance>();
+  readonly #cache = new InstanceCache();
   #added: { instanceId: string; visibleAt: number }[] = [];
 
   /**
@@ -307,13 +342,8 @@ export class DurableStore {
 
   /** The instance with its history as the orchestrator is handed it: from memory, else read (and kept). */
   loadInstance(instanceId: string): CachedInstance | undefined {
-    const cached = this.#cache.get(instanceId);
-    if (cached) {
-      // Most recently used last: the first entry is the one to evict.
-      this.#cache.delete(instanceId);
-      this.#cache.set(instanceId, cached);
-      return cached;
-    }
+    const cached = this.#cache.touch(instanceId);
+    if (cached) return cached;
     const instance = this.getInstance(instanceId);
     if (!instance) return undefined;
     const history = this.history(instanceId).map(played);
@@ -329,10 +359,8 @@ export class DurableStore {
    */
   remember(instance: InstanceRow, history: HistoryEvent[], historyJson: string): CachedInstance {
     const entry = { instance, history, historyJson };
-    this.#cache.delete(instance.instanceId);
-    if (TERMINAL.has(instance.status)) return entry;
-    this.#cache.set(instance.instanceId, entry);
-    if (this.#cache.size > CACHED_INSTANCES) this.#cache.delete(this.#cache.keys().next().value!);
+    if (TERMINAL.has(instance.status)) this.#cache.drop(instance.instanceId);
+    else this.#cache.set(instance.instanceId, entry);
     return entry;
   }
 
@@ -349,7 +377,7 @@ export class DurableStore {
    * written when nothing else has changed.
    */
   putInstance(i: InstanceRow, previous?: InstanceRow): void {
-    this.#cache.delete(i.instanceId);
+    this.#cache.drop(i.instanceId);
     if (
       previous &&
       previous.instanceId === i.instanceId &&
@@ -395,7 +423,7 @@ export class DurableStore {
 
   /** Appends events at `from` (their JSON given when the caller has it already). */
   appendHistory(instanceId: string, from: number, events: HistoryEvent[], texts = events.map((e) => JSON.stringify(e))): void {
-    this.#cache.delete(instanceId);
+    this.#cache.drop(instanceId);
     // An episode's events in as few statements as possible: one for up to eight.
     for (let i = 0; i < texts.length; i += 8) {
       const chunk = texts.slice(i, i + 8);
@@ -413,7 +441,7 @@ export class DurableStore {
   }
 
   clearHistory(instanceId: string): void {
-    this.#cache.delete(instanceId);
+    this.#cache.drop(instanceId);
     this.#s.keepWorkInputs.run(instanceId);
     this.#s.clearHistory.run(instanceId);
   }
@@ -507,7 +535,7 @@ export class DurableStore {
   }
 
   deleteInstance(instanceId: string): void {
-    this.#cache.delete(instanceId);
+    this.#cache.drop(instanceId);
     this.#s.deleteInstance.run(instanceId);
     this.#s.clearHistory.run(instanceId);
     this.#s.deleteMessages.run(instanceId);
