@@ -92,34 +92,37 @@ function typedValue(data: RpcTypedData | null | undefined): unknown {
 }
 
 /**
- * The orchestrator's state as the extension reads it from the JSON the worker sends, taken from the
- * object the handler returned: every field the engine reads, with the values JSON would give
- * (inputs, output and custom status are only ever serialized again, which gives the same text).
+ * The orchestrator's state, taken from the object the handler returned rather than parsed from the
+ * JSON the worker would send. The engine reads what JSON would give: inputs, output and custom
+ * status are only ever serialized again (the same text), and the two fields JSON changes — a
+ * timer's Date and numbers that are not finite — are read through `fireAtOf` and `retryOptionsOf`.
  */
 function orchestratorState(result: unknown): OrchestratorStateDto | undefined {
   const r = result as Partial<OrchestratorStateDto> | null | undefined;
   if (!r || typeof r !== 'object' || !Array.isArray(r.actions)) return undefined;
-  const action = (a: ActionDto): ActionDto => {
-    const out: ActionDto = { actionType: a.actionType };
-    if (a.functionName !== undefined) out.functionName = a.functionName;
-    if (a.input !== undefined) out.input = a.input;
-    if (a.retryOptions !== undefined && a.retryOptions !== null) out.retryOptions = JSON.parse(JSON.stringify(a.retryOptions)) as RetryOptionsDto;
-    if (a.instanceId !== undefined) out.instanceId = a.instanceId;
-    if (a.version !== undefined) out.version = a.version;
-    if (a.fireAt !== undefined) out.fireAt = (a.fireAt as unknown) instanceof Date ? (a.fireAt as unknown as Date).toISOString() : a.fireAt;
-    if (a.isCanceled !== undefined) out.isCanceled = a.isCanceled;
-    if (a.externalEventName !== undefined) out.externalEventName = a.externalEventName;
-    if (Array.isArray(a.compoundActions)) out.compoundActions = a.compoundActions.map(action);
-    return out;
-  };
   return {
     isDone: r.isDone === true,
-    actions: r.actions.map((group) => (Array.isArray(group) ? group.map(action) : [])),
+    actions: r.actions.map((group) => (Array.isArray(group) ? group : [])),
     ...(r.output !== undefined ? { output: r.output } : {}),
     ...(r.customStatus !== undefined ? { customStatus: r.customStatus } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
     schemaVersion: r.schemaVersion ?? SCHEMA_VERSION,
   };
+}
+
+/** A timer's fire time (a Date from the handler, its ISO text from JSON), in epoch ms. */
+const fireAtOf = (a: ActionDto): number => ((a.fireAt as unknown) instanceof Date ? (a.fireAt as unknown as Date).getTime() : Date.parse(a.fireAt!));
+
+const RETRY_FIELDS = ['firstRetryIntervalInMilliseconds', 'maxNumberOfAttempts', 'backoffCoefficient', 'maxRetryIntervalInMilliseconds', 'retryTimeoutInMilliseconds'] as const;
+
+/** An action's retry options as plain data, as JSON would give them (a number that is not finite becomes null). */
+function retryOptionsOf(o: RetryOptionsDto): RetryOptionsDto {
+  const out: Record<string, unknown> = {};
+  for (const k of RETRY_FIELDS) {
+    const v = o[k];
+    if (v !== undefined) out[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  }
+  return out as unknown as RetryOptionsDto;
 }
 
 const parseJson = (text: string | null | undefined): unknown => (text === null || text === undefined || text === '' ? null : JSON.parse(text));
@@ -723,7 +726,7 @@ export class DurableEngine {
           ...(sub ? { instanceId: action.instanceId || `${instance.executionId}:${taskId}` } : {}),
           // A sub-orchestration started without a version gets the worker's default version.
           ...(sub && (action.version || this.#versioning.defaultVersion) ? { version: action.version || this.#versioning.defaultVersion } : {}),
-          options: action.retryOptions ?? { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 },
+          options: action.retryOptions ? retryOptionsOf(action.retryOptions) : { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 },
           attempt: 1,
           firstAttemptAt: now,
         };
@@ -734,7 +737,7 @@ export class DurableEngine {
       }
       case ActionType.CreateTimer: {
         const timerId = state.nextEventId++;
-        const fireAt = Date.parse(action.fireAt!);
+        const fireAt = fireAtOf(action);
         newEvents.push(event(EventType.TimerCreated, at, { EventId: timerId, FireAt: new Date(fireAt).toISOString() }));
         if (!action.isCanceled) {
           effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }), visibleAt: Math.max(fireAt, now) });
