@@ -527,7 +527,12 @@ export class DurableEngine {
   }
 
   /** `historyJson` is the history array's inside: the played events' JSON text, kept between episodes, then the new ones'. */
-  async #invokeOrchestrator(instance: InstanceRow, historyJson: string, isReplaying: boolean): Promise<{ state?: OrchestratorStateDto; error?: string }> {
+  /** The orchestrator's state, with its output and custom status as JSON text (absent when it has none). */
+  async #invokeOrchestrator(
+    instance: InstanceRow,
+    historyJson: string,
+    isReplaying: boolean,
+  ): Promise<{ state?: OrchestratorStateDto; error?: string; outputJson?: string; customStatusJson?: string }> {
     const registered = this.#orchestrators.get(instance.name.toLowerCase());
     if (!registered) return { error: `The function '${instance.name}' doesn't exist, is disabled, or is not an orchestrator function.` };
     const binding = {
@@ -543,12 +548,15 @@ export class DurableEngine {
     try {
       const outcome = await this.o.executor.execute(registered.fn, {
         reason: '(null)',
+        // The state is read from the handler's result: the library need not serialize every action again.
+        resultOnly: true,
         // The history is spliced in as text rather than serialized again on every episode.
         request: () => ({ inputData: [{ name: registered.triggerName, data: { json: `{"history":[${historyJson}],${JSON.stringify(binding).slice(1)}` } }], triggerMetadata: {} }),
       });
       const state = orchestratorState(outcome.result);
       if (!state) return { error: `Orchestrator function '${instance.name}' returned no orchestration state.` };
-      return { state };
+      // Serialized here, so that what the worker's serialization would refuse fails the invocation.
+      return { state, outputJson: jsonText(state.output), ...(state.customStatus !== undefined ? { customStatusJson: jsonText(state.customStatus) } : {}) };
     } catch (error) {
       // durable-functions reports a failed orchestration as an error whose message carries the state.
       const message = (error as Error)?.message ?? String(error);
@@ -607,7 +615,7 @@ export class DurableEngine {
     const newJson = texts.join(',');
     const historyJson = loaded.historyJson ? `${loaded.historyJson},${newJson}` : newJson;
     const invokeStarted = performance.now();
-    const { state: result, error } = await this.#invokeOrchestrator(instance, historyJson, loaded.history.length > 0);
+    const { state: result, error, outputJson, customStatusJson } = await this.#invokeOrchestrator(instance, historyJson, loaded.history.length > 0);
     if (this.#observers.size) {
       const e = { instanceId: instance.instanceId, name: instance.name, historyLength: loaded.history.length + newEvents.length, invokeMs: performance.now() - invokeStarted };
       for (const o of this.#observers) o(e);
@@ -660,10 +668,10 @@ export class DurableEngine {
       newEvents.push(event(EventType.ExecutionCompleted, at, { OrchestrationStatus: 'Failed', Result: output }));
     } else if (result?.isDone && !continueAsNew) {
       status = 'Completed';
-      output = jsonText(result.output);
+      output = outputJson ?? jsonText(result.output);
       newEvents.push(event(EventType.ExecutionCompleted, at, { OrchestrationStatus: 'Completed', Result: output }));
     }
-    const customStatus = result?.customStatus === undefined ? instance.customStatus : jsonText(result.customStatus);
+    const customStatus = result?.customStatus === undefined ? instance.customStatus : (customStatusJson ?? jsonText(result.customStatus));
     for (let i = texts.length; i < newEvents.length; i++) texts.push(JSON.stringify(newEvents[i]));
 
     await this.o.commit.run(() => {

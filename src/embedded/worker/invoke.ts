@@ -67,6 +67,8 @@ export async function invoke(
   fn: RegisteredFunction,
   request: RpcInvocationRequest & { invocationId: string },
   log: InvocationLog,
+  /** false when the caller reads `result` and nothing else: the library does not serialize a response then. */
+  buildResponse = true,
 ): Promise<InvocationOutcome> {
   const model = workerState.programmingModel;
   if (!model) throw new Error('No programming model was registered: the app did not load @azure/functions.');
@@ -128,7 +130,7 @@ export async function invoke(
     coreCtx.state = undefined;
   }
   if (post.error) throw post.error;
-  const response = await invocationModel.getResponse(context, post.result);
+  const response = buildResponse ? await invocationModel.getResponse(context, post.result) : { invocationId: request.invocationId, outputData: [] };
   return { response, context, result: post.result };
 }
 
