@@ -35,7 +35,17 @@ function reasonOf(error: unknown): string {
 export function sagaOrchestrator(def: SagaDefinition) {
   return function* orchestrate(context: OrchestrationContext): Generator<Task, SagaStatus, unknown> {
     const input = context.df.getInput() as SagaInput;
-    const now = () => context.df.currentUtcDateTime.toISOString();
+    // Replay calls this for every note of every step again: the text is made once per clock value.
+    let clockTime = Number.NaN;
+    let clockText = '';
+    const now = () => {
+      const t = context.df.currentUtcDateTime.getTime();
+      if (t !== clockTime) {
+        clockTime = t;
+        clockText = context.df.currentUtcDateTime.toISOString();
+      }
+      return clockText;
+    };
     // A change to these steps that would break in-flight sagas goes behind `context.df.version`
     // (raise defaultVersion in host.json, keep the old path): see README, Zero-downtime deployment.
     const status: SagaStatus = {

@@ -22,13 +22,21 @@ import type { FunctionExecutor } from '../host/executor';
 import type { HostLogger } from '../host/logger';
 import type { RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
-import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto } from './history';
+import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto, type RetryOptionsDto } from './history';
 import { NO_VERSIONING, versionMismatch, type VersioningOptions } from './versioning';
-import { newEngineState, TERMINAL, type DurableStore, type EngineState, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
+import { cloneState, DurableStore, newEngineState, TERMINAL, type CachedInstance, type EngineState, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
 
 /** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions, no long timers). */
 export const SCHEMA_VERSION = 1;
 const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
+
+export interface InstanceEnded {
+  instanceId: string;
+  name: string;
+  status: RuntimeStatus;
+  /** The output's JSON text. */
+  output: string | null;
+}
 
 export class DurableOperationError extends Error {
   override name = 'DurableOperationError';
@@ -60,10 +68,15 @@ interface Registered {
 
 interface Effects {
   messages: { instanceId: string; executionId: string | null; payload: HistoryEvent; visibleAt: number }[];
-  work: { taskId: number; name: string; input: string }[];
+  /** eventIndex: where its TaskScheduled event (which holds the input) is among the episode's new events. */
+  work: { taskId: number; name: string; input: string; eventIndex: number }[];
   cancelTimers: number[];
   children: { instanceId: string; name: string; input: string; taskId: number; version?: string }[];
 }
+
+/** The dispatcher reads the messages table itself at least this often (and whenever a timer is due). */
+const RESCAN_MS = 1_000;
+const RESCAN_LIMIT = 10_000;
 
 /** How long a rejected orchestration work item waits before a worker looks at it again. */
 export const REJECTED_RETRY_MS = 30_000;
@@ -76,6 +89,40 @@ function typedValue(data: RpcTypedData | null | undefined): unknown {
   if (data.double != null) return data.double;
   if (data.bytes != null) return Buffer.from(data.bytes).toString('base64');
   return undefined;
+}
+
+/**
+ * The orchestrator's state, taken from the object the handler returned rather than parsed from the
+ * JSON the worker would send. The engine reads what JSON would give: inputs, output and custom
+ * status are only ever serialized again (the same text), and the two fields JSON changes — a
+ * timer's Date and numbers that are not finite — are read through `fireAtOf` and `retryOptionsOf`.
+ */
+function orchestratorState(result: unknown): OrchestratorStateDto | undefined {
+  const r = result as Partial<OrchestratorStateDto> | null | undefined;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.actions)) return undefined;
+  return {
+    isDone: r.isDone === true,
+    actions: r.actions.map((group) => (Array.isArray(group) ? group : [])),
+    ...(r.output !== undefined ? { output: r.output } : {}),
+    ...(r.customStatus !== undefined ? { customStatus: r.customStatus } : {}),
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    schemaVersion: r.schemaVersion ?? SCHEMA_VERSION,
+  };
+}
+
+/** A timer's fire time (a Date from the handler, its ISO text from JSON), in epoch ms. */
+const fireAtOf = (a: ActionDto): number => ((a.fireAt as unknown) instanceof Date ? (a.fireAt as unknown as Date).getTime() : Date.parse(a.fireAt!));
+
+const RETRY_FIELDS = ['firstRetryIntervalInMilliseconds', 'maxNumberOfAttempts', 'backoffCoefficient', 'maxRetryIntervalInMilliseconds', 'retryTimeoutInMilliseconds'] as const;
+
+/** An action's retry options as plain data, as JSON would give them (a number that is not finite becomes null). */
+function retryOptionsOf(o: RetryOptionsDto): RetryOptionsDto {
+  const out: Record<string, unknown> = {};
+  for (const k of RETRY_FIELDS) {
+    const v = o[k];
+    if (v !== undefined) out[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  }
+  return out as unknown as RetryOptionsDto;
 }
 
 const parseJson = (text: string | null | undefined): unknown => (text === null || text === undefined || text === '' ? null : JSON.parse(text));
@@ -137,9 +184,19 @@ export class DurableEngine {
   #stopped = false;
   #wakeOrchestrations?: () => void;
   #wakeActivities?: () => void;
-  #timer?: Timer;
+  #timer?: { at: number; timer: Timer };
+  /**
+   * Instances that may have a message to process now, oldest hint first: told by the store of
+   * every message added, so the dispatcher need not query the messages table on every wake-up.
+   * The table stays the truth: it is scanned at start, when a timer is due and every second.
+   */
+  readonly #ready = new Set<string>();
+  /** Instances that got a message while an episode of theirs ran: looked at again after it. */
+  readonly #again = new Set<string>();
+  #rescanAt = 0;
   #loops: Promise<void>[] = [];
   readonly #observers = new Set<(e: { instanceId: string; name: string; historyLength: number; invokeMs: number }) => void>();
+  readonly #endObservers = new Set<(e: InstanceEnded) => void>();
 
   readonly #versioning: VersioningOptions;
 
@@ -165,6 +222,43 @@ export class DurableEngine {
     return () => this.#observers.delete(listener);
   }
 
+  /**
+   * Hands the orchestrator of an instance, again, what each of its episodes handed it (the history
+   * up to that episode's new message; an episode that also scheduled a retry before invoking had
+   * that event too), one invocation after the other, and returns each one's history length and
+   * duration: what replay costs without the engine (no SQL, no commits). Nothing is written. For
+   * benchmarks.
+   */
+  async replayEpisodes(instanceId: string): Promise<{ historyLength: number; ms: number }[]> {
+    const instance = this.o.store.getInstance(instanceId);
+    if (!instance) throw new DurableOperationError(404, `No instance with ID '${instanceId}' found.`);
+    const history = this.o.store.history(instanceId);
+    const invocations: { historyLength: number; ms: number }[] = [];
+    for (let k = 0; k < history.length; k++) {
+      if (history[k]!.EventType !== EventType.OrchestratorStarted || k + 1 >= history.length) continue;
+      const json = history.slice(0, k + 2).map((e, i) => JSON.stringify(i < k ? { ...e, IsPlayed: true } : e));
+      const started = performance.now();
+      const { error } = await this.#invokeOrchestrator(instance, json.join(','), k > 0);
+      if (error) throw new Error(`Replaying ${instanceId} up to event ${k + 1}: ${error}`);
+      invocations.push({ historyLength: k + 2, ms: performance.now() - started });
+    }
+    return invocations;
+  }
+
+  /** Hears of every instance that ends (completed, failed or terminated), once its end is committed: for benchmarks. */
+  observeEnded(listener: (e: InstanceEnded) => void): () => void {
+    this.#endObservers.add(listener);
+    return () => this.#endObservers.delete(listener);
+  }
+
+  #ended(instance: InstanceRow, status: RuntimeStatus, output: string | null): void {
+    if (!this.#endObservers.size) return;
+    const e: InstanceEnded = { instanceId: instance.instanceId, name: instance.name, status, output };
+    this.o.commit.afterCommit(() => {
+      for (const o of this.#endObservers) o(e);
+    });
+  }
+
   get hasFunctions(): boolean {
     return this.#orchestrators.size > 0 || this.#activities.size > 0;
   }
@@ -176,7 +270,7 @@ export class DurableEngine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#timer?.cancel();
+    this.#timer?.timer.cancel();
     this.#wakeOrchestrations?.();
     this.#wakeActivities?.();
     await Promise.allSettled(this.#loops);
@@ -204,33 +298,69 @@ export class DurableEngine {
     });
   }
 
-  /** Arms a clock timer for the next message that becomes visible later (durable timers). */
-  #armTimer(): void {
-    const now = this.o.clock.now();
-    const next = this.o.store.nextVisibleAt(now);
-    this.#timer?.cancel();
-    this.#timer = next === undefined ? undefined : this.o.clock.setTimer(next, () => this.#wakeOrchestrations?.());
+  /** Arms the clock timer for `at` (a message becoming visible then), unless one is armed earlier. */
+  #armTimer(at: number | undefined, replace = false): void {
+    if (at === undefined || (!replace && this.#timer && this.#timer.at <= at)) {
+      if (replace) {
+        this.#timer?.timer.cancel();
+        this.#timer = undefined;
+      }
+      return;
+    }
+    this.#timer?.timer.cancel();
+    this.#timer = {
+      at,
+      timer: this.o.clock.setTimer(at, () => {
+        this.#timer = undefined;
+        this.#rescanAt = 0;
+        this.#wakeOrchestrations?.();
+      }),
+    };
+  }
+
+  /** Takes in the store's news of added messages (and, when due, what the messages table says). */
+  #collectReady(now: number): void {
+    // The safety net runs on real time: an injected clock may stand still.
+    const real = performance.now();
+    if (real >= this.#rescanAt) {
+      this.#rescanAt = real + RESCAN_MS;
+      this.o.store.takeAdded();
+      for (const id of this.o.store.readyInstances(now, RESCAN_LIMIT)) this.#ready.add(id);
+      this.#armTimer(this.o.store.nextVisibleAt(now), true);
+      return;
+    }
+    for (const m of this.o.store.takeAdded()) {
+      if (m.visibleAt > now) this.#armTimer(m.visibleAt);
+      else if (this.#busy.has(m.instanceId)) this.#again.add(m.instanceId);
+      else this.#ready.add(m.instanceId);
+    }
   }
 
   async #orchestrationLoop(): Promise<void> {
     while (!this.#stopped) {
-      const free = this.o.maxConcurrentOrchestrators - this.#busy.size;
-      if (free > 0) {
-        for (const id of this.o.store.readyInstances(this.o.clock.now(), free + this.#busy.size)) {
-          if (this.#busy.size >= this.o.maxConcurrentOrchestrators) break;
-          if (this.#busy.has(id)) continue;
-          this.#busy.add(id);
-          this.#track(
-            this.#episode(id)
-              .catch((error: Error) => this.o.logger.log('error', 'Host.Triggers.DurableTask', `Instance ${id}: ${error.stack ?? error.message}`))
-              .finally(() => {
-                this.#busy.delete(id);
-                this.#wakeOrchestrations?.();
-              }),
-          );
+      this.#collectReady(this.o.clock.now());
+      for (const id of this.#ready) {
+        if (this.#busy.size >= this.o.maxConcurrentOrchestrators) break;
+        this.#ready.delete(id);
+        if (this.#busy.has(id)) {
+          this.#again.add(id);
+          continue;
         }
+        this.#busy.add(id);
+        this.#track(
+          this.#episode(id)
+            .catch((error: Error) => {
+              this.o.logger.log('error', 'Host.Triggers.DurableTask', `Instance ${id}: ${error.stack ?? error.message}`);
+              return true;
+            })
+            .then((processed) => {
+              this.#busy.delete(id);
+              // It may have more messages waiting (it had one at least): looked at again.
+              if (processed || this.#again.delete(id)) this.#ready.add(id);
+              this.#wakeOrchestrations?.();
+            }),
+        );
       }
-      this.#armTimer();
       await this.#sleep((w) => (this.#wakeOrchestrations = w));
     }
   }
@@ -278,7 +408,7 @@ export class DurableEngine {
           reason: `(null)`,
           request: ({ invocationId: id }) => {
             invocationId = id;
-            return { inputData: [{ name: activity.triggerName, data: { json: item.input } }], triggerMetadata: {} };
+            return { inputData: [{ name: activity.triggerName, data: { json: this.o.store.workInput(item) } }], triggerMetadata: {} };
           },
         });
         await this.o.afterInvocation(activity.fn, outcome.response, invocationId);
@@ -302,12 +432,18 @@ export class DurableEngine {
 
   // ---------------------------------------------------------------- orchestrations
 
-  async #episode(instanceId: string): Promise<void> {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    const instance = store.getInstance(instanceId);
-    const message = store.nextMessage(instanceId, now, instance?.status === 'Suspended');
-    if (!message) return;
+  /** Processes the instance's next visible message, if it has one (false when it had none). */
+  async #episode(instanceId: string): Promise<boolean> {
+    const now = this.o.clock.now();
+    const instance = this.o.store.getInstance(instanceId);
+    const message = this.o.store.nextMessage(instanceId, now, instance?.status === 'Suspended');
+    if (!message) return false;
+    await this.#process(instanceId, instance, message, now);
+    return true;
+  }
+
+  async #process(instanceId: string, instance: InstanceRow | undefined, message: MessageRow, now: number): Promise<void> {
+    const { store } = this.o;
     const discard = () => this.o.commit.run(() => store.deleteMessage(message.id));
     if (!instance || TERMINAL.has(instance.status) || (message.executionId !== null && message.executionId !== instance.executionId)) {
       // Messages for an instance that has finished (or for an earlier execution) are dropped, as in Azure.
@@ -326,7 +462,7 @@ export class DurableEngine {
         if (suspend === (instance.status === 'Suspended')) return discard();
         await this.o.commit.run(() => {
           store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), [event(suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, new Date(now), { Reason: reason })]);
-          store.putInstance({ ...instance, status: suspend ? 'Suspended' : 'Running', updatedAt: now });
+          store.putInstance({ ...instance, status: suspend ? 'Suspended' : 'Running', updatedAt: now }, instance);
           store.deleteMessage(message.id);
           this.o.commit.afterCommit(() => this.#wake());
         });
@@ -335,7 +471,7 @@ export class DurableEngine {
       case 'event': {
         const mismatch = versionMismatch(instance.version, this.#versioning);
         if (mismatch) return this.#versionRejected(instance, message, mismatch);
-        return this.#runOrchestrator(instance, message);
+        return this.#runOrchestrator(store.loadInstance(instanceId)!, message);
       }
     }
   }
@@ -355,6 +491,8 @@ export class DurableEngine {
     const now = this.o.clock.now();
     this.#log('warning', `Instance ${instance.instanceId} (${instance.name}) rejected, retried in ${REJECTED_RETRY_MS / 1000} s: ${reason}`);
     await this.o.commit.run(() => this.o.store.deferMessages(instance.instanceId, now, now + REJECTED_RETRY_MS));
+    // Its messages are visible again later: the dispatcher re-reads the table to arm a timer for them.
+    this.#rescanAt = 0;
   }
 
   /** Ends an instance (terminated, or failed outside the orchestrator) and tells its parent. */
@@ -365,10 +503,11 @@ export class DurableEngine {
       const current = store.getInstance(instance.instanceId);
       if (!current || current.executionId !== instance.executionId) return;
       store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), events);
-      store.putInstance({ ...current, status, output, updatedAt: now });
+      store.putInstance({ ...current, status, output, updatedAt: now }, current);
       store.deleteMessages(instance.instanceId);
       if (message) store.deleteMessage(message.id);
       this.#notifyParent(current, status === 'Completed', output, now);
+      this.#ended(current, status, output);
       this.o.commit.afterCommit(() => this.#wake());
     });
   }
@@ -387,14 +526,19 @@ export class DurableEngine {
     this.o.store.addMessage(parent.instanceId, parent.executionId, 'event', payload, now);
   }
 
-  async #invokeOrchestrator(instance: InstanceRow, history: HistoryEvent[]): Promise<{ state?: OrchestratorStateDto; error?: string }> {
+  /** `historyJson` is the history array's inside: the played events' JSON text, kept between episodes, then the new ones'. */
+  /** The orchestrator's state, with its output and custom status as JSON text (absent when it has none). */
+  async #invokeOrchestrator(
+    instance: InstanceRow,
+    historyJson: string,
+    isReplaying: boolean,
+  ): Promise<{ state?: OrchestratorStateDto; error?: string; outputJson?: string; customStatusJson?: string }> {
     const registered = this.#orchestrators.get(instance.name.toLowerCase());
     if (!registered) return { error: `The function '${instance.name}' doesn't exist, is disabled, or is not an orchestrator function.` };
     const binding = {
-      history,
       input: parseJson(instance.input),
       instanceId: instance.instanceId,
-      isReplaying: history.some((e) => e.IsPlayed),
+      isReplaying,
       parentInstanceId: instance.parent?.instanceId,
       upperSchemaVersion: SCHEMA_VERSION,
       longRunningTimerIntervalDuration: '3.00:00:00',
@@ -404,11 +548,15 @@ export class DurableEngine {
     try {
       const outcome = await this.o.executor.execute(registered.fn, {
         reason: '(null)',
-        request: () => ({ inputData: [{ name: registered.triggerName, data: { json: JSON.stringify(binding) } }], triggerMetadata: {} }),
+        // The state is read from the handler's result: the library need not serialize every action again.
+        resultOnly: true,
+        // The history is spliced in as text rather than serialized again on every episode.
+        request: () => ({ inputData: [{ name: registered.triggerName, data: { json: `{"history":[${historyJson}],${JSON.stringify(binding).slice(1)}` } }], triggerMetadata: {} }),
       });
-      const state = typedValue(outcome.response.returnValue) as OrchestratorStateDto | undefined;
-      if (!state || !Array.isArray(state.actions)) return { error: `Orchestrator function '${instance.name}' returned no orchestration state.` };
-      return { state };
+      const state = orchestratorState(outcome.result);
+      if (!state) return { error: `Orchestrator function '${instance.name}' returned no orchestration state.` };
+      // Serialized here, so that what the worker's serialization would refuse fails the invocation.
+      return { state, outputJson: jsonText(state.output), ...(state.customStatus !== undefined ? { customStatusJson: jsonText(state.customStatus) } : {}) };
     } catch (error) {
       // durable-functions reports a failed orchestration as an error whose message carries the state.
       const message = (error as Error)?.message ?? String(error);
@@ -421,11 +569,12 @@ export class DurableEngine {
     }
   }
 
-  async #runOrchestrator(instance: InstanceRow, message: MessageRow): Promise<void> {
+  async #runOrchestrator(loaded: CachedInstance, message: MessageRow): Promise<void> {
     const { store, clock } = this.o;
+    const { instance } = loaded;
     const now = clock.now();
     const at = new Date(now);
-    const state: EngineState = structuredClone(instance.state);
+    const state: EngineState = cloneState(instance.state);
     const effects: Effects = { messages: [], work: [], cancelTimers: [], children: [] };
     const incoming = { ...(message.payload as HistoryEvent), IsPlayed: false };
     const newEvents: HistoryEvent[] = [event(EventType.OrchestratorStarted, at), incoming];
@@ -461,11 +610,14 @@ export class DurableEngine {
       }
     }
 
-    const history = [...store.history(instance.instanceId).map((e) => ({ ...e, IsPlayed: true })), ...newEvents];
+    // The events as recorded; the orchestrator is handed the new ones so, unplayed.
+    const texts = newEvents.map((e) => JSON.stringify(e));
+    const newJson = texts.join(',');
+    const historyJson = loaded.historyJson ? `${loaded.historyJson},${newJson}` : newJson;
     const invokeStarted = performance.now();
-    const { state: result, error } = await this.#invokeOrchestrator(instance, history);
+    const { state: result, error, outputJson, customStatusJson } = await this.#invokeOrchestrator(instance, historyJson, loaded.history.length > 0);
     if (this.#observers.size) {
-      const e = { instanceId: instance.instanceId, name: instance.name, historyLength: history.length, invokeMs: performance.now() - invokeStarted };
+      const e = { instanceId: instance.instanceId, name: instance.name, historyLength: loaded.history.length + newEvents.length, invokeMs: performance.now() - invokeStarted };
       for (const o of this.#observers) o(e);
     }
     let failure = error;
@@ -516,12 +668,14 @@ export class DurableEngine {
       newEvents.push(event(EventType.ExecutionCompleted, at, { OrchestrationStatus: 'Failed', Result: output }));
     } else if (result?.isDone && !continueAsNew) {
       status = 'Completed';
-      output = jsonText(result.output);
+      output = outputJson ?? jsonText(result.output);
       newEvents.push(event(EventType.ExecutionCompleted, at, { OrchestrationStatus: 'Completed', Result: output }));
     }
-    const customStatus = result?.customStatus === undefined ? instance.customStatus : jsonText(result.customStatus);
+    const customStatus = result?.customStatus === undefined ? instance.customStatus : (customStatusJson ?? jsonText(result.customStatus));
+    for (let i = texts.length; i < newEvents.length; i++) texts.push(JSON.stringify(newEvents[i]));
 
     await this.o.commit.run(() => {
+      // The cached row while nothing else has written the instance since the episode began.
       const current = store.getInstance(instance.instanceId);
       // Purged, terminated or restarted meanwhile: this episode's outcome no longer applies.
       if (!current || current.executionId !== instance.executionId || TERMINAL.has(current.status)) {
@@ -540,17 +694,26 @@ export class DurableEngine {
         this.o.commit.afterCommit(() => this.#wake());
         return;
       }
-      store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), newEvents);
-      store.putInstance({ ...current, status, output, customStatus, updatedAt: now, state });
+      // What the next episode replays: the history the orchestrator saw, with what this one recorded after it.
+      const cached = store.loadInstance(instance.instanceId);
+      store.appendHistory(instance.instanceId, cached!.history.length, newEvents, texts);
+      const row: InstanceRow = { ...current, status, output, customStatus, updatedAt: now, state };
+      store.putInstance(row, current);
       for (const m of effects.messages) store.addMessage(m.instanceId, m.executionId, 'event', m.payload, m.visibleAt);
-      for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now);
+      for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now, cached!.history.length + w.eventIndex);
       for (const t of effects.cancelTimers) store.cancelTimer(instance.instanceId, instance.executionId, t);
       for (const c of effects.children) this.#createChild(instance, c, now);
       if (TERMINAL.has(status)) {
         store.deleteMessages(instance.instanceId);
         this.#notifyParent(current, status === 'Completed', output ?? 'null', now);
+        this.#ended(current, status, output);
       }
-      this.o.commit.afterCommit(() => this.#wake());
+      const next = DurableStore.extend(cached, newEvents, texts);
+      // Registered last: an exception above undoes this operation, and then nothing is remembered.
+      this.o.commit.afterCommit(() => {
+        store.remember(row, next.history, next.historyJson);
+        this.#wake();
+      });
     });
     if (failure) this.#log('error', `Instance ${instance.instanceId} (${instance.name}) failed: ${failure}`);
   }
@@ -573,7 +736,7 @@ export class DurableEngine {
           ...(sub ? { instanceId: action.instanceId || `${instance.executionId}:${taskId}` } : {}),
           // A sub-orchestration started without a version gets the worker's default version.
           ...(sub && (action.version || this.#versioning.defaultVersion) ? { version: action.version || this.#versioning.defaultVersion } : {}),
-          options: action.retryOptions ?? { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 },
+          options: action.retryOptions ? retryOptionsOf(action.retryOptions) : { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 },
           attempt: 1,
           firstAttemptAt: now,
         };
@@ -584,7 +747,7 @@ export class DurableEngine {
       }
       case ActionType.CreateTimer: {
         const timerId = state.nextEventId++;
-        const fireAt = Date.parse(action.fireAt!);
+        const fireAt = fireAtOf(action);
         newEvents.push(event(EventType.TimerCreated, at, { EventId: timerId, FireAt: new Date(fireAt).toISOString() }));
         if (!action.isCanceled) {
           effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }), visibleAt: Math.max(fireAt, now) });
@@ -610,7 +773,7 @@ export class DurableEngine {
         // The retry timeout has passed: the attempts left fail at once with the last error.
         effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TaskFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }), visibleAt: now });
       } else {
-        effects.work.push({ taskId, name: info.name, input: info.input });
+        effects.work.push({ taskId, name: info.name, input: info.input, eventIndex: newEvents.length - 1 });
       }
     } else {
       newEvents.push(event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input, ...(info.version ? { Version: info.version } : {}) }));

@@ -23,6 +23,8 @@ export interface ExecuteOptions {
    * worker gets the span's own context as InvocationContext.traceContext.
    */
   trace?: { parent?: string; kind?: 'server' | 'consumer' | 'internal'; attributes?: Attributes };
+  /** The caller reads the handler's result itself (an orchestrator's state): no response is serialized. */
+  resultOnly?: boolean;
 }
 
 const SPAN_KINDS = { server: SpanKind.SERVER, consumer: SpanKind.CONSUMER, internal: SpanKind.INTERNAL } as const;
@@ -155,7 +157,7 @@ export class FunctionExecutor {
       if (retryContext) request.retryContext = retryContext;
       const extra = this.options.inputBindings?.(fn) ?? [];
       if (extra.length) request.inputData = [...(request.inputData ?? []), ...extra];
-      const run = invoke(fn, request as RpcInvocationRequest & { invocationId: string }, log);
+      const run = invoke(fn, request as RpcInvocationRequest & { invocationId: string }, log, !opts.resultOnly);
       const outcome = this.options.functionTimeoutMs
         ? await Promise.race([
             run,

@@ -56,12 +56,19 @@ export interface InvocationOutcome {
   response: RpcInvocationResponse;
   /** The InvocationContext the library built, for hosts that need trigger details. */
   context: unknown;
+  /**
+   * What the handler returned, before the library serialized it into the response: the Durable
+   * engine reads an orchestrator's state from it rather than parsing the JSON of every action again.
+   */
+  result: unknown;
 }
 
 export async function invoke(
   fn: RegisteredFunction,
   request: RpcInvocationRequest & { invocationId: string },
   log: InvocationLog,
+  /** false when the caller reads `result` and nothing else: the library does not serialize a response then. */
+  buildResponse = true,
 ): Promise<InvocationOutcome> {
   const model = workerState.programmingModel;
   if (!model) throw new Error('No programming model was registered: the app did not load @azure/functions.');
@@ -123,8 +130,8 @@ export async function invoke(
     coreCtx.state = undefined;
   }
   if (post.error) throw post.error;
-  const response = await invocationModel.getResponse(context, post.result);
-  return { response, context };
+  const response = buildResponse ? await invocationModel.getResponse(context, post.result) : { invocationId: request.invocationId, outputData: [] };
+  return { response, context, result: post.result };
 }
 
 /** Runs appStart hooks once the app's entry points have loaded. */
