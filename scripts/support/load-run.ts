@@ -69,6 +69,8 @@ export interface LoadResult {
   };
   retriedRequests: number;
   deadLetterSamples: DeadLetterEntry[];
+  /** Sagas that did not complete: where and why. */
+  sagaProblems: { orderId: string; status: string; failedStep?: string; lastError?: string }[];
   /** The app's code called directly for the same orders (route → command → append → projection), and our orders/s as a share of it. */
   baseline?: { ordersPerSecond: number; durationMs: number; ratio: number };
 }
@@ -196,6 +198,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         sagaOutcomes[status] = (sagaOutcomes[status] ?? 0) + 1;
       }
     });
+    const sagaProblems: LoadResult['sagaProblems'] = [];
+    for (const [i, o] of orders.entries()) {
+      const outcome = collector.get(o.traceId)!.outcome;
+      if (!outcome || outcome.name === 'saga outcome Completed' || sagaProblems.length >= 20) continue;
+      const res = await fetch(`${api}/sagas/${o.orderId}`);
+      const s = (await res.json()) as { status: string; failedStep?: string; lastError?: string };
+      sagaProblems.push({ orderId: orders[i]!.orderId, status: s.status, ...(s.failedStep ? { failedStep: s.failedStep } : {}), ...(s.lastError ? { lastError: s.lastError.slice(0, 300) } : {}) });
+    }
     const census = await deadLetterCensus(host.baseUrl);
     const deadLetters: Record<string, number> = {};
     for (const d of census) {
@@ -218,6 +228,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       failures: { refused, deadLetters, unfinished: options.orders - finished },
       retriedRequests: retried,
       deadLetterSamples: census.slice(0, 10),
+      sagaProblems,
       ...(baseline ? { baseline: { ...baseline, ratio: Math.round(((finished / durationMs) * 1000 / baseline.ordersPerSecond) * 1000) / 1000 } } : {}),
     };
   } finally {

@@ -7,6 +7,7 @@ import { loadCosmosDefinition, type CosmosDefinition } from '../config/cosmos';
 import type { DocumentContainer } from '../documents/container';
 import { configDir } from '../shared/app-paths';
 import { withStoreFaults } from './faulty-documents';
+import { withTransientRetries } from './retrying-documents';
 import { COSMOS_CONNECTION } from './idempotency';
 import { EMBEDDED_CONNECTION } from './messaging';
 
@@ -37,6 +38,7 @@ export function createDocumentContainer(name: string, env: NodeJS.ProcessEnv = p
 /** One adapter per container per process. */
 export function documentContainer(name: string): DocumentContainer {
   let c = containers.get(name);
-  if (!c) containers.set(name, (c = withStoreFaults(createDocumentContainer(name))));
+  // Injected faults sit where the store's own would surface, under the retries.
+  if (!c) containers.set(name, (c = withTransientRetries(withStoreFaults(createDocumentContainer(name)))));
   return c;
 }

@@ -1,6 +1,7 @@
 // The FAULT_INJECTION plan: exact targets, wildcards per kind, and the store wrapper that fails
 // document operations as Cosmos DB's 503 would.
 import { withStoreFaults } from '../../src/adapters/faulty-documents';
+import { withTransientRetries } from '../../src/adapters/retrying-documents';
 import { DocumentStoreError, type DocumentContainer } from '../../src/documents/container';
 import { faultRate, parseFaultPlan, shouldFail } from '../../src/observability/fault-injection';
 
@@ -60,5 +61,42 @@ describe('store faults', () => {
     expect(await wrapped.read('b', 'b')).toEqual({ id: 'b' });
     expect(wrapped.name).toBe('events');
     expect(calls).toEqual(['read b']);
+  });
+});
+
+describe('store retries', () => {
+  const flaky = (codes: number[]) => {
+    const calls: string[] = [];
+    const container = {
+      name: 'events',
+      read: async (id: string) => {
+        calls.push(id);
+        const code = codes.shift();
+        if (code !== undefined) throw new DocumentStoreError(code, `failed with ${code}`);
+        return { id };
+      },
+    } as unknown as DocumentContainer;
+    return { calls, container };
+  };
+  const noWait = async () => undefined;
+
+  test('429, 449 and 503 are tried again, up to the policy, then the caller gets the result', async () => {
+    const { calls, container } = flaky([503, 429, 449]);
+    expect(await withTransientRetries(container, { retries: 3, firstDelayMs: 1 }, noWait).read('a', 'a')).toEqual({ id: 'a' });
+    expect(calls).toEqual(['a', 'a', 'a', 'a']);
+  });
+
+  test('past the retries the last error reaches the caller', async () => {
+    const { calls, container } = flaky([503, 503, 503]);
+    await expect(withTransientRetries(container, { retries: 2, firstDelayMs: 1 }, noWait).read('b', 'b')).rejects.toMatchObject({ code: 503 });
+    expect(calls).toHaveLength(3);
+  });
+
+  test('errors that say something about the request are not retried (404, 409, 412, 408 — a timeout may have applied a write)', async () => {
+    for (const code of [404, 409, 412, 408]) {
+      const { calls, container } = flaky([code]);
+      await expect(withTransientRetries(container, { retries: 3, firstDelayMs: 1 }, noWait).read('c', 'c')).rejects.toMatchObject({ code });
+      expect(calls).toHaveLength(1);
+    }
   });
 });
