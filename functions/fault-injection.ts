@@ -5,7 +5,7 @@
 // transient dependency failure would surface — so retries, abandon and dead-lettering are
 // exercised by the real host (Azure or embedded).
 import { app } from '@azure/functions';
-import { currentFaultPlan, shouldFail, TransientFault } from '../src/observability/fault-injection';
+import { currentFaultPlan, recordInjectedFault, shouldFail, TransientFault } from '../src/observability/fault-injection';
 
 // Validate the setting at startup, so a typo fails loudly instead of injecting nothing.
 currentFaultPlan(process.env.FAULT_INJECTION);
@@ -19,5 +19,8 @@ app.hook.preInvocation((context) => {
   // that throws fails its instance for good, which is not what a transient fault is.
   const type = context.invocationContext.options.trigger.type;
   const wildcard = type !== 'httpTrigger' && type !== 'orchestrationTrigger';
-  if (shouldFail(plan, name, Math.random, { wildcard })) throw new TransientFault(`Injected transient fault in ${name} (FAULT_INJECTION)`);
+  if (shouldFail(plan, name, Math.random, { wildcard })) {
+    recordInjectedFault('function');
+    throw new TransientFault(`Injected transient fault in ${name} (FAULT_INJECTION)`);
+  }
 });

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   failures.push(['accepted but not finished', r.failures.unfinished - Object.values(r.failures.refused).reduce((a, b) => a + b, 0)]);
   console.log(failures.toString());
   if (Object.keys(r.sagaOutcomes).length) console.log(`saga outcomes: ${Object.entries(r.sagaOutcomes).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (Object.keys(r.injectedFaults).length) console.log(`faults injected: ${Object.entries(r.injectedFaults).map(([k, n]) => `${k} ${n}`).join(', ')} — each retried or redelivered without a person`);
   for (const p of r.sagaProblems) console.log(`  ${p.orderId}: ${p.status}${p.failedStep ? ` at ${p.failedStep}` : ''}${p.lastError ? ` — ${p.lastError}` : ''}`);
   const dir = join(appRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { EmbeddedHost } from '../../src/embedded/host/host';
 import type { LogRecord } from '../../src/embedded/host/logger';
 import { percentile } from '../../src/projections/projector';
+import { injectedFaultCounts } from '../../src/observability/fault-injection';
 import { appRoot } from '../../src/shared/app-paths';
 import { deadLetterCensus, type DeadLetterEntry } from './dead-letter-census';
 import type { ClientWorkerData, ClientWorkerMessage } from './load-client-worker';
@@ -69,6 +70,8 @@ export interface LoadResult {
   };
   retriedRequests: number;
   deadLetterSamples: DeadLetterEntry[];
+  /** Faults injected during the run (FAULT_INJECTION), by kind: function, send, store. */
+  injectedFaults: Record<string, number>;
   /** Sagas that did not complete: where and why. */
   sagaProblems: { orderId: string; status: string; failedStep?: string; lastError?: string }[];
   /** The app's code called directly for the same orders (route → command → append → projection), and our orders/s as a share of it. */
@@ -109,6 +112,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const previous = Object.fromEntries(Object.keys(settings).map((k) => [k, process.env[k]]));
   Object.assign(process.env, settings);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'load-'));
+  const faultsBefore = injectedFaultCounts();
   const host = await EmbeddedHost.start({ appDir: appRoot(), port: 0, database: join(dataDir, 'embedded.sqlite'), logWriter: options.hostLog ?? (() => undefined) });
   const api = `${host.baseUrl}/api`;
   const orders = planOrders(options.orders, SKUS);
@@ -229,6 +233,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       retriedRequests: retried,
       deadLetterSamples: census.slice(0, 10),
       sagaProblems,
+      injectedFaults: Object.fromEntries(Object.entries(injectedFaultCounts()).map(([k, n]) => [k, n - (faultsBefore[k] ?? 0)]).filter(([, n]) => (n as number) > 0)),
       ...(baseline ? { baseline: { ...baseline, ratio: Math.round(((finished / durationMs) * 1000 / baseline.ordersPerSecond) * 1000) / 1000 } } : {}),
     };
   } finally {

@@ -2,7 +2,7 @@
 // ("store:<container>" or "store:*"), as Cosmos DB answers 503 ServiceUnavailable during a
 // partition move or an outage. The plan is read on every call, as for sends.
 import { DocumentStoreError, type DocumentContainer } from '../documents/container';
-import { currentFaultPlan, shouldFail } from '../observability/fault-injection';
+import { currentFaultPlan, recordInjectedFault, shouldFail } from '../observability/fault-injection';
 
 const OPERATIONS = new Set(['read', 'create', 'upsert', 'replace', 'delete', 'batch', 'query', 'distinct']);
 
@@ -16,6 +16,7 @@ export function withStoreFaults(inner: DocumentContainer): DocumentContainer {
       return async (...args: unknown[]) => {
         const plan = currentFaultPlan(process.env.FAULT_INJECTION);
         if (plan.size > 0 && shouldFail(plan, `store:${target.name}`)) {
+          recordInjectedFault('store');
           throw new DocumentStoreError(503, `Injected transient fault: ${property} on ${target.name} (FAULT_INJECTION)`);
         }
         return method(...args);

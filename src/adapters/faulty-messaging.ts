@@ -3,11 +3,12 @@
 // effect without a restart.
 import type { Messaging } from '../messaging/messaging';
 import type { OutgoingMessage } from '../messaging/types';
-import { currentFaultPlan, shouldFail, TransientFault } from '../observability/fault-injection';
+import { currentFaultPlan, recordInjectedFault, shouldFail, TransientFault } from '../observability/fault-injection';
 
 function maybeFail(entityPath: string): void {
   const plan = currentFaultPlan(process.env.FAULT_INJECTION);
   if (plan.size > 0 && shouldFail(plan, `send:${entityPath}`)) {
+    recordInjectedFault('send');
     throw new TransientFault(`Injected transient fault sending to ${entityPath} (FAULT_INJECTION)`);
   }
 }

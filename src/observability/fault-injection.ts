@@ -46,6 +46,18 @@ export function shouldFail(plan: Map<string, number>, target: string, random: ()
   return rate > 0 && random() < rate;
 }
 
+const injected = new Map<string, number>();
+
+/** Counts an injected fault by kind (function, send, store): drills and tests read how many struck. */
+export function recordInjectedFault(kind: 'function' | 'send' | 'store'): void {
+  injected.set(kind, (injected.get(kind) ?? 0) + 1);
+}
+
+/** Faults injected in this process so far, by kind. */
+export function injectedFaultCounts(): Record<string, number> {
+  return Object.fromEntries(injected);
+}
+
 let cached: { setting: string | undefined; plan: Map<string, number> } | undefined;
 
 /** The plan for the setting's current value (re-read when the setting changes). */
