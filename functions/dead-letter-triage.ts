@@ -9,10 +9,10 @@ import { app, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { messaging } from '../src/adapters/messaging';
-import { complete } from '../src/adapters/service-bus-actions';
+import { complete, defer } from '../src/adapters/service-bus-actions';
 import { rawBody, verifyDelivered } from '../src/adapters/service-bus-verification';
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
-import { applyTriage, triage, triageFailed, type DeadLetteredMessage } from '../src/esb/dead-letter-triage';
+import { applyTriage, isTooLarge, triage, triageFailed, type DeadLetteredMessage } from '../src/esb/dead-letter-triage';
 import { INBOUND_QUEUE } from '../src/esb/ingress';
 import type { PropertyValue } from '../src/messaging/types';
 import { SIGNATURE_INVALID, type Verification } from '../src/security/message-signature';
@@ -61,8 +61,17 @@ export async function triageInboundDeadLetters(serviceBus: ServiceBusMessageCont
     // A dead-letter queue has no maxDeliveryCount: a failed triage that abandoned its message
     // would get it back at once, forever. It is archived instead; only if even that fails (the
     // namespace is unreachable, and so is the message) does the function fail.
-    await applyTriage(triageFailed(dead, error), dead, messaging(), now);
-    context.error(`Triage of ${dead.messageId} failed (${(error as Error).message}); archived it`);
+    try {
+      await applyTriage(triageFailed(dead, error), dead, messaging(), now);
+      context.error(`Triage of ${dead.messageId} failed (${(error as Error).message}); archived it`);
+    } catch (archiveError) {
+      if (!isTooLarge(archiveError)) throw archiveError;
+      // A body at the size limit leaves no room for the properties a copy carries: it stays in
+      // the dead-letter queue, deferred (browsable, out of the receive loop), never lost.
+      await defer(serviceBus.actions, message, { 'x-triage-error': String((archiveError as Error).message).slice(0, 512) });
+      context.error(`Triage of ${dead.messageId}: too large to copy anywhere (${(archiveError as Error).message}); deferred in ${INBOUND_QUEUE}/$deadletterqueue`);
+      return;
+    }
   }
   await complete(serviceBus.actions, message);
 }

@@ -37,3 +37,8 @@ export async function deadLetter(
 export async function complete(actions: Actions, message: ServiceBusReceivedMessage): Promise<void> {
   await actions.complete(message);
 }
+
+/** Sets the message aside in its queue: out of the receive loop, still there to browse and fetch by sequence number. */
+export async function defer(actions: Actions, message: ServiceBusReceivedMessage, properties?: Record<string, PropertyValue>): Promise<void> {
+  await actions.defer(message, encodePropertiesToModify(properties));
+}

@@ -103,8 +103,17 @@ function fitted(copy: OutgoingMessage, own: Set<string>): OutgoingMessage {
     dropped.push(key);
     props['x-dropped-properties'] = dropped.join(',').slice(0, 512);
   }
-  if (over()) props[TRIAGE_PROPERTIES.description] = String(props[TRIAGE_PROPERTIES.description] ?? '').slice(0, 64);
+  // Still too large (the body alone is near the limit): what the copy can do without, least needed first.
+  for (const key of [TRIAGE_PROPERTIES.description, TRIAGE_PROPERTIES.triagedAt, TRIAGE_PROPERTIES.originalEntity, 'x-dropped-properties']) {
+    if (!over()) break;
+    delete props[key];
+  }
   return copy;
+}
+
+/** A copy too large to send anywhere: the dead letter has to stay where it is (see the triage function). */
+export function isTooLarge(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === 'MessageSizeExceeded';
 }
 
 function copyOf(message: DeadLetteredMessage, category: DeadLetterCategory, now: Date, extra: Record<string, PropertyValue>, messageId: string): OutgoingMessage {

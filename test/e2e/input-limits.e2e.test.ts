@@ -140,6 +140,20 @@ describe('on the queue: dead-lettered InputLimitExceeded, then parked for review
     expect(running.logs.filter((l) => l.level === 'error' && /triageInboundDeadLetters' \(Failed/.test(l.message))).toEqual([]);
   });
 
+  test('a dead letter whose body is at the size limit, with no room for any copy, stays deferred in the dead-letter queue (found by fuzzing)', async () => {
+    const body = Buffer.alloc(262_144 - 'at-the-limit'.length - 'text/plain'.length, 0x61);
+    await running.host.broker.send('inbound', [{ body, messageId: 'at-the-limit', contentType: 'text/plain' }]);
+    const deferred = await waitFor(
+      () => running.host.broker.peek('inbound/$deadletterqueue', { maxMessageCount: 250 }).find((m) => m.messageId === 'at-the-limit' && m.applicationProperties['x-triage-error'] !== undefined),
+      'the dead letter to be set aside',
+    );
+    expect(deferred.state).toBe('deferred');
+    expect(deferred.body.length).toBe(body.length);
+    expect(String(deferred.applicationProperties['x-triage-error'])).toMatch(/accepts at most 262144/);
+    expect(running.logs.find((l) => l.message.includes('Triage of at-the-limit: too large to copy anywhere'))).toBeDefined();
+    expect(running.logs.filter((l) => l.level === 'error' && /triageInboundDeadLetters' \(Failed/.test(l.message))).toEqual([]);
+  });
+
   test('an envelope past the nesting limit, sent by another producer straight to inbound', async () => {
     const envelope = { messageId: 'too-deep', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'c', timestamp: new Date().toISOString(), headers: {}, payload: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) as unknown };
     // Signed with the app's key: the limit, not the signature, is what stops it.

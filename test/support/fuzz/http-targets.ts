@@ -267,7 +267,7 @@ const filterParams = fc.record(
   },
   { requiredKeys: [] },
 );
-const opsEndpoints = httpTarget(
+const opsEndpoints: FuzzTarget = httpTarget(
   'http-ops',
   'POST/DELETE ops endpoints: dead-letter resubmit (one, many) and purge, projection rebuild, integration-event republish, saga terminate',
   fc.oneof(
@@ -331,5 +331,10 @@ const servicebusInbound: FuzzTarget = {
     ),
   after: (ctx) => hostStillServes(ctx.host!, ctx.logsBefore),
 };
+
+// A bulk resubmit moves up to 1000 parked messages in one request, each a durable send (about
+// 25 ms on the embedded host): after the other targets have parked thousands of messages, one
+// request matching them all legitimately takes tens of seconds.
+opsEndpoints.slowMs = 60_000;
 
 export const HTTP_TARGETS: FuzzTarget[] = [servicebusInbound, createOrder, addItem, removeItem, submitOrder, cancelOrder, receiveStock, messagesJson, messagesXml, messagesAvro, messagesCsv, sagaEvents, opsEndpoints];

@@ -31,6 +31,11 @@ export interface FuzzTarget {
   /** What is fed to what, in a line. */
   what: string;
   property(ctx: FuzzContext): fc.IRawProperty<unknown[]> | fc.IRawProperty<[unknown]>;
+  /**
+   * The time one input may take before `npm run fuzz` calls it a hang (default: --slow-ms). Only
+   * for targets whose work is bounded by design but large, and saying why.
+   */
+  slowMs?: number;
   /** After the runs (HTTP): the host must still serve and nothing may have failed in the background. */
   after?(ctx: FuzzContext): Promise<void>;
 }
