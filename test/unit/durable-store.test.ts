@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventType, event, type HistoryEvent } from '../../src/embedded/durable/history';
-import { CACHED_HISTORY_CHARS, CACHED_INSTANCES, DurableStore, newEngineState, type InstanceRow } from '../../src/embedded/durable/store';
+import { CACHED_HISTORY_CHARS, CACHED_INSTANCES, DURABLE_SCHEMA, DurableStore, newEngineState, type InstanceRow } from '../../src/embedded/durable/store';
 import { GroupCommit, migrate, openDatabase, type Db } from '../../src/embedded/sqlite';
 
 const at = new Date(Date.UTC(2026, 0, 1));
@@ -39,23 +39,7 @@ afterEach(() => {
 
 test('a task hub of an earlier build is migrated: instances, their versions, every history event in order, work items', () => {
   // The layout the first two schema steps wrote.
-  migrate(db, 'durable', [
-    `CREATE TABLE df_instances (
-       instance_id TEXT PRIMARY KEY, name TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,
-       input TEXT, output TEXT, custom_status TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-       parent TEXT, state TEXT NOT NULL) WITHOUT ROWID;
-     CREATE INDEX df_instances_status ON df_instances(status, created_at);
-     CREATE TABLE df_history (instance_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (instance_id, seq)) WITHOUT ROWID;
-     CREATE TABLE df_messages (
-       id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT, kind TEXT NOT NULL,
-       payload TEXT NOT NULL, visible_at INTEGER NOT NULL);
-     CREATE INDEX df_messages_instance ON df_messages(instance_id, id);
-     CREATE INDEX df_messages_visible ON df_messages(visible_at);
-     CREATE TABLE df_work (
-       id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT NOT NULL, task_id INTEGER NOT NULL,
-       name TEXT NOT NULL, input TEXT NOT NULL, created_at INTEGER NOT NULL);`,
-    `ALTER TABLE df_instances ADD COLUMN version TEXT;`,
-  ]);
+  migrate(db, 'durable', DURABLE_SCHEMA.slice(0, 2));
   const insert = db.prepare(
     `INSERT INTO df_instances (instance_id, name, execution_id, status, input, output, custom_status, created_at, updated_at, parent, state, version)
      VALUES (?, 'saga', ?, ?, '{}', ?, ?, ?, ?, ?, ?, ?)`,

@@ -15,7 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { migrate, type Db } from '../sqlite';
 import { EventType, type ActionType, type HistoryEvent, type RetryOptionsDto } from './history';
 
-const SCHEMA = [
+/** The task hub's schema steps, in order; applied steps are never edited (a migration test replays the first ones). */
+export const DURABLE_SCHEMA = [
   `CREATE TABLE df_instances (
      instance_id TEXT PRIMARY KEY, name TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,
      input TEXT, output TEXT, custom_status TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
@@ -280,7 +281,7 @@ export class DurableStore {
     readonly db: Db,
     private readonly usage?: UsageMeter,
   ) {
-    migrate(db, 'durable', SCHEMA);
+    migrate(db, 'durable', DURABLE_SCHEMA);
     this.#s = {
       getInstance: db.prepare('SELECT * FROM df_instances WHERE instance_id = ?'),
       putInstance: db.prepare(
