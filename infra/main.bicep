@@ -63,19 +63,28 @@ var tags = {
 var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 var databaseName = 'integration'
+// Names are computed here, not read from module outputs, so what-if predicts every resource id
+// (the linter's what-if-short-circuiting rule); the modules that need others say so in dependsOn.
+var identityName = '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+var storageAccountName = '${abbrs.storageStorageAccounts}${resourceToken}'
+var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
+var serviceBusNamespaceName = '${abbrs.serviceBusNamespaces}${resourceToken}'
+var cosmosAccountName = '${abbrs.documentDBDatabaseAccounts}${resourceToken}'
+var eventHubsNamespaceName = '${abbrs.eventHubNamespaces}${resourceToken}'
+var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
 var taskHubName = 'orders${resourceToken}'
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
   location: location
   tags: tags
 }
 
-module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1' = {
+module identity './modules/identity.bicep' = {
   name: 'identity'
   scope: rg
   params: {
-    name: '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+    name: identityName
     location: location
     tags: tags
   }
@@ -88,38 +97,19 @@ module monitoring './modules/monitoring.bicep' = {
     location: location
     tags: tags
     logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
-    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    applicationInsightsName: applicationInsightsName
   }
 }
 
-module storage 'br/public:avm/res/storage/storage-account:0.8.3' = {
+module storage './modules/storage.bicep' = {
   name: 'storage'
   scope: rg
   params: {
-    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    name: storageAccountName
     location: location
     tags: tags
-    allowBlobPublicAccess: false
-    allowSharedKeyAccess: false
-    dnsEndpointType: 'Standard'
-    minimumTlsVersion: 'TLS1_2'
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
-    blobServices: {
-      containers: [
-        {
-          name: deploymentContainerName
-        }
-      ]
-    }
-    diagnosticSettings: [
-      {
-        workspaceResourceId: monitoring.outputs.logAnalyticsWorkspaceId
-      }
-    ]
+    deploymentContainerName: deploymentContainerName
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
 
@@ -127,7 +117,7 @@ module messaging './modules/messaging.bicep' = {
   name: 'messaging'
   scope: rg
   params: {
-    name: '${abbrs.serviceBusNamespaces}${resourceToken}'
+    name: serviceBusNamespaceName
     location: location
     tags: tags
     sku: serviceBusSku
@@ -139,7 +129,7 @@ module cosmos './modules/cosmos.bicep' = {
   name: 'cosmos'
   scope: rg
   params: {
-    name: '${abbrs.documentDBDatabaseAccounts}${resourceToken}'
+    name: cosmosAccountName
     location: location
     tags: tags
     databaseName: databaseName
@@ -153,7 +143,7 @@ module eventHubs './modules/eventhubs.bicep' = {
   name: 'eventhubs'
   scope: rg
   params: {
-    name: '${abbrs.eventHubNamespaces}${resourceToken}'
+    name: eventHubsNamespaceName
     location: location
     tags: tags
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
@@ -164,25 +154,10 @@ module keyVault './modules/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
   params: {
-    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    name: keyVaultName
     location: location
     tags: tags
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
-  }
-}
-
-module appServicePlan 'br/public:avm/res/web/serverfarm:0.1.1' = {
-  name: 'appserviceplan'
-  scope: rg
-  params: {
-    name: '${abbrs.webServerFarms}${resourceToken}'
-    location: location
-    tags: tags
-    sku: {
-      name: 'FC1'
-      tier: 'FlexConsumption'
-    }
-    reserved: true
   }
 }
 
@@ -193,38 +168,51 @@ module api './app/api.bicep' = {
     name: functionAppName
     location: location
     tags: tags
-    appServicePlanId: appServicePlan.outputs.resourceId
+    planName: '${abbrs.webServerFarms}${resourceToken}'
     identityId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
-    storageAccountName: storage.outputs.name
+    storageAccountName: storageAccountName
     deploymentContainerName: deploymentContainerName
-    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    applicationInsightsName: applicationInsightsName
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
     serviceBusNamespaceFqdn: messaging.outputs.fullyQualifiedNamespace
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: databaseName
     eventHubsNamespaceFqdn: eventHubs.outputs.fullyQualifiedNamespace
     taskHubName: taskHubName
-    keyVaultName: keyVault.outputs.name
+    keyVaultName: keyVaultName
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }
+  dependsOn: [
+    storage
+    keyVault
+  ]
 }
 
 module rbac './app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
   params: {
-    appPrincipalId: identity.outputs.principalId
+    appIdentityName: identityName
     developerPrincipalId: grantDeveloperAccess ? principalId : ''
-    storageAccountName: storage.outputs.name
-    serviceBusNamespaceName: messaging.outputs.name
-    cosmosAccountName: cosmos.outputs.name
-    eventHubsNamespaceName: eventHubs.outputs.name
-    applicationInsightsName: monitoring.outputs.applicationInsightsName
-    keyVaultName: keyVault.outputs.name
-    secretsSeederPrincipalId: principalId
+    storageAccountName: storageAccountName
+    serviceBusNamespaceName: serviceBusNamespaceName
+    cosmosAccountName: cosmosAccountName
+    eventHubsNamespaceName: eventHubsNamespaceName
+    applicationInsightsName: applicationInsightsName
+    keyVaultName: keyVaultName
+    keyVaultSeederPrincipalId: principalId
   }
+  dependsOn: [
+    identity
+    storage
+    messaging
+    cosmos
+    eventHubs
+    monitoring
+    keyVault
+  ]
 }
 
 module alerts './modules/alerts.bicep' = {
@@ -262,9 +250,9 @@ output SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = messaging.outputs.fullyQual
 output COSMOS_ACCOUNT_ENDPOINT string = cosmos.outputs.endpoint
 output COSMOS_DATABASE_NAME string = databaseName
 output EVENTHUBS_FULLY_QUALIFIED_NAMESPACE string = eventHubs.outputs.fullyQualifiedNamespace
-output AZURE_STORAGE_BLOB_ENDPOINT string = 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
-output AZURE_STORAGE_QUEUE_ENDPOINT string = 'https://${storage.outputs.name}.queue.${environment().suffixes.storage}'
-output AZURE_STORAGE_TABLE_ENDPOINT string = 'https://${storage.outputs.name}.table.${environment().suffixes.storage}'
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 output DURABLE_TASK_HUB_NAME string = taskHubName
 // The vault the postprovision hook seeds with generated keys (names only; values never leave it).
 output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -1,10 +1,13 @@
-// The function app on Flex Consumption (FC1, Node 22): deployed from a blob container through the
+// The function app on its Flex Consumption plan (FC1, Node 22): deployed from a blob container through the
 // user-assigned identity, every connection identity-based, every secret a Key Vault reference. `appSettings` lists each setting the
 // app reads in Azure (src/config/app-settings.ts); the drift test checks both lists agree.
+import { tagsType } from '../types.bicep'
+
 param name string
 param location string
-param tags object
-param appServicePlanId string
+param tags tagsType
+@description('The Flex Consumption plan (FC1) the app runs on.')
+param planName string
 param identityId string
 param identityClientId string
 param storageAccountName string
@@ -21,7 +24,7 @@ param keyVaultName string
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
 }
 
@@ -55,24 +58,39 @@ var appSettings = {
   API_KEYS: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=api-keys)'
 }
 
-module api 'br/public:avm/res/web/site:0.15.1' = {
-  name: '${name}-flex-consumption'
-  params: {
-    kind: 'functionapp,linux'
-    name: name
-    location: location
-    tags: union(tags, {
-      'azd-service-name': 'api'
-    })
-    serverFarmResourceId: appServicePlanId
-    managedIdentities: {
-      systemAssigned: false
-      userAssignedResourceIds: [
-        identityId
-      ]
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    // Linux.
+    reserved: true
+  }
+}
+
+resource api 'Microsoft.Web/sites@2025-03-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
     }
-    // The identity that resolves Key Vault references (the site's keyVaultReferenceIdentity).
-    keyVaultAccessIdentityResourceId: identityId
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // The identity that resolves Key Vault references in the app settings.
+    keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
         storage: {
@@ -92,37 +110,64 @@ module api 'br/public:avm/res/web/site:0.15.1' = {
         name: 'node'
         version: '22'
       }
-      // Zero-downtime deployments (preview): instances drain in batches, finishing what they run,
-      // while new ones start on the new build. The default, Recreate, restarts every instance at
-      // once and cuts in-flight executions. Durable versioning (host.json) covers the sagas.
-      siteUpdateStrategy: {
-        type: 'RollingUpdate'
-      }
     }
+    // Zero-downtime deployments (rolling updates, preview) are not set here: functionAppConfig's
+    // siteUpdateStrategy is in no Microsoft.Web API version the pinned Bicep compiler has types
+    // for, so an older API version would drop it silently. The postprovision hook sets it with
+    // `az functionapp update-strategy config set --type RollingUpdate`.
     siteConfig: {
-      alwaysOn: false
       minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      http20Enabled: true
     }
-    httpsOnly: true
-    basicPublishingCredentialsPolicies: [
+  }
+}
+
+resource appSettingsConfig 'Microsoft.Web/sites/config@2025-03-01' = {
+  parent: api
+  name: 'appsettings'
+  properties: appSettings
+}
+
+// No publishing with user names and passwords: deployments authenticate with Entra ID.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: api
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: api
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// 2021-05-01-preview is the newest diagnosticSettings version, and the first with categoryGroup.
+#disable-next-line use-recent-api-versions
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: api
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
       {
-        name: 'ftp'
-        allow: false
-      }
-      {
-        name: 'scm'
-        allow: false
+        category: 'FunctionAppLogs'
+        enabled: true
       }
     ]
-    appSettingsKeyValuePairs: appSettings
-    diagnosticSettings: [
+    metrics: [
       {
-        workspaceResourceId: logAnalyticsWorkspaceId
+        category: 'AllMetrics'
+        enabled: true
       }
     ]
   }
 }
 
-output name string = api.outputs.name
-output defaultHostname string = api.outputs.defaultHostname
+output name string = api.name
+output defaultHostname string = api.properties.defaultHostName

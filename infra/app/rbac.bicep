@@ -11,7 +11,8 @@
 //   Key Vault      Secrets User for the app (its settings are Key Vault references); Secrets
 //                  Officer for whoever provisions, so the postprovision hook can seed missing
 //                  secrets (never given to the app)
-param appPrincipalId string
+@description('The app\'s user-assigned identity, which every data role below goes to.')
+param appIdentityName string
 param developerPrincipalId string = ''
 param storageAccountName string
 param serviceBusNamespaceName string
@@ -20,7 +21,7 @@ param eventHubsNamespaceName string
 param applicationInsightsName string
 param keyVaultName string
 @description('Who runs azd provision (a developer or the pipeline): may create the secrets the app reads. Empty: nobody.')
-param secretsSeederPrincipalId string = ''
+param keyVaultSeederPrincipalId string = ''
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -39,37 +40,54 @@ var roles = {
 // The Cosmos DB built-in data-plane role "Cosmos DB Built-in Data Contributor".
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
 
-var principals = empty(developerPrincipalId)
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: appIdentityName
+}
+
+// Who gets the data roles, as values known before deployment (the loops below need them, and
+// each assignment's name derives from `key`, so what-if can predict it): the app's identity by
+// its resource id, and the developer by object id.
+var principals principalType[] = empty(developerPrincipalId)
   ? [
       {
-        id: appPrincipalId
+        key: appIdentity.id
         type: 'ServicePrincipal'
       }
     ]
   : [
       {
-        id: appPrincipalId
+        key: appIdentity.id
         type: 'ServicePrincipal'
       }
       {
-        id: developerPrincipalId
+        key: developerPrincipalId
         type: 'User'
       }
     ]
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+type principalType = {
+  @description('What names the assignments: the identity\'s resource id, or the developer\'s object id.')
+  key: string
+  type: 'ServicePrincipal' | 'User'
+}
+
+// The object id each principal's assignments grant (the identity's is known once it exists).
+func principalObjectId(principal principalType, appPrincipalId string) string =>
+  principal.type == 'User' ? principal.key : appPrincipalId
+
+resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
 }
 
-resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2026-01-01' existing = {
   name: serviceBusNamespaceName
 }
 
-resource eventHubs 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
+resource eventHubs 'Microsoft.EventHub/namespaces@2026-01-01' existing = {
   name: eventHubsNamespaceName
 }
 
-resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
+resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' existing = {
   name: cosmosAccountName
 }
 
@@ -77,7 +95,7 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   name: applicationInsightsName
 }
 
-resource keyVault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+resource keyVault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
   name: keyVaultName
 }
 
@@ -86,11 +104,11 @@ resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     principal: p
     role: r
   }))): {
-    name: guid(storage.id, assignment.principal.id, assignment.role)
+    name: guid(storage.id, assignment.principal.key, assignment.role)
     scope: storage
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.role)
-      principalId: assignment.principal.id
+      principalId: principalObjectId(assignment.principal, appIdentity.properties.principalId)
       principalType: assignment.principal.type
     }
   }
@@ -101,11 +119,11 @@ resource serviceBusRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
     principal: p
     role: r
   }))): {
-    name: guid(serviceBus.id, assignment.principal.id, assignment.role)
+    name: guid(serviceBus.id, assignment.principal.key, assignment.role)
     scope: serviceBus
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.role)
-      principalId: assignment.principal.id
+      principalId: principalObjectId(assignment.principal, appIdentity.properties.principalId)
       principalType: assignment.principal.type
     }
   }
@@ -116,54 +134,54 @@ resource eventHubsRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     principal: p
     role: r
   }))): {
-    name: guid(eventHubs.id, assignment.principal.id, assignment.role)
+    name: guid(eventHubs.id, assignment.principal.key, assignment.role)
     scope: eventHubs
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.role)
-      principalId: assignment.principal.id
+      principalId: principalObjectId(assignment.principal, appIdentity.properties.principalId)
       principalType: assignment.principal.type
     }
   }
 ]
 
-resource cosmosRoles 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = [
+resource cosmosRoles 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2026-03-15' = [
   for principal in principals: {
     parent: cosmos
-    name: guid(cosmos.id, principal.id, cosmosDataContributor)
+    name: guid(cosmos.id, principal.key, cosmosDataContributor)
     properties: {
       roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
-      principalId: principal.id
+      principalId: principalObjectId(principal, appIdentity.properties.principalId)
       scope: cosmos.id
     }
   }
 ]
 
 resource telemetryRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(applicationInsights.id, appPrincipalId, roles.monitoringMetricsPublisher)
+  name: guid(applicationInsights.id, appIdentity.id, roles.monitoringMetricsPublisher)
   scope: applicationInsights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
-    principalId: appPrincipalId
+    principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource secretsUserRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(keyVault.id, appPrincipalId, roles.keyVaultSecretsUser)
+  name: guid(keyVault.id, appIdentity.id, roles.keyVaultSecretsUser)
   scope: keyVault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
-    principalId: appPrincipalId
+    principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
 // No principalType: the seeder is a user (azd up) or the pipeline's service principal.
-resource secretsSeederRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(secretsSeederPrincipalId)) {
-  name: guid(keyVault.id, secretsSeederPrincipalId, roles.keyVaultSecretsOfficer)
+resource secretsSeederRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(keyVaultSeederPrincipalId)) {
+  name: guid(keyVault.id, keyVaultSeederPrincipalId, roles.keyVaultSecretsOfficer)
   scope: keyVault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
-    principalId: secretsSeederPrincipalId
+    principalId: keyVaultSeederPrincipalId
   }
 }

@@ -1,8 +1,10 @@
 // Alert rules: dead letters waiting (any queue or subscription, 5 minutes), a saga that could not
 // compensate, the functions' failure rate, and projection lag. They notify the action group
 // (an email when alertEmail is given).
+import { tagsType } from '../types.bicep'
+
 param location string
-param tags object
+param tags tagsType
 param actionGroupName string
 param alertEmail string = ''
 param serviceBusNamespaceId string
@@ -27,7 +29,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-resource deadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+resource deadLetters 'Microsoft.Insights/metricAlerts@2026-01-01' = {
   name: 'dead-letters-waiting'
   location: 'global'
   tags: tags
@@ -72,7 +74,7 @@ resource deadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   }
 }
 
-resource compensationFailed 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+resource compensationFailed 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'saga-compensation-failed'
   location: location
   tags: tags
@@ -110,7 +112,7 @@ resource compensationFailed 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
-resource failureRate 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+resource failureRate 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'function-failure-rate'
   location: location
   tags: tags
@@ -148,7 +150,7 @@ resource failureRate 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview'
   }
 }
 
-resource projectionLag 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+resource projectionLag 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: 'projection-lag'
   location: location
   tags: tags

@@ -1,9 +1,12 @@
 // The Cosmos DB account (serverless by default, autoscale by parameter) with the database and
 // the containers of config/cosmos.yaml — partition keys, TTL, and indexing policies that index
-// only the paths the code filters and sorts on. Key-based access is off (data-plane roles only).
+// only the paths the code filters and sorts on. Key-based access is off (data-plane roles only), and so are key-based metadata writes;
+// TLS 1.2 minimum.
+import { tagsType } from '../types.bicep'
+
 param name string
 param location string
-param tags object
+param tags tagsType
 param databaseName string
 
 @allowed([
@@ -19,145 +22,218 @@ param logAnalyticsWorkspaceId string
 var containers = [
   {
     name: 'events'
-    paths: [
-      '/streamId'
-    ]
-    kind: 'Hash'
-    indexingPolicy: {
-      indexingMode: 'consistent'
-      automatic: true
-      includedPaths: [
-        {
-          path: '/streamId/?'
-        }
-        {
-          path: '/version/?'
-        }
-        {
-          path: '/kind/?'
-        }
-      ]
-      excludedPaths: [
-        {
-          path: '/*'
-        }
-      ]
+    resource: {
+      id: 'events'
+      partitionKey: {
+        paths: [
+          '/streamId'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/streamId/?'
+          }
+          {
+            path: '/version/?'
+          }
+          {
+            path: '/kind/?'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+      }
     }
   }
   {
     name: 'views'
-    paths: [
-      '/pk'
-    ]
-    kind: 'Hash'
-    indexingPolicy: {
-      indexingMode: 'consistent'
-      automatic: true
-      includedPaths: [
-        {
-          path: '/pk/?'
-        }
-        {
-          path: '/kind/?'
-        }
-        {
-          path: '/sortKey/?'
-        }
-        {
-          path: '/generation/?'
-        }
-        {
-          path: '/projection/?'
-        }
-        {
-          path: '/revenue/?'
-        }
-        {
-          path: '/status/?'
-        }
-        {
-          path: '/finishedAt/?'
-        }
-      ]
-      excludedPaths: [
-        {
-          path: '/*'
-        }
-      ]
+    resource: {
+      id: 'views'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/pk/?'
+          }
+          {
+            path: '/kind/?'
+          }
+          {
+            path: '/sortKey/?'
+          }
+          {
+            path: '/generation/?'
+          }
+          {
+            path: '/projection/?'
+          }
+          {
+            path: '/revenue/?'
+          }
+          {
+            path: '/status/?'
+          }
+          {
+            path: '/finishedAt/?'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+      }
     }
   }
   {
     name: 'leases'
-    paths: [
-      '/id'
-    ]
-    kind: 'Hash'
+    resource: {
+      id: 'leases'
+      partitionKey: {
+        paths: [
+          '/id'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+    }
   }
   {
     name: 'idempotency'
-    paths: [
-      '/id'
-    ]
-    kind: 'Hash'
-    defaultTtl: -1
-    indexingPolicy: {
-      indexingMode: 'consistent'
-      automatic: true
-      includedPaths: []
-      excludedPaths: [
-        {
-          path: '/*'
-        }
-      ]
+    resource: {
+      id: 'idempotency'
+      partitionKey: {
+        paths: [
+          '/id'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      defaultTtl: -1
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: []
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+      }
     }
   }
   {
     name: 'ledgers'
-    paths: [
-      '/pk'
-    ]
-    kind: 'Hash'
+    resource: {
+      id: 'ledgers'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+    }
   }
 ]
 // </generated>
 
-module account 'br/public:avm/res/document-db/database-account:0.20.1' = {
-  name: 'cosmos'
-  params: {
-    name: name
-    location: location
-    tags: tags
-    disableLocalAuthentication: true
+resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
-    zoneRedundant: false
-    failoverLocations: [
+    minimalTlsVersion: 'Tls12'
+    publicNetworkAccess: 'Enabled'
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    locations: [
       {
+        locationName: location
         failoverPriority: 0
         isZoneRedundant: false
-        locationName: location
       }
     ]
-    capabilitiesToAdd: throughputMode == 'serverless' ? [ 'EnableServerless' ] : []
-    networkRestrictions: {
-      publicNetworkAccess: 'Enabled'
-      ipRules: []
-      virtualNetworkRules: []
+    capabilities: throughputMode == 'serverless'
+      ? [
+          {
+            name: 'EnableServerless'
+          }
+        ]
+      : []
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2026-03-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: {
+      id: databaseName
     }
-    sqlDatabases: [
+    options: throughputMode == 'autoscale'
+      ? {
+          autoscaleSettings: {
+            maxThroughput: autoscaleMaxThroughput
+          }
+        }
+      : {}
+  }
+}
+
+resource containerResources 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2026-03-15' = [
+  for container in containers: {
+    parent: database
+    name: container.name
+    properties: {
+      resource: container.resource
+    }
+  }
+]
+
+// 2021-05-01-preview is the newest diagnosticSettings version, and the first with categoryGroup.
+#disable-next-line use-recent-api-versions
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
       {
-        name: databaseName
-        autoscaleSettingsMaxThroughput: throughputMode == 'autoscale' ? autoscaleMaxThroughput : null
-        containers: containers
+        categoryGroup: 'allLogs'
+        enabled: true
       }
     ]
-    diagnosticSettings: [
+    metrics: [
       {
-        workspaceResourceId: logAnalyticsWorkspaceId
+        category: 'Requests'
+        enabled: true
       }
     ]
   }
 }
 
-output name string = account.outputs.name
-output resourceId string = account.outputs.resourceId
-output endpoint string = account.outputs.endpoint
+output name string = account.name
+output resourceId string = account.id
+output endpoint string = account.properties.documentEndpoint

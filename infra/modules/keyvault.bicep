@@ -3,25 +3,30 @@
 // (Key Vault Secrets User, rbac.bicep). RBAC authorization, no access policies; purge protection,
 // so a deleted secret (and the data its keys encrypt) can be recovered for 90 days. No secret is
 // declared here: the postprovision hook generates each one once (infra/scripts/seed-secrets.mjs).
+import { tagsType } from '../types.bicep'
+
 param name string
 param location string
-param tags object
+param tags tagsType
 param logAnalyticsWorkspaceId string
 
-module vault 'br/public:avm/res/key-vault/vault:0.14.0' = {
-  name: 'keyvault'
-  params: {
-    name: name
-    location: location
-    tags: tags
-    sku: 'standard'
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
     enableRbacAuthorization: true
     enablePurgeProtection: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
-    enableVaultForDeployment: false
-    enableVaultForTemplateDeployment: false
-    enableVaultForDiskEncryption: false
+    enabledForDeployment: false
+    enabledForTemplateDeployment: false
+    enabledForDiskEncryption: false
     // Flex Consumption resolves references over the public endpoint unless the app is in a VNet;
     // access is by Entra ID role only.
     publicNetworkAccess: 'Enabled'
@@ -29,14 +34,31 @@ module vault 'br/public:avm/res/key-vault/vault:0.14.0' = {
       defaultAction: 'Allow'
       bypass: 'AzureServices'
     }
-    diagnosticSettings: [
+  }
+}
+
+// 2021-05-01-preview is the newest diagnosticSettings version, and the first with categoryGroup.
+#disable-next-line use-recent-api-versions
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
       {
-        workspaceResourceId: logAnalyticsWorkspaceId
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
       }
     ]
   }
 }
 
-output name string = vault.outputs.name
-output resourceId string = vault.outputs.resourceId
-output uri string = vault.outputs.uri
+output name string = vault.name
+output resourceId string = vault.id
+output uri string = vault.properties.vaultUri

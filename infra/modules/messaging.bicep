@@ -1,9 +1,12 @@
 // The Service Bus namespace with every queue, topic, subscription and rule of
 // config/topology.yaml. Shared-key (SAS) authentication is off: the app and the developer reach
-// it with Entra ID roles (rbac.bicep). Standard by default; Premium (zone redundant) by parameter.
+// it with Entra ID roles (rbac.bicep); TLS 1.2 minimum. Standard by default; Premium (zone redundant)
+// by parameter.
+import { tagsType } from '../types.bicep'
+
 param name string
 param location string
-param tags object
+param tags tagsType
 
 @allowed([
   'Standard'
@@ -17,126 +20,158 @@ param logAnalyticsWorkspaceId string
 var queues = [
   {
     name: 'inbound'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P14D'
-    deadLetteringOnMessageExpiration: true
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT10M'
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P14D'
+      deadLetteringOnMessageExpiration: true
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT10M'
+    }
   }
   {
     name: 'express-processing'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P7D'
-    deadLetteringOnMessageExpiration: true
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P7D'
+      deadLetteringOnMessageExpiration: true
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+    }
   }
   {
     name: 'fulfilment'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P7D'
-    deadLetteringOnMessageExpiration: true
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P7D'
+      deadLetteringOnMessageExpiration: true
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+    }
   }
   {
     name: 'finance'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P14D'
-    deadLetteringOnMessageExpiration: true
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P14D'
+      deadLetteringOnMessageExpiration: true
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+    }
   }
   {
     name: 'inventory-updates'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P7D'
-    deadLetteringOnMessageExpiration: true
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
-    requiresSession: true
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P7D'
+      deadLetteringOnMessageExpiration: true
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+      requiresSession: true
+    }
   }
   {
     name: 'order-commands'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P7D'
-    deadLetteringOnMessageExpiration: true
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
-    requiresSession: true
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P7D'
+      deadLetteringOnMessageExpiration: true
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+      requiresSession: true
+    }
   }
   {
     name: 'ops-jobs'
-    lockDuration: 'PT5M'
-    maxDeliveryCount: 5
-    defaultMessageTimeToLive: 'P1D'
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT10M'
+    properties: {
+      lockDuration: 'PT5M'
+      maxDeliveryCount: 5
+      defaultMessageTimeToLive: 'P1D'
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT10M'
+    }
   }
   {
     name: 'audit-log'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P30D'
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P30D'
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+    }
   }
   {
     name: 'review'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P30D'
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P30D'
+    }
   }
   {
     name: 'archive'
-    lockDuration: 'PT1M'
-    maxDeliveryCount: 10
-    defaultMessageTimeToLive: 'P90D'
+    properties: {
+      lockDuration: 'PT1M'
+      maxDeliveryCount: 10
+      defaultMessageTimeToLive: 'P90D'
+    }
   }
 ]
 
 var topics = [
   {
     name: 'order-events'
-    defaultMessageTimeToLive: 'P7D'
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
+    properties: {
+      defaultMessageTimeToLive: 'P7D'
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+    }
     subscriptions: [
       {
         name: 'analytics'
-        lockDuration: 'PT1M'
-        maxDeliveryCount: 10
+        properties: {
+          lockDuration: 'PT1M'
+          maxDeliveryCount: 10
+        }
       }
       {
         name: 'express-notifications'
-        lockDuration: 'PT1M'
-        maxDeliveryCount: 10
+        properties: {
+          lockDuration: 'PT1M'
+          maxDeliveryCount: 10
+        }
         rules: [
           {
             name: 'critical-route'
-            filterType: 'SqlFilter'
-            sqlFilter: {
-              sqlExpression: 'route = \'critical_orders\''
+            properties: {
+              filterType: 'SqlFilter'
+              sqlFilter: {
+                sqlExpression: 'route = \'critical_orders\''
+              }
             }
           }
         ]
       }
       {
         name: 'cancellations'
-        lockDuration: 'PT1M'
-        maxDeliveryCount: 10
+        properties: {
+          lockDuration: 'PT1M'
+          maxDeliveryCount: 10
+        }
         rules: [
           {
             name: 'cancelled'
-            filterType: 'CorrelationFilter'
-            correlationFilter: {
-              label: 'OrderCancelled'
+            properties: {
+              filterType: 'CorrelationFilter'
+              correlationFilter: {
+                label: 'OrderCancelled'
+              }
             }
           }
         ]
@@ -145,25 +180,33 @@ var topics = [
   }
   {
     name: 'payment-events'
-    defaultMessageTimeToLive: 'P14D'
-    requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: 'PT1H'
+    properties: {
+      defaultMessageTimeToLive: 'P14D'
+      requiresDuplicateDetection: true
+      duplicateDetectionHistoryTimeWindow: 'PT1H'
+    }
     subscriptions: [
       {
         name: 'ledger'
-        lockDuration: 'PT1M'
-        maxDeliveryCount: 10
+        properties: {
+          lockDuration: 'PT1M'
+          maxDeliveryCount: 10
+        }
       }
       {
         name: 'card-payments'
-        lockDuration: 'PT1M'
-        maxDeliveryCount: 10
+        properties: {
+          lockDuration: 'PT1M'
+          maxDeliveryCount: 10
+        }
         rules: [
           {
             name: 'card'
-            filterType: 'SqlFilter'
-            sqlFilter: {
-              sqlExpression: 'method = \'card\''
+            properties: {
+              filterType: 'SqlFilter'
+              sqlFilter: {
+                sqlExpression: 'method = \'card\''
+              }
             }
           }
         ]
@@ -172,48 +215,113 @@ var topics = [
   }
   {
     name: 'business-alerts'
-    defaultMessageTimeToLive: 'P14D'
+    properties: {
+      defaultMessageTimeToLive: 'P14D'
+    }
     subscriptions: [
       {
         name: 'ops-team'
-        lockDuration: 'PT1M'
-        maxDeliveryCount: 10
+        properties: {
+          lockDuration: 'PT1M'
+          maxDeliveryCount: 10
+        }
       }
     ]
   }
 ]
 // </generated>
 
-module namespace 'br/public:avm/res/service-bus/namespace:0.17.0' = {
-  name: 'servicebus'
-  params: {
-    name: name
-    location: location
-    tags: tags
-    skuObject: sku == 'Premium' ? { name: 'Premium', capacity: 1 } : { name: 'Standard' }
-    zoneRedundant: sku == 'Premium'
+// Children are declared from flat lists, each naming the index of its parent in the list above,
+// so every queue, topic, subscription and rule is a resource of its own in the compiled template.
+var subscriptions = flatten(map(range(0, length(topics)), t => map(topics[t].subscriptions, s => {
+  topic: t
+  name: s.name
+  properties: s.properties
+  rules: s.?rules ?? []
+})))
+
+var rules = flatten(map(range(0, length(subscriptions)), s => map(subscriptions[s].rules, r => {
+  subscription: s
+  name: r.name
+  properties: r.properties
+})))
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: sku == 'Premium'
+    ? {
+        name: 'Premium'
+        tier: 'Premium'
+        capacity: 1
+      }
+    : {
+        name: 'Standard'
+        tier: 'Standard'
+      }
+  properties: {
     disableLocalAuth: true
+    minimumTlsVersion: '1.2'
     publicNetworkAccess: 'Enabled'
-    queues: queues
-    topics: topics
-    diagnosticSettings: [
+    zoneRedundant: sku == 'Premium'
+  }
+}
+
+resource queueResources 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = [
+  for queue in queues: {
+    parent: namespace
+    name: queue.name
+    properties: queue.properties
+  }
+]
+
+resource topicResources 'Microsoft.ServiceBus/namespaces/topics@2026-01-01' = [
+  for topic in topics: {
+    parent: namespace
+    name: topic.name
+    properties: topic.properties
+  }
+]
+
+resource subscriptionResources 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2026-01-01' = [
+  for subscription in subscriptions: {
+    parent: topicResources[subscription.topic]
+    name: subscription.name
+    properties: subscription.properties
+  }
+]
+
+resource ruleResources 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2026-01-01' = [
+  for rule in rules: {
+    parent: subscriptionResources[rule.subscription]
+    name: rule.name
+    properties: rule.properties
+  }
+]
+
+// 2021-05-01-preview is the newest diagnosticSettings version, and the first with categoryGroup.
+#disable-next-line use-recent-api-versions
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: namespace
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
       {
-        workspaceResourceId: logAnalyticsWorkspaceId
-        logCategoriesAndGroups: [
-          {
-            categoryGroup: 'allLogs'
-          }
-        ]
-        metricCategories: [
-          {
-            category: 'AllMetrics'
-          }
-        ]
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
       }
     ]
   }
 }
 
-output name string = namespace.outputs.name
-output resourceId string = namespace.outputs.resourceId
-output fullyQualifiedNamespace string = '${namespace.outputs.name}.servicebus.windows.net'
+output name string = namespace.name
+output resourceId string = namespace.id
+output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'

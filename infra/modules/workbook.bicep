@@ -1,8 +1,10 @@
 // The operations workbook in Azure Monitor: one business transaction end to end by
 // correlationId, saga outcomes over time, dead letters by reason (infra/workbook.json; its KQL
 // lives in infra/queries/).
+import { tagsType } from '../types.bicep'
+
 param location string
-param tags object
+param tags tagsType
 param applicationInsightsId string
 
 resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {

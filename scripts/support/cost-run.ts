@@ -30,9 +30,9 @@ export function deploymentShape(host: Pick<EmbeddedHost, 'functions'>): Deployme
   const main = readFileSync(join(root, 'infra', 'main.bicep'), 'utf8');
   const memory = /param instanceMemoryMB int = (\d+)/.exec(main);
   const hubs = readFileSync(join(root, 'infra', 'modules', 'eventhubs.bicep'), 'utf8');
-  const capacity = /skuCapacity: (\d+)/.exec(hubs);
+  const capacity = /var throughputUnits = (\d+)/.exec(hubs);
   const alerts = readFileSync(join(root, 'infra', 'modules', 'alerts.bicep'), 'utf8');
-  if (!memory || !capacity) throw new Error('infra/: instanceMemoryMB or the Event Hubs skuCapacity is no longer where the cost model reads it');
+  if (!memory || !capacity) throw new Error('infra/: instanceMemoryMB or the Event Hubs throughputUnits is no longer where the cost model reads it');
   const topology = loadTopology(join(root, 'config', 'topology.yaml'));
   return {
     instanceMemoryMB: Number(memory[1]),

@@ -1,21 +1,24 @@
-// Drift between the app and its infrastructure, read from the .bicep files themselves (no Bicep
-// CLI can run here). It checks that:
-//  - the Service Bus queues, topics, subscriptions and rules, the Cosmos DB containers and the
-//    event hubs in infra/ are exactly those of config/, property by property (sessions, lock
-//    duration, max delivery count, duplicate detection, TTL, partition keys, indexing, partitions,
-//    consumer groups), and that every entity config/ declares is used by the app;
+// Drift between the app and its infrastructure, read from what the real Bicep compiler makes of
+// infra/: the compiled ARM template and the resources it deploys (`bicep snapshot` evaluates the
+// template for a fixed deployment, expressions and loops included; src/infra/bicep-cli.ts). It
+// checks that:
+//  - the Service Bus queues, topics, subscriptions and rules, the Cosmos DB database and
+//    containers, and the event hubs and consumer groups deployed are exactly those of config/,
+//    property by property, and that every entity config/ declares is used by the app;
 //  - the function app's settings are exactly the `azure` settings of src/config/app-settings.ts,
-//    every setting the code, the bindings and host.json read is catalogued, and every binding's
-//    connection is an identity-based one infra/ provides;
-//  - infra/ holds no key, no connection string, no key-based access, and pins every module; the
-//    settings that hold key material are Key Vault references resolved with the app's identity.
-// Anything it cannot read fails loudly with the file and line.
+//    every setting the code, the bindings and host.json read is catalogued, every binding's
+//    connection is an identity-based one the template provides with the app's identity, and key
+//    material is a Key Vault reference to the deployed vault, resolved with that identity;
+//  - the app's identity holds every data role its connections need, on the right resource;
+//  - the secure defaults hold (local auth off, TLS 1.2, RBAC-only Key Vault with purge
+//    protection, diagnostics to Log Analytics, Flex Consumption deployed with the identity…);
+//  - infra/ uses no registry module, and neither the template nor the hooks hold a key.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { APP_SETTINGS, CONNECTIONS } from '../config/app-settings';
-import { parseBicep, toPlain, type BicepDeclaration } from './bicep';
-import { declaredInfra, GENERATED_BLOCKS } from './declared';
+import type { CompiledInfra, PredictedResource } from './bicep-cli';
+import { declaredInfra } from './declared';
 import { buildWorkbook } from './workbook';
 
 export interface BindingInfo {
@@ -32,33 +35,22 @@ export interface BindingInfo {
 }
 
 export interface DriftInput {
-  /** The repository root (infra/, config/, src/, functions/, host.json). */
+  /** The repository root (config/, src/, functions/, host.json, azure.yaml). */
   root: string;
-  /** The infrastructure to check (default: root/infra). */
+  /** The infrastructure that was compiled (default: root/infra). */
   infraDir?: string;
+  /** What the compiler made of it (compileInfra). */
+  compiled: CompiledInfra;
   /** The app's bindings, as the host registered them. */
   bindings: BindingInfo[];
 }
 
 function bicepFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...bicepFiles(path));
-    else if (entry.name.endsWith('.bicep')) out.push(path);
-  }
-  return out;
+  return filesUnder(dir).filter((f) => f.endsWith('.bicep'));
 }
 
 function sourceFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...sourceFiles(path));
-    else if (entry.name.endsWith('.ts')) out.push(path);
-  }
-  return out;
+  return filesUnder(dir).filter((f) => f.endsWith('.ts'));
 }
 
 /** Differences between two plain values, as "path: expected X, found Y" lines. */
@@ -84,25 +76,31 @@ export function differences(expected: unknown, actual: unknown, path: string): s
   return expected === actual ? [] : [`${path}: config/ says ${JSON.stringify(expected)}, infra/ says ${JSON.stringify(actual)}`];
 }
 
-/** Compares two lists of named entities: missing, extra, and property differences. */
-function compareNamed(kind: string, expected: Record<string, unknown>[], actual: unknown, where: string): string[] {
-  if (!Array.isArray(actual)) return [`${where}: ${kind} is not a list the drift test can read`];
-  const problems: string[] = [];
-  const byName = new Map((actual as Record<string, unknown>[]).map((a) => [String(a?.name), a]));
-  for (const e of expected) {
-    const a = byName.get(String(e.name));
-    if (!a) problems.push(`${where}: ${kind} '${String(e.name)}' is in config/ but not in infra/`);
-    else problems.push(...differences(e, a, `${where}: ${kind} '${String(e.name)}'`));
-  }
-  const names = new Set(expected.map((e) => String(e.name)));
-  for (const name of byName.keys()) if (!names.has(name)) problems.push(`${where}: ${kind} '${name}' is in infra/ but the app does not use it`);
-  return problems;
-}
+const SB = 'Microsoft.ServiceBus/namespaces';
+const EH = 'Microsoft.EventHub/namespaces';
+const COSMOS = 'Microsoft.DocumentDB/databaseAccounts';
+const STORAGE = 'Microsoft.Storage/storageAccounts';
+const SITE = 'Microsoft.Web/sites';
+const VAULT = 'Microsoft.KeyVault/vaults';
+const INSIGHTS = 'Microsoft.Insights/components';
+const IDENTITY = 'Microsoft.ManagedIdentity/userAssignedIdentities';
 
-function declarationOf(decls: BicepDeclaration[], keyword: BicepDeclaration['keyword'], name: string, file: string): BicepDeclaration {
-  const d = decls.find((x) => x.keyword === keyword && x.name === name);
-  if (!d) throw new Error(`${file}: no '${keyword} ${name}' — the drift test cannot find what it checks`);
-  return d;
+/** A child's own name: the last segment of `parent/child`. */
+const leaf = (r: PredictedResource) => r.name.split('/').pop()!;
+/** A child's name below its namespace or account: `topic/subscription` for `ns/topic/subscription`. */
+const below = (r: PredictedResource, depth: number) => r.name.split('/').slice(depth).join('/');
+
+/** Compares what config/ declares with the resources of one type, by name. */
+function compareEntities(kind: string, expected: Map<string, unknown>, resources: PredictedResource[], nameOf: (r: PredictedResource) => string, valueOf: (r: PredictedResource) => unknown): string[] {
+  const problems: string[] = [];
+  const actual = new Map(resources.map((r) => [nameOf(r), r]));
+  for (const [name, value] of expected) {
+    const r = actual.get(name);
+    if (!r) problems.push(`infra: ${kind} '${name}' is in config/ but not in infra/`);
+    else if (value !== undefined) problems.push(...differences(value, valueOf(r), `infra: ${kind} '${name}'`));
+  }
+  for (const name of actual.keys()) if (!expected.has(name)) problems.push(`infra: ${kind} '${name}' is in infra/ but the app does not use it`);
+  return problems;
 }
 
 const FORBIDDEN = [
@@ -116,34 +114,124 @@ const FORBIDDEN = [
 /** An app setting that the platform fills from Key Vault (learn.microsoft.com: Key Vault references as app settings). */
 export const KEY_VAULT_REFERENCE = /^@Microsoft\.KeyVault\((?:VaultName=[^;()\s]+;SecretName=[0-9A-Za-z-]+(?:;SecretVersion=[0-9A-Za-z]+)?|SecretUri=https:\/\/[^()\s]+)\)$/;
 
+/** Built-in Azure role definitions (learn.microsoft.com: Azure built-in roles). */
+const ROLE = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419',
+  eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975',
+  eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde',
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
+} as const;
+
+/** Cosmos DB's data-plane role "Cosmos DB Built-in Data Contributor" (a SQL role, not an Azure RBAC role). */
+const COSMOS_DATA_CONTRIBUTOR = '00000000-0000-0000-0000-000000000002';
+
+/** The data roles the app's identity needs, on which resource, and why. */
+export const REQUIRED_ROLES: { scope: string; role: string; name: string; why: string }[] = [
+  { scope: STORAGE, role: ROLE.storageBlobDataOwner, name: 'Storage Blob Data Owner', why: 'AzureWebJobsStorage: host leases, Durable task hub blobs, the deployment package' },
+  { scope: STORAGE, role: ROLE.storageQueueDataContributor, name: 'Storage Queue Data Contributor', why: 'AzureWebJobsStorage: the Durable task hub queues' },
+  { scope: STORAGE, role: ROLE.storageTableDataContributor, name: 'Storage Table Data Contributor', why: 'AzureWebJobsStorage: the Durable task hub history and instances' },
+  { scope: SB, role: ROLE.serviceBusDataSender, name: 'Azure Service Bus Data Sender', why: 'ServiceBusConnection: output bindings and the messaging port send' },
+  { scope: SB, role: ROLE.serviceBusDataReceiver, name: 'Azure Service Bus Data Receiver', why: 'ServiceBusConnection: the Service Bus triggers and the ops endpoints receive' },
+  { scope: SB, role: ROLE.serviceBusDataOwner, name: 'Azure Service Bus Data Owner', why: 'ServiceBusConnection: the ops endpoints read queue depths (runtime properties)' },
+  { scope: EH, role: ROLE.eventHubsDataSender, name: 'Azure Event Hubs Data Sender', why: 'EventHubConnection: integration events are published' },
+  { scope: EH, role: ROLE.eventHubsDataReceiver, name: 'Azure Event Hubs Data Receiver', why: 'EventHubConnection: the sales metric consumes them' },
+  { scope: INSIGHTS, role: ROLE.monitoringMetricsPublisher, name: 'Monitoring Metrics Publisher', why: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING: telemetry with Entra ID (local auth is off)' },
+  { scope: VAULT, role: ROLE.keyVaultSecretsUser, name: 'Key Vault Secrets User', why: 'the Key Vault references in the app settings' },
+];
+
+/** Secure defaults, each a property of a deployed resource (README: Deploy to Azure). */
+export const SECURE_DEFAULTS: { type: string; path: string; value: unknown; what: string }[] = [
+  { type: SB, path: 'properties.disableLocalAuth', value: true, what: 'Service Bus: SAS keys off' },
+  { type: SB, path: 'properties.minimumTlsVersion', value: '1.2', what: 'Service Bus: TLS 1.2 minimum' },
+  { type: EH, path: 'properties.disableLocalAuth', value: true, what: 'Event Hubs: SAS keys off' },
+  { type: EH, path: 'properties.minimumTlsVersion', value: '1.2', what: 'Event Hubs: TLS 1.2 minimum' },
+  { type: COSMOS, path: 'properties.disableLocalAuth', value: true, what: 'Cosmos DB: account keys off' },
+  { type: COSMOS, path: 'properties.disableKeyBasedMetadataWriteAccess', value: true, what: 'Cosmos DB: no metadata writes with keys' },
+  { type: COSMOS, path: 'properties.minimalTlsVersion', value: 'Tls12', what: 'Cosmos DB: TLS 1.2 minimum' },
+  { type: STORAGE, path: 'properties.allowSharedKeyAccess', value: false, what: 'storage: shared keys off' },
+  { type: STORAGE, path: 'properties.allowBlobPublicAccess', value: false, what: 'storage: no anonymous blob access' },
+  { type: STORAGE, path: 'properties.minimumTlsVersion', value: 'TLS1_2', what: 'storage: TLS 1.2 minimum' },
+  { type: STORAGE, path: 'properties.supportsHttpsTrafficOnly', value: true, what: 'storage: HTTPS only' },
+  { type: INSIGHTS, path: 'properties.DisableLocalAuth', value: true, what: 'Application Insights: ingestion with Entra ID only' },
+  { type: VAULT, path: 'properties.enableRbacAuthorization', value: true, what: 'Key Vault: RBAC only, no access policies' },
+  { type: VAULT, path: 'properties.enablePurgeProtection', value: true, what: 'Key Vault: purge protection' },
+  { type: SITE, path: 'properties.httpsOnly', value: true, what: 'function app: HTTPS only' },
+  { type: SITE, path: 'properties.siteConfig.minTlsVersion', value: '1.2', what: 'function app: TLS 1.2 minimum' },
+  { type: SITE, path: 'properties.siteConfig.ftpsState', value: 'Disabled', what: 'function app: no FTP' },
+  { type: SITE, path: 'properties.functionAppConfig.runtime.name', value: 'node', what: 'function app: the Node.js runtime' },
+  { type: SITE, path: 'properties.functionAppConfig.runtime.version', value: '22', what: 'function app: Node 22' },
+  { type: SITE, path: 'properties.functionAppConfig.deployment.storage.authentication.type', value: 'UserAssignedIdentity', what: 'function app: the package is deployed through the user-assigned identity' },
+  { type: 'Microsoft.Web/serverfarms', path: 'sku.name', value: 'FC1', what: 'the plan is Flex Consumption (FC1)' },
+  { type: SITE, path: 'tags.azd-service-name', value: 'api', what: "azd finds the app by its tag 'azd-service-name': 'api'" },
+];
+
+/** Resources whose logs and metrics go to Log Analytics (diagnostic settings on each). */
+const DIAGNOSED = [SB, EH, COSMOS, VAULT, STORAGE, SITE];
+
+function at(value: unknown, path: string): unknown {
+  // Paths are dotted; a tag name may hold a dash but no dot.
+  return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), value);
+}
+
+/** An ARM expression the compiler could not evaluate, reading a runtime property of a resource. */
+const refersTo = (value: unknown, resourceId: string, property: string) =>
+  typeof value === 'string' && value.startsWith('[') && value.includes(`reference('${resourceId}'`) && value.endsWith(`.${property}]`);
+
 export function checkDrift(input: DriftInput): string[] {
   const root = input.root;
   const infra = input.infraDir ?? join(root, 'infra');
+  const { resources, templateText } = input.compiled;
   const problems: string[] = [];
-  const parsed = new Map<string, BicepDeclaration[]>();
-  // Every .bicep must be readable, or the check proves nothing.
-  for (const file of bicepFiles(infra)) {
-    const name = relative(infra, file);
-    parsed.set(name, parseBicep(readFileSync(file, 'utf8'), `infra/${name}`));
-  }
-  const decls = (file: string) => {
-    const d = parsed.get(file);
-    if (!d) throw new Error(`infra/${file} is missing`);
-    return d;
+  const ofType = (type: string) => resources.filter((r) => r.type === type);
+  const single = (type: string): PredictedResource | undefined => {
+    const found = ofType(type);
+    if (found.length !== 1) problems.push(`infra: expected one ${type}, the template deploys ${found.length}`);
+    return found[0];
   };
 
-  // --- entities: infra/ == config/
-  const declared = declaredInfra(join(root, 'config'));
-  for (const block of GENERATED_BLOCKS) {
-    const file = block.file.replace(/^infra\//, '');
-    for (const v of block.vars) {
-      const value = toPlain(declarationOf(decls(file), 'var', v, block.file).value);
-      const expected = (declared as unknown as Record<string, Record<string, unknown>[]>)[v]!;
-      problems.push(...compareNamed(v.replace(/s$/, ''), expected, value, block.file));
-    }
+  // --- sources: the project's own modules only (a registry cannot be reached, nor its modules checked)
+  for (const file of bicepFiles(infra)) {
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/^\s*(module|import)\b.*'(br[:/]|ts[:/])/.test(line)) problems.push(`infra/${relative(infra, file)}:${i + 1}: a registry module (${line.trim()}); use a module under infra/modules/`);
+      });
   }
-  const database = toPlain(declarationOf(decls('main.bicep'), 'var', 'databaseName', 'infra/main.bicep').value);
-  if (database !== declared.databaseName) problems.push(`infra/main.bicep: databaseName is ${JSON.stringify(database)}, config/cosmos.yaml says '${declared.databaseName}'`);
+
+  // --- no keys: in anything the template deploys, in the hooks, in azure.yaml
+  for (const r of resources) {
+    const text = JSON.stringify(r);
+    for (const f of FORBIDDEN) if (f.pattern.test(text)) problems.push(`infra: ${r.type} '${r.name}': ${f.what}`);
+  }
+  for (const f of FORBIDDEN) if (f.pattern.test(templateText) && !resources.some((r) => f.pattern.test(JSON.stringify(r)))) problems.push(`infra: the compiled template: ${f.what}`);
+  for (const file of [...filesUnder(join(infra, 'scripts')), join(root, 'azure.yaml')].filter(existsSync)) {
+    const text = readFileSync(file, 'utf8');
+    for (const f of FORBIDDEN) if (f.pattern.test(text)) problems.push(`${relative(root, file)}: ${f.what}`);
+  }
+
+  // --- entities: what is deployed == config/
+  const declared = declaredInfra(join(root, 'config'));
+  const byName = <T extends { name: string }>(items: T[], value: (t: T) => unknown) => new Map(items.map((i) => [i.name, value(i)]));
+  const props = (r: PredictedResource) => r.properties ?? {};
+  problems.push(...compareEntities('queue', byName(declared.queues, (q) => q.properties), ofType(`${SB}/queues`), leaf, props));
+  problems.push(...compareEntities('topic', byName(declared.topics, (t) => t.properties), ofType(`${SB}/topics`), leaf, props));
+  const subscriptions = declared.topics.flatMap((t) => t.subscriptions.map((s) => ({ ...s, name: `${t.name}/${s.name}` })));
+  problems.push(...compareEntities('subscription', byName(subscriptions, (s) => s.properties), ofType(`${SB}/topics/subscriptions`), (r) => below(r, 1), props));
+  const rules = subscriptions.flatMap((s) => (s.rules ?? []).map((r) => ({ ...r, name: `${s.name}/${r.name}` })));
+  problems.push(...compareEntities('rule', byName(rules, (r) => r.properties), ofType(`${SB}/topics/subscriptions/rules`), (r) => below(r, 1), props));
+  problems.push(...compareEntities('database', new Map([[declared.databaseName, undefined]]), ofType(`${COSMOS}/sqlDatabases`), leaf, props));
+  problems.push(
+    ...compareEntities('container', byName(declared.containers, (c) => c.resource), ofType(`${COSMOS}/sqlDatabases/containers`), (r) => below(r, 1).replace(`${declared.databaseName}/`, ''), (r) => props(r).resource),
+  );
+  problems.push(...compareEntities('event hub', byName(declared.eventHubs, (h) => h.properties), ofType(`${EH}/eventhubs`), leaf, props));
+  const groups = declared.eventHubs.flatMap((h) => h.consumerGroups.map((g) => ({ name: `${h.name}/${g}` })));
+  problems.push(...compareEntities('consumer group', byName(groups, () => undefined), ofType(`${EH}/eventhubs/consumergroups`), (r) => below(r, 1), props));
 
   // --- every entity config/ declares is used by the app
   const used = usedEntities(root, input.bindings);
@@ -162,27 +250,49 @@ export function checkDrift(input: DriftInput): string[] {
     }
   }
 
+  // --- the app's identity, and the resources its settings point at
+  const identity = single(IDENTITY);
+  const site = single(SITE);
+  const vault = single(VAULT);
+  const identityId = identity?.id ?? '(no identity)';
+  if (site && !(site.identity?.userAssignedIdentities && identityId in (site.identity.userAssignedIdentities as object))) problems.push(`infra: the function app does not run as the user-assigned identity ${identityId}`);
+
   // --- app settings
-  const appSettings = toPlain(declarationOf(decls('app/api.bicep'), 'var', 'appSettings', 'infra/app/api.bicep').value);
-  if (!appSettings || typeof appSettings !== 'object' || Array.isArray(appSettings)) throw new Error('infra/app/api.bicep: appSettings is not an object literal');
+  const config = ofType(`${SITE}/config`).find((r) => leaf(r) === 'appsettings');
+  if (!config) problems.push('infra: the function app has no appsettings (Microsoft.Web/sites/config appsettings)');
+  const appSettings = (config?.properties ?? {}) as Record<string, unknown>;
   const provided = new Set(Object.keys(appSettings));
   const catalog = new Map(APP_SETTINGS.map((s) => [s.name, s]));
-  for (const s of APP_SETTINGS) if (s.scope === 'azure' && !provided.has(s.name)) problems.push(`infra/app/api.bicep: app setting '${s.name}' is missing (${s.description})`);
+  for (const s of APP_SETTINGS) if (s.scope === 'azure' && !provided.has(s.name)) problems.push(`infra: app setting '${s.name}' is missing (${s.description})`);
   for (const name of provided) {
     const s = catalog.get(name);
-    if (!s) problems.push(`infra/app/api.bicep: app setting '${name}' is not one the app reads (src/config/app-settings.ts)`);
-    else if (s.scope !== 'azure') problems.push(`infra/app/api.bicep: app setting '${name}' is ${s.scope}-only and must not be set in Azure`);
+    if (!s) problems.push(`infra: app setting '${name}' is not one the app reads (src/config/app-settings.ts)`);
+    else if (s.scope !== 'azure') problems.push(`infra: app setting '${name}' is ${s.scope}-only and must not be set in Azure`);
   }
   let references = 0;
-  for (const [name, value] of Object.entries(appSettings as Record<string, unknown>)) {
+  for (const [name, value] of Object.entries(appSettings)) {
     // A Key Vault reference names where a secret is, not the secret: the platform resolves it.
     const reference = typeof value === 'string' && KEY_VAULT_REFERENCE.test(value);
-    if (reference) references++;
-    if (catalog.get(name)?.secret && !reference) {
-      problems.push(`infra/app/api.bicep: app setting '${name}' holds key material: it must be a Key Vault reference (@Microsoft.KeyVault(VaultName=…;SecretName=…)), not a value in infra/`);
+    if (reference) {
+      references++;
+      const vaultName = /VaultName=([^;]+);/.exec(value)?.[1];
+      if (vault && vaultName !== vault.name) problems.push(`infra: app setting '${name}' references vault '${vaultName}', not the deployed vault '${vault.name}'`);
     }
-    if (!reference && typeof value === 'string' && /key|password|secret|sig=/i.test(value) && !/ClientId=|Authorization=AAD/.test(value)) problems.push(`infra/app/api.bicep: an app setting looks like a secret: ${value}`);
+    if (catalog.get(name)?.secret && !reference) {
+      problems.push(`infra: app setting '${name}' holds key material: it must be a Key Vault reference (@Microsoft.KeyVault(VaultName=…;SecretName=…)), not a value in infra/`);
+    }
+    if (!reference && typeof value === 'string' && !value.startsWith('[') && /key|password|secret|sig=/i.test(value) && !/ClientId=|Authorization=AAD/.test(value)) problems.push(`infra: an app setting looks like a secret: ${name}`);
   }
+  if (references > 0 && site?.properties?.keyVaultReferenceIdentity !== identityId) {
+    problems.push(`infra: the app settings reference Key Vault, so the function app's keyVaultReferenceIdentity must be the user-assigned identity (${identityId})`);
+  }
+  // Identity-based connections: the endpoint, `managedidentity`, and the identity's client id.
+  for (const prefix of [...CONNECTIONS.map((c) => c.name), 'AzureWebJobsStorage']) {
+    if (appSettings[`${prefix}__credential`] !== 'managedidentity') problems.push(`infra: app setting '${prefix}__credential' must be 'managedidentity'`);
+    if (!refersTo(appSettings[`${prefix}__clientId`], identityId, 'clientId')) problems.push(`infra: app setting '${prefix}__clientId' must be the client id of the app's identity`);
+  }
+  if (declared.databaseName !== appSettings.COSMOS_DATABASE_NAME) problems.push(`infra: app setting COSMOS_DATABASE_NAME is ${JSON.stringify(appSettings.COSMOS_DATABASE_NAME)}, config/cosmos.yaml says '${declared.databaseName}'`);
+
   // What the code, the bindings and host.json read must be catalogued.
   for (const name of settingsReadByCode(root)) if (!catalog.has(name)) problems.push(`the code reads setting '${name}', which src/config/app-settings.ts does not list`);
   const connectionNames = new Set<string>(CONNECTIONS.map((c) => c.name));
@@ -198,37 +308,45 @@ export function checkDrift(input: DriftInput): string[] {
     if (catalog.get(m[1]!)?.scope !== 'azure') problems.push(`host.json: %${m[1]}% is not a setting infra/ provides`);
   }
 
-  // --- no secrets, no key-based access, pinned modules
-  for (const file of [...bicepFiles(infra), ...filesUnder(join(infra, 'scripts')), join(root, 'azure.yaml')].filter(existsSync)) {
-    const text = readFileSync(file, 'utf8');
-    for (const f of FORBIDDEN) if (f.pattern.test(text)) problems.push(`${relative(root, file)}: ${f.what}`);
-    for (const m of text.matchAll(/'br\/public:([^':]+)(?::([^']*))?'/g)) {
-      if (!m[2] || !/^\d+\.\d+\.\d+$/.test(m[2])) problems.push(`${relative(root, file)}: module ${m[1]} is not pinned to a version`);
+  // --- role assignments: each data role the app needs, granted to its identity on the right resource
+  const assignments = ofType('Microsoft.Authorization/roleAssignments');
+  for (const need of REQUIRED_ROLES) {
+    const scope = ofType(need.scope)[0];
+    const granted = scope && assignments.some((a) => a.id.startsWith(`${scope.id}/providers/`) && String(a.properties?.roleDefinitionId).endsWith(`/${need.role}`) && refersTo(a.properties?.principalId, identityId, 'principalId'));
+    if (!granted) problems.push(`infra: the app's identity lacks '${need.name}' on the ${need.scope} (${need.why})`);
+  }
+  const cosmosAccount = ofType(COSMOS)[0];
+  const cosmosGranted = ofType(`${COSMOS}/sqlRoleAssignments`).some(
+    (a) => String(a.properties?.roleDefinitionId).endsWith(`/sqlRoleDefinitions/${COSMOS_DATA_CONTRIBUTOR}`) && a.properties?.scope === cosmosAccount?.id && refersTo(a.properties?.principalId, identityId, 'principalId'),
+  );
+  if (!cosmosGranted) problems.push("infra: the app's identity lacks 'Cosmos DB Built-in Data Contributor' on the account (CosmosConnection: the event store, views, leases)");
+
+  // --- secure defaults
+  for (const d of SECURE_DEFAULTS) {
+    for (const r of ofType(d.type)) {
+      const value = at(r, d.path);
+      if (value !== d.value) problems.push(`infra: ${d.type} '${r.name}' must set ${d.path}: ${JSON.stringify(d.value)} (${d.what}); it has ${JSON.stringify(value)}`);
     }
   }
-  const expectFlag = (file: string, module: string, key: string, value: boolean) => {
-    const d = decls(file).find((x) => (x.keyword === 'module' || x.keyword === 'resource') && x.name === module);
-    const params = (toPlain(d?.value) as { params?: Record<string, unknown>; properties?: Record<string, unknown> } | undefined)?.params;
-    if (params?.[key] !== value) problems.push(`infra/${file}: ${module} must set ${key}: ${value}`);
-  };
-  expectFlag('modules/messaging.bicep', 'namespace', 'disableLocalAuth', true);
-  expectFlag('modules/eventhubs.bicep', 'namespace', 'disableLocalAuth', true);
-  expectFlag('modules/cosmos.bicep', 'account', 'disableLocalAuthentication', true);
-  expectFlag('main.bicep', 'storage', 'allowSharedKeyAccess', false);
-  expectFlag('modules/monitoring.bicep', 'applicationInsights', 'disableLocalAuth', true);
-  expectFlag('modules/keyvault.bicep', 'vault', 'enableRbacAuthorization', true);
-  expectFlag('modules/keyvault.bicep', 'vault', 'enablePurgeProtection', true);
-
-  // --- the function app: Flex Consumption, Node 22, deployment through the managed identity
-  const api = toPlain(declarationOf(decls('app/api.bicep'), 'module', 'api', 'infra/app/api.bicep').value) as { params?: Record<string, unknown> };
-  if (references > 0 && api.params?.keyVaultAccessIdentityResourceId === undefined) {
-    problems.push('infra/app/api.bicep: the app settings reference Key Vault, so keyVaultAccessIdentityResourceId must name the user-assigned identity that resolves them');
+  const workspace = ofType('Microsoft.OperationalInsights/workspaces')[0];
+  const diagnostics = ofType('Microsoft.Insights/diagnosticSettings');
+  for (const type of DIAGNOSED) {
+    for (const r of ofType(type)) {
+      if (!diagnostics.some((d) => d.id.startsWith(`${r.id}/providers/`) && d.properties?.workspaceId === workspace?.id)) problems.push(`infra: ${type} '${r.name}' sends no diagnostics to the Log Analytics workspace`);
+    }
   }
-  const config = api.params?.functionAppConfig as { runtime?: { name?: string; version?: string }; deployment?: { storage?: { authentication?: { type?: string } } } } | undefined;
-  if (config?.runtime?.name !== 'node' || config.runtime.version !== '22') problems.push("infra/app/api.bicep: the runtime must be node '22'");
-  if (config?.deployment?.storage?.authentication?.type !== 'UserAssignedIdentity') problems.push('infra/app/api.bicep: deployment must authenticate with the user-assigned identity');
-  const plan = toPlain(declarationOf(decls('main.bicep'), 'module', 'appServicePlan', 'infra/main.bicep').value) as { params?: { sku?: { name?: string } } };
-  if (plan.params?.sku?.name !== 'FC1') problems.push('infra/main.bicep: the plan must be Flex Consumption (FC1)');
+  for (const r of resources) {
+    if (r.location && r.tags?.['azd-env-name'] === undefined) problems.push(`infra: ${r.type} '${r.name}' lacks the tag azd-env-name`);
+  }
+
+  // --- what the hooks read from azd's environment, the template outputs
+  const outputs = new Set(Object.keys((input.compiled.template.outputs ?? {}) as object));
+  for (const file of filesUnder(join(infra, 'scripts'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const re of [/need\('([A-Z][A-Z0-9_]+)'\)/g, /\benv\.([A-Z][A-Z0-9_]+)/g, /\$values\.([A-Z][A-Z0-9_]+)/g, /"\$([A-Z][A-Z0-9_]+)"/g]) {
+      for (const m of text.matchAll(re)) if (!outputs.has(m[1]!)) problems.push(`${relative(root, file)}: reads ${m[1]} from azd's environment, which infra/main.bicep does not output`);
+    }
+  }
 
   // --- azure.yaml names the service as azd expects
   const azure = parseYaml(readFileSync(join(root, 'azure.yaml'), 'utf8')) as { services?: Record<string, { project?: string; language?: string; host?: string }> };
