@@ -11,7 +11,13 @@ export class ChildHost {
     readonly process: ChildProcess,
     readonly baseUrl: string,
     readonly exited: Promise<number | null>,
+    private readonly errorOutput: () => string,
   ) {}
+
+  /** What the host wrote on stderr so far (its warnings and errors). */
+  get stderr(): string {
+    return this.errorOutput();
+  }
 
   /** Starts the host on a free port; every stdout line is appended to `lines` (across restarts). */
   static async start(dataDir: string, lines: string[], env: Record<string, string> = {}, port = 0): Promise<ChildHost> {
@@ -46,7 +52,7 @@ export class ChildHost {
       });
     });
     assert.match(baseUrl, /^http:\/\/localhost:\d+$/);
-    return new ChildHost(child, baseUrl, exited);
+    return new ChildHost(child, baseUrl, exited, () => stderr);
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

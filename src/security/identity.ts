@@ -27,7 +27,12 @@ export interface ApiKeyEntry {
 }
 
 export interface AuthSettings {
-  /** off: nothing configured on a developer machine; on: callers must identify; unconfigured: in Azure with nothing configured — every caller is refused. */
+  /**
+   * off: nothing configured on a developer machine (no API_KEYS setting at all); on: callers must
+   * identify (a present API_KEYS, even an empty list or a blank value, means on: revoking the last
+   * key closes the API instead of opening it); unconfigured: in Azure with nothing configured —
+   * every caller is refused.
+   */
   mode: 'off' | 'on' | 'unconfigured';
   apiKeys: ApiKeyEntry[];
   /** Whether x-ms-client-principal is honoured (only where nobody but the platform can set it). */
@@ -95,9 +100,24 @@ export function authSettings(env: NodeJS.ProcessEnv = process.env): AuthSettings
   const fingerprint = JSON.stringify([inAzure, trustEasyAuth, env.API_KEYS ?? '']);
   if (cached?.fingerprint === fingerprint) return cached.settings;
   const apiKeys = parseApiKeys(env.API_KEYS);
-  const mode = apiKeys.length > 0 || trustEasyAuth ? 'on' : inAzure ? 'unconfigured' : 'off';
+  const mode = apiKeys.length > 0 || trustEasyAuth ? 'on' : inAzure ? 'unconfigured' : env.API_KEYS !== undefined ? 'on' : 'off';
   cached = { fingerprint, settings: { mode, apiKeys, trustEasyAuth, inAzure } };
   return cached.settings;
+}
+
+/** One line for the host's start-up log: the auth mode, how many keys, and what `off` leaves open. */
+export function describeAuth(settings: AuthSettings): { level: 'information' | 'warning'; message: string } {
+  const keys = `${settings.apiKeys.length} API key${settings.apiKeys.length === 1 ? '' : 's'}`;
+  if (settings.mode === 'off') {
+    return {
+      level: 'warning',
+      message: 'HTTP auth: off (no API_KEYS setting) — every route is open to anyone who can reach this port: order commands, the ops API (dead-letter resubmit and purge, rebuilds, saga terminate) and the Durable HTTP API. Set API_KEYS (npm run api-key) to turn it on.',
+    };
+  }
+  if (settings.mode === 'unconfigured') return { level: 'warning', message: 'HTTP auth: not configured in Azure — every request but /api/health is refused until API_KEYS or App Service authentication is set.' };
+  const how = [settings.trustEasyAuth ? 'App Service authentication (x-ms-client-principal)' : undefined, `${keys}`].filter(Boolean).join(' and ');
+  if (settings.apiKeys.length === 0 && !settings.trustEasyAuth) return { level: 'warning', message: 'HTTP auth: on with 0 API keys (API_KEYS is an empty list) — every request but /api/health is refused.' };
+  return { level: 'information', message: `HTTP auth: on — ${how}.` };
 }
 
 export interface HeaderReader {

@@ -335,6 +335,66 @@ describe('Easy Auth and Azure', () => {
   });
 });
 
+describe('auth fails closed (security review, finding 2)', () => {
+  afterEach(() => {
+    process.env.API_KEYS = API_KEYS;
+  });
+
+  test.each([['an empty list', '[]'], ['a blank value', '   '], ['an empty value', '']])('API_KEYS set to %s means on with nobody allowed: every route but health, the ops API and the Durable API answer 401', async (_, value) => {
+    process.env.API_KEYS = value;
+    // The running host reads the setting per request, as the app in Azure does after a key is revoked.
+    for (const [method, path] of [
+      ['GET', '/api/orders/o-closed'],
+      ['POST', '/api/ops/deadletters/resubmit?entity=inbound&all=true'],
+      ['DELETE', '/api/ops/deadletters?entity=inbound&all=true'],
+      ['POST', '/api/sagas/o-closed/events/ManualApproval'],
+    ] as const) {
+      const answer = await call(method, path, { key: 'ops', body: method === 'POST' ? {} : undefined });
+      expect([path, answer.status, answer.body.error?.code]).toEqual([path, 401, 'AuthenticationRequired']);
+    }
+    expect((await call('GET', '/api/health')).status).toBe(200);
+  });
+
+  /** A host process of its own, started with API_KEYS as given (undefined: no setting at all). */
+  async function childHost(apiKeys: string | undefined, check: (host: ChildHost, lines: string[]) => Promise<void>): Promise<void> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'auth-mode-'));
+    const saved = process.env.API_KEYS;
+    if (apiKeys === undefined) delete process.env.API_KEYS;
+    else process.env.API_KEYS = apiKeys;
+    const lines: string[] = [];
+    let host: ChildHost | undefined;
+    try {
+      host = await ChildHost.start(dataDir, lines);
+      await check(host, lines);
+    } finally {
+      process.env.API_KEYS = saved;
+      await host?.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  test('a host started with API_KEYS=[] says so at start, and its Durable HTTP API needs the system key', async () => {
+    await childHost('[]', async (host) => {
+      // A warning: the host writes it on stderr.
+      expect(host.stderr.split('\n').filter((l) => l.includes('HTTP auth:'))).toEqual([expect.stringContaining('HTTP auth: on with 0 API keys (API_KEYS is an empty list) — every request but /api/health is refused.')]);
+      expect((await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances`)).status).toBe(401);
+      expect((await fetch(`${host.baseUrl}/api/ops/entities`)).status).toBe(401);
+      expect((await fetch(`${host.baseUrl}/api/health`)).status).toBe(200);
+    });
+  });
+
+  test('the start-up log names the auth mode and the number of keys; off is a warning naming what is open', async () => {
+    await childHost(API_KEYS, async (_, lines) => {
+      expect(lines.filter((l) => l.includes('HTTP auth:'))).toEqual([expect.stringContaining(`HTTP auth: on — ${Object.keys(CALLERS).length} API keys.`)]);
+    });
+    await childHost(undefined, async (host, lines) => {
+      expect(lines.filter((l) => l.includes('HTTP auth:'))).toEqual([]);
+      const [line] = host.stderr.split('\n').filter((l) => l.includes('HTTP auth:'));
+      expect(line).toMatch(/HTTP auth: off \(no API_KEYS setting\) — every route is open .*the ops API .*the Durable HTTP API/);
+    });
+  });
+});
+
 test('a malformed API_KEYS stops the app at start, naming the entry, rather than run open or closed by surprise', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-bad-keys-'));
   try {

@@ -185,7 +185,13 @@ describe('when identity is asked for', () => {
     const env: NodeJS.ProcessEnv = { API_KEYS };
     const first: AuthSettings = authSettings(env);
     expect(authSettings(env)).toBe(first);
+    // Revoking the last key closes the API: a present setting, even empty, means on.
     env.API_KEYS = '';
+    expect(authSettings(env).mode).toBe('on');
+    env.API_KEYS = '[]';
+    expect(authSettings(env)).toMatchObject({ mode: 'on', apiKeys: [] });
+    expect(() => identify(headers({ 'x-api-key': 'anything' }), authSettings(env))).toThrow(IdentificationFailed);
+    delete env.API_KEYS;
     expect(authSettings(env).mode).toBe('off');
   });
 

@@ -29,7 +29,7 @@ import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
 import type { RpcBindingInfo, RpcInvocationResponse } from '../worker/rpc';
 import { workerState, type RegisteredFunction } from '../worker/worker-state';
 import { loadEntryPoints } from './app-loader';
-import { authSettings, identify, requireRole } from '../../security/identity';
+import { authSettings, describeAuth, identify, requireRole } from '../../security/identity';
 import { DASHBOARD_ROLES } from '../../security/operations';
 import { dashboardHandler } from './dashboard';
 import { FunctionExecutor } from './executor';
@@ -167,7 +167,10 @@ export class EmbeddedHost {
       const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
       // The Durable webhooks' system key: with the app's HTTP auth on, the API that can start,
       // approve or terminate sagas is not left open beside the role checks (README "Security").
-      const durableSystemKey = authSettings(env).mode === 'off' ? undefined : randomBytes(32).toString('base64url');
+      const auth = authSettings(env);
+      const durableSystemKey = auth.mode === 'off' ? undefined : randomBytes(32).toString('base64url');
+      const authLine = describeAuth(auth);
+      bootLogger.log(authLine.level, 'Host.Startup', authLine.message);
       const executor = new FunctionExecutor(logger, {
         functionTimeoutMs: config.functionTimeoutMs,
         defaultRetry: config.retry,
