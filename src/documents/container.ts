@@ -2,6 +2,7 @@
 // writes with optimistic concurrency (ETag / If-Match), transactional batches within one
 // partition, and simple queries. Implemented on @azure/cosmos (src/adapters/azure) and on the
 // embedded host's SQLite document store (src/adapters/embedded). Status codes are Cosmos's.
+import { ValidationError } from '../shared/errors';
 
 export interface Document {
   id: string;
@@ -83,3 +84,19 @@ export class DocumentStoreError extends Error {
 
 export const MAX_BATCH_OPERATIONS = 100;
 export const MAX_ITEM_BYTES = 2 * 1024 * 1024;
+
+/**
+ * One page of a query whose continuation token came from a caller (a query string). A token the
+ * store cannot use — not one it issued, garbled, from another query — is the caller's mistake:
+ * a ValidationError naming the parameter (400), never the store's error passed up as a 500.
+ */
+export async function queryWithCallerToken<T extends Document>(container: DocumentContainer, spec: QuerySpec, parameter = 'continuation'): Promise<QueryPage<T>> {
+  try {
+    return await container.query<T>(spec);
+  } catch (error) {
+    if (spec.continuation !== undefined && error instanceof DocumentStoreError && error.code === 400) {
+      throw new ValidationError('The continuation token is not valid for this query: pass back the token a previous page returned, unchanged', parameter);
+    }
+    throw error;
+  }
+}

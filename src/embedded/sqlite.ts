@@ -1,14 +1,14 @@
 // One SQLite file holds every embedded service's state (broker, store, durable engine).
 // WAL + synchronous=FULL: a commit is on disk (fsynced) when it returns, so anything the host
 // acknowledges survives SIGKILL and power loss alike; GroupCommit amortises the fsync.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
 export function openDatabase(file: string): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') keepPrivate(file);
   const db = new Database(file);
   if (file !== ':memory:') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -18,6 +18,18 @@ export function openDatabase(file: string): Db {
     component TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
     PRIMARY KEY (component, version)) WITHOUT ROWID`);
   return db;
+}
+
+/**
+ * The data holds orders, messages and sagas: only its owner may read it. A new data folder is made
+ * 0700; the database file is made (or set) 0600 before SQLite opens it, and SQLite gives its -wal
+ * and -shm files the database file's permissions. An existing folder is left as it is (it may be
+ * one the user shares on purpose, e.g. DATA_DIR=/tmp).
+ */
+function keepPrivate(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 /** Applies each not-yet-applied step of a component's schema, in order, once. */

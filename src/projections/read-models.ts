@@ -1,7 +1,7 @@
 // The query side: reads the active generation of each view. An order or SKU whose view is not
 // there yet (the projection lags a moment behind the append) is answered from the event store,
 // so a client that just wrote sees its write; an id nobody ever wrote is 404.
-import type { DocumentContainer } from '../documents/container';
+import { queryWithCallerToken, type DocumentContainer } from '../documents/container';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { viewId } from './projection';
 import { percentile, statusId, type ProjectionStatus } from './projector';
@@ -60,29 +60,23 @@ export class ReadModels {
 
   async customerOrders(customerId: string, options: { limit?: number; continuation?: string } = {}): Promise<Page<CustomerOrderEntry & { version: number }>> {
     const g = await this.#active('customer-orders');
-    let page;
-    try {
-      page = await this.views.query<StreamStateDocument<OrderSummary>>({
-        partitionKey: `customer:${customerId}`,
-        where: [
-          { path: 'kind', op: '=', value: 'customer-order' },
-          { path: 'generation', op: '=', value: g },
-        ],
-        orderBy: { path: 'sortKey', descending: true },
-        limit: pageSize(options.limit),
-        continuation: options.continuation,
-      });
-    } catch (error) {
-      if ((error as { code?: number }).code === 400 && options.continuation) throw new ValidationError('The continuation token is not valid for this query', 'continuation');
-      throw error;
-    }
+    const page = await queryWithCallerToken<StreamStateDocument<OrderSummary>>(this.views, {
+      partitionKey: `customer:${customerId}`,
+      where: [
+        { path: 'kind', op: '=', value: 'customer-order' },
+        { path: 'generation', op: '=', value: g },
+      ],
+      orderBy: { path: 'sortKey', descending: true },
+      limit: pageSize(options.limit),
+      continuation: options.continuation,
+    });
     if (page.items.length === 0 && !options.continuation) throw new NotFoundError(`Customer ${customerId} has no orders`, 'customerId');
     return { items: page.items.map((d) => ({ ...toEntry(d.state), version: d.version })), ...(page.continuation ? { continuation: page.continuation } : {}) };
   }
 
   async salesReport(options: { limit?: number; continuation?: string } = {}): Promise<Page<Pick<SalesTotals, 'sku' | 'unitsSold' | 'revenue' | 'orders'>>> {
     const g = await this.#active('sales-report');
-    const page = await this.views.query<SalesTotals>({
+    const page = await queryWithCallerToken<SalesTotals>(this.views, {
       where: [
         { path: 'kind', op: '=', value: 'sales' },
         { path: 'generation', op: '=', value: g },

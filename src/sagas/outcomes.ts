@@ -1,7 +1,7 @@
 // Saga outcomes projected for queries: one document per saga in the views container (partition
 // "sagas"), written by the saga's last activity — by status, and failed or compensated ones in a
 // time window.
-import type { Document, DocumentContainer } from '../documents/container';
+import { queryWithCallerToken, type Document, type DocumentContainer } from '../documents/container';
 import type { Condition } from '../documents/container';
 import { ValidationError } from '../shared/errors';
 import type { SagaState, SagaStatus } from './definition';
@@ -55,7 +55,7 @@ export async function queryOutcomes(
   }
   const limit = q.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new ValidationError('limit must be 1 to 200', 'limit');
-  const page = await views.query<SagaOutcome>({ partitionKey: SAGAS_PK, where, orderBy: { path: 'finishedAt', descending: true }, limit, continuation: q.continuation });
+  const page = await queryWithCallerToken<SagaOutcome>(views, { partitionKey: SAGAS_PK, where, orderBy: { path: 'finishedAt', descending: true }, limit, continuation: q.continuation });
   return {
     items: page.items.map(({ id: _i, pk: _p, kind: _k, _etag, _ts, _lsn, _rid, _self, _attachments, ...o }) => (void _etag, void _ts, void _lsn, void _rid, void _self, void _attachments, o)),
     ...(page.continuation ? { continuation: page.continuation } : {}),

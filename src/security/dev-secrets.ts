@@ -55,7 +55,7 @@ export function loadDevSecrets(dataDir: string | undefined, env: NodeJS.ProcessE
       const generated = missing.filter((name) => !stored[name]);
       for (const name of generated) stored[name] = DEV_SECRETS[name]!();
       if (generated.length > 0) {
-        mkdirSync(dataDir, { recursive: true });
+        mkdirSync(dataDir, { recursive: true, mode: 0o700 });
         writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
         chmodSync(file, 0o600); // an existing file keeps its mode on write
       }

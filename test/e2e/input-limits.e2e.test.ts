@@ -150,7 +150,8 @@ describe('on the queue: dead-lettered InputLimitExceeded, then parked for review
     expect(deferred.state).toBe('deferred');
     expect(deferred.body.length).toBe(body.length);
     expect(String(deferred.applicationProperties['x-triage-error'])).toMatch(/accepts at most 262144/);
-    expect(running.logs.find((l) => l.message.includes('Triage of at-the-limit: too large to copy anywhere'))).toBeDefined();
+    // The function logs after the deferral commits, so the line may trail the message's new state.
+    await waitFor(() => running.logs.find((l) => l.message.includes('Triage of at-the-limit: too large to copy anywhere')), 'the triage log line');
     expect(running.logs.filter((l) => l.level === 'error' && /triageInboundDeadLetters' \(Failed/.test(l.message))).toEqual([]);
   });
 

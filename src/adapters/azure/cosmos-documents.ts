@@ -39,6 +39,11 @@ export function toSql(spec: Pick<QuerySpec, 'where' | 'orderBy'>, select = '*'):
   return { query, parameters };
 }
 
+function hasStatus(error: unknown): boolean {
+  const e = error as { code?: unknown; statusCode?: unknown } | undefined;
+  return typeof e?.code === 'number' || typeof e?.statusCode === 'number';
+}
+
 function translate(error: unknown): never {
   const e = error as { code?: number | string; statusCode?: number; message?: string };
   const code = typeof e.code === 'number' ? e.code : e.statusCode;
@@ -149,6 +154,9 @@ export class CosmosDocumentContainer implements DocumentContainer {
       const page = await iterator.fetchNext();
       return page.continuationToken ? { items: page.resources, continuation: page.continuationToken } : { items: page.resources };
     } catch (error) {
+      // The SDK parses a cross-partition query's token itself: a garbled one fails before any
+      // request, with no status. The service answers 400 for one it cannot use.
+      if (spec.continuation !== undefined && !hasStatus(error)) throw new DocumentStoreError(400, `Invalid continuation token: ${(error as Error).message}`);
       return translate(error);
     }
   }

@@ -269,8 +269,7 @@ export class EmbeddedContainer implements DocumentContainer {
     for (const c of spec.where ?? []) where.push(this.#condition(c, params));
     let order = 'ORDER BY pk, id';
     if (spec.orderBy) order = `ORDER BY json_extract(body, '${jsonPath(spec.orderBy.path)}') ${spec.orderBy.descending ? 'DESC' : 'ASC'}, pk, id`;
-    const offset = spec.continuation ? Number(JSON.parse(Buffer.from(spec.continuation, 'base64url').toString()).offset) : 0;
-    if (!Number.isInteger(offset) || offset < 0) throw new DocumentStoreError(400, 'Invalid continuation token');
+    const offset = spec.continuation === undefined ? 0 : continuationOffset(spec.continuation);
     const limit = spec.limit ?? 1000;
     const rows = this.db.prepare(`SELECT * FROM doc_items WHERE ${where.join(' AND ')} ${order} LIMIT ? OFFSET ?`).all(...params, limit + 1, offset) as Row[];
     const page = rows.slice(0, limit).map((r) => this.#toDocument(r) as T);
@@ -369,4 +368,16 @@ export class EmbeddedDocumentStore {
     set.add(listener);
     return () => set!.delete(listener);
   }
+}
+
+/** The offset a continuation token of ours holds; anything else is Cosmos DB's 400 (invalid token). */
+function continuationOffset(token: string): number {
+  let offset: unknown;
+  try {
+    offset = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset?: unknown } | null)?.offset;
+  } catch {
+    offset = undefined;
+  }
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw new DocumentStoreError(400, 'Invalid continuation token');
+  return offset;
 }

@@ -143,8 +143,8 @@ export class HttpListener {
     const server = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
       const work = this.#handle(req, res).catch((error: unknown) => {
         this.options.logger.log('error', 'Host.Http', `Unhandled error serving ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
+        if (!res.headersSent) sendError(res, 500, 'InternalError', 'The host could not serve this request.');
+        else res.end();
       });
       this.#inflight.add(work);
       void work.finally(() => this.#inflight.delete(work));
@@ -193,12 +193,15 @@ export class HttpListener {
       res.end();
       return;
     }
+    // A path that is not valid percent-encoding is refused before anything reads it: the app's
+    // routes, the Durable HTTP API and the dashboard all decode their segments.
+    if (!decodablePath(url.pathname)) return sendError(res, 400, 'ValidationFailed', 'The request path is not valid percent-encoding (a % must be followed by two hex digits of UTF-8).', 'path');
     for (const handler of this.#handlers) if (await handler(req, res, url)) return;
 
     const prefix = this.options.routePrefix ? `/${this.options.routePrefix.toLowerCase()}` : '';
     let path = url.pathname;
     if (prefix) {
-      if (path.toLowerCase() !== prefix && !path.toLowerCase().startsWith(`${prefix}/`)) return this.#notFound(res);
+      if (path.toLowerCase() !== prefix && !path.toLowerCase().startsWith(`${prefix}/`)) return this.#notFound(req, res, url);
       path = path.slice(prefix.length);
     }
     const method = (req.method ?? 'GET').toUpperCase();
@@ -211,7 +214,7 @@ export class HttpListener {
         break;
       }
     }
-    if (!matched) return this.#notFound(res);
+    if (!matched) return this.#notFound(req, res, url);
 
     let body: Buffer;
     const limit = this.options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
@@ -229,9 +232,9 @@ export class HttpListener {
     await this.#invoke(matched.route, matched.params, req, res, url, body);
   }
 
-  #notFound(res: ServerResponse): void {
-    res.writeHead(404, { 'Content-Length': '0' });
-    res.end();
+  /** No function serves the path and method (or a route constraint refused a segment): 404, as the Functions host answers, in the app's JSON error shape. */
+  #notFound(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    sendError(res, 404, 'NotFound', `No function serves ${(req.method ?? 'GET').toUpperCase()} ${url.pathname}.`, 'path');
   }
 
   async #invoke(route: HttpRoute, params: Record<string, string>, req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) {
@@ -293,5 +296,21 @@ export class HttpListener {
     delete outHeaders['transfer-encoding'];
     res.writeHead(status, { ...outHeaders, 'Content-Length': String(req.method === 'HEAD' ? 0 : responseBody.length) });
     res.end(req.method === 'HEAD' ? undefined : responseBody);
+  }
+}
+
+/** The app's error shape (README: Errors), for what the host answers itself. */
+function sendError(res: ServerResponse, status: number, code: string, message: string, target?: string): void {
+  const body = JSON.stringify({ error: { code, message, ...(target ? { target } : {}) } });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+function decodablePath(pathname: string): boolean {
+  try {
+    decodeURIComponent(pathname);
+    return true;
+  } catch {
+    return false;
   }
 }
