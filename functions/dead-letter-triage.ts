@@ -31,7 +31,7 @@ function distrusted(dead: DeadLetteredMessage, check: Exclude<Verification, { va
 
 export async function triageInboundDeadLetters(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
-  const check = verifyDelivered(message);
+  const check = verifyDelivered(message, INBOUND_QUEUE);
   let dead: DeadLetteredMessage = {
     entity: INBOUND_QUEUE,
     messageId: String(message.messageId),

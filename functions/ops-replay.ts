@@ -104,7 +104,7 @@ function jobOf(message: ServiceBusReceivedMessage): OpsJob | undefined {
 
 export async function runOpsJob(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
-  if (!(await verifiedOrDeadLettered(serviceBus, context))) return;
+  if (!(await verifiedOrDeadLettered(serviceBus, context, OPS_JOBS_QUEUE))) return;
   const job = jobOf(message);
   const es = eventSourcing();
   if (job?.job === 'rebuild-projection') {

@@ -37,7 +37,7 @@ function envelopeOf(message: ServiceBusReceivedMessage) {
 
 export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
-  if (!(await verifiedOrDeadLettered(serviceBus, context))) return;
+  if (!(await verifiedOrDeadLettered(serviceBus, context, ORDER_COMMANDS_QUEUE))) return;
   let envelope;
   try {
     envelope = envelopeOf(message);

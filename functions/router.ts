@@ -18,7 +18,7 @@ const { router } = esb();
 
 export async function routeMessage(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<void> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
-  if (!(await verifiedOrDeadLettered(serviceBus, context))) return;
+  if (!(await verifiedOrDeadLettered(serviceBus, context, INBOUND_QUEUE))) return;
   const correlationId = typeof message.correlationId === 'string' ? message.correlationId : undefined;
   await inSpan('esb.route', { ...(correlationId ? { correlationId } : {}), attributes: { 'messaging.message.id': String(message.messageId) } }, async (span) => {
     const decision = await router.handle({

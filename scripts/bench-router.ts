@@ -130,15 +130,15 @@ async function main(): Promise<void> {
   // trigger, every destination's message signed.
   const signingKeys = parseSigningKeys(DEV_SECRETS.MESSAGE_SIGNING_KEYS!());
   const signingSender: MessageSender = {
-    send: (entity, messages) => routerSender.send(entity, messages.map((m) => signMessage(m, signingKeys))),
+    send: (entity, messages) => routerSender.send(entity, messages.map((m) => signMessage(m, signingKeys, entity))),
     schedule: () => routerSender.schedule(),
     cancelScheduled: () => routerSender.cancelScheduled(),
   };
   const signedRouter = new Router({ routes: () => routes, registry, graph, sender: signingSender, idempotency: noMemory, inboundQueue: 'inbound' });
   const signedPath = (contentType: string, body: Buffer) => async () => {
     await acceptMessage({ contentType, body, header: (n) => headers[n] ?? null }, { sender: ingressSender, registry, fields, now: () => new Date() });
-    const queued = signMessage(ingressSender.last[0]!, signingKeys);
-    const check = verifyMessage(queued, signingKeys);
+    const queued = signMessage(ingressSender.last[0]!, signingKeys, 'inbound');
+    const check = verifyMessage(queued, signingKeys, { destination: 'inbound' });
     if (!check.valid) throw new Error(check.description);
     const decision = await signedRouter.handle({ messageId: queued.messageId!, body: JSON.parse(queued.body.toString()), applicationProperties: queued.applicationProperties ?? {} });
     if (decision.action !== 'complete' || decision.result !== 'routed') throw new Error(`unexpected ${JSON.stringify(decision)}`);

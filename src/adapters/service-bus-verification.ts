@@ -43,15 +43,15 @@ export function signableOf(message: ServiceBusReceivedMessage): SignableMessage 
   };
 }
 
-/** Checks a delivered message's signature; a missing or broken key setting throws (the invocation fails and the message comes back). */
-export function verifyDelivered(message: ServiceBusReceivedMessage, now = Date.now()): Verification {
-  return verifyMessage(signableOf(message), signingKeys(), { enqueuedAt: enqueuedTimeOf(message), now });
+/** Checks a delivered message's signature for the entity it came from; a missing or broken key setting throws (the invocation fails and the message comes back). */
+export function verifyDelivered(message: ServiceBusReceivedMessage, entityPath: string, now = Date.now()): Verification {
+  return verifyMessage(signableOf(message), signingKeys(), { destination: entityPath, enqueuedAt: enqueuedTimeOf(message), now });
 }
 
 /** True when the message may be processed; otherwise it has been dead-lettered SignatureInvalid. */
-export async function verifiedOrDeadLettered(serviceBus: ServiceBusMessageContext, context: InvocationContext): Promise<boolean> {
+export async function verifiedOrDeadLettered(serviceBus: ServiceBusMessageContext, context: InvocationContext, entityPath: string): Promise<boolean> {
   const message = serviceBus.messages as ServiceBusReceivedMessage;
-  const check = verifyDelivered(message);
+  const check = verifyDelivered(message, entityPath);
   if (check.valid) return true;
   markActiveSpan('error', `${SIGNATURE_INVALID}: ${check.description}`, { 'esb.deadletter.reason': SIGNATURE_INVALID });
   context.warn(`Dead-lettered message ${String(message.messageId)}: ${SIGNATURE_INVALID} ${check.description}`);

@@ -11,6 +11,7 @@ import type { MessageSender } from '../messaging/messaging';
 import type { OutgoingMessage, PropertyValue } from '../messaging/types';
 import { CATEGORY_PROPERTY, categorise, type DeadLetterCategory } from './dead-letter-categories';
 import { RETRY_PROPERTIES, retryDelayMs, type BackoffPolicy } from './retry';
+import { SIGNATURE_INVALID, VERIFICATION_FAILED, VERIFICATION_PROPERTY } from '../security/message-signature';
 
 export const REVIEW_QUEUE = 'review';
 export const ARCHIVE_QUEUE = 'archive';
@@ -118,6 +119,9 @@ export function isTooLarge(error: unknown): boolean {
 
 function copyOf(message: DeadLetteredMessage, category: DeadLetterCategory, now: Date, extra: Record<string, PropertyValue>, messageId: string): OutgoingMessage {
   const props: Record<string, PropertyValue> = { ...message.applicationProperties };
+  // What failed verification keeps its own properties (its own sig too) and is marked: the app's
+  // sender does not sign it, and every consumer refuses it.
+  const unverified: Record<string, PropertyValue> = message.deadLetterReason === SIGNATURE_INVALID ? { [VERIFICATION_PROPERTY]: VERIFICATION_FAILED } : {};
   delete props.DeadLetterReason;
   delete props.DeadLetterErrorDescription;
   const own = new Set(Object.keys(props));
@@ -137,6 +141,7 @@ function copyOf(message: DeadLetteredMessage, category: DeadLetterCategory, now:
       [TRIAGE_PROPERTIES.originalMessageId]: typeof props[TRIAGE_PROPERTIES.originalMessageId] === 'string' ? props[TRIAGE_PROPERTIES.originalMessageId]! : message.messageId,
       [TRIAGE_PROPERTIES.triagedAt]: now.toISOString(),
       ...extra,
+      ...unverified,
     },
   }, own);
 }

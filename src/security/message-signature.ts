@@ -2,9 +2,10 @@
 // the application properties `sig` (base64) and `sigKeyId`. Every send of the app is signed
 // (signed-messaging.ts); every Service Bus consumer verifies before it does anything else.
 //
-// The canonical form (version "sb-hmac-v1") is a sequence of fields, each written as its length
+// The canonical form (version "sb-hmac-v2") is a sequence of fields, each written as its length
 // (4 bytes, big-endian) and its bytes, so no two different messages share one:
-//   "sb-hmac-v1"
+//   "sb-hmac-v2"
+//   the destination: the queue or topic the message was sent to, lower case (signedDestination)
 //   messageId, subject, correlationId, contentType, sessionId  (each "-" absent, or "=" + value)
 //   the count of signed application properties present, then for each in sorted order (by
 //   UTF-16 code units): its name, and its value as a type letter and text — s string,
@@ -15,14 +16,36 @@
 // that the broker or a dead-lettering consumer add later (DeadLetterReason, DeadLetterCategory,
 // x-retry-*), trace context (traceparent, Diagnostic-Id, which SDK instrumentation may add) and
 // subscription-filter properties of the routes are not signed.
+//
+// A signature means "verified by the app, for this destination": the destination is signed, so a
+// signed message copied into another entity (a parked copy put back on inbound, a command replayed
+// into another queue) fails verification there. What failed verification is never signed by the
+// app: dead-letter triage parks it with its own properties, marked x-verification=failed, and
+// every consumer refuses a message so marked (v1 signed no destination; v1 messages fail now).
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { OutgoingMessage, PropertyValue } from '../messaging/types';
 import { isKeyId, type SigningKeyring } from './key-settings';
 
-export const SIGNATURE_VERSION = 'sb-hmac-v1';
+export const SIGNATURE_VERSION = 'sb-hmac-v2';
 export const SIGNATURE_PROPERTY = 'sig';
 export const SIGNATURE_KEY_PROPERTY = 'sigKeyId';
 export const SIGNATURE_INVALID = 'SignatureInvalid';
+/** Set on a copy of a message that failed verification (the triage's parked copy): never signed, always refused. */
+export const VERIFICATION_PROPERTY = 'x-verification';
+export const VERIFICATION_FAILED = 'failed';
+
+/**
+ * The entity a signature binds: the queue or topic a message is sent to, as a consumer sees it —
+ * a subscription's messages were sent to its topic, a dead letter to the entity it died in.
+ * Lower case: Service Bus entity names are case-insensitive.
+ */
+export function signedDestination(entityPath: string): string {
+  const path = entityPath.replace(/\/\$deadletterqueue$/i, '');
+  const subscription = /^(.+?)\/subscriptions\/[^/]+$/i.exec(path);
+  return (subscription ? subscription[1]! : path).toLowerCase();
+}
+
+export const isMarkedUnverified = (props: Record<string, unknown> | undefined): boolean => props?.[VERIFICATION_PROPERTY] === VERIFICATION_FAILED;
 
 export const SIGNED_PROPERTIES: readonly string[] = [
   'causationId',
@@ -78,11 +101,12 @@ export function canonicalValue(value: unknown): string {
 }
 
 /** The canonical form as the chunks it is made of (the MAC is fed chunk by chunk, without copying). */
-function canonicalChunks(message: SignableMessage): Buffer[] {
+function canonicalChunks(message: SignableMessage, destination: string): Buffer[] {
   const props = message.applicationProperties ?? {};
   const signed = SIGNED_PROPERTIES.filter((name) => props[name] !== undefined);
   const out: Buffer[] = [];
   text(out, SIGNATURE_VERSION);
+  text(out, signedDestination(destination));
   for (const value of [message.messageId, message.subject, message.correlationId, message.contentType, message.sessionId]) header(out, value);
   const count = Buffer.allocUnsafe(4);
   count.writeUInt32BE(signed.length);
@@ -95,18 +119,23 @@ function canonicalChunks(message: SignableMessage): Buffer[] {
   return out;
 }
 
-export function canonicalForm(message: SignableMessage): Buffer {
-  return Buffer.concat(canonicalChunks(message));
+export function canonicalForm(message: SignableMessage, destination: string): Buffer {
+  return Buffer.concat(canonicalChunks(message, destination));
 }
 
-export function mac(secret: KeyObject | Buffer, message: SignableMessage): Buffer {
+export function mac(secret: KeyObject | Buffer, message: SignableMessage, destination: string): Buffer {
   const hmac = createHmac('sha256', secret);
-  for (const chunk of canonicalChunks(message)) hmac.update(chunk);
+  for (const chunk of canonicalChunks(message, destination)) hmac.update(chunk);
   return hmac.digest();
 }
 
-/** The message with `sig` and `sigKeyId` for the current key (any earlier signature replaced). */
-export function signMessage<M extends OutgoingMessage>(message: M, keys: SigningKeyring): M {
+/**
+ * The message with `sig` and `sigKeyId` for the current key and `destination` (any earlier
+ * signature replaced). A message marked as having failed verification is returned as it is:
+ * the app never vouches for it.
+ */
+export function signMessage<M extends OutgoingMessage>(message: M, keys: SigningKeyring, destination: string): M {
+  if (isMarkedUnverified(message.applicationProperties)) return message;
   const props: Record<string, PropertyValue> = { ...message.applicationProperties };
   delete props[SIGNATURE_PROPERTY];
   delete props[SIGNATURE_KEY_PROPERTY];
@@ -115,17 +144,19 @@ export function signMessage<M extends OutgoingMessage>(message: M, keys: Signing
     ...message,
     applicationProperties: {
       ...props,
-      [SIGNATURE_PROPERTY]: mac(keys.current.secret, unsigned).toString('base64'),
+      [SIGNATURE_PROPERTY]: mac(keys.current.secret, unsigned, destination).toString('base64'),
       [SIGNATURE_KEY_PROPERTY]: keys.current.id,
     },
   };
 }
 
-export type SignatureCheck = 'unsigned' | 'malformed' | 'unknown-key' | 'retired-key' | 'mismatch';
+export type SignatureCheck = 'unsigned' | 'malformed' | 'unknown-key' | 'retired-key' | 'mismatch' | 'marked-unverified';
 
 export type Verification = { valid: true; keyId: string } | { valid: false; check: SignatureCheck; description: string };
 
 export interface VerifyOptions {
+  /** The entity the message was received from (or sits in): its signature must be for that destination. */
+  destination: string;
   /** When the broker accepted the message (its enqueued time); now when unknown. */
   enqueuedAt?: number;
   now?: number;
@@ -143,8 +174,9 @@ function refused(check: SignatureCheck, description: string): Verification {
  * rotation, and messages waiting in queues); a message enqueued later with an old key — a
  * replay — is refused.
  */
-export function verifyMessage(message: SignableMessage, keys: SigningKeyring, options: VerifyOptions = {}): Verification {
+export function verifyMessage(message: SignableMessage, keys: SigningKeyring, options: VerifyOptions): Verification {
   const props = message.applicationProperties ?? {};
+  if (isMarkedUnverified(props)) return refused('marked-unverified', `the message is a copy of one that failed signature verification (${VERIFICATION_PROPERTY}=${VERIFICATION_FAILED})`);
   const sig = props[SIGNATURE_PROPERTY];
   const keyId = props[SIGNATURE_KEY_PROPERTY];
   if (sig === undefined && keyId === undefined) return refused('unsigned', `the message has no ${SIGNATURE_PROPERTY} and ${SIGNATURE_KEY_PROPERTY} properties`);
@@ -162,10 +194,10 @@ export function verifyMessage(message: SignableMessage, keys: SigningKeyring, op
       );
     }
   }
-  const expected = mac(key.secret, message);
+  const expected = mac(key.secret, message, options.destination);
   const given = Buffer.from(sig, 'base64');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return refused('mismatch', `the signature does not match the message (body or a signed property changed, or it was signed with another key "${keyId}")`);
+    return refused('mismatch', `the signature does not match the message for '${signedDestination(options.destination)}' (body or a signed property changed, it was signed for another entity, or with another key "${keyId}")`);
   }
   return { valid: true, keyId };
 }

@@ -2,12 +2,13 @@
 // the current key (message-signature.ts). A resubmit is re-signed by the resubmitter — the ops
 // API and the triage are trusted — but only after the message as it sits proves it came from the
 // app: one that failed verification, or does not verify now, is refused, so a forged message
-// parked in a dead-letter queue cannot be laundered into a signed one.
+// parked in a dead-letter queue cannot be laundered into a signed one. Each signature binds the
+// entity the message goes to (message-signature.ts).
 import type { Messaging, ResubmitPreparer } from '../messaging/messaging';
 import type { OutgoingMessage, ReceivedMessage } from '../messaging/types';
 import { BusinessRuleError } from '../shared/errors';
 import type { SigningKeyring } from './key-settings';
-import { SIGNATURE_INVALID, signMessage, verifyMessage } from './message-signature';
+import { SIGNATURE_INVALID, signedDestination, signMessage, verifyMessage } from './message-signature';
 
 const reasonOf = (m: ReceivedMessage): unknown => m.deadLetterReason ?? m.applicationProperties['x-dead-letter-reason'] ?? m.applicationProperties.DeadLetterReason;
 
@@ -17,29 +18,30 @@ export function checkResubmittable(original: ReceivedMessage, keys: SigningKeyri
   if (reasonOf(original) === SIGNATURE_INVALID) {
     throw new BusinessRuleError(`The ${where} failed signature verification (${SIGNATURE_INVALID}); it is not resubmitted — its sender must send it again`, 'sequenceNumber');
   }
-  const check = verifyMessage(original, keys, { ignoreRotationWindow: true });
+  const check = verifyMessage(original, keys, { destination: original.entityPath, ignoreRotationWindow: true });
   if (!check.valid) throw new BusinessRuleError(`The ${where} does not carry a valid signature (${check.description}); it is not resubmitted`, 'sequenceNumber');
 }
 
 export function withSigning(inner: Messaging, keys: () => SigningKeyring): Messaging {
-  const signAll = (messages: OutgoingMessage[]) => {
+  const signAll = (messages: OutgoingMessage[], destination: string) => {
     const ring = keys();
-    return messages.map((m) => signMessage(m, ring));
+    return messages.map((m) => signMessage(m, ring, destination));
   };
   return new Proxy(inner, {
     get(target, property, receiver) {
       if (property === 'send') {
-        return (entityPath: string, messages: OutgoingMessage[]) => target.send(entityPath, signAll(messages));
+        return (entityPath: string, messages: OutgoingMessage[]) => target.send(entityPath, signAll(messages, entityPath));
       }
       if (property === 'schedule') {
-        return (entityPath: string, messages: OutgoingMessage[], at: Date) => target.schedule(entityPath, signAll(messages), at);
+        return (entityPath: string, messages: OutgoingMessage[], at: Date) => target.schedule(entityPath, signAll(messages, entityPath), at);
       }
       if (property === 'resubmit') {
         return (sourcePath: string, sequenceNumber: number, targetPath?: string, prepare?: ResubmitPreparer) =>
           target.resubmit(sourcePath, sequenceNumber, targetPath, (copy, original) => {
             const ring = keys();
             checkResubmittable(original, ring);
-            return signMessage(prepare ? prepare(copy, original) : copy, ring);
+            // Where the copy goes: the target, else back where it died (a subscription's: its topic).
+            return signMessage(prepare ? prepare(copy, original) : copy, ring, signedDestination(targetPath ?? sourcePath));
           });
       }
       const value = Reflect.get(target, property, receiver) as unknown;

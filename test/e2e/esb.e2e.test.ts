@@ -124,7 +124,7 @@ describe('bad input: a 4xx with a clear JSON error — never a 5xx, never a cras
 describe('bad messages on the queue: dead-lettered with a reason, then triaged by category', () => {
   // Straight onto the queue, signed as another producer holding the signing key would send it.
   const put = (messageId: string, body: unknown) =>
-    running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), messageId, contentType: 'application/json' })]);
+    running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), messageId, contentType: 'application/json' }, 'inbound')]);
   const parked = (path: string, messageId: string) =>
     running.host.broker.peek(path, { maxMessageCount: 250 }).find((m) => m.messageId === messageId || m.applicationProperties['x-original-message-id'] === messageId);
 
@@ -179,7 +179,7 @@ describe('bad messages on the queue: dead-lettered with a reason, then triaged b
 
 test('idempotent receiver: a message routed before a restart is skipped when it is delivered again after it', async () => {
   const envelope = { messageId: 'once-only', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'c-once', timestamp: new Date().toISOString(), headers: {}, payload: order };
-  await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'once-only', contentType: 'application/json' })]);
+  await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'once-only', contentType: 'application/json' }, 'inbound')]);
   await waitFor(() => log('Routed OrderPlaced once-only'), 'routing');
   const sentBefore = at('fulfilment', 'once-only').length;
   expect(sentBefore).toBe(1);
@@ -188,7 +188,7 @@ test('idempotent receiver: a message routed before a restart is skipped when it 
   running = await startHost(repoRoot, { database: join(dir, 'esb.sqlite') });
   // The same business message again, under another Service Bus messageId (a redelivery from
   // another path — broker duplicate detection would not catch it).
-  await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'once-only-again', contentType: 'application/json' })]);
+  await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'once-only-again', contentType: 'application/json' }, 'inbound')]);
   await waitFor(() => log('Skipped OrderPlaced once-only'), 'the duplicate to be skipped');
   expect(at('fulfilment', 'once-only')).toHaveLength(1);
 });

@@ -118,7 +118,7 @@ test('bad card data is a 400 naming the field, before anything is sent', async (
 test('a command carrying a card in clear is refused where it would be stored, even with a valid signature', async () => {
   const command = { messageId: 'fe-clear', messageType: 'CreateOrder', schemaVersion: 1, correlationId: 'corr-fe-clear', timestamp: new Date().toISOString(), headers: {}, payload: checkout('fe-clear') };
   await running.host.broker.send('order-commands', [
-    signedByApp({ body: Buffer.from(JSON.stringify(command)), messageId: 'fe-clear', contentType: 'application/json', sessionId: 'fe-clear', subject: 'CreateOrder', applicationProperties: { messageType: 'CreateOrder' } }),
+    signedByApp({ body: Buffer.from(JSON.stringify(command)), messageId: 'fe-clear', contentType: 'application/json', sessionId: 'fe-clear', subject: 'CreateOrder', applicationProperties: { messageType: 'CreateOrder' } }, 'order-commands'),
   ]);
   const dead = await waitFor(() => running.host.broker.peek('order-commands/$deadletterqueue', { maxMessageCount: 50 }).find((m) => m.messageId === 'fe-clear'), 'the dead letter');
   expect(dead.deadLetterReason).toBe('CommandInvalid');

@@ -131,7 +131,7 @@ describe('on the queue: dead-lettered InputLimitExceeded, then parked for review
   test('a dead letter whose properties fill the 64 KB header is still parked: its own largest properties give way (found by fuzzing)', async () => {
     const applicationProperties = { big: 'x'.repeat(40_000), bigger: 'y'.repeat(25_400), small: 's' };
     // Signed with the app's key: what is wrong with it is its body, not its signature.
-    await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from('not an envelope'), messageId: 'fat-props', contentType: 'text/plain', applicationProperties })]);
+    await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from('not an envelope'), messageId: 'fat-props', contentType: 'text/plain', applicationProperties }, 'inbound')]);
     const parked = await waitFor(
       () => running.host.broker.peek('review', { maxMessageCount: 250 }).find((m) => m.applicationProperties['x-original-message-id'] === 'fat-props'),
       'the review queue',
@@ -158,7 +158,7 @@ describe('on the queue: dead-lettered InputLimitExceeded, then parked for review
   test('an envelope past the nesting limit, sent by another producer straight to inbound', async () => {
     const envelope = { messageId: 'too-deep', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'c', timestamp: new Date().toISOString(), headers: {}, payload: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) as unknown };
     // Signed with the app's key: the limit, not the signature, is what stops it.
-    await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'too-deep', contentType: 'application/json' })]);
+    await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'too-deep', contentType: 'application/json' }, 'inbound')]);
     const parked = await waitFor(
       () => running.host.broker.peek('review', { maxMessageCount: 250 }).find((m) => m.applicationProperties['x-original-message-id'] === 'too-deep' || m.messageId === 'too-deep'),
       'the review queue',

@@ -44,7 +44,7 @@ const inbound = (id: string): OutgoingMessage => ({
   applicationProperties: { messageType: 'OrderPlaced', schemaVersion: 1, priority: 'normal' },
 });
 /** Signed with one key of the ring (or an unknown one), as a sender with those settings would. */
-const signedWith = (id: string, m: OutgoingMessage) => signMessage(m, { ...ring, current: ring.keys.get(id) ?? { id, secret: createSecretKey(Buffer.alloc(32, 0x5a)) } });
+const signedWith = (id: string, m: OutgoingMessage, destination = 'inbound') => signMessage(m, { ...ring, current: ring.keys.get(id) ?? { id, secret: createSecretKey(Buffer.alloc(32, 0x5a)) } }, destination);
 
 const log = (text: string) => running.logs.find((l) => l.message.includes(text));
 const peek = (path: string) => running.host.broker.peek(path, { maxMessageCount: 250 });
@@ -105,6 +105,49 @@ describe('the router (inbound) verifies before it routes', () => {
     expect(bulk.json).toMatchObject({ resubmitted: [] });
     expect((bulk.json!.failed as unknown[]).length).toBeGreaterThanOrEqual(5);
     expect(reviewed('int-unsigned')).toBeDefined();
+  });
+});
+
+describe('no laundering (security review, finding 1)', () => {
+  /** Copies a message as it sits (every property, its sig too) onto another entity, as anyone who can peek and send could. */
+  const copyOnto = async (entity: string, m: { body: Buffer; messageId: string; contentType?: string; correlationId?: string; subject?: string; sessionId?: string; applicationProperties: Record<string, unknown> }, messageId: string) =>
+    running.host.broker.send(entity, [
+      { body: m.body, messageId, contentType: m.contentType, correlationId: m.correlationId, subject: m.subject, sessionId: m.sessionId, applicationProperties: { ...m.applicationProperties } as OutgoingMessage['applicationProperties'] },
+    ]);
+
+  test('unsigned on inbound → dead-lettered → parked for review unsigned and marked; copied back onto inbound it is dead-lettered again, never routed', async () => {
+    await running.host.broker.send('inbound', [{ ...inbound('int-forged'), applicationProperties: { messageType: 'OrderPlaced', schemaVersion: 1, priority: 'critical' } }]);
+    const parked = await waitFor(() => reviewed('int-forged'), 'the forged message parked for review');
+    // The app never vouched for it: no signature of ours, marked as having failed verification.
+    expect(parked.applicationProperties.sig).toBeUndefined();
+    expect(parked.applicationProperties['x-verification']).toBe('failed');
+    await copyOnto('inbound', parked, 'int-forged-again');
+    const dead = await waitFor(() => peek('inbound/$deadletterqueue').find((m) => m.messageId === 'int-forged-again') ?? reviewed('int-forged-again'), 'the copy to be refused');
+    expect(dead.deadLetterReason ?? dead.applicationProperties['x-dead-letter-reason']).toBe('SignatureInvalid');
+    expect(log('Dead-lettered message int-forged-again: SignatureInvalid marked-unverified:')).toBeDefined();
+    expect(log('Routed OrderPlaced int-forged-again')).toBeUndefined();
+    expect(peek('express-processing').filter((m) => String(m.applicationProperties.causationId).startsWith('int-forged'))).toEqual([]);
+  });
+
+  test('a signed forgery with a stolen sig from another message fails too, as does a tampered copy claiming to be unmarked', async () => {
+    const parked = await waitFor(() => reviewed('int-forged'), 'the parked forgery');
+    const { 'x-verification': _marker, ...unmarked } = parked.applicationProperties;
+    await copyOnto('inbound', { ...parked, applicationProperties: unmarked }, 'int-forged-unmarked');
+    await waitFor(() => log('Dead-lettered message int-forged-unmarked: SignatureInvalid unsigned:'), 'the unmarked copy to be refused');
+    expect(log('Routed OrderPlaced int-forged-unmarked')).toBeUndefined();
+  });
+
+  test('a legitimately signed message replayed into another entity fails verification there', async () => {
+    // Parked for review with the app's signature (its envelope is invalid, its signature fine): signed for review, not for inbound.
+    await running.host.broker.send('inbound', [signedWith('k2', { ...inbound('int-bad-envelope'), body: Buffer.from('{"not":"an envelope"}') })]);
+    const parked = await waitFor(() => reviewed('int-bad-envelope'), 'the invalid envelope parked for review');
+    expect(parked.applicationProperties.sigKeyId).toBe('k2');
+    expect(parked.applicationProperties['x-verification']).toBeUndefined();
+    await copyOnto('inbound', parked, 'int-bad-envelope-replayed');
+    await waitFor(() => log('Dead-lettered message int-bad-envelope-replayed: SignatureInvalid mismatch:'), 'the replay to be refused');
+    // A command signed for order-commands, replayed onto inbound, likewise.
+    await running.host.broker.send('inbound', [signedWith('k2', inbound('int-wrong-entity'), 'order-commands')]);
+    await waitFor(() => log('Dead-lettered message int-wrong-entity: SignatureInvalid mismatch:'), 'the wrongly addressed message to be refused');
   });
 });
 

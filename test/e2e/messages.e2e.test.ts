@@ -132,7 +132,7 @@ describe('dead letters through the ops endpoints', () => {
     // budget is spent, so dead-letter triage archives it rather than resubmitting it later.
     const envelope = { messageId: 'doomed-1', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'corr-doomed', timestamp: new Date().toISOString(), headers: {}, payload };
     await running.host.broker.send('inbound', [
-      signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'doomed-1', contentType: 'application/json', applicationProperties: { messageType: 'OrderPlaced', 'x-triage-resubmits': 3 } }),
+      signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'doomed-1', contentType: 'application/json', applicationProperties: { messageType: 'OrderPlaced', 'x-triage-resubmits': 3 } }, 'inbound'),
     ]);
     const listing = await waitFor(async () => {
       const body = (await (await fetch(url('/api/ops/deadletters?entity=archive&reason=MaxDeliveryCountExceeded'))).json()) as { deadLetters: { messageId: string }[] };

@@ -22,7 +22,7 @@ export function testFieldProtector(registry = SchemaRegistry.load(), keys: Encry
   return new FieldProtector(loadFieldEncryptionConfig(join(repoRoot, 'config', 'field-encryption.yaml'), registry), () => keys);
 }
 
-/** Signed as the app signs, with the keys of the host running in this process (MESSAGE_SIGNING_KEYS). */
-export function signedByApp<M extends OutgoingMessage>(message: M): M {
-  return signMessage(message, signingKeys());
+/** Signed as the app signs, for `destination`, with the keys of the host running in this process (MESSAGE_SIGNING_KEYS). */
+export function signedByApp<M extends OutgoingMessage>(message: M, destination: string): M {
+  return signMessage(message, signingKeys(), destination);
 }

@@ -36,24 +36,24 @@ test('sends and schedules are signed with the current key', async () => {
   expect(stored).toHaveLength(2);
   for (const m of stored) {
     expect(m.applicationProperties.sigKeyId).toBe('k2');
-    expect(verifyMessage(m, testSigningKeys)).toEqual({ valid: true, keyId: 'k2' });
+    expect(verifyMessage(m, testSigningKeys, { destination: 'contract-basic' })).toEqual({ valid: true, keyId: 'k2' });
   }
 });
 
 test('a resubmitted dead letter is re-signed (its messageId changed) and verifies', async () => {
   // Signed with the previous key before it retired: the resubmit signs with the current one.
-  const seq = await deadLettered(signMessage(message('c'), { ...testSigningKeys, current: testSigningKeys.keys.get('k1')! }), 'RetriesExhausted');
+  const seq = await deadLettered(signMessage(message('c'), { ...testSigningKeys, current: testSigningKeys.keys.get('k1')! }, 'contract-basic'), 'RetriesExhausted');
   const result = await signed.resubmit('contract-basic/$deadletterqueue', seq);
   expect(result.messageId).toBe('c#r1');
   const [back] = await raw.peek('contract-basic', { maxMessageCount: 10 });
   expect(back).toMatchObject({ messageId: 'c#r1', applicationProperties: { sigKeyId: 'k2', 'x-resubmit-count': 1, 'x-original-message-id': 'c' } });
-  expect(verifyMessage(back!, testSigningKeys).valid).toBe(true);
+  expect(verifyMessage(back!, testSigningKeys, { destination: 'contract-basic' }).valid).toBe(true);
 });
 
 test.each([
   ['an unsigned dead letter', () => message('d'), 'MaxDeliveryCountExceeded', /does not carry a valid signature \(unsigned/],
-  ['a tampered one', () => ({ ...signMessage(message('e'), testSigningKeys), body: Buffer.from('{"n":"tampered"}') }), 'RetriesExhausted', /does not carry a valid signature \(mismatch/],
-  ['one dead-lettered SignatureInvalid', () => signMessage(message('f'), testSigningKeys), 'SignatureInvalid', /failed signature verification/],
+  ['a tampered one', () => ({ ...signMessage(message('e'), testSigningKeys, 'contract-basic'), body: Buffer.from('{"n":"tampered"}') }), 'RetriesExhausted', /does not carry a valid signature \(mismatch/],
+  ['one dead-lettered SignatureInvalid', () => signMessage(message('f'), testSigningKeys, 'contract-basic'), 'SignatureInvalid', /failed signature verification/],
 ])('%s is refused (422) and stays where it is', async (_what, make, reason, why) => {
   const seq = await deadLettered(make(), reason);
   await expect(signed.resubmit('contract-basic/$deadletterqueue', seq)).rejects.toMatchObject({ status: 422, message: expect.stringMatching(why) });

@@ -320,7 +320,7 @@ const servicebusInbound: FuzzTarget = {
         const before = host.logs.length;
         const message = { body: Buffer.from(body), messageId: `fuzz-${randomUUID()}`, ...(contentType ? { contentType } : {}), applicationProperties };
         try {
-          await host.host.broker.send('inbound', [signed ? signedByApp(message) : message]);
+          await host.host.broker.send('inbound', [signed ? signedByApp(message, 'inbound') : message]);
         } catch {
           return; // the broker refused it (size, property types): the app never sees it
         }
