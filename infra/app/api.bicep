@@ -51,6 +51,9 @@ var appSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   COSMOS_DATABASE_NAME: cosmosDatabaseName
   DurableTaskHubName: taskHubName
+  // The host refuses a larger body before the app runs: the largest the app takes is a 5 MB CSV
+  // batch (INPUT_MAX_BATCH_BYTES); the host's own default is 100 MB.
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '6291456'
   // Secrets stay in Key Vault: the platform resolves each reference with the user-assigned identity
   // (keyVaultAccessIdentityResourceId below) and refreshes it within 24 hours of a new version.
   MESSAGE_SIGNING_KEYS: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=message-signing-keys)'

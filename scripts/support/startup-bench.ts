@@ -101,6 +101,8 @@ export function azureLikeSettings(): Record<string, string> {
         return DEV_SECRETS[name]!();
       case 'API_KEYS':
         return '[]';
+      case 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT':
+        return '6291456';
       default:
         throw new Error(`The start-up benchmark has no Azure-like value for the setting ${name}: add one`);
     }

@@ -73,7 +73,7 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'INPUT_MAX_DEPTH', scope: 'optional', description: 'input limit: nesting of JSON, XML elements, Avro records/arrays (default 32)' },
   { name: 'INPUT_MAX_STRING_LENGTH', scope: 'optional', description: 'input limit: characters of one string, key, XML text or attribute, CSV cell (default 32768)' },
   { name: 'INPUT_MAX_ARRAY_LENGTH', scope: 'optional', description: 'input limit: elements of one array, XML child elements or attributes, CSV column index (default 1000)' },
-  { name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT', scope: 'optional', description: "the Functions host's request body limit in bytes (default 104857600); the embedded host applies it too" },
+  { name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT', scope: 'azure', description: "the Functions host's request body limit in bytes (its default 104857600): 6291456 here, the largest body the app takes (a 5 MB CSV batch) with room for the app's own 413; the embedded host applies it too" },
 ];
 
 export function settingDefinition(name: string): AppSettingDefinition | undefined {

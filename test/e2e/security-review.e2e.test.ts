@@ -1,12 +1,16 @@
 // Regressions of the security review (issue 15): each test failed on the code before its fix.
+//  3. bounded work before auth: a caller without valid credentials gets a 401 before a large body
+//     is read (declared or streamed), and a body over the app's host limit a 413 before it is read;
 //  4. a bad continuation token is the caller's 400 naming the parameter, never a 500;
 //  5. a path that is not valid percent-encoding is a 400 JSON error before any other work, the
 //     Durable HTTP API included (it was an empty 500 and a stack trace in the log per request);
 //  7. the data folder is private to its owner (0700) and so are the database files (0600);
 //  8. the host's own 404 (unknown path, a route constraint that refuses a segment) is a JSON error.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashApiKey } from '../../src/security/identity';
 import { ChildHost } from '../support/child-host';
 import { startHost, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
@@ -86,4 +90,74 @@ test('finding 7: a new data folder is 0700 and the database files 0600', async (
     await host.kill('SIGTERM');
     rmSync(parent, { recursive: true, force: true });
   }
+});
+
+/** A raw HTTP/1.1 request on a socket: the head, then body chunks written one at a time until an answer arrives. */
+function rawRequest(url: string, head: string[], chunks: Buffer[], pauseMs = 5): Promise<{ status: number; text: string; bytesSent: number }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname === 'localhost' ? '127.0.0.1' : hostname);
+    let answer = '';
+    let bytesSent = 0;
+    let answered = false;
+    socket.on('data', (d) => {
+      answer += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n([^]*)$/.exec(answer);
+      if (m && !answered) {
+        answered = true;
+        setTimeout(() => {
+          socket.destroy();
+          resolve({ status: Number(m[1]), text: /\r\n\r\n([^]*)$/.exec(answer)![1]!, bytesSent });
+        }, 50);
+      }
+    });
+    socket.on('error', (e) => (answered ? undefined : reject(e)));
+    socket.write(`${head.join('\r\n')}\r\n\r\n`);
+    let i = 0;
+    const next = () => {
+      if (answered || i >= chunks.length) return;
+      const chunk = chunks[i++]!;
+      bytesSent += chunk.length;
+      socket.write(chunk, () => setTimeout(next, pauseMs));
+    };
+    next();
+  });
+}
+
+describe('finding 3: bounded work before auth', () => {
+  const API_KEY = 'k-bounded-work-before-auth';
+  beforeAll(() => {
+    process.env.API_KEYS = JSON.stringify([{ name: 'bounded', sha256: hashApiKey(API_KEY), roles: ['messages.write'] }]);
+  });
+  afterAll(() => {
+    delete process.env.API_KEYS;
+  });
+  const MiB = 1024 * 1024;
+
+  test('a declared 95 MiB body without credentials is answered 401 at once, before any of it is read', async () => {
+    const answer = await rawRequest(running.url('/'), ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${95 * MiB}`], [Buffer.from('{"messageType":')]);
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'AuthenticationRequired' } });
+    expect(answer.bytesSent).toBeLessThan(100);
+  });
+
+  test('a chunked body without credentials is cut once it passes 256 KiB: 401 long before the 8 MiB the client meant to send', async () => {
+    const chunk = Buffer.concat([Buffer.from(`10000\r\n`), Buffer.alloc(0x10000, 0x61), Buffer.from('\r\n')]);
+    const answer = await rawRequest(running.url('/'), ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'x-api-key: wrong-key'], Array.from({ length: 128 }, () => chunk));
+    expect(answer.status).toBe(401);
+    expect(answer.bytesSent).toBeLessThan(2 * MiB);
+  });
+
+  test('with the key, a body over the app\'s host limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, 6 MiB in local.settings.json) is a 413 before it is read', async () => {
+    const answer = await rawRequest(running.url('/'), ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: text/csv', `x-api-key: ${API_KEY}`, `Content-Length: ${7 * MiB}`], [Buffer.from('a,b\n')]);
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'PayloadTooLarge', message: expect.stringContaining('6291456') } });
+    expect(answer.bytesSent).toBeLessThan(100);
+  });
+
+  test('a small body without credentials still reaches the app, which refuses it (and audits that) as before', async () => {
+    const res = await fetch(running.url('/api/messages'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messageType: 'OrderPlaced', payload: {} }) });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('AuthenticationRequired');
+  });
 });

@@ -29,12 +29,13 @@ import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
 import type { RpcBindingInfo, RpcInvocationResponse } from '../worker/rpc';
 import { workerState, type RegisteredFunction } from '../worker/worker-state';
 import { loadEntryPoints } from './app-loader';
-import { authSettings, describeAuth, identify, requireRole } from '../../security/identity';
+import { authSettings, describeAuth, IdentificationFailed, identify, requireRole } from '../../security/identity';
 import { DASHBOARD_ROLES } from '../../security/operations';
 import { dashboardHandler } from './dashboard';
 import { FunctionExecutor } from './executor';
 import { loadHostConfig, type HostConfig } from './host-config';
-import { HttpListener, requestBodyLimit } from './http-listener';
+import type { IncomingHttpHeaders } from 'node:http';
+import { HttpListener, requestBodyLimit, type HostRefusal } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
 import { ServiceBusListener } from './servicebus-listener';
@@ -191,6 +192,7 @@ export class EmbeddedHost {
         cors: local.host.CORS,
         corsCredentials: local.host.CORSCredentials,
         maxRequestBodyBytes: requestBodyLimit(env),
+        refusesCredentials: (headers) => credentialRefusal(headers, env),
       });
       const sbNamespace = (connection: string) => env[`${connection}__fullyQualifiedNamespace`] || 'embedded.servicebus.localhost';
       settlement = functions.some((f) => Object.values(f.metadata.bindings).some(usesSdkBinding)) ? await SettlementService.start() : undefined;
@@ -442,4 +444,25 @@ function serviceBusSpec(
     autoComplete: typeof trigger.autoCompleteMessages === 'boolean' ? trigger.autoCompleteMessages : config.serviceBus.autoCompleteMessages,
     maxBatchSize: typeof trigger.maxMessageBatchSize === 'number' ? trigger.maxMessageBatchSize : config.serviceBus.maxMessageBatchSize,
   };
+}
+
+/**
+ * The app's own answer to a caller it cannot identify (401 AuthenticationRequired with its
+ * challenge), asked by the HTTP listener before it reads a body; undefined when the caller is
+ * identified or auth is off. In Azure the Functions host checks function keys, and App Service
+ * authentication checks the caller, before the request body is read too.
+ */
+function credentialRefusal(headers: IncomingHttpHeaders, env: NodeJS.ProcessEnv): HostRefusal | undefined {
+  try {
+    identify({ get: (name) => headerValue(headers[name.toLowerCase()]) }, authSettings(env));
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof IdentificationFailed)) throw error;
+    return { status: 401, code: 'AuthenticationRequired', message: error.message, headers: { 'WWW-Authenticate': error.challenge } };
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -24,6 +24,8 @@ export function requestBodyLimit(env: NodeJS.ProcessEnv): number {
 interface HttpRoute {
   fn: RegisteredFunction;
   triggerName: string;
+  /** The trigger's authLevel: anonymous routes take anyone's body. */
+  anonymous: boolean;
   template: RouteTemplate;
   methods: string[] | undefined;
   outputName: string;
@@ -42,7 +44,27 @@ export interface HttpListenerOptions {
   corsCredentials?: boolean;
   /** Default: DEFAULT_MAX_REQUEST_BODY_BYTES. */
   maxRequestBodyBytes?: number;
+  /**
+   * Whether a request's credentials are refused (missing or wrong), asked before its body is read
+   * on routes that are not anonymous. A refused caller's body is bounded by
+   * `unauthenticatedBodyBytes`: a larger one (declared or streamed) is answered with the refusal
+   * without being buffered; a smaller one is read and the app refuses it, and audits that, itself.
+   */
+  refusesCredentials?: (headers: IncomingMessage['headers']) => HostRefusal | undefined;
+  /** Default: UNAUTHENTICATED_BODY_BYTES. */
+  unauthenticatedBodyBytes?: number;
 }
+
+/** What the host answers itself: a status and the app's JSON error shape. */
+export interface HostRefusal {
+  status: number;
+  code: string;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** What a caller without valid credentials may send before the host refuses it: the app's own smallest body limit (INPUT_MAX_BODY_BYTES). */
+export const UNAUTHENTICATED_BODY_BYTES = 256 * 1024;
 
 function typedDataBody(data: RpcTypedData | null | undefined): Buffer {
   if (!data) return Buffer.alloc(0);
@@ -116,7 +138,8 @@ export class HttpListener {
     const methods = Array.isArray(trigger.methods) ? (trigger.methods as string[]).map((m) => m.toUpperCase()) : undefined;
     const outputName =
       Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'out' && b.type?.toLowerCase() === 'http')?.[0] ?? '$return';
-    this.#routes.push({ fn, triggerName, template: new RouteTemplate(route), methods, outputName });
+    const anonymous = String(trigger.authLevel ?? 'function').toLowerCase() === 'anonymous';
+    this.#routes.push({ fn, triggerName, anonymous, template: new RouteTemplate(route), methods, outputName });
     this.#routes.sort((a, b) => compareRoutes(a.template, b.template));
   }
 
@@ -217,14 +240,20 @@ export class HttpListener {
     if (!matched) return this.#notFound(req, res, url);
 
     let body: Buffer;
-    const limit = this.options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+    const hostLimit = this.options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+    // Bounded work before auth: a caller the app would refuse gets no more than a small body read.
+    const refusal = matched.route.anonymous ? undefined : this.options.refusesCredentials?.(req.headers);
+    const limit = refusal ? Math.min(hostLimit, this.options.unauthenticatedBodyBytes ?? UNAUTHENTICATED_BODY_BYTES) : hostLimit;
     try {
       body = await readBody(req, limit);
     } catch (error) {
+      if (error instanceof BodyTooLarge && refusal) {
+        sendError(res, refusal.status, refusal.code, refusal.message, undefined, { ...refusal.headers, Connection: 'close' });
+        return;
+      }
       if (error instanceof BodyTooLarge) {
         // The connection is not reused: the rest of an oversized body is not worth reading.
-        res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
-        res.end(JSON.stringify({ error: { code: 'PayloadTooLarge', message: `Request bodies are limited to ${limit} bytes (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).` } }));
+        sendError(res, 413, 'PayloadTooLarge', `Request bodies are limited to ${limit} bytes (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).`, undefined, { Connection: 'close' });
         return;
       }
       throw error;
@@ -300,9 +329,9 @@ export class HttpListener {
 }
 
 /** The app's error shape (README: Errors), for what the host answers itself. */
-function sendError(res: ServerResponse, status: number, code: string, message: string, target?: string): void {
+function sendError(res: ServerResponse, status: number, code: string, message: string, target?: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: { code, message, ...(target ? { target } : {}) } });
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
   res.end(body);
 }
 
