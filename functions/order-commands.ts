@@ -32,7 +32,8 @@ function withOrderId(body: Record<string, unknown>, orderId: string): Record<str
 
 export async function createOrder(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
-    const body = await readJsonObject(request);
+    // The card fields travel in clear only to here, where field-level encryption seals them.
+    const body = await readJsonObject(request, { cardFields: fieldProtector().protection('CreateOrder')?.encrypt.map((f) => f.path) });
     const metadata = access.stamp(commandMetadata(request, context.traceContext?.traceParent));
     // Without an orderId the server picks one — derived from the Idempotency-Key when there is one,
     // so a retried request names the same order.

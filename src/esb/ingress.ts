@@ -5,6 +5,8 @@
 // nothing is acknowledged before the broker has persisted it. Sensitive fields (card details,
 // personal data: config/field-encryption.yaml) are encrypted after validation and before the
 // send, so no message leaves the ingress with them in clear.
+import { refuseCardNumbers } from '../security/card-numbers';
+import { isSealed } from '../security/sealed-value';
 import { createHash, randomUUID } from 'node:crypto';
 import type { MessageSender } from '../messaging/messaging';
 import type { OutgoingMessage } from '../messaging/types';
@@ -270,6 +272,8 @@ export async function acceptMessage(request: IngressRequest, deps: IngressDeps):
   const { input, model } = decodeSingle(format, request, deps.registry);
   deps.registry.validatePayload(model, input.payload);
   const envelope = complete({ ...input, payload: deps.fields.protect(model.messageType, input.payload) }, key, deps.now);
+  // Designated card fields are sealed by now; a card number anywhere else (an id, a header, free text) is refused.
+  refuseCardNumbers(envelope, '', { skip: isSealed });
   const message = toServiceBusMessage(envelope, request);
   checkSize(messageBytes(message), INGRESS_LIMITS.maxMessageBytes, 'The message (with its properties)');
   await sendAll(deps.sender, [message]);
@@ -291,11 +295,13 @@ async function acceptCsv(request: IngressRequest, deps: IngressDeps, key: string
       }
       const checked = parseEnvelopeInput(input);
       deps.registry.validatePayload(model, checked.payload);
-      return completeEnvelope({ ...checked, payload: deps.fields.protect(model.messageType, checked.payload) }, {
+      const envelope = completeEnvelope({ ...checked, payload: deps.fields.protect(model.messageType, checked.payload) }, {
         messageId: () => (key ? idFromKey('msg', `${key}#${i}`) : randomUUID()),
         correlationId: () => batchCorrelation,
         now: deps.now,
       });
+      refuseCardNumbers(envelope, '', { skip: isSealed });
+      return envelope;
     } catch (error) {
       return prefixed(error, target);
     }

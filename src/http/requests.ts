@@ -1,6 +1,7 @@
 // Reading HTTP requests of the command and query API: JSON bodies within limits, If-Match
 // versions, query integers, and the metadata a command carries (correlation, idempotency key,
 // trace context).
+import { refuseCardNumbers } from '../security/card-numbers';
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../eventstore/event-store';
 import { decodeUtf8, idFromKey } from '../esb/ingress';
@@ -15,9 +16,11 @@ export interface RequestLike {
 /**
  * The body as a JSON object; 415 for another media type or charset, 413 over the body limit
  * (declared Content-Length first, before the body is read), 400 if malformed or past the
- * nesting, string or array limits (checked on the text before JSON.parse).
+ * nesting, string or array limits (checked on the text before JSON.parse), or if a key or value
+ * outside `cardFields` holds a payment card number.
  */
-export async function readJsonObject(request: RequestLike, limits: InputLimits = inputLimits()): Promise<Record<string, unknown>> {
+export async function readJsonObject(request: RequestLike, options: { limits?: InputLimits; cardFields?: readonly string[] } = {}): Promise<Record<string, unknown>> {
+  const limits = options.limits ?? inputLimits();
   const [type = '', ...params] = (request.headers.get('content-type') ?? 'application/json').split(';').map((s) => s.trim().toLowerCase());
   if (type !== 'application/json' && !type.endsWith('+json')) throw new UnsupportedMediaTypeError(`Content-Type "${type}" is not supported; send application/json`, 'Content-Type');
   const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
@@ -36,6 +39,8 @@ export async function readJsonObject(request: RequestLike, limits: InputLimits =
     throw new ValidationError(`The body is not valid JSON: ${(error as Error).message}`, '');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError('The body must be a JSON object', '');
+  // No card number in clear outside the designated card fields (which the caller encrypts).
+  refuseCardNumbers(value, '', { exempt: options.cardFields });
   return value as Record<string, unknown>;
 }
 

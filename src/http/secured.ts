@@ -3,6 +3,7 @@
 // fails, otherwise run the handler with the caller — and audit: every refusal (rate-limited) and
 // every outcome of a command or an ops action. In Azure the Functions host has checked the
 // function key before this runs; this is the app's own check of who the caller is.
+import { refuseCardNumbers } from '../security/card-numbers';
 import { randomUUID } from 'node:crypto';
 import { eventSourcing } from '../composition/orders';
 import type { EventMetadata } from '../eventstore/event-store';
@@ -97,6 +98,14 @@ export function secured<Req extends SecuredRequest, Ctx extends SecuredContext, 
 ): (request: Req, context: Ctx) => Promise<Res | JsonResponse> {
   const op: Operation = OPERATIONS[name];
   return async (request, context) => {
+    // A card number in the URL or the correlation id would be stamped on the audit record, the
+    // events and every message: refused first, before anything is written (security review, finding 6).
+    try {
+      refuseCardNumbers({ ...request.params }, '');
+      refuseCardNumbers(request.headers.get('x-correlation-id') ?? '', 'x-correlation-id');
+    } catch (error) {
+      return errorResponse(error, context);
+    }
     const correlationId = correlationOf(request.headers);
     let caller: Caller | undefined;
     try {

@@ -1,6 +1,8 @@
 // Payment card numbers (PANs): the Luhn check, the brand from the issuer prefix, the last four
-// digits a business may keep in clear, and a scanner that finds card numbers in stored text —
-// the check behind "no card number in clear in the event store, the views or the broker".
+// digits a business may keep in clear, a scanner that finds card numbers in stored text — the
+// check behind "no card number in clear in the event store, the views or the broker" — and the
+// refusal of a card number anywhere the app would keep it in clear (an id, a free-text field).
+import { ValidationError } from '../shared/errors';
 
 /** The Luhn (mod 10) checksum every payment card number satisfies. */
 export function luhnValid(digits: string): boolean {
@@ -78,4 +80,41 @@ export function findCardNumbers(text: string): CardNumberFinding[] {
     if (digits.length >= 13 && digits.length <= 19 && !isMillisecondTimestamp(digits) && luhnValid(digits)) found.push({ digits, match: m[0], index: m.index });
   }
   return found;
+}
+
+/** A field path with array indexes as [*], as config/field-encryption.yaml names fields. */
+const fieldPattern = (path: string) => path.replace(/\[\d+\]/g, '[*]');
+
+/**
+ * Throws ValidationError (400) naming the first key, string or number in `value` that holds a
+ * Luhn-valid card number — in an id, a reason, a comment, a header, anywhere — except the fields
+ * `exempt` names (the designated card fields, which field-level encryption seals) and values
+ * `skip` says are not clear text (sealed ones). The message never repeats the number.
+ */
+export function refuseCardNumbers(value: unknown, root: string, options: { exempt?: readonly string[]; skip?: (value: unknown) => boolean } = {}): void {
+  const exempt = new Set(options.exempt ?? []);
+  const refuse = (where: string): never => {
+    throw new ValidationError(
+      `${where || 'the body'} holds a payment card number in clear; card numbers travel only in the designated card fields (config/field-encryption.yaml), which are encrypted — never in ids or free text`,
+      where,
+    );
+  };
+  const walk = (v: unknown, where: string): void => {
+    if (options.skip?.(v)) return;
+    if (exempt.has(fieldPattern(root ? where.slice(root.length + 1) : where))) return;
+    if (typeof v === 'string') {
+      if (findCardNumbers(v).length > 0) refuse(where);
+    } else if (typeof v === 'number') {
+      if (Number.isInteger(v) && findCardNumbers(String(v)).length > 0) refuse(where);
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => walk(item, `${where}[${i}]`));
+    } else if (v !== null && typeof v === 'object') {
+      for (const [key, item] of Object.entries(v as Record<string, unknown>)) {
+        const path = where ? `${where}.${key}` : key;
+        if (findCardNumbers(key).length > 0) refuse(path);
+        walk(item, path);
+      }
+    }
+  };
+  walk(value, root);
 }

@@ -5,13 +5,17 @@
 //  5. a path that is not valid percent-encoding is a 400 JSON error before any other work, the
 //     Durable HTTP API included (it was an empty 500 and a stack trace in the log per request);
 //  7. the data folder is private to its owner (0700) and so are the database files (0600);
+//  6. a payment card number anywhere but the designated (encrypted) card fields — an id, a reason,
+//     a header, a URL segment — is refused with a 400 naming the field, and is stored nowhere;
 //  8. the host's own 404 (unknown path, a route constraint that refuses a segment) is a JSON error.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashApiKey } from '../../src/security/identity';
+import { findCardNumbers } from '../../src/security/card-numbers';
 import { ChildHost } from '../support/child-host';
+import { scanStoredCardNumbers } from '../support/stored-card-numbers';
 import { startHost, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
@@ -159,5 +163,51 @@ describe('finding 3: bounded work before auth', () => {
     const res = await fetch(running.url('/api/messages'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messageType: 'OrderPlaced', payload: {} }) });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('AuthenticationRequired');
+  });
+});
+
+describe('finding 6: card numbers anywhere but the card fields', () => {
+  const CARD = '4111 1111 1111 1111';
+  const send = async (path: string, body: unknown, headers: Record<string, string> = {}, method = 'POST') => {
+    const res = await fetch(running.url(path), { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as { error?: { code: string; target?: string; message: string } } };
+  };
+
+  test.each<[string, string, unknown, Record<string, string>, string]>([
+    ['a cancel reason (ingress)', '/api/messages', { messageType: 'CancelOrder', payload: { orderId: 'o-card-1', reason: `refund to ${CARD}` } }, {}, 'payload.reason'],
+    ['an orderId (ingress)', '/api/messages', { messageType: 'CancelOrder', payload: { orderId: CARD.replaceAll(' ', '') } }, {}, 'payload.orderId'],
+    ['a messageId (ingress)', '/api/messages', { messageId: CARD.replaceAll(' ', '-'), messageType: 'CancelOrder', payload: { orderId: 'o-card-2' } }, {}, 'messageId'],
+    ['a correlationId (ingress)', '/api/messages', { correlationId: CARD, messageType: 'CancelOrder', payload: { orderId: 'o-card-3' } }, {}, 'correlationId'],
+    ['a header (ingress)', '/api/messages', { messageType: 'CancelOrder', headers: { source: CARD }, payload: { orderId: 'o-card-4' } }, {}, 'headers.source'],
+    ['a customerId (command API)', '/api/orders', { orderId: 'o-card-5', customerId: CARD.replaceAll(' ', ''), items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1 }] }, {}, 'customerId'],
+    ['a cancel reason (command API)', '/api/orders/o-card-6/cancel', { reason: `card ${CARD}` }, {}, 'reason'],
+    ['an inventory reference (command API)', '/api/inventory/SKU-CARD/receipts', { quantity: 1, reference: CARD }, {}, 'reference'],
+    ['an orderId in the URL', `/api/orders/${CARD.replaceAll(' ', '')}/cancel`, {}, {}, 'id'],
+    ['the X-Correlation-Id header', '/api/orders/o-card-7/cancel', {}, { 'x-correlation-id': CARD.replaceAll(' ', '') }, 'x-correlation-id'],
+  ])('%s: 400 naming the field, without repeating the number', async (_, path, body, headers, target) => {
+    const answer = await send(path, body, headers);
+    expect([answer.status, answer.body.error?.code, answer.body.error?.target]).toEqual([400, 'ValidationFailed', target]);
+    expect(findCardNumbers(JSON.stringify(answer.body))).toEqual([]);
+  });
+
+  test('a CSV row with a card number in a free-text cell is refused naming the row and field', async () => {
+    const res = await fetch(running.url('/api/messages'), { method: 'POST', headers: { 'content-type': 'text/csv', 'x-message-type': 'CancelOrder' }, body: `orderId,reason\no-card-8,"ok"\no-card-9,"pay with ${CARD}"\n` });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { target?: string; details?: { target: string }[] } };
+    expect(JSON.stringify(body)).toContain('rows[1].payload.reason');
+  });
+
+  test('the designated card field still takes a card (sealed at once), and nothing above left a card number in the store or the host log', async () => {
+    const created = await send('/api/orders', {
+      orderId: 'o-card-ok',
+      customerId: 'c-card',
+      items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1 }],
+      payment: { method: 'card', card: { number: CARD.replaceAll(' ', ''), holder: 'Ada Lovelace', expiry: '12/30' } },
+    });
+    expect(created.status).toBe(201);
+    const scan = scanStoredCardNumbers(running.host.db);
+    expect(scan.found).toEqual([]);
+    expect(running.logs.filter((l) => findCardNumbers(l.message).length > 0).map((l) => l.message)).toEqual([]);
   });
 });
