@@ -206,7 +206,8 @@ export class HttpListener {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.#baseUrl || 'http://localhost');
+    const url = requestUrl(req.url ?? '/', this.#baseUrl || 'http://localhost');
+    if (!url) return sendError(res, 400, 'ValidationFailed', 'The request target is not a valid URL path.', 'path');
     this.#applyCors(req, res);
     if (req.method === 'OPTIONS' && this.options.cors && req.headers['access-control-request-method']) {
       res.writeHead(204, {
@@ -341,5 +342,17 @@ function decodablePath(pathname: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The request's URL. A target of origin form ("/path?query") is a path, even one that starts
+ * with "//" (the WHATWG parser would read "//host" as an authority); an absolute one must parse.
+ */
+function requestUrl(target: string, base: string): URL | undefined {
+  try {
+    return target.startsWith('/') ? new URL(`${base}${target}`) : new URL(target);
+  } catch {
+    return undefined;
   }
 }

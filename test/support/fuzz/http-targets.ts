@@ -4,8 +4,10 @@
 // error shape ({ error: { code, message } }), and after the runs the host must still answer
 // /api/health with 200 and no function invocation may have failed in the background (the
 // messages the runs put on the queues are routed or dead-lettered with a reason, never crash a
-// function). The one body-less 4xx allowed is the host's own 404 for a path no route matches,
-// which the Functions host answers the same way.
+// function). The host's own answers (404 for a path no route serves, 400 for a path that is not
+// valid percent-encoding) carry the JSON error shape too; the only body-less 4xx allowed are
+// Node's own 414 and 431 for a request line or headers over the server's size limits, and the
+// Durable HTTP API's 404 for an instance it does not know, as the extension answers it.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { encodeAvro } from '../../../src/esb/formats/avro';
@@ -36,15 +38,20 @@ async function send(host: FuzzHost, request: Request): Promise<number> {
   const text = await res.text();
   if (res.status >= 500) throw new Error(`${request.method} ${request.path} answered ${res.status}: ${text.slice(0, 500)}`);
   if (res.status >= 400) {
-    // The host's own refusals, body-less as the Functions host's (Kestrel's) are: no route
-    // matched the path, or the request line or headers are over the server's size limits.
-    if ((res.status === 404 || res.status === 414 || res.status === 431) && text === '') return res.status;
+    // Node's own refusals, before any handler: the request line or headers over the size limits.
+    if ((res.status === 414 || res.status === 431) && text === '') return res.status;
+    // The Durable HTTP API speaks the extension's shapes, not the app's: an unknown instance is an
+    // empty 404 (HttpApiHandler: request.CreateResponse(HttpStatusCode.NotFound)), other refusals a
+    // JSON object of its own. The host's checks before it (percent-encoding) use the app's shape.
+    const durable = request.path.toLowerCase().startsWith('/runtime/webhooks/durabletask/');
+    if (durable && res.status === 404 && text === '') return res.status;
     let body: { error?: { code?: unknown; message?: unknown } } | undefined;
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
       throw new Error(`${request.method} ${request.path} answered ${res.status} without a JSON body: ${text.slice(0, 200)}`);
     }
+    if (durable && body !== null && typeof body === 'object' && !Array.isArray(body)) return res.status;
     if (typeof body?.error?.code !== 'string' || typeof body.error.message !== 'string') {
       throw new Error(`${request.method} ${request.path} answered ${res.status} without { error: { code, message } }: ${text.slice(0, 200)}`);
     }
@@ -286,6 +293,45 @@ const opsEndpoints: FuzzTarget = httpTarget(
   ),
 );
 
+/** A continuation token: garbled, any JSON in base64url (what the embedded store's tokens are), huge or negative offsets. */
+const continuationToken = fc.oneof(
+  nastyString,
+  jsonValue.map((v) => Buffer.from(JSON.stringify(v) ?? 'null').toString('base64url')),
+  fc.oneof(fc.double(), fc.integer(), fc.constantFrom(1e308, -1, Number.MAX_SAFE_INTEGER + 2, 0.5)).map((offset) => Buffer.from(JSON.stringify({ offset })).toString('base64url')),
+  fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('base64url')),
+  fc.constantFrom('null', 'abc', '{"offset":1e308}', '', '%', '[]'),
+);
+const pagedRoutes = httpTarget(
+  'http-continuation',
+  'GET the paged routes (a customer\'s orders, the sales report, sagas) with hostile continuation tokens and limits: 400 naming the parameter, never a 500',
+  fc
+    .record({
+      route: fc.oneof(segment.map((id) => `/api/customers/${id}/orders`), fc.constant('/api/reports/sales'), fc.constantFrom('/api/sagas', '/api/sagas?status=Completed', '/api/sagas?status=Compensated')),
+      continuation: continuationToken,
+      limit: fc.option(fc.oneof(fc.nat().map(String), nastyString), { nil: undefined }),
+    })
+    .map(({ route, continuation, limit }) => ({ method: 'GET', path: `${route}${route.includes('?') ? '&' : '?'}${query({ continuation, limit })}`, headers: {} })),
+);
+
+/** A path segment written by hand: percent signs followed by anything, raw bytes percent-encoded or not. */
+const rawSegment = fc.oneof(
+  segment,
+  fc.stringMatching(/^(?:%[0-9A-Fa-f]{0,2}|%[G-Zg-z]{1,2}|[A-Za-z0-9._~-]){1,12}$/),
+  fc.uint8Array({ minLength: 1, maxLength: 8 }).map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')),
+);
+const percentPaths = httpTarget(
+  'http-paths',
+  'any method on percent-encoded paths, valid or not, under /api, the Durable HTTP API and the host root: a JSON 4xx (400 for bad encoding, 404 for no route), never a 500',
+  fc
+    .record({
+      // Not .../entities: the embedded Durable engine answers 501 there until it runs entities (issue 16).
+      prefix: fc.constantFrom('/api/orders', '/api/ops/deadletters', '/runtime/webhooks/durabletask', '/runtime/webhooks/durabletask/instances', '/api', ''),
+      segments: fc.array(rawSegment, { minLength: 1, maxLength: 4 }),
+      method: fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'PATCH'),
+    })
+    .map(({ prefix, segments, method }) => ({ method, path: `${prefix}/${segments.join('/')}`, headers: {} })),
+);
+
 /** Waits until the inbound queue has nothing active or locked: the router settled what was sent. */
 async function inboundSettled(host: FuzzHost): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -337,4 +383,4 @@ const servicebusInbound: FuzzTarget = {
 // request matching them all legitimately takes tens of seconds.
 opsEndpoints.slowMs = 60_000;
 
-export const HTTP_TARGETS: FuzzTarget[] = [servicebusInbound, createOrder, addItem, removeItem, submitOrder, cancelOrder, receiveStock, messagesJson, messagesXml, messagesAvro, messagesCsv, sagaEvents, opsEndpoints];
+export const HTTP_TARGETS: FuzzTarget[] = [servicebusInbound, createOrder, addItem, removeItem, submitOrder, cancelOrder, receiveStock, messagesJson, messagesXml, messagesAvro, messagesCsv, sagaEvents, opsEndpoints, pagedRoutes, percentPaths];
