@@ -688,7 +688,7 @@ export class DurableEngine {
         const executionId = store.newExecutionId();
         store.clearHistory(instance.instanceId);
         store.deleteMessages(instance.instanceId);
-        const input = jsonText(continueAsNew.input);
+        const input = libraryInputText(continueAsNew.input);
         store.putInstance({ ...current, executionId, status: 'Running', input, customStatus, updatedAt: now, state: newEngineState() });
         store.addMessage(instance.instanceId, executionId, 'event', this.#startedEvent(instance.name, instance.instanceId, executionId, input, at, current.parent, current.version), now);
         this.o.commit.afterCommit(() => this.#wake());
@@ -731,7 +731,8 @@ export class DurableEngine {
         const info: RetryInfo = {
           kind: sub ? 'sub' : 'activity',
           name: action.functionName!,
-          input: jsonText(action.input),
+          // Sub-orchestration inputs come as values; activity inputs as the library encodes them.
+          input: sub ? jsonText(action.input) : libraryInputText(action.input),
           // DurableTask.Core names an unnamed child after the parent's execution id and the task's sequence number.
           ...(sub ? { instanceId: action.instanceId || `${instance.executionId}:${taskId}` } : {}),
           // A sub-orchestration started without a version gets the worker's default version.
@@ -873,4 +874,24 @@ export class DurableEngine {
       return n;
     });
   }
+}
+
+/**
+ * The JSON text of an activity's or a continue-as-new's input as the orchestrator returned it.
+ * durable-functions JSON-encodes a string input itself (Utils.processInput: `"Tokyo"` arrives as
+ * the text "\"Tokyo\"") and leaves other values as they are; the Durable extension takes that layer
+ * off before the activity or the new execution sees the input (Azure's function-chaining sample
+ * answers "Hello Tokyo", not "Hello \"Tokyo\""). Sub-orchestration inputs are not encoded by the
+ * library and go through jsonText.
+ */
+function libraryInputText(input: unknown): string {
+  if (typeof input === 'string') {
+    try {
+      JSON.parse(input);
+      return input;
+    } catch {
+      return jsonText(input);
+    }
+  }
+  return jsonText(input);
 }

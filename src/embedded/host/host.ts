@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadDevSecrets, type LoadedDevSecrets } from '../../security/dev-secrets';
 import { loadCosmosDefinition } from '../../config/cosmos';
-import { loadTopology } from '../../config/topology';
+import { loadTopology, parseTopology } from '../../config/topology';
 import { EmbeddedDocumentStore } from '../docstore/store';
 import { CosmosDBListener } from './cosmosdb-listener';
 import { EventHubListener } from './eventhub-listener';
@@ -126,7 +126,9 @@ export class EmbeddedHost {
 
     const databaseFile = options.database ?? join(resolve(appDir, env.DATA_DIR || '.data'), 'embedded.sqlite');
     const configDir = env.CONFIG_DIR ? resolve(env.CONFIG_DIR) : join(appDir, 'config');
-    const topology = loadTopology(options.topologyFile ?? join(configDir, 'topology.yaml'));
+    // An app without config/topology.yaml declares no queues or topics (any v4 app can start).
+    const topologyFile = options.topologyFile ?? join(configDir, 'topology.yaml');
+    const topology = options.topologyFile || existsSync(topologyFile) ? loadTopology(topologyFile) : parseTopology('serviceBus: { queues: [], topics: [] }', '(no config/topology.yaml)');
     phases.end('settings');
     const db = openDatabase(databaseFile);
     const commit = new GroupCommit(db);
