@@ -66,6 +66,8 @@ export interface FunctionInfo {
   bindings: Record<string, RpcBindingInfo>;
   url?: string;
   methods?: string[];
+  /** Why the host does not run it (a binding it does not serve); unset when it runs. */
+  unavailable?: string;
 }
 
 const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger', 'eventHubTrigger', 'orchestrationTrigger', 'activityTrigger']);
@@ -243,14 +245,17 @@ export class EmbeddedHost {
         const [triggerName, trigger] = Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'in' && b.type?.endsWith('Trigger'))!;
         const type = trigger.type!;
         const where = `function '${fn.metadata.name}'`;
-        if (!SUPPORTED_TRIGGERS.has(type)) throw new Error(`${where}: the embedded host does not run ${type} functions`);
-        for (const [name, b] of Object.entries(fn.metadata.bindings)) {
-          if (b.direction === 'in' && !b.type?.endsWith('Trigger') && !SUPPORTED_INPUTS.has(b.type ?? '')) {
-            throw new Error(`${where}: input binding '${name}' of type ${b.type} is not supported by the embedded host`);
-          }
-          if (b.direction === 'out' && !OutputBindings.supported(b)) {
-            throw new Error(`${where}: output binding '${name}' of type ${b.type} is not supported by the embedded host`);
-          }
+        // As Azure does with a function it cannot index, one the embedded host cannot run is left
+        // out, with a warning naming it and the binding; the rest of the app runs. An HTTP one
+        // answers 501 with the reason, so a caller is not left with a 404.
+        const unsupported = unsupportedBinding(fn, type);
+        if (unsupported) {
+          logger.log('warning', 'Host.Startup', `${where} is not loaded: ${unsupported}. The other functions run.`);
+          if (type === 'httpTrigger') http.add(fn, triggerName, `${where} is not run by the embedded host: ${unsupported}`);
+          infos.push({ name: fn.metadata.name, trigger: type, bindings: fn.metadata.bindings, unavailable: unsupported });
+          continue;
+        }
+        for (const [, b] of Object.entries(fn.metadata.bindings)) {
           if (b.type?.startsWith('serviceBus')) {
             const connection = typeof b.connection === 'string' && b.connection ? b.connection : 'AzureWebJobsServiceBus';
             if (!connectionConfigured(connection, env)) {
@@ -329,7 +334,7 @@ export class EmbeddedHost {
         'information',
         'Host.Startup',
         `Embedded host started in ${Math.round(performance.now() - started)} ms (${phases.summary()}; data: ${databaseFile})\n\nFunctions:\n\n${infos
-          .map((f) => (f.url ? `\t${f.name}: [${f.methods!.join(',')}] ${f.url}` : `\t${f.name}: ${f.trigger}`))
+          .map((f) => `${f.url ? `\t${f.name}: [${f.methods!.join(',')}] ${f.url}` : `\t${f.name}: ${f.trigger}`}${f.unavailable ? ` (not run: ${f.unavailable})` : ''}`)
           .join('\n\n')}\n`,
       );
       return host;
@@ -467,4 +472,14 @@ function credentialRefusal(headers: IncomingHttpHeaders, env: NodeJS.ProcessEnv)
 function headerValue(value: string | string[] | undefined): string | null {
   if (value === undefined) return null;
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Why the embedded host cannot run a function (a trigger or binding type it does not serve), if it cannot. */
+function unsupportedBinding(fn: RegisteredFunction, triggerType: string): string | undefined {
+  if (!SUPPORTED_TRIGGERS.has(triggerType)) return `its trigger type ${triggerType} is not one the embedded host runs`;
+  for (const [name, b] of Object.entries(fn.metadata.bindings)) {
+    if (b.direction === 'in' && !b.type?.endsWith('Trigger') && !SUPPORTED_INPUTS.has(b.type ?? '')) return `its input binding '${name}' of type ${b.type} is not supported by the embedded host`;
+    if (b.direction === 'out' && !OutputBindings.supported(b)) return `its output binding '${name}' of type ${b.type} is not supported by the embedded host`;
+  }
+  return undefined;
 }

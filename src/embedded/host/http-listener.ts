@@ -26,6 +26,8 @@ interface HttpRoute {
   triggerName: string;
   /** The trigger's authLevel: anonymous routes take anyone's body. */
   anonymous: boolean;
+  /** Set when the host does not run the function: the route answers 501 with this reason. */
+  unavailable?: string;
   template: RouteTemplate;
   methods: string[] | undefined;
   outputName: string;
@@ -132,14 +134,14 @@ export class HttpListener {
 
   constructor(private readonly options: HttpListenerOptions) {}
 
-  add(fn: RegisteredFunction, triggerName: string): void {
+  add(fn: RegisteredFunction, triggerName: string, unavailable?: string): void {
     const trigger = fn.metadata.bindings[triggerName]!;
     const route = typeof trigger.route === 'string' ? trigger.route : fn.metadata.name;
     const methods = Array.isArray(trigger.methods) ? (trigger.methods as string[]).map((m) => m.toUpperCase()) : undefined;
     const outputName =
       Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'out' && b.type?.toLowerCase() === 'http')?.[0] ?? '$return';
     const anonymous = String(trigger.authLevel ?? 'function').toLowerCase() === 'anonymous';
-    this.#routes.push({ fn, triggerName, anonymous, template: new RouteTemplate(route), methods, outputName });
+    this.#routes.push({ fn, triggerName, anonymous, unavailable, template: new RouteTemplate(route), methods, outputName });
     this.#routes.sort((a, b) => compareRoutes(a.template, b.template));
   }
 
@@ -239,6 +241,7 @@ export class HttpListener {
       }
     }
     if (!matched) return this.#notFound(req, res, url);
+    if (matched.route.unavailable) return sendError(res, 501, 'NotImplemented', matched.route.unavailable);
 
     let body: Buffer;
     const hostLimit = this.options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
