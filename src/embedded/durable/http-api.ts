@@ -18,6 +18,7 @@
 // the API is open, as `func start` leaves it.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestOrigin } from '../host/http-listener';
 import { DurableOperationError, type DurableEngine } from './engine';
 import { EventType, type HistoryEvent } from './history';
 import { TERMINAL, type InstanceRow, type RuntimeStatus } from './store';
@@ -51,8 +52,9 @@ export function statusJson(i: InstanceRow, history?: HistoryEvent[], options: { 
     input: options.showInput === false ? null : parse(i.input),
     customStatus: parse(i.customStatus),
     output: parse(i.output),
-    createdTime: new Date(i.createdAt).toISOString(),
-    lastUpdatedTime: new Date(i.updatedAt).toISOString(),
+    // The extension's HttpApiHandler: CreatedTime.ToString("s") + "Z" (whole seconds, UTC).
+    createdTime: wholeSecondsUtc(i.createdAt),
+    lastUpdatedTime: wholeSecondsUtc(i.updatedAt),
     ...(history
       ? historyFields(history
             .filter((e) => e.EventType !== EventType.OrchestratorStarted && e.EventType !== EventType.OrchestratorCompleted)
@@ -166,7 +168,7 @@ export function durableApiHandler(options: DurableApiOptions) {
         if (body !== '') JSON.parse(body); // the input must be JSON
         // durable-functions' client passes StartNewOptions.version as ?version=.
         await engine.startNew(parts[1]!, instanceId, body, q.get('version') || undefined);
-        const { rewindPostUri: _rewind, ...payload } = managementPayload(options.baseUrl(), options.taskHub, instanceId, options.systemKey);
+        const { rewindPostUri: _rewind, ...payload } = managementPayload(requestOrigin(req, options.baseUrl()), options.taskHub, instanceId, options.systemKey);
         return send(res, 202, payload, { Location: payload.statusQueryGetUri, 'Retry-After': '10' });
       }
       if (parts[0] === 'instances') {
@@ -233,4 +235,8 @@ export function durableApiHandler(options: DurableApiOptions) {
       throw error;
     }
   };
+}
+
+function wholeSecondsUtc(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }

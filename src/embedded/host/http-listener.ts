@@ -277,7 +277,9 @@ export class HttpListener {
     for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
     const http: RpcHttpData = {
       method: req.method,
-      url: url.toString(),
+      // As the Functions host does: the URL the caller used (its Host header), so a function that
+      // builds links from request.url (createCheckStatusResponse) gives the caller's host back.
+      url: `${requestOrigin(req, url.origin)}${url.pathname}${url.search}`,
       headers,
       query,
       params,
@@ -358,4 +360,12 @@ function requestUrl(target: string, base: string): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+const HOST_HEADER = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The origin the caller addressed (http://<Host header>), or `fallback` when the header is missing or not a host. */
+export function requestOrigin(req: IncomingMessage, fallback: string): string {
+  const host = req.headers.host;
+  return typeof host === 'string' && HOST_HEADER.test(host) ? `http://${host}` : fallback;
 }
