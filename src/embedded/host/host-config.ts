@@ -59,6 +59,9 @@ function coerce(value: string): unknown {
   return value;
 }
 
+/** Flex Consumption's functionTimeout when host.json sets none (learn.microsoft.com: "Function app timeout duration"). */
+export const FLEX_DEFAULT_FUNCTION_TIMEOUT_MS = 30 * 60_000;
+
 export function applyEnvOverrides(doc: Json, env: NodeJS.ProcessEnv): void {
   const prefix = 'azurefunctionsjobhost__';
   for (const [key, value] of Object.entries(env)) {
@@ -125,7 +128,8 @@ export function loadHostConfig(appDir: string, env: NodeJS.ProcessEnv, processor
     },
     eventHubs,
     durableTask: loadDurableOptions((getCI(extensions, 'durableTask') as Json | undefined) ?? {}, processorCount),
-    functionTimeoutMs: timeout === undefined || timeout === '-1' ? undefined : durationMs(timeout, 0, 'functionTimeout'),
+    // Flex Consumption's default when host.json says nothing is 30 minutes; -1 is unbounded.
+    functionTimeoutMs: timeout === undefined ? FLEX_DEFAULT_FUNCTION_TIMEOUT_MS : timeout === '-1' ? undefined : durationMs(timeout, 0, 'functionTimeout'),
     retry: retry
       ? {
           retryStrategy: String(getCI(retry, 'strategy') ?? 'exponentialBackoff') === 'fixedDelay' ? 'fixedDelay' : 'exponentialBackoff',

@@ -165,6 +165,8 @@ export class EmbeddedHost {
       embeddedTelemetry();
       phases.end('telemetry');
       await loadApp(appDir);
+      // What the worker reports to the host once the app is loaded: HttpUri when the app streams HTTP.
+      const capabilities = (await workerState.programmingModel?.getCapabilities?.({})) ?? {};
       phases.end('app');
       const functions = [...workerState.functions.values()];
       if (functions.length === 0) throw new Error('The app registered no functions.');
@@ -197,6 +199,7 @@ export class EmbeddedHost {
         corsCredentials: local.host.CORSCredentials,
         maxRequestBodyBytes: requestBodyLimit(env),
         refusesCredentials: (headers) => credentialRefusal(headers, env),
+        streamProxyUri: capabilities.HttpUri,
       });
       const sbNamespace = (connection: string) => env[`${connection}__fullyQualifiedNamespace`] || 'embedded.servicebus.localhost';
       settlement = functions.some((f) => Object.values(f.metadata.bindings).some(usesSdkBinding)) ? await SettlementService.start() : undefined;

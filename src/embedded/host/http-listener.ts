@@ -1,7 +1,7 @@
 // Serves httpTrigger functions like the Functions host: routes under the host.json routePrefix,
 // method filtering, route parameters, request bodies up to the host's limit, and responses built
 // from the function's http output binding.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
@@ -55,6 +55,12 @@ export interface HttpListenerOptions {
   refusesCredentials?: (headers: IncomingMessage['headers']) => HostRefusal | undefined;
   /** Default: UNAUTHENTICATED_BODY_BYTES. */
   unauthenticatedBodyBytes?: number;
+  /**
+   * The worker's HTTP proxy (capability HttpUri, which @azure/functions reports when the app calls
+   * app.setup({ enableHttpStream: true })): requests and responses then stream through it, as the
+   * Functions host proxies them, instead of travelling whole in the invocation.
+   */
+  streamProxyUri?: string;
 }
 
 /** What the host answers itself: a status and the app's JSON error shape. */
@@ -248,6 +254,18 @@ export class HttpListener {
     // Bounded work before auth: a caller the app would refuse gets no more than a small body read.
     const refusal = matched.route.anonymous ? undefined : this.options.refusesCredentials?.(req.headers);
     const limit = refusal ? Math.min(hostLimit, this.options.unauthenticatedBodyBytes ?? UNAUTHENTICATED_BODY_BYTES) : hostLimit;
+    if (this.options.streamProxyUri) {
+      const declared = Number(req.headers['content-length']);
+      if (refusal && (Number.isNaN(declared) ? req.headers['transfer-encoding'] !== undefined : declared > limit)) {
+        sendError(res, refusal.status, refusal.code, refusal.message, undefined, { ...refusal.headers, Connection: 'close' });
+        return;
+      }
+      if (Number.isFinite(declared) && declared > hostLimit) {
+        sendError(res, 413, 'PayloadTooLarge', `Request bodies are limited to ${hostLimit} bytes (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).`, undefined, { Connection: 'close' });
+        return;
+      }
+      return this.#invokeStreaming(matched.route, matched.params, req, res, url, this.options.streamProxyUri, hostLimit);
+    }
     try {
       body = await readBody(req, limit);
     } catch (error) {
@@ -268,6 +286,77 @@ export class HttpListener {
   /** No function serves the path and method (or a route constraint refused a segment): 404, as the Functions host answers, in the app's JSON error shape. */
   #notFound(req: IncomingMessage, res: ServerResponse, url: URL): void {
     sendError(res, 404, 'NotFound', `No function serves ${(req.method ?? 'GET').toUpperCase()} ${url.pathname}.`, 'path');
+  }
+
+  /**
+   * An invocation whose request and response stream through the worker's HTTP proxy: the
+   * invocation carries the request's metadata, the body goes to the proxy as it arrives (counted:
+   * past the limit it is cut), and the proxy's answer is piped back as the worker writes it.
+   */
+  async #invokeStreaming(route: HttpRoute, params: Record<string, string>, req: IncomingMessage, res: ServerResponse, url: URL, proxyUri: string, limit: number): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+    const origin = new URL(requestOrigin(req, url.origin));
+    let proxyRequest: ClientRequest | undefined;
+    let proxied: Promise<void> = Promise.resolve();
+    const forward = (invocationId: string) => {
+      proxied = new Promise<void>((resolve, reject) => {
+        const target = new URL(`${url.pathname}${url.search}`, proxyUri);
+        proxyRequest = httpRequest(
+          target,
+          { method: req.method, headers: { ...req.headers, 'x-ms-invocation-id': invocationId, 'x-forwarded-host': origin.host, 'x-forwarded-proto': origin.protocol.replace(':', '') } },
+          (proxyResponse) => {
+            const out: Record<string, string | string[]> = {};
+            for (const [k, v] of Object.entries(proxyResponse.headers)) if (v !== undefined && k !== 'x-ms-invocation-id') out[k] = v;
+            res.writeHead(proxyResponse.statusCode ?? 200, out);
+            proxyResponse.pipe(res);
+            proxyResponse.on('end', resolve);
+            proxyResponse.on('error', reject);
+          },
+        );
+        proxyRequest.on('error', reject);
+        let size = 0;
+        req.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            proxyRequest!.destroy(new BodyTooLarge());
+            req.resume();
+          }
+        });
+        req.pipe(proxyRequest);
+      });
+      // Awaited below once the invocation returns; if the invocation fails first, the proxy
+      // request is torn down and this rejection is expected, not unhandled.
+      proxied.catch(() => undefined);
+    };
+    let invocationId = '';
+    try {
+      const outcome = await this.options.executor.execute(route.fn, {
+        reason: 'This function was programmatically called via the host APIs.',
+        trace: {
+          ...(typeof req.headers.traceparent === 'string' ? { parent: req.headers.traceparent } : {}),
+          kind: 'server',
+          attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
+        },
+        request: ({ invocationId: id }) => {
+          invocationId = id;
+          forward(id);
+          const triggerMetadata: Record<string, RpcTypedData> = { Query: { json: JSON.stringify(query) }, Headers: { json: JSON.stringify(headers) } };
+          for (const [k, v] of Object.entries(params)) triggerMetadata[k] = { string: v };
+          const http: RpcHttpData = { method: req.method, url: `${origin.origin}${url.pathname}${url.search}`, headers, query, params };
+          return { inputData: [{ name: route.triggerName, data: { http } }], triggerMetadata };
+        },
+      });
+      await this.options.afterInvocation(route.fn, outcome.response, invocationId);
+      await proxied;
+    } catch {
+      proxyRequest?.destroy();
+      // The Functions host answers a failed invocation with an empty 500.
+      if (!res.headersSent) res.writeHead(500, { 'Content-Length': '0' });
+      res.end();
+    }
   }
 
   async #invoke(route: HttpRoute, params: Record<string, string>, req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) {
