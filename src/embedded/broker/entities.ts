@@ -50,8 +50,17 @@ export class EntityTable {
   readonly topics: TopicEntity[] = [];
 
   constructor(topology: TopologyDefinition) {
+    this.add(topology);
+  }
+
+  /**
+   * Declares more entities (an app with no topology gets the ones its bindings name). A name
+   * already declared keeps its declaration.
+   */
+  add(topology: TopologyDefinition): void {
     const sku = topology.serviceBus.sku;
     for (const q of topology.serviceBus.queues) {
+      if (this.#byPath.has(q.name.toLowerCase())) continue;
       const entity: QueueEntity = {
         kind: 'queue',
         path: q.name,
@@ -62,8 +71,11 @@ export class EntityTable {
       this.#byPath.set(q.name.toLowerCase(), entity);
     }
     for (const t of topology.serviceBus.topics) {
-      const topic: TopicEntity = { kind: 'topic', path: t.name, sender: senderSettings(t, sku), subscriptions: [] };
+      const existing = this.#byPath.get(t.name.toLowerCase());
+      if (existing && existing.kind !== 'topic') continue;
+      const topic: TopicEntity = existing ?? { kind: 'topic', path: t.name, sender: senderSettings(t, sku), subscriptions: [] };
       for (const s of t.subscriptions) {
+        if (this.#byPath.has(subscriptionPath(t.name, s.name).toLowerCase())) continue;
         const rules = (s.rules?.length ? s.rules : [{ name: '$Default', filterType: 'SqlFilter' as const, sqlFilter: { sqlExpression: '1=1' } }]).map(
           (r) => {
             try {
@@ -90,8 +102,10 @@ export class EntityTable {
         topic.subscriptions.push(sub);
         this.#byPath.set(sub.path.toLowerCase(), sub);
       }
-      this.topics.push(topic);
-      this.#byPath.set(t.name.toLowerCase(), topic);
+      if (!existing) {
+        this.topics.push(topic);
+        this.#byPath.set(t.name.toLowerCase(), topic);
+      }
     }
   }
 

@@ -130,7 +130,8 @@ export class EmbeddedHost {
     const configDir = env.CONFIG_DIR ? resolve(env.CONFIG_DIR) : join(appDir, 'config');
     // An app without config/topology.yaml declares no queues or topics (any v4 app can start).
     const topologyFile = options.topologyFile ?? join(configDir, 'topology.yaml');
-    const topology = options.topologyFile || existsSync(topologyFile) ? loadTopology(topologyFile) : parseTopology('serviceBus: { queues: [], topics: [] }', '(no config/topology.yaml)');
+    const topologyDeclared = Boolean(options.topologyFile) || existsSync(topologyFile);
+    const topology = topologyDeclared ? loadTopology(topologyFile) : parseTopology('serviceBus: { queues: [], topics: [] }', '(no config/topology.yaml)');
     phases.end('settings');
     const db = openDatabase(databaseFile);
     const commit = new GroupCommit(db);
@@ -170,6 +171,13 @@ export class EmbeddedHost {
       phases.end('app');
       const functions = [...workerState.functions.values()];
       if (functions.length === 0) throw new Error('The app registered no functions.');
+      // No topology declared: the queues, topics and subscriptions the bindings name are created,
+      // with Service Bus's defaults, one line each (as a developer would create them by hand).
+      if (!topologyDeclared) {
+        const { topology: derived, created } = topologyFromBindings(functions, env);
+        broker.entities.add(derived);
+        for (const line of created) logger.log('information', 'Host.Startup', line);
+      }
 
       const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
       // The Durable webhooks' system key: with the app's HTTP auth on, the API that can start,
@@ -485,4 +493,41 @@ function unsupportedBinding(fn: RegisteredFunction, triggerType: string): string
     if (b.direction === 'out' && !OutputBindings.supported(b)) return `its output binding '${name}' of type ${b.type} is not supported by the embedded host`;
   }
   return undefined;
+}
+
+/** The Service Bus entities an app's bindings name, as a topology, and one line per entity created. */
+function topologyFromBindings(functions: RegisteredFunction[], env: NodeJS.ProcessEnv): { topology: ReturnType<typeof parseTopology>; created: string[] } {
+  const queues = new Map<string, { name: string; requiresSession?: boolean }>();
+  const topics = new Map<string, { name: string; subscriptions: Map<string, { name: string; requiresSession?: boolean }> }>();
+  const created: string[] = [];
+  for (const fn of functions) {
+    for (const b of Object.values(fn.metadata.bindings)) {
+      if (b.type !== 'serviceBusTrigger' && b.type !== 'serviceBus') continue;
+      const sessions = b.isSessionsEnabled === true;
+      if (typeof b.queueName === 'string') {
+        const name = resolveSettingExpression(b.queueName, env).replace(/\/\$deadletterqueue$/i, '');
+        if (!queues.has(name.toLowerCase())) {
+          queues.set(name.toLowerCase(), { name, ...(sessions ? { requiresSession: true } : {}) });
+          created.push(`Service Bus queue '${name}'${sessions ? ' (sessions)' : ''} created for function '${fn.metadata.name}' (no config/topology.yaml declares it)`);
+        }
+      } else if (typeof b.topicName === 'string') {
+        const name = resolveSettingExpression(b.topicName, env);
+        let topic = topics.get(name.toLowerCase());
+        if (!topic) {
+          topic = { name, subscriptions: new Map() };
+          topics.set(name.toLowerCase(), topic);
+          created.push(`Service Bus topic '${name}' created for function '${fn.metadata.name}' (no config/topology.yaml declares it)`);
+        }
+        if (typeof b.subscriptionName === 'string') {
+          const sub = resolveSettingExpression(b.subscriptionName, env).replace(/\/\$deadletterqueue$/i, '');
+          if (!topic.subscriptions.has(sub.toLowerCase())) {
+            topic.subscriptions.set(sub.toLowerCase(), { name: sub, ...(sessions ? { requiresSession: true } : {}) });
+            created.push(`Service Bus subscription '${name}/subscriptions/${sub}' created for function '${fn.metadata.name}'`);
+          }
+        }
+      }
+    }
+  }
+  const doc = { serviceBus: { queues: [...queues.values()], topics: [...topics.values()].map((t) => ({ name: t.name, subscriptions: [...t.subscriptions.values()] })) } };
+  return { topology: parseTopology(JSON.stringify(doc), '(the bindings of the app)'), created };
 }
