@@ -294,10 +294,8 @@ export class HttpListener {
    * past the limit it is cut), and the proxy's answer is piped back as the worker writes it.
    */
   async #invokeStreaming(route: HttpRoute, params: Record<string, string>, req: IncomingMessage, res: ServerResponse, url: URL, proxyUri: string, limit: number): Promise<void> {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+    // The body travels through the proxy, not in the invocation.
+    const { http, triggerMetadata } = invocationHttp(req, url, params);
     const origin = new URL(requestOrigin(req, url.origin));
     let proxyRequest: ClientRequest | undefined;
     let proxied: Promise<void> = Promise.resolve();
@@ -343,9 +341,6 @@ export class HttpListener {
         request: ({ invocationId: id }) => {
           invocationId = id;
           forward(id);
-          const triggerMetadata: Record<string, RpcTypedData> = { Query: { json: JSON.stringify(query) }, Headers: { json: JSON.stringify(headers) } };
-          for (const [k, v] of Object.entries(params)) triggerMetadata[k] = { string: v };
-          const http: RpcHttpData = { method: req.method, url: `${origin.origin}${url.pathname}${url.search}`, headers, query, params };
           return { inputData: [{ name: route.triggerName, data: { http } }], triggerMetadata };
         },
       });
@@ -360,20 +355,7 @@ export class HttpListener {
   }
 
   async #invoke(route: HttpRoute, params: Record<string, string>, req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
-    const http: RpcHttpData = {
-      method: req.method,
-      // As the Functions host does: the URL the caller used (its Host header), so a function that
-      // builds links from request.url (createCheckStatusResponse) gives the caller's host back.
-      url: `${requestOrigin(req, url.origin)}${url.pathname}${url.search}`,
-      headers,
-      query,
-      params,
-      body: body.length ? { bytes: body } : undefined,
-    };
+    const { http, triggerMetadata } = invocationHttp(req, url, params, body);
     let invocationId = '';
     let outcome;
     try {
@@ -387,11 +369,6 @@ export class HttpListener {
         },
         request: ({ invocationId: id }) => {
           invocationId = id;
-          const triggerMetadata: Record<string, RpcTypedData> = {
-            Query: { json: JSON.stringify(query) },
-            Headers: { json: JSON.stringify(headers) },
-          };
-          for (const [k, v] of Object.entries(params)) triggerMetadata[k] = { string: v };
           return { inputData: [{ name: route.triggerName, data: { http } }], triggerMetadata };
         },
       });
@@ -457,4 +434,25 @@ const HOST_HEADER = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?
 export function requestOrigin(req: IncomingMessage, fallback: string): string {
   const host = req.headers.host;
   return typeof host === 'string' && HOST_HEADER.test(host) ? `http://${host}` : fallback;
+}
+
+/** The HTTP trigger's data and metadata of a request, as the Functions host sends them to the worker. */
+function invocationHttp(req: IncomingMessage, url: URL, params: Record<string, string>, body?: Buffer): { http: RpcHttpData; triggerMetadata: Record<string, RpcTypedData> } {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const http: RpcHttpData = {
+    method: req.method,
+    // As the Functions host does: the URL the caller used (its Host header), so a function that
+    // builds links from request.url (createCheckStatusResponse) gives the caller's host back.
+    url: `${requestOrigin(req, url.origin)}${url.pathname}${url.search}`,
+    headers,
+    query,
+    params,
+    body: body?.length ? { bytes: body } : undefined,
+  };
+  const triggerMetadata: Record<string, RpcTypedData> = { Query: { json: JSON.stringify(query) }, Headers: { json: JSON.stringify(headers) } };
+  for (const [k, v] of Object.entries(params)) triggerMetadata[k] = { string: v };
+  return { http, triggerMetadata };
 }
