@@ -2,7 +2,7 @@
 // JSON the worker would send: what that serialization refuses still fails the orchestration,
 // with the serializer's message, and nothing the refused episode decided is carried out.
 import { join } from 'node:path';
-import { postJson, startHost, waitFor, type RunningHost } from '../support/host';
+import { postJson, rawHistory, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
 const appDir = join(repoRoot, 'test', 'fixtures', 'host-app');
@@ -23,7 +23,7 @@ test('a custom status JSON cannot carry fails the orchestration, and the activit
   expect(status.runtimeStatus).toBe('Failed');
   expect(String(status.output)).toMatch(/^Orchestrator function 'unserializableStatusOrchestrator' failed: .*BigInt/);
   // The first activity ran; the one scheduled in the refused episode was never recorded, nor run.
-  expect(status.history!.filter((e) => e.EventType === 'TaskScheduled')).toHaveLength(1);
+  expect(rawHistory(running, 'big-status').filter((e) => e.EventType === 'TaskScheduled')).toHaveLength(1);
   const records = (globalThis as unknown as { __fixture: { activityRuns: Record<string, number> } }).__fixture.activityRuns;
   expect(records['big-status:before']).toBe(1);
   expect(records['big-status:after']).toBeUndefined();

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/embedded/clock';
-import { postJson, startHost, waitFor, type RunningHost } from '../support/host';
+import { postJson, rawHistory, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
 const appDir = join(repoRoot, 'test', 'fixtures', 'host-app');
@@ -39,7 +39,7 @@ async function start(name: string, id: string, input?: unknown) {
   expect(res.status).toBe(202);
   return res;
 }
-const status = async (id: string) => (await fetch(running.url(`/api/durable/${id}/status`))).json() as Promise<Status>;
+const status = async (id: string): Promise<Status> => ({ ...((await (await fetch(running.url(`/api/durable/${id}/status`))).json()) as Status), history: rawHistory(running, id) as Status['history'] });
 const settled = (id: string, statuses = ['Completed', 'Failed', 'Terminated']) =>
   waitFor(async () => {
     const s = await status(id);

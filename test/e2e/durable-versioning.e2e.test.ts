@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/embedded/clock';
 import { REJECTED_RETRY_MS } from '../../src/embedded/durable/engine';
-import { postJson, startHost, waitFor, type RunningHost } from '../support/host';
+import { postJson, rawHistory, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
 const appDir = join(repoRoot, 'test', 'fixtures', 'host-app');
@@ -44,7 +44,7 @@ const start = async (id: string, version?: string) => {
   const res = await postJson(running!.url(`/api/orchestrators/versionedOrchestrator/${id}${version ? `?version=${version}` : ''}`), '');
   expect(res.status).toBe(202);
 };
-const status = async (id: string) => (await fetch(running!.url(`/api/durable/${id}/status`))).json() as Promise<Status>;
+const status = async (id: string): Promise<Status> => ({ ...((await (await fetch(running!.url(`/api/durable/${id}/status`))).json()) as Status), history: rawHistory(running!, id) as Status['history'] });
 const approve = async (id: string, by: string) => {
   const res = await fetch(running!.url(`/api/durable/${id}/raise`), { method: 'POST', body: JSON.stringify({ by }) });
   expect(res.status).toBe(202);

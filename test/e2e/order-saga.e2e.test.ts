@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/embedded/clock';
 import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';
-import { postJson, startHost, waitFor, type RunningHost } from '../support/host';
+import { postJson, rawHistory, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 
 const STEPS = ORDER_FULFILMENT_SAGA.steps;
@@ -126,10 +126,7 @@ test('transient failures are retried per the step policy (1 s, then 2 s) and the
   const s = await ended('flaky-1');
   timeLapse(false);
   expect(s.status).toBe('Completed');
-  const history = (await (await fetch(`${running.host.baseUrl}/runtime/webhooks/durabletask/instances/order-saga-flaky-1?showHistory=true`)).json()) as {
-    historyEvents: { EventType: string; Name?: string; EventId?: number; TaskScheduledId?: number; FireAt?: string; Timestamp: string }[];
-  };
-  const events = history.historyEvents;
+  const events = rawHistory(running, 'order-saga-flaky-1') as { EventType: string; Name?: string; EventId?: number; TaskScheduledId?: number; FireAt?: string; Timestamp: string }[];
   const captureIds = events.filter((e) => e.EventType === 'TaskScheduled' && e.Name === 'capturePayment').map((e) => e.EventId);
   expect(captureIds).toHaveLength(3);
   const failures = events.filter((e) => e.EventType === 'TaskFailed' && captureIds.includes(e.TaskScheduledId));

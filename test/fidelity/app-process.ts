@@ -8,12 +8,17 @@ import { repoRoot } from '../support/messaging-harness';
 
 export interface AppProcess {
   baseUrl: string;
+  dataDir: string;
   output: () => string;
+  /** SIGTERM, and the data folder goes (unless it was given). */
   stop: () => Promise<void>;
+  /** SIGKILL: the host gets no chance to finish anything; the data folder stays. */
+  kill: () => Promise<void>;
 }
 
-export async function startApp(appDir: string): Promise<AppProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'fidelity-'));
+/** Starts the app; given `dataDir` (a killed host's), it starts on that data. */
+export async function startApp(appDir: string, options: { dataDir?: string } = {}): Promise<AppProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fidelity-'));
   const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'embedded', 'cli.js'), '--app', appDir, '--port', '0', '--data-dir', dataDir], {
     cwd: appDir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,11 +45,16 @@ export async function startApp(appDir: string): Promise<AppProcess> {
   });
   return {
     baseUrl,
+    dataDir,
     output: () => out,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

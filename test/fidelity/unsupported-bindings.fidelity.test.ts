@@ -1,5 +1,5 @@
 // Fidelity: a function with a binding the embedded host does not run (a blob output, Twilio, a
-// Durable entity) does not stop the app. Azure indexes each function on its own and runs the
+// Storage queue trigger) does not stop the app. Azure indexes each function on its own and runs the
 // others; the embedded host leaves that one out with a warning naming it and the binding, and an
 // HTTP one answers 501 with the reason. Before, the whole app refused to start.
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ test('each function left out is named with its binding in a warning', () => {
   expect(app.output()).toContain("function 'saveUpload' is not loaded: its output binding");
   expect(app.output()).toMatch(/function 'saveUpload' is not loaded: its output binding '[^']+' of type blob is not supported/);
   expect(app.output()).toMatch(/function 'sendSms' is not loaded: its output binding '[^']+' of type twilioSms is not supported/);
-  expect(app.output()).toMatch(/function 'counter' is not loaded: its trigger type entityTrigger is not one the embedded host runs/);
+  expect(app.output()).toMatch(/function 'resize' is not loaded: its trigger type queueTrigger is not one the embedded host runs/);
 });
 
 test('calling one over HTTP answers 501 with the reason, as JSON', async () => {

@@ -1,5 +1,6 @@
 // Starts the embedded host in-process for end-to-end tests: a free port, an in-memory database,
 // host logs captured for the test to read.
+import { EventType } from '../../src/embedded/durable/history';
 import assert from 'node:assert/strict';
 import { EmbeddedHost, type EmbeddedHostOptions } from '../../src/embedded/host/host';
 import type { LogRecord } from '../../src/embedded/host/logger';
@@ -45,4 +46,13 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+/**
+ * An instance's history as the engine recorded it, event types by name. The status API shows the
+ * extension's folded shape (historyEvents), and durable-functions' getStatus reads a `history`
+ * field the extension never sends; tests that check the engine's bookkeeping read this instead.
+ */
+export function rawHistory(running: RunningHost, instanceId: string): ({ EventType: string } & Record<string, unknown>)[] {
+  return running.host.durable.store.history(instanceId).map((e) => ({ ...e, EventType: EventType[e.EventType] ?? String(e.EventType) }));
 }

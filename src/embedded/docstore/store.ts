@@ -321,16 +321,35 @@ export class EmbeddedDocumentStore {
   readonly #listeners = new Map<string, Set<() => void>>();
   #changed = new Set<string>();
 
+  #databaseName: string;
+
   constructor(
-    readonly databaseName: string,
+    databaseName: string,
     containers: ContainerDefinition[],
-    db: Db,
+    private readonly db: Db,
     private readonly commit: GroupCommit,
-    clock: Clock,
+    private readonly clock: Clock,
     readonly usage?: UsageMeter,
   ) {
+    this.#databaseName = databaseName;
     migrate(db, 'docstore', SCHEMA);
-    for (const definition of containers) this.#containers.set(definition.name, new EmbeddedContainer(this, definition, db, commit, clock));
+    for (const definition of containers) this.addContainer(definition);
+  }
+
+  get databaseName(): string {
+    return this.#databaseName;
+  }
+
+  /** Names the store's one database after the one an app's bindings name (an app with no config/cosmos.yaml). */
+  useDatabase(name: string): void {
+    this.#databaseName = name;
+  }
+
+  /** A container, created with this definition if the store has none of that name (a container's items stay in SQLite between runs). */
+  addContainer(definition: ContainerDefinition): EmbeddedContainer {
+    let c = this.#containers.get(definition.name);
+    if (!c) this.#containers.set(definition.name, (c = new EmbeddedContainer(this, definition, this.db, this.commit, this.clock)));
+    return c;
   }
 
   container(name: string): EmbeddedContainer {

@@ -24,10 +24,19 @@ import type { RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
 import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto, type RetryOptionsDto } from './history';
 import { NO_VERSIONING, versionMismatch, type VersioningOptions } from './versioning';
-import { cloneState, DurableStore, newEngineState, TERMINAL, type CachedInstance, type EngineState, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
+import { randomUUID } from 'node:crypto';
+import { entityOf, EntityScheduler, schedulerId } from './entities';
+import { HTTP_ACTIVITY, runHttpActivity, type DurableHttpRequest } from './http-activity';
+import { cloneState, DurableStore, newEngineState, TERMINAL, type CachedInstance, type EngineState, type EntityMessage, type EntityRequest, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
 
-/** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions, no long timers). */
+/** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions), as the extension's upperSchemaVersion. */
 export const SCHEMA_VERSION = 1;
+/**
+ * The newest schema it also speaks, as the extension's upperSchemaVersionNew (which the library
+ * prefers): V3 (the library splits long timers and drives callHttp's 202 polling — never needed
+ * here, the HTTP activity polls itself) and V4 (entity locks, `context.df.lock`).
+ */
+export const SCHEMA_VERSION_NEW = 3;
 const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
 
 export interface InstanceEnded {
@@ -72,6 +81,8 @@ interface Effects {
   work: { taskId: number; name: string; input: string; eventIndex: number }[];
   cancelTimers: number[];
   children: { instanceId: string; name: string; input: string; taskId: number; version?: string }[];
+  /** Operation, lock and release messages to entities. */
+  entityMessages: { target: string; message: EntityMessage }[];
 }
 
 /** The dispatcher reads the messages table itself at least this often (and whenever a timer is due). */
@@ -137,6 +148,11 @@ function actionName(a: ActionDto): string | undefined {
       return a.functionName;
     case ActionType.WaitForExternalEvent:
       return a.externalEventName;
+    case ActionType.CallEntity:
+    case ActionType.SignalEntity:
+      return a.instanceId;
+    case ActionType.CallHttp:
+      return HTTP_ACTIVITY;
     default:
       return undefined;
   }
@@ -150,6 +166,11 @@ const TYPE_WORDS: Partial<Record<ActionType, string>> = {
   [ActionType.CreateTimer]: 'a timer',
   [ActionType.WaitForExternalEvent]: 'a wait for an external event',
   [ActionType.ContinueAsNew]: 'a continue-as-new',
+  [ActionType.CallEntity]: 'an entity call',
+  [ActionType.SignalEntity]: 'an entity signal',
+  [ActionType.LockEntities]: 'an entity lock',
+  [ActionType.ReleaseEntities]: 'an entity lock release',
+  [ActionType.CallHttp]: 'an HTTP call',
 };
 
 export function nondeterminismMessage(index: number, recorded: Slot, now: ActionDto): string {
@@ -199,9 +220,22 @@ export class DurableEngine {
   readonly #endObservers = new Set<(e: InstanceEnded) => void>();
 
   readonly #versioning: VersioningOptions;
+  readonly #entities: EntityScheduler;
+  /** Stops the HTTP activity's polling when the host stops. */
+  readonly #stopping = new AbortController();
 
   constructor(private readonly o: DurableEngineOptions) {
     this.#versioning = o.versioning ?? NO_VERSIONING;
+    this.#entities = new EntityScheduler({ ...o, wake: () => this.#wake() });
+  }
+
+  /** The entity functions and their state (signals and reads of the HTTP API and the durable client). */
+  get entities(): EntityScheduler {
+    return this.#entities;
+  }
+
+  addEntity(fn: RegisteredFunction, triggerName: string): void {
+    this.#entities.add(fn, triggerName);
   }
 
   get store(): DurableStore {
@@ -260,7 +294,7 @@ export class DurableEngine {
   }
 
   get hasFunctions(): boolean {
-    return this.#orchestrators.size > 0 || this.#activities.size > 0;
+    return this.#orchestrators.size > 0 || this.#activities.size > 0 || this.#entities.size > 0;
   }
 
   start(): void {
@@ -270,6 +304,7 @@ export class DurableEngine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     this.#timer?.timer.cancel();
     this.#wakeOrchestrations?.();
     this.#wakeActivities?.();
@@ -395,7 +430,16 @@ export class DurableEngine {
     const activity = this.#activities.get(item.name.toLowerCase());
     let message: HistoryEvent;
     const at = () => new Date(this.o.clock.now());
-    if (!activity) {
+    if (item.name === HTTP_ACTIVITY) {
+      try {
+        const response = await runHttpActivity(JSON.parse(this.o.store.workInput(item)) as DurableHttpRequest, { signal: this.#stopping.signal });
+        message = event(EventType.TaskCompleted, at(), { TaskScheduledId: item.taskId, Result: JSON.stringify(response) });
+      } catch (error) {
+        if (this.#stopped) return; // the work item stays, and runs again at the next start
+        const e = error as Error;
+        message = event(EventType.TaskFailed, at(), { TaskScheduledId: item.taskId, Reason: e.message, Details: JSON.stringify({ Message: e.message, ClassName: e.name }) });
+      }
+    } else if (!activity) {
       message = event(EventType.TaskFailed, at(), {
         TaskScheduledId: item.taskId,
         Reason: `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`,
@@ -434,6 +478,7 @@ export class DurableEngine {
 
   /** Processes the instance's next visible message, if it has one (false when it had none). */
   async #episode(instanceId: string): Promise<boolean> {
+    if (entityOf(instanceId)) return this.#entities.episode(instanceId);
     const now = this.o.clock.now();
     const instance = this.o.store.getInstance(instanceId);
     const message = this.o.store.nextMessage(instanceId, now, instance?.status === 'Suspended');
@@ -503,6 +548,7 @@ export class DurableEngine {
       const current = store.getInstance(instance.instanceId);
       if (!current || current.executionId !== instance.executionId) return;
       store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), events);
+      this.#releaseLocks(current, current.state, now);
       store.putInstance({ ...current, status, output, updatedAt: now }, current);
       store.deleteMessages(instance.instanceId);
       if (message) store.deleteMessage(message.id);
@@ -541,6 +587,7 @@ export class DurableEngine {
       isReplaying,
       parentInstanceId: instance.parent?.instanceId,
       upperSchemaVersion: SCHEMA_VERSION,
+      upperSchemaVersionNew: SCHEMA_VERSION_NEW,
       longRunningTimerIntervalDuration: '3.00:00:00',
       maximumShortTimerDuration: '6.00:00:00',
       defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
@@ -575,7 +622,7 @@ export class DurableEngine {
     const now = clock.now();
     const at = new Date(now);
     const state: EngineState = cloneState(instance.state);
-    const effects: Effects = { messages: [], work: [], cancelTimers: [], children: [] };
+    const effects: Effects = { messages: [], work: [], cancelTimers: [], children: [], entityMessages: [] };
     const incoming = { ...(message.payload as HistoryEvent), IsPlayed: false };
     const newEvents: HistoryEvent[] = [event(EventType.OrchestratorStarted, at), incoming];
 
@@ -686,6 +733,7 @@ export class DurableEngine {
       if (continueAsNew && !failure) {
         // A new execution: fresh history and bookkeeping, the new input; pending work of the old one is dropped.
         const executionId = store.newExecutionId();
+        this.#releaseLocks(current, state, now);
         store.clearHistory(instance.instanceId);
         store.deleteMessages(instance.instanceId);
         const input = libraryInputText(continueAsNew.input);
@@ -703,7 +751,9 @@ export class DurableEngine {
       for (const w of effects.work) store.addWork(instance.instanceId, instance.executionId, w.taskId, w.name, w.input, now, cached!.history.length + w.eventIndex);
       for (const t of effects.cancelTimers) store.cancelTimer(instance.instanceId, instance.executionId, t);
       for (const c of effects.children) this.#createChild(instance, c, now);
+      for (const m of effects.entityMessages) this.#entities.send(m.target, m.message, now);
       if (TERMINAL.has(status)) {
+        this.#releaseLocks(current, state, now);
         store.deleteMessages(instance.instanceId);
         this.#notifyParent(current, status === 'Completed', output ?? 'null', now);
         this.#ended(current, status, output);
@@ -759,9 +809,69 @@ export class DurableEngine {
         return { type: action.actionType, name: action.externalEventName };
       case ActionType.ContinueAsNew:
         return { type: action.actionType };
+      case ActionType.CallEntity:
+      case ActionType.SignalEntity: {
+        const target = this.#entityTarget(action.instanceId);
+        const taskId = state.nextEventId++;
+        // The extension's RequestMessage; its id names the EventRaised that answers a call.
+        const request: EntityRequest = {
+          id: randomUUID(),
+          op: action.operation ?? '',
+          ...(action.actionType === ActionType.SignalEntity ? { signal: true } : {}),
+          ...(action.input !== undefined && action.input !== null ? { input: jsonText(action.input) } : {}),
+          parent: instance.instanceId,
+          parentExecution: instance.executionId,
+        };
+        newEvents.push(event(EventType.EventSent, at, { EventId: taskId, InstanceId: target, Name: 'op', Input: JSON.stringify(request) }));
+        effects.entityMessages.push({ target, message: { name: 'op', input: request } });
+        return { type: action.actionType, name: target, eventId: taskId };
+      }
+      case ActionType.LockEntities: {
+        const set = action.lockSet ?? [];
+        const targets = set.map((e) => this.#entityTarget(schedulerId(e)));
+        if (!targets.length) throw new Error('The list of entities to lock must not be null or empty.');
+        const taskId = state.nextEventId++;
+        // Sent to the first entity; each one that grants its lock passes the request to the next.
+        const request: EntityRequest = { id: action.lockRequestId ?? randomUUID(), parent: instance.instanceId, parentExecution: instance.executionId, lockset: set.map((e) => ({ name: e.name, key: e.key })), pos: 0 };
+        newEvents.push(event(EventType.EventSent, at, { EventId: taskId, InstanceId: targets[0], Name: 'op', Input: JSON.stringify(request) }));
+        effects.entityMessages.push({ target: targets[0]!, message: { name: 'op', input: request } });
+        state.locks = { requestId: request.id, entities: targets };
+        return { type: action.actionType, eventId: taskId };
+      }
+      case ActionType.ReleaseEntities: {
+        // One release message per locked entity, each taking a sequence number (as durable-functions counts them).
+        for (const target of state.locks?.entities ?? []) {
+          const release = { id: state.locks!.requestId, parent: instance.instanceId };
+          newEvents.push(event(EventType.EventSent, at, { EventId: state.nextEventId++, InstanceId: target, Name: 'release', Input: JSON.stringify(release) }));
+          effects.entityMessages.push({ target, message: { name: 'release', input: release } });
+        }
+        delete state.locks;
+        return { type: action.actionType };
+      }
+      case ActionType.CallHttp: {
+        const taskId = state.nextEventId++;
+        const input = JSON.stringify(action.httpRequest ?? {});
+        newEvents.push(event(EventType.TaskScheduled, at, { EventId: taskId, Name: HTTP_ACTIVITY, Input: input }));
+        effects.work.push({ taskId, name: HTTP_ACTIVITY, input, eventIndex: newEvents.length - 1 });
+        return { type: action.actionType, name: HTTP_ACTIVITY, eventId: taskId };
+      }
       default:
-        throw new Error(`${ActionType[action.actionType] ?? `Action type ${action.actionType}`} is not supported by the embedded Durable engine (entities and HTTP calls are not emulated).`);
+        throw new Error(`${ActionType[action.actionType] ?? `Action type ${action.actionType}`} is not supported by the embedded Durable engine.`);
     }
+  }
+
+  /** An entity's scheduler id, refused as the extension refuses a name with no entity function. */
+  #entityTarget(instanceId: string | undefined): string {
+    const entity = instanceId ? entityOf(instanceId) : undefined;
+    if (!entity || !this.#entities.has(entity.name)) throw new Error(EntityScheduler.missing(entity?.name ?? String(instanceId)));
+    return instanceId!;
+  }
+
+  /** An orchestration that ends (or continues as new) inside a critical section lets its entities go, as the extension does. */
+  #releaseLocks(instance: InstanceRow, state: EngineState, now: number): void {
+    if (!state.locks) return;
+    for (const target of state.locks.entities) this.#entities.send(target, { name: 'release', input: { id: state.locks.requestId, parent: instance.instanceId } }, now);
+    delete state.locks;
   }
 
   /** Schedules one attempt of an activity or sub-orchestration under a task id. */

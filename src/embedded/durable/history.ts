@@ -81,6 +81,13 @@ export interface ActionDto {
   isCanceled?: boolean;
   externalEventName?: string;
   compoundActions?: ActionDto[];
+  /** CallEntity / SignalEntity: the operation (instanceId holds the entity's scheduler id). */
+  operation?: string;
+  /** LockEntities: the entities to lock (sorted, deduplicated) and the request's id. */
+  lockSet?: { name: string; key: string }[];
+  lockRequestId?: string;
+  /** CallHttp: durable-functions' DurableHttpRequest. */
+  httpRequest?: Record<string, unknown>;
 }
 
 /** What an orchestrator invocation returns (durable-functions' OrchestratorState). */

@@ -7,7 +7,9 @@
 //   POST   instances/{instanceId}/raiseEvent/{eventName}    raise an event   202 | 404 | 410
 //   POST   instances/{instanceId}/terminate|suspend|resume  control          202 | 404 | 410
 //   DELETE instances/{instanceId}  |  instances/?filters    purge            200 { instancesDeleted } | 404
-//   rewind and entities                                      501: not emulated
+//   GET    entities/{name}[/{key}]                          entity state     200 | 404 (list: 200)
+//   POST   entities/{name}/{key}?op=  (DELETE: op 'delete')  signal an entity 202 | 400 | 404
+//   rewind and restart                                       501: not emulated
 // The durableClient input binding hands functions the URLs of this API.
 //
 // With a system key (the host sets one when the app's HTTP auth is on), every request must carry
@@ -20,6 +22,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestOrigin } from '../host/http-listener';
 import { DurableOperationError, type DurableEngine } from './engine';
+import { EntityScheduler } from './entities';
 import { EventType, type HistoryEvent } from './history';
 import { TERMINAL, type InstanceRow, type RuntimeStatus } from './store';
 
@@ -55,22 +58,89 @@ export function statusJson(i: InstanceRow, history?: HistoryEvent[], options: { 
     // The extension's HttpApiHandler: CreatedTime.ToString("s") + "Z" (whole seconds, UTC).
     createdTime: wholeSecondsUtc(i.createdAt),
     lastUpdatedTime: wholeSecondsUtc(i.updatedAt),
-    ...(history
-      ? historyFields(history
-            .filter((e) => e.EventType !== EventType.OrchestratorStarted && e.EventType !== EventType.OrchestratorCompleted)
-            .map(({ EventType: type, IsPlayed: _p, Result, Input, ...rest }) => ({
-              EventType: EventType[type],
-              ...rest,
-              ...(Input !== undefined && options.showHistoryOutput !== false ? { Input: parse(Input) } : {}),
-              ...(Result !== undefined && options.showHistoryOutput ? { Result: parse(Result) } : {}),
-            })),
-        )
-      : {}),
+    // No history for an instance that has not started (the extension skips Pending ones).
+    ...(history && i.status !== 'Pending' ? { historyEvents: historyForStatus(history, options.showInput !== false, options.showHistoryOutput === true) } : {}),
   };
 }
 
-// The webhook documents `historyEvents`; durable-functions' DurableOrchestrationStatus reads `history`.
-const historyFields = (events: unknown[]) => ({ historyEvents: events, history: events });
+/** A text parsed as JSON, else the text itself (the extension's ParseToJToken). */
+function parseToken(text: unknown): unknown {
+  if (typeof text !== 'string') return text ?? null;
+  const trimmed = text.trim();
+  if (trimmed === '') return '';
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The history as the extension's status API shows it (DurableClient.GetDurableOrchestrationStatusAsync):
+ * event types by name; OrchestratorStarted/Completed left out; a completed or failed task or
+ * sub-orchestration folded with the event that scheduled it (FunctionName, ScheduledTime, its
+ * Input when showInput) and that event left out; ExecutionStarted's Name as FunctionName; results
+ * only with showHistoryOutput, then parsed; inputs stay JSON text; EventId and IsPlayed dropped.
+ */
+export function historyForStatus(history: HistoryEvent[], showInput: boolean, showHistoryOutput: boolean): Record<string, unknown>[] {
+  const items = history.map((e) => ({ ...e }) as Record<string, unknown>);
+  const scheduled = new Map<string, { index: number; name: unknown; at: unknown; input: unknown }>();
+  const dropped = new Set<number>();
+  items.forEach((item, i) => {
+    const type = item.EventType as EventType;
+    item.EventType = EventType[type] ?? type;
+    const fold = (prefix: string) => {
+      const s = scheduled.get(`${prefix}_${String(item.TaskScheduledId)}`);
+      if (s) {
+        item.ScheduledTime = s.at;
+        item.FunctionName = s.name;
+        if (showInput) item.Input = s.input;
+        dropped.add(s.index);
+      }
+      delete item.TaskScheduledId;
+    };
+    switch (type) {
+      case EventType.TaskScheduled:
+      case EventType.SubOrchestrationInstanceCreated:
+        scheduled.set(`${EventType[type]}_${String(item.EventId)}`, { index: i, name: item.Name, at: item.Timestamp, input: item.Input });
+        delete item.Version;
+        break;
+      case EventType.TaskCompleted:
+      case EventType.TaskFailed:
+      case EventType.SubOrchestrationInstanceCompleted:
+      case EventType.SubOrchestrationInstanceFailed: {
+        fold(type === EventType.TaskCompleted || type === EventType.TaskFailed ? 'TaskScheduled' : 'SubOrchestrationInstanceCreated');
+        const completed = type === EventType.TaskCompleted || type === EventType.SubOrchestrationInstanceCompleted;
+        if (!showHistoryOutput && completed) delete item.Result;
+        else if (showHistoryOutput && completed) item.Result = parseToken(item.Result);
+        break;
+      }
+      case EventType.ExecutionStarted:
+        item.FunctionName = item.Name;
+        delete item.Name;
+        delete item.OrchestrationInstance;
+        delete item.ParentInstance;
+        delete item.Version;
+        delete item.Tags;
+        break;
+      case EventType.ExecutionCompleted:
+        if (showHistoryOutput) item.Result = parseToken(item.Result);
+        else delete item.Result;
+        break;
+      case EventType.TimerFired:
+        delete item.TimerId;
+        break;
+      case EventType.OrchestratorStarted:
+      case EventType.OrchestratorCompleted:
+        dropped.add(i);
+        break;
+    }
+    if (!showInput) delete item.Input;
+    delete item.EventId;
+    delete item.IsPlayed;
+  });
+  return items.filter((_, i) => !dropped.has(i));
+}
 
 /** The management URLs of one instance (createCheckStatusResponse's payload). */
 export function managementPayload(base: string, taskHub: string, instanceId: string, systemKey = '') {
@@ -223,7 +293,7 @@ export function durableApiHandler(options: DurableApiOptions) {
           return send(res, 501, { error: `${parts[2]} is not supported by the embedded Durable engine` });
         }
       }
-      if (parts[0] === 'entities') return send(res, 501, { error: 'Durable entities are not supported by the embedded Durable engine' });
+      if (parts[0] === 'entities' && parts.length >= 2) return await entityRequest(engine, req, res, parts, q);
       return send(res, 404);
     } catch (error) {
       if (error instanceof DurableOperationError) {
@@ -235,6 +305,52 @@ export function durableApiHandler(options: DurableApiOptions) {
       throw error;
     }
   };
+}
+
+/**
+ * The extension's entity routes (HttpApiHandler): GET entities/{name}/{key} → 200 with the state,
+ * 404 when the entity has none; GET entities/{name} → the entities of that name; POST
+ * entities/{name}/{key}?op= (DELETE: op 'delete') → 202, the body the operation's input (JSON when
+ * sent as application/json, else the text). A key of '$' is the empty key. A name with no entity
+ * function is refused with 404 and the extension's message, before anything is queued.
+ */
+async function entityRequest(engine: DurableEngine, req: IncomingMessage, res: ServerResponse, parts: string[], q: URLSearchParams): Promise<true> {
+  const method = req.method ?? 'GET';
+  const name = parts[1]!;
+  if (!name || parts.length > 3) return send(res, 404);
+  if (!engine.entities.has(name)) return send(res, 404, { error: EntityScheduler.missing(name) });
+  if (parts.length === 2) {
+    if (method !== 'GET') return send(res, 405, { error: `${method} is not allowed on an entity list.` });
+    const top = Math.min(Number(q.get('top') ?? 100) || 100, 1000);
+    const after = String(req.headers['x-ms-continuation-token'] ?? '');
+    const rows = engine.store.listEntities(name.toLowerCase(), after, top + 1);
+    const page = rows.slice(0, top);
+    const fetchState = q.get('fetchState') === 'true';
+    const body = page.map((e) => ({ entityId: { name: e.name, key: e.key }, lastOperationTime: new Date(e.updatedAt).toISOString(), ...(fetchState ? { state: parse(e.state) } : {}) }));
+    return send(res, 200, body, rows.length > top ? { 'x-ms-continuation-token': page.at(-1)!.instanceId } : {});
+  }
+  const key = parts[2] === '$' ? '' : parts[2]!;
+  const entity = { name, key };
+  if (method === 'GET') {
+    const row = engine.entities.read(entity);
+    return row?.exists ? send(res, 200, parse(row.state)) : send(res, 404);
+  }
+  if (method !== 'POST' && method !== 'DELETE') return send(res, 405, { error: `${method} is not allowed on an entity.` });
+  const operation = method === 'DELETE' ? 'delete' : (q.get('op') ?? '');
+  const body = await readBody(req);
+  let input: string | undefined;
+  if (body !== '') {
+    const json = (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
+    if (json) {
+      try {
+        input = JSON.stringify(JSON.parse(body));
+      } catch (error) {
+        return send(res, 400, { error: `Could not parse JSON content: ${(error as Error).message}` });
+      }
+    } else input = JSON.stringify(body);
+  }
+  await engine.entities.signal(entity, operation, input);
+  return send(res, 202);
 }
 
 function wholeSecondsUtc(ms: number): string {

@@ -67,6 +67,11 @@ export const DURABLE_SCHEMA = [
    UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'df_work')) WHERE name = 'df_work_v5';
    DROP TABLE df_work;
    ALTER TABLE df_work_v5 RENAME TO df_work;`,
+  // Durable entities: one row per entity that has state or holds a lock (its messages wait in
+  // df_messages under its scheduler id, '@name@key', as the extension keeps them in the entity's queue).
+  `CREATE TABLE df_entities (
+     instance_id TEXT PRIMARY KEY, name TEXT NOT NULL, entity_key TEXT NOT NULL, state_exists INTEGER NOT NULL,
+     state TEXT, locked_by TEXT, lock_request TEXT, updated_at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** How many running instances stay in memory between episodes, and how much history JSON at most (least recently used ones leave first). */
@@ -110,6 +115,8 @@ export interface EngineState {
   retryByTimer: Record<number, RetryInfo>;
   /** Sub-orchestration task id → child instance id. */
   children: Record<number, string>;
+  /** The critical section the orchestration is in or entering: its lock request and the entities (scheduler ids) it locks. */
+  locks?: { requestId: string; entities: string[] };
 }
 
 export const newEngineState = (): EngineState => ({ nextEventId: 0, slots: [], retryByTask: {}, retryByTimer: {}, children: {} });
@@ -121,7 +128,14 @@ export function cloneState(s: EngineState): EngineState {
     for (const [k, v] of Object.entries(r)) out[Number(k)] = { ...v, options: { ...v.options } };
     return out;
   };
-  return { nextEventId: s.nextEventId, slots: s.slots.map((slot) => ({ ...slot })), retryByTask: retry(s.retryByTask), retryByTimer: retry(s.retryByTimer), children: { ...s.children } };
+  return {
+    nextEventId: s.nextEventId,
+    slots: s.slots.map((slot) => ({ ...slot })),
+    retryByTask: retry(s.retryByTask),
+    retryByTimer: retry(s.retryByTimer),
+    children: { ...s.children },
+    ...(s.locks ? { locks: { requestId: s.locks.requestId, entities: [...s.locks.entities] } } : {}),
+  };
 }
 
 export interface ParentRef {
@@ -146,15 +160,72 @@ export interface InstanceRow {
   state: EngineState;
 }
 
-export type MessageKind = 'event' | 'terminate' | 'suspend' | 'resume';
+export type MessageKind = 'event' | 'terminate' | 'suspend' | 'resume' | 'entity';
+
+/** An entity as the store keeps it (the extension's SchedulerState: existence, state, lock). */
+export interface EntityRow {
+  /** The scheduler id, '@name@key' (name in lower case, as durable-functions and the extension form it). */
+  instanceId: string;
+  name: string;
+  key: string;
+  exists: boolean;
+  /** The state's JSON text. */
+  state: string | null;
+  /** The orchestration holding the entity's lock, and the id of its lock request. */
+  lockedBy: string | null;
+  lockRequest: string | null;
+  updatedAt: number;
+}
+
+interface RawEntity {
+  instance_id: string;
+  name: string;
+  entity_key: string;
+  state_exists: number;
+  state: string | null;
+  locked_by: string | null;
+  lock_request: string | null;
+  updated_at: number;
+}
+
+const toEntity = (r: RawEntity): EntityRow => ({
+  instanceId: r.instance_id,
+  name: r.name,
+  key: r.entity_key,
+  exists: r.state_exists === 1,
+  state: r.state,
+  lockedBy: r.locked_by,
+  lockRequest: r.lock_request,
+  updatedAt: r.updated_at,
+});
 
 export interface MessageRow {
   id: number;
   instanceId: string;
   executionId: string | null;
   kind: MessageKind;
-  payload: HistoryEvent | { reason?: string };
+  payload: HistoryEvent | { reason?: string } | EntityMessage;
   visibleAt: number;
+}
+
+/** A message to an entity: an operation or lock request ('op'), or a lock release ('release'), as the extension names them. */
+export interface EntityMessage {
+  name: 'op' | 'release';
+  /** The extension's RequestMessage / ReleaseMessage. */
+  input: EntityRequest;
+}
+
+export interface EntityRequest {
+  id: string;
+  op?: string;
+  signal?: boolean;
+  /** The operation's input as JSON text. */
+  input?: string;
+  parent?: string;
+  parentExecution?: string;
+  /** A lock request: the entities to lock, in order, and the position of the one it is at. */
+  lockset?: { name: string; key: string }[];
+  pos?: number;
 }
 
 export interface WorkItem {
@@ -325,6 +396,14 @@ export class DurableStore {
            history_seq = NULL WHERE instance_id = ? AND history_seq IS NOT NULL`,
       ),
       deleteWork: db.prepare('DELETE FROM df_work WHERE id = ?'),
+      getEntity: db.prepare('SELECT * FROM df_entities WHERE instance_id = ?'),
+      putEntity: db.prepare(
+        `INSERT OR REPLACE INTO df_entities (instance_id, name, entity_key, state_exists, state, locked_by, lock_request, updated_at)
+         VALUES (@instanceId, @name, @key, @exists, @state, @lockedBy, @lockRequest, @updatedAt)`,
+      ),
+      deleteEntity: db.prepare('DELETE FROM df_entities WHERE instance_id = ?'),
+      entityMessages: db.prepare("SELECT * FROM df_messages WHERE instance_id = ? AND visible_at <= ? AND kind = 'entity' ORDER BY id LIMIT ?"),
+      listEntities: db.prepare('SELECT * FROM df_entities WHERE name = ? AND state_exists = 1 AND instance_id > ? ORDER BY instance_id LIMIT ?'),
       deleteWorkOf: db.prepare('DELETE FROM df_work WHERE instance_id = ?'),
     };
   }
@@ -541,6 +620,27 @@ export class DurableStore {
     this.#s.clearHistory.run(instanceId);
     this.#s.deleteMessages.run(instanceId);
     this.#s.deleteWorkOf.run(instanceId);
+  }
+
+  getEntity(instanceId: string): EntityRow | undefined {
+    const r = this.#s.getEntity.get(instanceId) as RawEntity | undefined;
+    return r ? toEntity(r) : undefined;
+  }
+
+  /** Keeps an entity that has state or a lock; forgets one that has neither (as the extension deletes an empty scheduler state). */
+  putEntity(e: EntityRow): void {
+    if (!e.exists && !e.lockedBy) this.#s.deleteEntity.run(e.instanceId);
+    else this.#s.putEntity.run({ ...e, exists: e.exists ? 1 : 0 });
+  }
+
+  /** The entity's visible messages, oldest first. */
+  entityMessages(instanceId: string, now: number, max: number): { id: number; message: EntityMessage }[] {
+    return (this.#s.entityMessages.all(instanceId, now, max) as { id: number; payload: string }[]).map((r) => ({ id: r.id, message: JSON.parse(r.payload) as EntityMessage }));
+  }
+
+  /** Entities of one name that exist, in id order, after the given id. */
+  listEntities(name: string, after: string, max: number): EntityRow[] {
+    return (this.#s.listEntities.all(name, after, max) as RawEntity[]).map(toEntity);
   }
 
   query(q: InstanceQuery): InstanceRow[] {

@@ -105,6 +105,11 @@ export class EmbeddedEventHubs {
     };
   }
 
+  /** An event hub, created with this definition if there is none of that name. */
+  add(definition: HubDefinition): void {
+    if (!this.#hubs.has(definition.name)) this.#hubs.set(definition.name, definition);
+  }
+
   hub(name: string): HubDefinition {
     const hub = this.#hubs.get(name);
     if (!hub) throw new EventHubError('MessagingEntityNotFound', `The messaging entity '${name}' could not be found (config/eventhubs.yaml).`);

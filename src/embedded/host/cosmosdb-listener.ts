@@ -110,6 +110,11 @@ export class CosmosDBListener {
     }
     if (leaseContainerName === containerName) throw new Error(`${where}: The monitored container cannot be the same as the container storing the leases.`);
     if (!documents.has(containerName)) throw new Error(`${where}: container '${containerName}' is not declared in config/cosmos.yaml`);
+    if (!documents.has(leaseContainerName) && trigger.createLeaseContainerIfNotExists === true) {
+      // As the extension creates it: partitioned on /id.
+      documents.addContainer({ name: leaseContainerName, partitionKey: '/id' });
+      this.options.logger.log('information', 'Host.Startup', `Cosmos DB lease container '${leaseContainerName}' created for function '${fn.metadata.name}' (createLeaseContainerIfNotExists)`);
+    }
     if (!documents.has(leaseContainerName)) {
       throw new Error(
         `${where}: Either the source container '${containerName}' (in database '${databaseName}') or the lease container '${leaseContainerName}' (in database '${leaseDatabase}') does not exist. Both containers must exist before the listener starts. To automatically create the lease container, set 'CreateLeaseContainerIfNotExists' to 'true'.`,

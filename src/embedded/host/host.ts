@@ -38,6 +38,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { HttpListener, requestBodyLimit, type HostRefusal } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
+import { containersFromBindings, eventHubsFromBindings, topologyFromBindings } from './resources-from-bindings';
 import { ServiceBusListener } from './servicebus-listener';
 import { SettlementService } from './servicebus-sdk-binding';
 import { connectionConfigured, loadLocalSettings, resolveSettingExpression } from './settings';
@@ -70,7 +71,7 @@ export interface FunctionInfo {
   unavailable?: string;
 }
 
-const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger', 'eventHubTrigger', 'orchestrationTrigger', 'activityTrigger']);
+const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger', 'eventHubTrigger', 'orchestrationTrigger', 'activityTrigger', 'entityTrigger']);
 const SUPPORTED_INPUTS = new Set(['durableClient', 'orchestrationClient']);
 
 export class EmbeddedHost {
@@ -138,11 +139,13 @@ export class EmbeddedHost {
     const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs, usage });
     // An app without config/cosmos.yaml uses no containers.
     const cosmosFile = join(configDir, 'cosmos.yaml');
-    const cosmos = existsSync(cosmosFile) ? loadCosmosDefinition(cosmosFile).cosmos : { databaseName: 'embedded', containers: [] };
+    const cosmosDeclared = existsSync(cosmosFile);
+    const cosmos = cosmosDeclared ? loadCosmosDefinition(cosmosFile).cosmos : { databaseName: 'embedded', containers: [] };
     const documents = new EmbeddedDocumentStore(cosmos.databaseName, cosmos.containers, db, commit, clock, usage);
 
     const hubsFile = join(configDir, 'eventhubs.yaml');
-    const eventHubs = new EmbeddedEventHubs(existsSync(hubsFile) ? loadEventHubsDefinition(hubsFile).eventHubs.hubs : [], db, commit, clock, usage);
+    const hubsDeclared = existsSync(hubsFile);
+    const eventHubs = new EmbeddedEventHubs(hubsDeclared ? loadEventHubsDefinition(hubsFile).eventHubs.hubs : [], db, commit, clock, usage);
 
     phases.end('database');
     const runtime = { broker, documents, eventHubs, db, commit, clock, baseUrl: '' };
@@ -178,6 +181,17 @@ export class EmbeddedHost {
         broker.entities.add(derived);
         for (const line of created) logger.log('information', 'Host.Startup', line);
       }
+      if (!cosmosDeclared) {
+        const derived = containersFromBindings(functions, env);
+        if (derived.databaseName) documents.useDatabase(derived.databaseName);
+        for (const c of derived.containers) documents.addContainer(c);
+        for (const line of derived.created) logger.log('information', 'Host.Startup', line);
+      }
+      if (!hubsDeclared) {
+        const derived = eventHubsFromBindings(functions, env);
+        for (const h of derived.hubs) eventHubs.add(h);
+        for (const line of derived.created) logger.log('information', 'Host.Startup', line);
+      }
 
       const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
       // The Durable webhooks' system key: with the app's HTTP auth on, the API that can start,
@@ -195,7 +209,7 @@ export class EmbeddedHost {
             .filter(([, b]) => b.direction === 'in' && SUPPORTED_INPUTS.has(b.type ?? ''))
             .map(([name]) => ({ name, data: { json: JSON.stringify(durableClientData(runtime.baseUrl, taskHub, durableSystemKey)) } })),
       });
-      const outputs = new OutputBindings(broker, env, eventHubs);
+      const outputs = new OutputBindings(broker, env, eventHubs, documents);
       const afterInvocation = (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) =>
         outputs.apply(fn, response, invocationId);
       const http = new HttpListener({
@@ -296,10 +310,21 @@ export class EmbeddedHost {
           durable.addOrchestrator(fn, triggerName);
         } else if (type === 'activityTrigger') {
           durable.addActivity(fn, triggerName);
+        } else if (type === 'entityTrigger') {
+          durable.addEntity(fn, triggerName);
         } else if (type === 'eventHubTrigger') {
           eventHubListener.add(eventHubListener.spec(fn, triggerName, trigger));
         } else if (type === 'cosmosDBTrigger') {
-          cosmosListener.add(cosmosListener.spec(fn, triggerName, trigger));
+          // As Azure's host does when a listener cannot start (a lease container that does not
+          // exist, a database the store does not hold): an error naming it, and the rest runs.
+          let spec: ReturnType<CosmosDBListener['spec']>;
+          try {
+            spec = cosmosListener.spec(fn, triggerName, trigger);
+          } catch (error) {
+            logger.log('error', 'Host.Startup', `The listener for function '${fn.metadata.name}' was unable to start. ${(error as Error).message}`);
+            continue;
+          }
+          cosmosListener.add(spec);
         } else if (type === 'timerTrigger') {
           timers.add(fn, triggerName);
           starters.push(() => undefined);
@@ -495,39 +520,3 @@ function unsupportedBinding(fn: RegisteredFunction, triggerType: string): string
   return undefined;
 }
 
-/** The Service Bus entities an app's bindings name, as a topology, and one line per entity created. */
-function topologyFromBindings(functions: RegisteredFunction[], env: NodeJS.ProcessEnv): { topology: ReturnType<typeof parseTopology>; created: string[] } {
-  const queues = new Map<string, { name: string; requiresSession?: boolean }>();
-  const topics = new Map<string, { name: string; subscriptions: Map<string, { name: string; requiresSession?: boolean }> }>();
-  const created: string[] = [];
-  for (const fn of functions) {
-    for (const b of Object.values(fn.metadata.bindings)) {
-      if (b.type !== 'serviceBusTrigger' && b.type !== 'serviceBus') continue;
-      const sessions = b.isSessionsEnabled === true;
-      if (typeof b.queueName === 'string') {
-        const name = resolveSettingExpression(b.queueName, env).replace(/\/\$deadletterqueue$/i, '');
-        if (!queues.has(name.toLowerCase())) {
-          queues.set(name.toLowerCase(), { name, ...(sessions ? { requiresSession: true } : {}) });
-          created.push(`Service Bus queue '${name}'${sessions ? ' (sessions)' : ''} created for function '${fn.metadata.name}' (no config/topology.yaml declares it)`);
-        }
-      } else if (typeof b.topicName === 'string') {
-        const name = resolveSettingExpression(b.topicName, env);
-        let topic = topics.get(name.toLowerCase());
-        if (!topic) {
-          topic = { name, subscriptions: new Map() };
-          topics.set(name.toLowerCase(), topic);
-          created.push(`Service Bus topic '${name}' created for function '${fn.metadata.name}' (no config/topology.yaml declares it)`);
-        }
-        if (typeof b.subscriptionName === 'string') {
-          const sub = resolveSettingExpression(b.subscriptionName, env).replace(/\/\$deadletterqueue$/i, '');
-          if (!topic.subscriptions.has(sub.toLowerCase())) {
-            topic.subscriptions.set(sub.toLowerCase(), { name: sub, ...(sessions ? { requiresSession: true } : {}) });
-            created.push(`Service Bus subscription '${name}/subscriptions/${sub}' created for function '${fn.metadata.name}'`);
-          }
-        }
-      }
-    }
-  }
-  const doc = { serviceBus: { queues: [...queues.values()], topics: [...topics.values()].map((t) => ({ name: t.name, subscriptions: [...t.subscriptions.values()] })) } };
-  return { topology: parseTopology(JSON.stringify(doc), '(the bindings of the app)'), created };
-}

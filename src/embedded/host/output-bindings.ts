@@ -7,6 +7,8 @@
 // "System.Byte[]". No message properties can be set — the app uses the messaging port for that.
 import type { EmbeddedBroker } from '../broker/broker';
 import type { EmbeddedEventHubs } from '../eventhubs/event-log';
+import type { EmbeddedDocumentStore } from '../docstore/store';
+import type { Document } from '../../documents/container';
 import type { OutgoingMessage } from '../../messaging/types';
 import type { RpcBindingInfo, RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
@@ -64,10 +66,38 @@ export class OutputBindings {
     private readonly broker: EmbeddedBroker,
     private readonly env: NodeJS.ProcessEnv,
     private readonly eventHubs?: EmbeddedEventHubs,
+    private readonly documents?: EmbeddedDocumentStore,
   ) {}
 
+  /**
+   * The Cosmos DB output binding (the extension's CosmosDBAsyncCollector): each item — the value,
+   * or each element of an array; a string is parsed as a JSON object — is upserted. A container
+   * that does not exist is created (partitioned on the binding's partitionKey, else /id) when the
+   * binding sets createIfNotExists; otherwise the invocation fails with the extension's message.
+   */
+  async #upsertDocuments(binding: RpcBindingInfo, data: RpcTypedData): Promise<void> {
+    if (!this.documents) throw new Error('No embedded Cosmos DB store');
+    const database = resolveSettingExpression(String(binding.databaseName ?? ''), this.env);
+    const containerName = resolveSettingExpression(String(binding.containerName ?? binding.collectionName ?? ''), this.env);
+    if (database !== this.documents.databaseName) throw new Error(`The database '${database}' is not the embedded store's database '${this.documents.databaseName}'.`);
+    if (!this.documents.has(containerName)) {
+      if (binding.createIfNotExists !== true) {
+        throw new Error(`The container '${containerName}' (in database '${database}') does not exist. To automatically create the container, set 'CreateIfNotExists' to 'true'.`);
+      }
+      const partitionKey = typeof binding.partitionKey === 'string' && binding.partitionKey.startsWith('/') ? binding.partitionKey : '/id';
+      this.documents.addContainer({ name: containerName, partitionKey });
+    }
+    const container = this.documents.container(containerName);
+    const value = fromTypedData(data);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === null || item === undefined) continue;
+      const doc = (typeof item === 'string' ? JSON.parse(item) : item) as Document;
+      await container.upsert(doc);
+    }
+  }
+
   static supported(binding: RpcBindingInfo): boolean {
-    return ['http', 'serviceBus', 'eventHub'].includes(binding.type ?? '');
+    return ['http', 'serviceBus', 'eventHub', 'cosmosDB'].includes(binding.type ?? '');
   }
 
   async apply(fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string): Promise<void> {
@@ -85,6 +115,8 @@ export class OutputBindings {
         }));
         // Sent one at a time, as the extension's collector does.
         for (const m of messages) await this.broker.send(path, [m]);
+      } else if (binding.type === 'cosmosDB') {
+        await this.#upsertDocuments(binding, data);
       } else if (binding.type === 'eventHub') {
         if (!this.eventHubs) throw new Error('No embedded Event Hubs (config/eventhubs.yaml)');
         const hub = resolveSettingExpression(String(binding.eventHubName ?? ''), this.env);

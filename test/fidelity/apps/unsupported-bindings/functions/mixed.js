@@ -1,7 +1,6 @@
 // An app with functions whose bindings the embedded host does not serve (a blob output, a Twilio
-// output, a Durable entity) beside one it does: on Azure the others run; so must they here.
+// output, a Storage queue trigger) beside one it does: on Azure the others run; so must they here.
 const { app, output } = require('@azure/functions');
-const df = require('durable-functions');
 
 app.http('hello', { methods: ['GET'], authLevel: 'anonymous', handler: async () => ({ body: 'hello' }) });
 
@@ -20,8 +19,4 @@ app.http('saveUpload', {
 const sms = output.generic({ type: 'twilioSms', accountSidSetting: 'TwilioAccountSid', authTokenSetting: 'TwilioAuthToken', from: '+15555550100' });
 app.http('sendSms', { methods: ['POST'], route: 'sms', authLevel: 'anonymous', extraOutputs: [sms], handler: async () => ({ status: 202 }) });
 
-df.app.entity('counter', (context) => {
-  const value = context.df.getState(() => 0);
-  if (context.df.operationName === 'add') context.df.setState(value + context.df.getInput());
-  else context.df.return(value);
-});
+app.storageQueue('resize', { queueName: 'images', connection: 'AzureWebJobsStorage', handler: async () => undefined });
