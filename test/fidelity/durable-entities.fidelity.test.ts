@@ -32,11 +32,20 @@ async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutM
   }
 }
 
-async function run(name: string, input: unknown) {
+interface CheckStatus {
+  statusQueryGetUri: string;
+  sendEventPostUri: string;
+  terminatePostUri: string;
+}
+
+async function start(name: string, input: unknown): Promise<CheckStatus> {
   const res = await fetch(`${app.baseUrl}/api/orchestrators/${name}`, { method: 'POST', body: JSON.stringify(input) });
   expect(res.status).toBe(202);
-  return untilEnded(((await res.json()) as { statusQueryGetUri: string }).statusQueryGetUri);
+  return (await res.json()) as CheckStatus;
 }
+
+const run = async (name: string, input: unknown) => untilEnded((await start(name, input)).statusQueryGetUri);
+const runtimeStatus = async (s: CheckStatus) => ((await (await fetch(s.statusQueryGetUri)).json()) as { runtimeStatus: string }).runtimeStatus;
 
 test('a client signals a counter and reads its state (DurableClient.signalEntity / readEntityState)', async () => {
   expect(await read('c1')).toEqual({ entityExists: false });
@@ -83,6 +92,27 @@ test('critical sections: two read-modify-write orchestrations on one counter los
   const ended = await Promise.all(starts.map((s) => untilEnded(s.statusQueryGetUri, 30_000)));
   expect(ended.map((e) => e.runtimeStatus)).toEqual(['Completed', 'Completed', 'Completed']);
   expect(await read('locked')).toEqual({ entityExists: true, entityState: 3 });
+});
+
+test('an orchestration terminated while waiting for a lock does not leave the entity locked', async () => {
+  const holder = await start('holdLock', 'held');
+  // It holds the lock once the entity's answer (an EventRaised) is in its history.
+  const locked = await until(
+    async () => ((await (await fetch(`${holder.statusQueryGetUri}&showHistory=true`)).json()) as { historyEvents?: { EventType: string }[] }).historyEvents ?? [],
+    (events) => events.some((e) => e.EventType === 'EventRaised'),
+  );
+  expect(locked.some((e) => e.EventType === 'EventRaised')).toBe(true);
+  // The second one's lock request waits at the entity behind the holder's lock; it is terminated there.
+  const waiter = await start('holdLock', 'held');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await runtimeStatus(waiter)).toBe('Running');
+  expect((await fetch(waiter.terminatePostUri.replace('{text}', 'stop'), { method: 'POST' })).status).toBe(202);
+  expect((await untilEnded(waiter.statusQueryGetUri)).runtimeStatus).toBe('Terminated');
+  expect((await fetch(holder.sendEventPostUri.replace('{eventName}', 'go'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: 'true' })).status).toBe(202);
+  expect(await untilEnded(holder.statusQueryGetUri)).toMatchObject({ runtimeStatus: 'Completed', output: 'released' });
+  // The terminated one's request is dropped, not granted: a signal from outside gets through.
+  await signal('held', 'add', 2);
+  expect(await until(() => read('held'), (s) => s.entityState === 2)).toEqual({ entityExists: true, entityState: 2 });
 });
 
 test('entity state and accepted signals survive a SIGKILL of the host', async () => {

@@ -22,7 +22,7 @@ import type { HostLogger } from '../host/logger';
 import type { RpcInvocationResponse } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
 import { EventType, event, type HistoryEvent } from './history';
-import type { DurableStore, EntityMessage, EntityRequest, EntityRow } from './store';
+import { TERMINAL, type DurableStore, type EntityMessage, type EntityRequest, type EntityRow } from './store';
 
 /** The most messages one entity episode takes (the extension's default maxEntityOperationBatchSize is larger; this keeps a transaction small). */
 const BATCH = 100;
@@ -127,6 +127,13 @@ export class EntityScheduler {
       // While locked, only the holder's messages are taken; the others wait, in order.
       if (row.lockedBy !== null && request.parent !== row.lockedBy) continue;
       taken.push(messageId);
+      if (request.lockset && !this.#waitingForLock(request)) {
+        // Its orchestration ended (terminated, failed) before the lock reached this entity: the
+        // releases it sent may have passed the request on the way, so granting it would lock the
+        // entity for good. Dropped instead.
+        this.o.logger.log('warning', 'Host.Triggers.DurableTask', `Entity ${instanceId}: lock request of '${request.parent}' dropped: that orchestration is no longer waiting for it`);
+        continue;
+      }
       if (request.lockset) {
         // The lock request is always the last thing of a batch (as in the extension).
         lockRequest = request;
@@ -168,6 +175,12 @@ export class EntityScheduler {
       this.o.commit.afterCommit(() => this.o.wake());
     });
     return true;
+  }
+
+  /** Whether the orchestration that sent a lock request still runs that execution and still wants those locks. */
+  #waitingForLock(request: EntityRequest): boolean {
+    const parent = request.parent ? this.o.store.getInstance(request.parent) : undefined;
+    return Boolean(parent && !TERMINAL.has(parent.status) && parent.executionId === request.parentExecution && parent.state.locks?.requestId === request.id);
   }
 
   /** One invocation of the entity function for the whole batch; a failed invocation fails every operation of it. */

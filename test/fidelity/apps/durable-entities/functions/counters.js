@@ -60,6 +60,14 @@ df.app.orchestration('incrementSlowly', function* (context) {
   return 'done';
 });
 
+// Holds a counter's lock until told to go on.
+df.app.orchestration('holdLock', function* (context) {
+  const lock = yield context.df.lock(new df.EntityId('counter', context.df.getInput()));
+  yield context.df.waitForExternalEvent('go');
+  lock.release();
+  return 'released';
+});
+
 app.http('startOrchestration', {
   route: 'orchestrators/{name}',
   methods: ['POST'],
