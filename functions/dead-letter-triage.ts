@@ -14,7 +14,7 @@ import { rawBody, verifyDelivered } from '../src/adapters/service-bus-verificati
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
 import { applyTriage, isTooLarge, triage, triageFailed, type DeadLetteredMessage } from '../src/esb/dead-letter-triage';
 import { INBOUND_QUEUE } from '../src/esb/ingress';
-import type { PropertyValue } from '../src/messaging/types';
+import type { PropertyValue } from '@backbone/azure-model/service-bus';
 import { SIGNATURE_INVALID, type Verification } from '../src/security/message-signature';
 
 /** A dead letter whose signature fails is, from here on, a SignatureInvalid one (the stamped category too). */

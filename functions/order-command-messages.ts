@@ -18,7 +18,7 @@ import { fieldProtector } from '../src/composition/security';
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';
 import { parseEnvelope } from '../src/esb/envelope';
 import { RETRY_PROPERTIES } from '../src/esb/retry';
-import type { PropertyValue } from '../src/messaging/types';
+import type { PropertyValue } from '@backbone/azure-model/service-bus';
 import { inSpan, markActiveSpan } from '../src/observability/tracing';
 import { handleCommandMessage } from '../src/orders/command-messages';
 import { ValidationError } from '../src/shared/errors';

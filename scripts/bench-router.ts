@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { loadTopology } from '../src/config/topology';
+import { loadTopology } from '@backbone/azure-model/topology';
 import { envelopeToXml } from '../src/esb/formats/xml';
 import { acceptMessage } from '../src/esb/ingress';
 import type { IdempotencyStore } from '../src/esb/idempotency';
@@ -18,7 +18,7 @@ import { RouteTable } from '../src/esb/routing/routes';
 import { SchemaRegistry } from '../src/esb/schemas';
 import { buildTransformGraph } from '../src/esb/transforms/catalog';
 import type { MessageSender } from '../src/messaging/messaging';
-import type { OutgoingMessage } from '../src/messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { DEV_SECRETS } from '../src/security/dev-secrets';
 import { loadFieldEncryptionConfig } from '../src/security/field-encryption-config';
 import { FieldProtector } from '../src/security/field-protection';

@@ -21,7 +21,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { sagas } from '../src/composition/sagas';
-import { EmbeddedHost } from '../src/embedded/host/host';
+import { EmbeddedHost } from '@backbone/local-azure/host/host';
 import { percentile } from '../src/projections/projector';
 import { sagaInstanceId, type StepInput } from '../src/sagas/definition';
 import { appRoot } from '../src/shared/app-paths';

@@ -7,7 +7,7 @@ import { Agent, get } from 'node:https';
 import { join } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
 import { ensureCosmosContainers } from '../src/adapters/azure/cosmos';
-import { loadCosmosDefinition } from '../src/config/cosmos';
+import { loadCosmosDefinition } from '@backbone/azure-model/cosmos';
 import { appRoot } from '../src/shared/app-paths';
 import { parseScriptArgs } from './support/cli-args';
 import { COSMOS_EMULATOR_ENDPOINT, COSMOS_EMULATOR_KEY } from './emulators-config';

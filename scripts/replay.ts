@@ -4,7 +4,7 @@
 // publishes the integration events again, through the app's ops API — the same path in Azure
 // and locally — and shows the job's progress. Without --url and with no host answering on
 // localhost:7071, it starts the embedded host on the app's data directory for the run.
-import { EmbeddedHost } from '../src/embedded/host/host';
+import { EmbeddedHost } from '@backbone/local-azure/host/host';
 import { appRoot } from '../src/shared/app-paths';
 import { parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';

@@ -1,4 +1,4 @@
-// The embedded host as a separate process (`node dist/src/embedded/cli.js`), for tests that kill
+// The embedded host as a separate process (`node packages/local-azure/dist/src/cli.js`), for tests that kill
 // it: SIGKILL leaves no chance to flush anything, so what survives is what was durable. Used by
 // the crash tests and by `npm run chaos`.
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ export class ChildHost {
   /** Starts the host on a free port; every stdout line is appended to `lines` (across restarts). */
   static async start(dataDir: string, lines: string[], env: Record<string, string> = {}, port = 0): Promise<ChildHost> {
     const root = appRoot();
-    const child = spawn(process.execPath, [join(root, 'dist', 'src', 'embedded', 'cli.js'), '--port', String(port), '--data-dir', dataDir], {
+    const child = spawn(process.execPath, [join(root, 'packages', 'local-azure', 'dist', 'src', 'cli.js'), '--port', String(port), '--data-dir', dataDir], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,9 +5,9 @@
 // took to import, how many modules that loaded, and what the app registered.
 //   node dist/scripts/support/cold-start-probe.js <app folder>
 import { sep } from 'node:path';
-import { loadEntryPoints } from '../../src/embedded/host/app-loader';
-import { installCoreModule } from '../../src/embedded/worker/install-core-module';
-import { workerState } from '../../src/embedded/worker/worker-state';
+import { loadEntryPoints } from '@backbone/local-azure/host/app-loader';
+import { installCoreModule } from '@backbone/local-azure/worker/install-core-module';
+import { workerState } from '@backbone/local-azure/worker/worker-state';
 
 export interface Registration {
   name: string;

@@ -2,8 +2,8 @@
 // service by service, with the arithmetic shown; and what the deployment costs when nothing runs.
 // The counts are measured; the prices (./prices) and the request-unit formulas are the docs'
 // list figures; the few assumptions the model makes are stated beside the line they change.
-import type { UsageRecord } from '../../src/embedded/usage';
-import { SYSTEM_PROPERTY_BYTES } from '../../src/embedded/docstore/store';
+import type { UsageRecord } from '@backbone/local-azure/usage';
+import { SYSTEM_PROPERTY_BYTES } from '@backbone/local-azure/docstore/store';
 import { PRICES, REQUEST_UNITS, type Prices } from './prices';
 
 export interface MeasuredRun {

@@ -1,12 +1,12 @@
 // Puts N orders through the whole app on the embedded host — create, submit, the fulfilment saga
 // to its end, the projections, the integration events, a few customer reads — and returns what
-// the host counted for them (src/embedded/usage.ts), with the Cosmos items and Durable history
+// the host counted for them (packages/local-azure/src/usage.ts), with the Cosmos items and Durable history
 // they left behind. The setup (stock) is not counted. Used by `npm run cost` and its test.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTopology } from '../../src/config/topology';
-import { EmbeddedHost } from '../../src/embedded/host/host';
+import { loadTopology } from '@backbone/azure-model/topology';
+import { EmbeddedHost } from '@backbone/local-azure/host/host';
 import { TRACER_NAME } from '../../src/observability/tracing';
 import { appRoot } from '../../src/shared/app-paths';
 import { forEachLimit } from '../../src/shared/concurrency';

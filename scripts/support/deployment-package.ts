@@ -22,6 +22,8 @@ interface LockPackage {
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   engines?: Record<string, string>;
+  /** A workspace package: node_modules/<name> links to its folder (resolved), whose entry lists its dependencies. */
+  link?: boolean;
 }
 
 export interface Lockfile {
@@ -60,11 +62,13 @@ export function dependencyClosure(lock: Lockfile, names: string[]): string[] {
     }
     if (seen.has(path)) return;
     seen.add(path);
-    const p = lock.packages[path]!;
-    for (const dep of Object.keys(p.dependencies ?? {})) visit(path, dep, true);
-    for (const dep of Object.keys(p.optionalDependencies ?? {})) visit(path, dep, false);
+    const entry = lock.packages[path]!;
+    // A workspace package's dependencies are on its folder's entry, resolved from there.
+    const [p, base] = entry.link && entry.resolved && lock.packages[entry.resolved] ? [lock.packages[entry.resolved]!, entry.resolved] : [entry, path];
+    for (const dep of Object.keys(p.dependencies ?? {})) visit(base, dep, true);
+    for (const dep of Object.keys(p.optionalDependencies ?? {})) visit(base, dep, false);
     // npm 7+ installs peers too, unless they are marked optional.
-    for (const dep of Object.keys(p.peerDependencies ?? {})) visit(path, dep, !p.peerDependenciesMeta?.[dep]?.optional);
+    for (const dep of Object.keys(p.peerDependencies ?? {})) visit(base, dep, !p.peerDependenciesMeta?.[dep]?.optional);
   };
   for (const name of names) visit('', name, true);
   return [...seen].sort();

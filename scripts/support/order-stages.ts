@@ -2,7 +2,7 @@
 // Application Insights gets in Azure): each hop names its parent, so the SubmitOrder message is
 // followed from the ingress through the inbound queue, the router, the order-commands queue, the
 // append, the change feed into the views and the saga's start, to the saga's outcome.
-import type { SpanRecord } from '../../src/embedded/telemetry';
+import type { SpanRecord } from '@backbone/local-azure/telemetry';
 
 const end = (s: SpanRecord) => s.start + s.durationMs;
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedHost } from '../../src/embedded/host/host';
+import { EmbeddedHost } from '@backbone/local-azure/host/host';
 import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';
 import { appRoot } from '../../src/shared/app-paths';
 import { forEachLimit } from '../../src/shared/concurrency';

@@ -12,12 +12,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP_SETTINGS } from '../../src/config/app-settings';
-import { loadTopology } from '../../src/config/topology';
+import { loadTopology } from '@backbone/azure-model/topology';
 import { EmbeddedMessaging } from '../../src/adapters/embedded/messaging';
-import { EntityTable } from '../../src/embedded/broker/entities';
-import { EmbeddedBroker } from '../../src/embedded/broker/broker';
-import { systemClock } from '../../src/embedded/clock';
-import { GroupCommit, openDatabase } from '../../src/embedded/sqlite';
+import { EntityTable } from '@backbone/local-azure/broker/entities';
+import { EmbeddedBroker } from '@backbone/local-azure/broker/broker';
+import { systemClock } from '@backbone/local-azure/clock';
+import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { acceptMessage } from '../../src/esb/ingress';
 import { SchemaRegistry } from '../../src/esb/schemas';
 import { DEV_SECRETS, loadDevSecrets } from '../../src/security/dev-secrets';
@@ -347,7 +347,7 @@ function watchProcess(
 
 export async function measureHostStartup(options: MeasureOptions): Promise<HostStartupResult> {
   const { repoRoot } = options;
-  const cli = join(repoRoot, 'dist', 'src', 'embedded', 'cli.js');
+  const cli = join(repoRoot, 'packages', 'local-azure', 'dist', 'src', 'cli.js');
   // The host reads local.settings.json (embedded connections); nothing is exported anywhere.
   const env = { ...process.env };
   for (const k of ['APPLICATIONINSIGHTS_CONNECTION_STRING', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'PORT', 'DATA_DIR', 'FAULT_INJECTION']) delete env[k];

@@ -3,7 +3,7 @@
 // (CosmosConnection__accountEndpoint) or an emulator connection string uses Cosmos DB. Container
 // names and partition keys come from config/cosmos.yaml, the same file the Bicep is checked against.
 import { join } from 'node:path';
-import { loadCosmosDefinition, type CosmosDefinition } from '../config/cosmos';
+import { loadCosmosDefinition, type CosmosDefinition } from '@backbone/azure-model/cosmos';
 import type { DocumentContainer } from '../documents/container';
 import { configDir } from '../shared/app-paths';
 import { withStoreFaults } from './faulty-documents';

@@ -2,7 +2,7 @@
 // on Azure as on the embedded host. The plan is read on every call: changing the setting takes
 // effect without a restart.
 import type { Messaging } from '../messaging/messaging';
-import type { OutgoingMessage } from '../messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { currentFaultPlan, recordInjectedFault, shouldFail, TransientFault } from '../observability/fault-injection';
 
 function maybeFail(entityPath: string): void {

@@ -1,5 +1,5 @@
 // Chooses the idempotency store from configuration: CosmosConnection=UseEmbeddedHost=true keeps
-// it in the embedded host's SQLite file; an identity-based Cosmos connection uses Cosmos DB.
+// it in the local Azure's `idempotency` container; an identity-based Cosmos connection uses Cosmos DB.
 import type { IdempotencyStore } from '../esb/idempotency';
 import { EMBEDDED_CONNECTION } from './messaging';
 

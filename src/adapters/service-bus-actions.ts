@@ -7,7 +7,7 @@ import type { ServiceBusMessageContext } from '@azure/functions-extensions-servi
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import rhea from 'rhea';
 import { CATEGORY_PROPERTY, categorise } from '../esb/dead-letter-categories';
-import type { PropertyValue } from '../messaging/types';
+import type { PropertyValue } from '@backbone/azure-model/service-bus';
 import { count } from '../observability/metrics';
 
 type Actions = ServiceBusMessageContext['actions'];

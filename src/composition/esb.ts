@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { idempotencyStore } from '../adapters/idempotency';
 import { messaging } from '../adapters/messaging';
-import { loadTopology } from '../config/topology';
+import { loadTopology } from '@backbone/azure-model/topology';
 import { INBOUND_QUEUE } from '../esb/ingress';
 import { inputLimits } from '../esb/input-limits';
 import { Router } from '../esb/router';

@@ -2,7 +2,7 @@
 // on the review and archive queues, where triage parks it) and why, filtered; sending one or
 // many back; and purging.
 import type { Messaging } from '../messaging/messaging';
-import type { ReceivedMessage } from '../messaging/types';
+import type { ReceivedMessage } from '@backbone/azure-model/service-bus';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { categorise, type DeadLetterCategory } from './dead-letter-categories';
 import { PARKING_QUEUES, TRIAGE_PROPERTIES } from './dead-letter-triage';

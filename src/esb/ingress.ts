@@ -9,7 +9,7 @@ import { refuseCardNumbers } from '../security/card-numbers';
 import { isSealed } from '../security/sealed-value';
 import { createHash, randomUUID } from 'node:crypto';
 import type { MessageSender } from '../messaging/messaging';
-import type { OutgoingMessage } from '../messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors';
 import { completeEnvelope, parseEnvelopeInput, type Envelope, type EnvelopeInput } from './envelope';
 import { checkBodySize, checkJsonText, inputLimits } from './input-limits';

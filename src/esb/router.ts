@@ -13,7 +13,7 @@
 // The router decides; the function applies the decision (complete or dead-letter).
 import { createHash } from 'node:crypto';
 import type { MessageSender } from '../messaging/messaging';
-import type { OutgoingMessage, PropertyValue } from '../messaging/types';
+import type { OutgoingMessage, PropertyValue } from '@backbone/azure-model/service-bus';
 import { InputLimitError, isAppError } from '../shared/errors';
 import { CATEGORY_PROPERTY, categorise, type DeadLetterCategory, type DeadLetterReason } from './dead-letter-categories';
 import { parseEnvelope, type Envelope } from './envelope';

@@ -3,9 +3,9 @@
 // resource. `npm run infra:sync` writes these into the Bicep modules; the drift test compares
 // the resources of the compiled template with them.
 import { join } from 'node:path';
-import { loadCosmosDefinition } from '../config/cosmos';
-import { loadEventHubsDefinition } from '../config/eventhubs';
-import { loadTopology, type RuleDefinition } from '../config/topology';
+import { loadCosmosDefinition } from '@backbone/azure-model/cosmos';
+import { loadEventHubsDefinition } from '@backbone/azure-model/eventhubs';
+import { loadTopology, type RuleDefinition } from '@backbone/azure-model/topology';
 
 const QUEUE_KEYS = ['lockDuration', 'maxDeliveryCount', 'defaultMessageTimeToLive', 'deadLetteringOnMessageExpiration', 'requiresDuplicateDetection', 'duplicateDetectionHistoryTimeWindow', 'requiresSession'] as const;
 const TOPIC_KEYS = ['defaultMessageTimeToLive', 'requiresDuplicateDetection', 'duplicateDetectionHistoryTimeWindow'] as const;

@@ -4,9 +4,9 @@
 //     types named Sql / Correlation — values outside them are clamped, and listed.
 //   - the Event Hubs emulator's Config.json (namespace `emulatorNs1`, at most 10 hubs).
 import { join } from 'node:path';
-import { loadEventHubsDefinition } from '../config/eventhubs';
-import { loadTopology } from '../config/topology';
-import { parseDuration } from '../shared/durations';
+import { loadEventHubsDefinition } from '@backbone/azure-model/eventhubs';
+import { loadTopology } from '@backbone/azure-model/topology';
+import { parseDuration } from '@backbone/azure-model/durations';
 
 const MAX_TTL_MS = 3_600_000;
 const DUP_MIN_MS = 5_000;

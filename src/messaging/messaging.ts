@@ -2,23 +2,17 @@
 // Two adapters implement it — src/adapters/azure/service-bus.ts on @azure/service-bus, and
 // src/adapters/embedded/messaging.ts on the embedded broker — chosen by configuration.
 import type {
+  DeadLetterOptions,
+  EntityDescription,
   EntityRuntimeProperties,
   OutgoingMessage,
   PropertyValue,
   ReceivedMessage,
+  ReceiveOptions,
   SessionLock,
-} from './types';
+} from '@backbone/azure-model/service-bus';
 
-export interface ReceiveOptions {
-  maxMessages?: number;
-  maxWaitMs?: number;
-}
-
-export interface DeadLetterOptions {
-  deadLetterReason?: string;
-  deadLetterErrorDescription?: string;
-  propertiesToModify?: Record<string, PropertyValue>;
-}
+export type { DeadLetterOptions, EntityDescription, ReceiveOptions } from '@backbone/azure-model/service-bus';
 
 export interface MessageSender {
   /** Resolves once the broker has accepted (and persisted) every message. */
@@ -52,10 +46,6 @@ export interface MessageReceiver {
  */
 export type ResubmitPreparer = (copy: OutgoingMessage, original: ReceivedMessage) => OutgoingMessage;
 
-export interface EntityDescription {
-  path: string;
-  kind: 'queue' | 'topic' | 'subscription';
-}
 
 export interface MessagingAdmin {
   /** Queues, topics and subscriptions of the namespace. */

@@ -2,7 +2,7 @@
 // span's W3C context (traceparent, and Diagnostic-Id for consumers that read only that): the
 // function the message triggers next is that span's child, whichever host delivers it.
 import type { Messaging } from '../messaging/messaging';
-import type { OutgoingMessage } from '../messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { currentTraceparent, inSpan, SpanKind } from './tracing';
 
 function stamped(messages: OutgoingMessage[]): OutgoingMessage[] {

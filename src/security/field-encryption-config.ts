@@ -6,7 +6,7 @@
 import Ajv from 'ajv';
 import { formatFieldPath, parseFieldPath, type PathSegment } from '../esb/field-path';
 import { schemaAt, type SchemaRegistry } from '../esb/schemas';
-import { loadYamlFile } from '../config/yaml-file';
+import { loadYamlFile } from '@backbone/azure-model/yaml-file';
 
 export const DERIVATIONS = ['last4', 'cardBrand'] as const;
 export type Derivation = (typeof DERIVATIONS)[number];

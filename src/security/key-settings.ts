@@ -5,7 +5,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { parseIsoDuration } from '../shared/durations';
+import { parseIsoDuration } from '@backbone/azure-model/durations';
 
 /** A key id: short, and safe inside an application property and a sealed value. */
 export const KEY_ID = '^[A-Za-z0-9_-]{1,64}$';

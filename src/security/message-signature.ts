@@ -23,7 +23,7 @@
 // app: dead-letter triage parks it with its own properties, marked x-verification=failed, and
 // every consumer refuses a message so marked (v1 signed no destination; v1 messages fail now).
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import type { OutgoingMessage, PropertyValue } from '../messaging/types';
+import type { OutgoingMessage, PropertyValue } from '@backbone/azure-model/service-bus';
 import { isKeyId, type SigningKeyring } from './key-settings';
 
 export const SIGNATURE_VERSION = 'sb-hmac-v2';

@@ -5,7 +5,7 @@
 // parked in a dead-letter queue cannot be laundered into a signed one. Each signature binds the
 // entity the message goes to (message-signature.ts).
 import type { Messaging, ResubmitPreparer } from '../messaging/messaging';
-import type { OutgoingMessage, ReceivedMessage } from '../messaging/types';
+import type { OutgoingMessage, ReceivedMessage } from '@backbone/azure-model/service-bus';
 import { BusinessRuleError } from '../shared/errors';
 import type { SigningKeyring } from './key-settings';
 import { SIGNATURE_INVALID, signedDestination, signMessage, verifyMessage } from './message-signature';

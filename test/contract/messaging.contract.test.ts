@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OutgoingMessage, ReceivedMessage } from '../../src/messaging/types';
+import type { OutgoingMessage, ReceivedMessage } from '@backbone/azure-model/service-bus';
 import { azureHarness, azureHarnessConfig, embeddedHarness, type MessagingHarness } from '../support/messaging-harness';
 
 type Factory = () => Promise<MessagingHarness>;

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCosmosDefinition } from '../../src/config/cosmos';
+import { loadCosmosDefinition } from '@backbone/azure-model/cosmos';
 import type { Document } from '../../src/documents/container';
-import { systemClock } from '../../src/embedded/clock';
-import { EmbeddedDocumentStore } from '../../src/embedded/docstore/store';
-import { GroupCommit, openDatabase } from '../../src/embedded/sqlite';
+import { systemClock } from '@backbone/local-azure/clock';
+import { EmbeddedDocumentStore } from '@backbone/local-azure/docstore/store';
+import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { repoRoot } from '../support/messaging-harness';
 import { startHost, waitFor, type RunningHost } from '../support/host';
 

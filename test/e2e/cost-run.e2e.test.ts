@@ -3,7 +3,7 @@
 import { costModel } from '../../scripts/support/cost-model';
 import { runOrdersForCost } from '../../scripts/support/cost-run';
 import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';
-import type { UsageRecord } from '../../src/embedded/usage';
+import type { UsageRecord } from '@backbone/local-azure/usage';
 
 const ORDERS = 8;
 let result: Awaited<ReturnType<typeof runOrdersForCost>>;

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/embedded/clock';
-import { REJECTED_RETRY_MS } from '../../src/embedded/durable/engine';
+import { ManualClock } from '@backbone/local-azure/clock';
+import { REJECTED_RETRY_MS } from '@backbone/local-azure/durable/engine';
 import { postJson, rawHistory, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 

@@ -1,5 +1,5 @@
 // A routes file that does not load stops the app from starting, and says which route and field.
-import { EmbeddedHost } from '../../src/embedded/host/host';
+import { EmbeddedHost } from '@backbone/local-azure/host/host';
 import { ConfigCopy } from '../support/config-copy';
 import { repoRoot } from '../support/messaging-harness';
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { partitionForKey } from '../../src/embedded/eventhubs/partition-key-hash';
+import { partitionForKey } from '@backbone/local-azure/eventhubs/partition-key-hash';
 import { postJson, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 

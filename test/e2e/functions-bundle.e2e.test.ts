@@ -3,6 +3,7 @@
 // the same hooks, Azure SDK calls still traced under Application Insights — and must run: here it
 // is loaded as the worker loads it, then run on the embedded host, which routes a message through
 // the Service Bus SDK binding (whose gRPC contract the bundle carries beside it).
+import { DEV_SECRETS } from '../../src/security/dev-secrets';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,9 +72,10 @@ test('the bundle runs: on the embedded host a message is accepted, routed and se
   const app = join(work, 'api');
   copyFileSync(join(repoRoot, 'local.settings.json'), join(app, 'local.settings.json'));
   const lines: string[] = [];
-  const host = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'embedded', 'cli.js'), '--app', app, '--port', '0', '--data-dir', join(work, 'data')], {
+  const host = spawn(process.execPath, [join(repoRoot, 'packages', 'local-azure', 'dist', 'src', 'cli.js'), '--app', app, '--port', '0', '--data-dir', join(work, 'data')], {
     cwd: app,
-    env: { ...process.env, PORT: '', DATA_DIR: '' },
+    // The keys Key Vault references give the app in Azure (the bundle carries no local-Azure hooks to generate them).
+    env: { ...process.env, PORT: '', DATA_DIR: '', ...Object.fromEntries(Object.entries(DEV_SECRETS).map(([name, make]) => [name, make()])) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {

@@ -3,7 +3,7 @@
 // dead-lettered SignatureInvalid at every Service Bus consumer before anything runs, and cannot
 // be resubmitted; a message signed with the previous key, still in its window, is processed.
 import { createSecretKey } from 'node:crypto';
-import type { OutgoingMessage } from '../../src/messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { parseSigningKeys } from '../../src/security/key-settings';
 import { signMessage } from '../../src/security/message-signature';
 import { postJson, startHost, waitFor, type RunningHost } from '../support/host';

@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, trace } from '@opentelemetry/api';
-import { ManualClock } from '../../src/embedded/clock';
-import type { SpanRecord } from '../../src/embedded/telemetry';
+import { ManualClock } from '@backbone/local-azure/clock';
+import type { SpanRecord } from '@backbone/local-azure/telemetry';
 import { METRICS, type MetricName } from '../../src/observability/metrics';
 import { formatTraceparent } from '../../src/observability/tracing';
 import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/embedded/clock';
+import { ManualClock } from '@backbone/local-azure/clock';
 import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';
 import { postJson, rawHistory, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';

@@ -3,7 +3,7 @@
 // commands as messages through the ESB and the order-commands queue, change-feed projections
 // and the queries on them, time travel, upcasting of stored v1 events, and a rebuild that
 // yields the very views the live projector wrote.
-import { partitionForKey } from '../../src/embedded/eventhubs/partition-key-hash';
+import { partitionForKey } from '@backbone/local-azure/eventhubs/partition-key-hash';
 import { DocumentEventStore } from '../../src/eventstore/event-store';
 import type { Document } from '../../src/documents/container';
 import { startHost, waitFor, type RunningHost } from '../support/host';

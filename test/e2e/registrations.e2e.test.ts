@@ -2,10 +2,10 @@
 // the same binding metadata Azure receives. A mistake in registration options fails here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCosmosDefinition } from '../../src/config/cosmos';
-import { loadTopology } from '../../src/config/topology';
+import { loadCosmosDefinition } from '@backbone/azure-model/cosmos';
+import { loadTopology } from '@backbone/azure-model/topology';
 import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';
-import { workerState } from '../../src/embedded/worker/worker-state';
+import { workerState } from '@backbone/local-azure/worker/worker-state';
 import { repoRoot } from '../support/messaging-harness';
 import { startHost, type RunningHost } from '../support/host';
 

@@ -12,11 +12,11 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { createHttpServer } from '@vercel/cosmosdb-server';
 import { ensureCosmosContainers } from '../../src/adapters/azure/cosmos';
 import { CosmosDocumentContainer } from '../../src/adapters/azure/cosmos-documents';
-import { loadCosmosDefinition, type CosmosDefinition } from '../../src/config/cosmos';
+import { loadCosmosDefinition, type CosmosDefinition } from '@backbone/azure-model/cosmos';
 import type { DocumentContainer } from '../../src/documents/container';
-import { ManualClock } from '../../src/embedded/clock';
-import { EmbeddedDocumentStore } from '../../src/embedded/docstore/store';
-import { GroupCommit, openDatabase } from '../../src/embedded/sqlite';
+import { ManualClock } from '@backbone/local-azure/clock';
+import { EmbeddedDocumentStore } from '@backbone/local-azure/docstore/store';
+import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { flushIo, repoRoot } from './messaging-harness';
 
 /** Semantics a backend may lack; a test needing one is skipped there with the reason. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { IdempotencyStore } from '../../src/esb/idempotency';
 import type { MessageSender } from '../../src/messaging/messaging';
-import type { OutgoingMessage } from '../../src/messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 
 /** Records what is sent and scheduled; `failWith` makes sends to an entity fail with an error. */
 export class RecordingSender implements MessageSender {

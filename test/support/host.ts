@@ -1,9 +1,9 @@
 // Starts the embedded host in-process for end-to-end tests: a free port, an in-memory database,
 // host logs captured for the test to read.
-import { EventType } from '../../src/embedded/durable/history';
+import { EventType } from '@backbone/local-azure/durable/history';
 import assert from 'node:assert/strict';
-import { EmbeddedHost, type EmbeddedHostOptions } from '../../src/embedded/host/host';
-import type { LogRecord } from '../../src/embedded/host/logger';
+import { EmbeddedHost, type EmbeddedHostOptions } from '@backbone/local-azure/host/host';
+import type { LogRecord } from '@backbone/local-azure/host/logger';
 
 export interface RunningHost {
   host: EmbeddedHost;

@@ -3,7 +3,7 @@
 // message on the broker the way the app would — or the way a forger would.
 import { join } from 'node:path';
 import { SchemaRegistry } from '../../src/esb/schemas';
-import type { OutgoingMessage } from '../../src/messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { loadFieldEncryptionConfig } from '../../src/security/field-encryption-config';
 import { FieldProtector } from '../../src/security/field-protection';
 import { parseEncryptionKeys, parseSigningKeys, signingKeys, type EncryptionKeyring, type SigningKeyring } from '../../src/security/key-settings';

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { AzureServiceBusMessaging } from '../../src/adapters/azure/service-bus';
 import { credentialFor } from '../../src/adapters/azure/credentials';
 import { EmbeddedMessaging } from '../../src/adapters/embedded/messaging';
-import { loadTopology, type TopologyDefinition } from '../../src/config/topology';
-import { EmbeddedBroker } from '../../src/embedded/broker/broker';
-import { EntityTable } from '../../src/embedded/broker/entities';
-import { ManualClock } from '../../src/embedded/clock';
-import { GroupCommit, openDatabase } from '../../src/embedded/sqlite';
+import { loadTopology, type TopologyDefinition } from '@backbone/azure-model/topology';
+import { EmbeddedBroker } from '@backbone/local-azure/broker/broker';
+import { EntityTable } from '@backbone/local-azure/broker/entities';
+import { ManualClock } from '@backbone/local-azure/clock';
+import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import type { Messaging } from '../../src/messaging/messaging';
 
 export const repoRoot = join(__dirname, '..', '..', '..');

@@ -2,7 +2,7 @@
 // the event store and the views (documents), broker messages with their properties, Durable
 // history, Event Hubs events, checkpoints — for card numbers (src/security/card-numbers.ts).
 // Text as it is; blobs (message bodies, Avro included) byte for byte; numbers as their digits.
-import type { Db } from '../../src/embedded/sqlite';
+import type { Db } from '@backbone/local-azure/sqlite';
 import { findCardNumbers } from '../../src/security/card-numbers';
 
 export interface StoredCardNumber {

@@ -1,5 +1,5 @@
 // The usage meter and the cost model's arithmetic, on numbers small enough to check by hand.
-import { UsageMeter } from '../../src/embedded/usage';
+import { UsageMeter } from '@backbone/local-azure/usage';
 import { cosmosRequestUnits, costModel, type Deployment } from '../../scripts/support/cost-model';
 import { PRICES } from '../../scripts/support/prices';
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { eventHubsEmulatorConfig, serviceBusEmulatorConfig } from '../../src/infra/emulators';
-import { parseDuration } from '../../src/shared/durations';
+import { parseDuration } from '@backbone/azure-model/durations';
 import { repoRoot } from '../support/messaging-harness';
 
 const config = join(repoRoot, 'config');

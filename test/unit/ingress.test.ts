@@ -5,7 +5,7 @@ import { SchemaRegistry } from '../../src/esb/schemas';
 import { RecordingSender } from '../support/fakes';
 import { testFieldProtector } from '../support/keys';
 import { parseFaultPlan, shouldFail } from '../../src/observability/fault-injection';
-import { parseSchedule } from '../../src/embedded/host/timer-listener';
+import { parseSchedule } from '@backbone/local-azure/host/timer-listener';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../src/shared/errors';
 
 const registry = SchemaRegistry.load();

@@ -3,7 +3,7 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { parseSigningKeys, type SigningKeyring } from '../../src/security/key-settings';
 import { canonicalForm, canonicalValue, signMessage, verifyMessage, SIGNED_PROPERTIES, type SignableMessage } from '../../src/security/message-signature';
-import type { OutgoingMessage } from '../../src/messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { signingSetting, testSecret } from '../support/keys';
 
 const HOUR = 3600_000;

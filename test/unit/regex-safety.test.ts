@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { loadTopology } from '../../src/config/topology';
+import { loadTopology } from '@backbone/azure-model/topology';
 import { backtrackingRisk } from '../../src/esb/routing/regex-safety';
 import { RouteTable, RoutesFileError } from '../../src/esb/routing/routes';
 import { SchemaRegistry } from '../../src/esb/schemas';

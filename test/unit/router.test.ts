@@ -1,6 +1,6 @@
 // The router's decisions, as given / when / then specifications with in-memory ports.
 import { join } from 'node:path';
-import { loadTopology } from '../../src/config/topology';
+import { loadTopology } from '@backbone/azure-model/topology';
 import { categorise, DEAD_LETTER_REASONS } from '../../src/esb/dead-letter-categories';
 import { ARCHIVE_QUEUE, BUSINESS_ALERTS_TOPIC, MAX_TRIAGE_RESUBMITS, REVIEW_QUEUE, applyTriage, triage, type DeadLetteredMessage } from '../../src/esb/dead-letter-triage';
 import { outgoingMessageId, Router, type InboundMessage, type RouterDecision } from '../../src/esb/router';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTopology } from '../../src/config/topology';
+import { loadTopology } from '@backbone/azure-model/topology';
 import { compileCondition, ConditionError, type Condition } from '../../src/esb/routing/conditions';
 import { RouteTable, RouteTableSource, RoutesFileError } from '../../src/esb/routing/routes';
 import { SchemaRegistry } from '../../src/esb/schemas';

@@ -3,7 +3,7 @@
 // carry the app's signature — or failed verification — is not resubmitted (so a forged message
 // cannot get a signature by way of a dead-letter queue).
 import type { Messaging } from '../../src/messaging/messaging';
-import type { OutgoingMessage } from '../../src/messaging/types';
+import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { signMessage, verifyMessage } from '../../src/security/message-signature';
 import { withSigning } from '../../src/security/signed-messaging';
 import { embeddedHarness, type MessagingHarness } from '../support/messaging-harness';

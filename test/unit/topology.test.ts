@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loadTopology, parseTopology, receiverSettings, TopologyError } from '../../src/config/topology';
-import { parseDuration, parseIsoDuration, parseTimeSpan } from '../../src/shared/durations';
+import { loadTopology, parseTopology, receiverSettings, TopologyError } from '@backbone/azure-model/topology';
+import { parseDuration, parseIsoDuration, parseTimeSpan } from '@backbone/azure-model/durations';
 import { repoRoot } from '../support/messaging-harness';
 
 describe('the topology declaration', () => {

@@ -2,7 +2,7 @@
 // __credential/__clientId for a user-assigned identity) in Azure, or a connection string for the
 // Cosmos DB emulator. One client per process, as the SDK recommends.
 import { CosmosClient, type Container, type Database } from '@azure/cosmos';
-import type { CosmosDefinition } from '../../config/cosmos';
+import type { CosmosDefinition } from '@backbone/azure-model/cosmos';
 import { credentialFor } from './credentials';
 
 const clients = new Map<string, CosmosClient>();

@@ -13,8 +13,8 @@ import {
 } from '@azure/service-bus';
 import Long from 'long';
 import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../messaging/messaging';
-import { resubmittedMessageId } from '../../messaging/resubmit';
-import type { EntityRuntimeProperties, OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '../../messaging/types';
+import { resubmitCopy } from '../../messaging/resubmit';
+import type { EntityRuntimeProperties, OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '@backbone/azure-model/service-bus';
 import { credentialFor } from './credentials';
 
 const DLQ = '/$deadletterqueue';
@@ -363,26 +363,9 @@ export class AzureServiceBusMessaging implements Messaging {
     const target = targetPath ?? origin.topic ?? origin.queue!;
     let messageId = '';
     const found = await this.#takeBySequence(sourcePath, new Set([sequenceNumber]), async (m) => {
-      const props = { ...(m.applicationProperties ?? {}) } as Record<string, PropertyValue>;
-      const attempt = Number(props['x-resubmit-count'] ?? 0) + 1;
-      const originalId = typeof props['x-original-message-id'] === 'string' ? props['x-original-message-id'] : String(m.messageId);
-      for (const key of Object.keys(props)) if (key.startsWith('DeadLetter') || key.startsWith('x-dead-letter-') || key === 'x-triaged-at') delete props[key];
-      messageId = resubmittedMessageId(originalId, attempt);
       const original = fromSdk(m, sourcePath);
-      const copy: OutgoingMessage = {
-        body: original.body,
-        messageId,
-        contentType: original.contentType,
-        correlationId: original.correlationId,
-        subject: original.subject,
-        to: original.to,
-        replyTo: original.replyTo,
-        replyToSessionId: original.replyToSessionId,
-        sessionId: original.sessionId,
-        partitionKey: original.partitionKey,
-        timeToLiveMs: original.timeToLiveMs,
-        applicationProperties: { ...props, 'x-resubmit-count': attempt, 'x-original-message-id': originalId },
-      };
+      const copy = resubmitCopy(original);
+      messageId = copy.messageId!;
       await this.send(parseEntityPath(target).topic ?? target, [prepare ? { ...prepare(copy, original), messageId } : copy]);
     });
     if (found.length === 0) throw Object.assign(new Error(`No message with sequence number ${sequenceNumber} in '${sourcePath}'.`), { code: 'MessageNotFound' });

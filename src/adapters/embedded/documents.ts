@@ -1,17 +1,17 @@
-// The document-store port on the embedded host's document store. The container is looked up on
-// every call, so a module-level instance survives a host restart within a process.
+// The document-store port on the Cosmos DB of the local Azure running in this process (found
+// through @backbone/azure-model's registry, not by importing the host). The container is looked up
+// on every call, so a module-level instance survives a host restart within a process.
+import { getLocalAzureRuntime } from '@backbone/azure-model/local-runtime';
 import type { BatchOperation, Condition, Document, DocumentContainer, QuerySpec } from '../../documents/container';
-import type { EmbeddedContainer } from '../../embedded/docstore/store';
-import { getEmbeddedRuntime } from '../../embedded/runtime';
 
 export class EmbeddedDocumentContainer implements DocumentContainer {
   constructor(
     readonly name: string,
-    private readonly fixed?: EmbeddedContainer,
+    private readonly fixed?: DocumentContainer,
   ) {}
 
-  get #c(): EmbeddedContainer {
-    return this.fixed ?? getEmbeddedRuntime().documents.container(this.name);
+  get #c(): DocumentContainer {
+    return this.fixed ?? getLocalAzureRuntime().cosmos.container(this.name);
   }
 
   read<T extends Document>(id: string, partitionKey: string) {

@@ -1,18 +1,19 @@
-// The messaging port on the embedded broker of the host running in this process. The broker is
-// looked up on every call, so a module-level instance survives a host restart within a process.
-import type { EmbeddedBroker } from '../../embedded/broker/broker';
-import { getEmbeddedRuntime } from '../../embedded/runtime';
+// The messaging port on the Service Bus of the local Azure running in this process (found through
+// @backbone/azure-model's registry, not by importing the host). The namespace is looked up on
+// every call, so a module-level instance survives a host restart within a process.
+import { getLocalAzureRuntime, type LocalServiceBus } from '@backbone/azure-model/local-runtime';
+import { resubmitCopy } from '../../messaging/resubmit';
 import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../messaging/messaging';
-import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '../../messaging/types';
+import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '@backbone/azure-model/service-bus';
 
 export class EmbeddedMessaging implements Messaging {
   readonly kind = 'embedded' as const;
 
-  /** A broker may be given directly (contract tests); otherwise the running host's is used. */
-  constructor(private readonly fixedBroker?: EmbeddedBroker) {}
+  /** A namespace may be given directly (contract tests); otherwise the running host's is used. */
+  constructor(private readonly fixedBroker?: LocalServiceBus) {}
 
-  get #broker(): EmbeddedBroker {
-    return this.fixedBroker ?? getEmbeddedRuntime().broker;
+  get #broker(): LocalServiceBus {
+    return this.fixedBroker ?? getLocalAzureRuntime().serviceBus;
   }
 
   send(entityPath: string, messages: OutgoingMessage[]): Promise<void> {
@@ -67,26 +68,23 @@ export class EmbeddedMessaging implements Messaging {
     return this.#broker.releaseSession(session);
   }
   async listEntities(): Promise<EntityDescription[]> {
-    const t = this.#broker.entities;
-    return [
-      ...t.queues.map((q) => ({ path: q.path, kind: 'queue' as const })),
-      ...t.topics.flatMap((topic) => [
-        { path: topic.path, kind: 'topic' as const },
-        ...topic.subscriptions.map((s) => ({ path: s.path, kind: 'subscription' as const })),
-      ]),
-    ];
+    return this.#broker.listEntities();
   }
   async runtimeProperties(entityPath: string) {
     return this.#broker.runtimeProperties(entityPath);
   }
   resubmit(sourcePath: string, sequenceNumber: number, targetPath?: string, prepare?: ResubmitPreparer) {
-    return this.#broker.resubmit(sourcePath, sequenceNumber, targetPath, prepare);
+    return this.#broker.resubmit(sourcePath, sequenceNumber, targetPath, (original) => {
+      const copy = resubmitCopy(original);
+      return prepare ? { ...prepare(copy, original), messageId: copy.messageId } : copy;
+    });
   }
   remove(sourcePath: string, sequenceNumbers: number[]): Promise<number> {
     return this.#broker.remove(sourcePath, sequenceNumbers);
   }
   async probe(): Promise<void> {
-    this.#broker.runtimeProperties(this.#broker.entities.queues[0]?.path ?? this.#broker.entities.topics[0]!.path);
+    const first = this.#broker.listEntities()[0];
+    if (first) this.#broker.runtimeProperties(first.path);
   }
   async close(): Promise<void> {
     // The broker belongs to the host; nothing to release here.

@@ -8,12 +8,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import type { TopologyDefinition } from '../../config/topology';
+import type { TopologyDefinition } from '@backbone/azure-model/topology';
 import { parseFieldPath, readPath, type PathSegment } from '../field-path';
 import type { SchemaRegistry } from '../schemas';
 import { FORMATS, type Format } from '../transforms/document';
 import type { TransformGraph, TransformTarget } from '../transforms/graph';
-import { parseIsoDuration } from '../../shared/durations';
+import { parseIsoDuration } from '@backbone/azure-model/durations';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../retry';
 import { compileCondition, ConditionError, type Condition, type Predicate } from './conditions';
 

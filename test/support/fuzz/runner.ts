@@ -2,8 +2,8 @@
 // more, a table, the counterexample and seed on failure) and for the jest suites (a few dozen runs
 // within npm test's time).
 import fc from 'fast-check';
-import type { EmbeddedHost } from '../../../src/embedded/host/host';
-import type { LogRecord } from '../../../src/embedded/host/logger';
+import type { EmbeddedHost } from '@backbone/local-azure/host/host';
+import type { LogRecord } from '@backbone/local-azure/host/logger';
 import { AppError } from '../../../src/shared/errors';
 
 /** The embedded host the HTTP targets talk to. */

@@ -4,8 +4,8 @@
 // Object.prototype as it was.
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { loadTopology } from '../../../src/config/topology';
-import { compileSqlFilter, SqlFilterError, type FilterMessage, type SqlValue } from '../../../src/embedded/broker/sql-filter';
+import { loadTopology } from '@backbone/azure-model/topology';
+import { compileSqlFilter, SqlFilterError, type FilterMessage, type SqlValue } from '@backbone/local-azure/broker/sql-filter';
 import { parseEnvelope, parseEnvelopeInput } from '../../../src/esb/envelope';
 import { decodeAvro, encodeAvro } from '../../../src/esb/formats/avro';
 import { parseCsv, rowToPayload, toCsv } from '../../../src/esb/formats/csv';
