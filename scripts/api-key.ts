@@ -1,6 +1,6 @@
 // npm run api-key -- --name <caller> --roles <role,role>
 // A new API key for a caller of the HTTP API: prints the key (hand it to the caller, once) and the
-// API_KEYS entry that stores only its SHA-256 (README "Security"). Keys are 32 random bytes,
+// API_KEYS entry that stores only its SHA-256 (docs/security.md). Keys are 32 random bytes,
 // base64url: long enough that an unsalted hash of one cannot be guessed back.
 import { randomBytes } from 'node:crypto';
 import { hashApiKey, parseApiKeys, ROLES } from '../src/security/identity';

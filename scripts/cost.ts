@@ -3,7 +3,7 @@
 // of each service on the embedded host (Cosmos DB operations and item sizes, Service Bus calls,
 // Event Hubs events, function executions and busy time, Durable task hub traffic, log records),
 // priced with the list prices in scripts/support/prices.ts. The arithmetic is printed with the
-// result; the README's cost section is this output. Results also go to bench/results/.
+// result; docs/cost.md is this output. Results also go to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';

@@ -2,7 +2,7 @@
 // Creates the database and containers of config/cosmos.yaml in the Cosmos DB emulator of
 // docker-compose.yml (in Azure the Bicep creates them). The emulator serves a self-signed
 // certificate: this script trusts the one the emulator publishes at /_explorer/emulator.pem, for
-// this connection only. `func start` needs it trusted too (README, "The emulator option").
+// this connection only. `func start` needs it trusted too (docs/deployment.md, "The emulator option").
 import { Agent, get } from 'node:https';
 import { join } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';

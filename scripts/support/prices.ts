@@ -1,7 +1,7 @@
 // List prices (USD, pay-as-you-go) the cost model applies. No live price list can be reached from
 // where this was written, so each figure names where it came from and how sure it is; check them
 // in the Azure pricing calculator for your region before you rely on the totals. Every figure is
-// a named constant so the README's arithmetic can be re-run with other prices.
+// a named constant so docs/cost.md's arithmetic can be re-run with other prices.
 
 export interface Price {
   value: number;

@@ -36,7 +36,7 @@ export interface EventSourcing {
   registry: ProjectionRegistry;
   projector: Projector;
   readModels: ReadModels;
-  /** Who issued which command and operator action (README "Security"). */
+  /** Who issued which command and operator action (docs/security.md). */
   audit: AuditLog;
   rebuild(name: string, onProgress?: (p: RebuildProgress) => void): ReturnType<typeof rebuildProjection>;
 }

@@ -142,7 +142,7 @@ export const REQUIRED_ROLES: { scope: string; role: string; name: string; why: s
   { scope: VAULT, role: ROLE.keyVaultSecretsUser, name: 'Key Vault Secrets User', why: 'the Key Vault references in the app settings' },
 ];
 
-/** Secure defaults, each a property of a deployed resource (README: Deploy to Azure). */
+/** Secure defaults, each a property of a deployed resource (docs/deployment.md). */
 export const SECURE_DEFAULTS: { type: string; path: string; value: unknown; what: string }[] = [
   { type: SB, path: 'properties.disableLocalAuth', value: true, what: 'Service Bus: SAS keys off' },
   { type: SB, path: 'properties.minimumTlsVersion', value: '1.2', what: 'Service Bus: TLS 1.2 minimum' },

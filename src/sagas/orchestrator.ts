@@ -47,7 +47,7 @@ export function sagaOrchestrator(def: SagaDefinition) {
       return clockText;
     };
     // A change to these steps that would break in-flight sagas goes behind `context.df.version`
-    // (raise defaultVersion in host.json, keep the old path): see README, Zero-downtime deployment.
+    // (raise defaultVersion in host.json, keep the old path): see docs/deployment.md, Zero-downtime deployment.
     const status: SagaStatus = {
       orderId: input.orderId,
       status: 'Running',

@@ -1,7 +1,7 @@
 // Who is calling: an App Service Authentication ("Easy Auth") client principal where the platform
 // vouches for it, otherwise an API key from the API_KEYS setting, each mapped to roles. Auth is
 // off only on a machine where nothing is configured (npm start, tests); in Azure an app with no
-// way to identify callers refuses everyone rather than run open. See README "Security".
+// way to identify callers refuses everyone rather than run open. See docs/security.md.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuthenticationError, AuthorizationError } from '../shared/errors';
 

@@ -1,5 +1,5 @@
 // Every protected HTTP operation, the roles that may call it and what the audit records of it.
-// One table, so the rules can be read (and tabulated in the README) in one place: commands need
+// One table, so the rules can be read (and tabulated in docs/http-api.md) in one place: commands need
 // their write role, reads the read role (or ops, for support), ops actions the ops role.
 import type { Role } from './identity';
 

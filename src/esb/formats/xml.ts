@@ -1,4 +1,4 @@
-// XML ↔ the canonical envelope. The mapping (documented in the README):
+// XML ↔ the canonical envelope. The mapping (documented in docs/esb.md):
 //
 //   <message messageId=".." messageType="OrderPlaced" schemaVersion="1" correlationId=".."
 //            causationId=".." timestamp="..">

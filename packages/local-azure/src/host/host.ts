@@ -198,7 +198,7 @@ export class EmbeddedHost {
 
       const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
       // The Durable webhooks' system key: with the app's HTTP auth on, the API that can start,
-      // approve or terminate sagas is not left open beside the role checks (README "Security").
+      // approve or terminate sagas is not left open beside the role checks (the app's hooks).
       const durableSystemKey = prepared.httpAuth ? randomBytes(32).toString('base64url') : undefined;
       const executor = new FunctionExecutor(logger, {
         functionTimeoutMs: config.functionTimeoutMs,
@@ -259,7 +259,7 @@ export class EmbeddedHost {
           broker,
           usage,
           spansOfCorrelation: (id) => embeddedTelemetry().spansOfCorrelation(id),
-          // The app's own rules (README "Security"): open with nothing configured, the ops role otherwise.
+          // The app's own rules (the app's hooks): open with nothing configured, the ops role otherwise.
           ...(hooks.authorizeDashboard ? { authorize: (headers) => hooks.authorizeDashboard!(headers, env) } : {}),
         }),
       );

@@ -396,7 +396,7 @@ export class HttpListener {
   }
 }
 
-/** The app's error shape (README: Errors), for what the host answers itself. */
+/** The app's error shape (docs/http-api.md: Errors), for what the host answers itself. */
 function sendError(res: ServerResponse, status: number, code: string, message: string, target?: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: { code, message, ...(target ? { target } : {}) } });
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
