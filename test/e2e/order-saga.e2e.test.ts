@@ -12,6 +12,7 @@ import { ManualClock } from '@backbone/local-azure/clock';
 import { ORDER_FULFILMENT_SAGA } from '../../src/sagas/order-fulfilment';
 import { postJson, rawHistory, startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
+import { recordSagaHistories } from '../support/saga-histories';
 
 const STEPS = ORDER_FULFILMENT_SAGA.steps;
 
@@ -56,6 +57,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   timeLapse(false);
+  // The histories the saga replay test checks the orchestrator against (test/support/saga-histories.ts).
+  if (process.env.RECORD_SAGA_HISTORIES && running) console.log(`recorded ${recordSagaHistories(running, ORDER_FULFILMENT_SAGA.orchestrator)} saga histories`);
   await running?.stop();
   delete process.env.PARTICIPANT_FAULTS;
   rmSync(dir, { recursive: true, force: true });
