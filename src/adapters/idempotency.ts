@@ -12,8 +12,9 @@ export function createIdempotencyStore(env: NodeJS.ProcessEnv = process.env): Id
     return new EmbeddedIdempotencyStore();
   }
   const { cosmosContainer } = require('./azure/cosmos') as typeof import('./azure/cosmos');
-  const { CosmosIdempotencyStore } = require('./azure/cosmos-idempotency') as typeof import('./azure/cosmos-idempotency');
-  return new CosmosIdempotencyStore(cosmosContainer(COSMOS_CONNECTION, IDEMPOTENCY_CONTAINER, env));
+  const { CosmosDocumentContainer } = require('./azure/cosmos-documents') as typeof import('./azure/cosmos-documents');
+  const { DocumentIdempotencyStore } = require('./document-idempotency') as typeof import('./document-idempotency');
+  return new DocumentIdempotencyStore(new CosmosDocumentContainer(cosmosContainer(COSMOS_CONNECTION, IDEMPOTENCY_CONTAINER, env), '/id'));
 }
 
 let shared: IdempotencyStore | undefined;
