@@ -8,7 +8,7 @@ import '@azure/functions-extensions-servicebus';
 import { app, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { messaging } from '../src/adapters/messaging';
+import { messaging } from '../src/composition/ports';
 import { complete, defer } from '../src/adapters/service-bus-actions';
 import { rawBody, verifyDelivered } from '../src/adapters/service-bus-verification';
 import { CATEGORY_PROPERTY, categorise } from '../src/esb/dead-letter-categories';

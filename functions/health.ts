@@ -1,7 +1,7 @@
 // GET /api/health — liveness plus a round trip to the messaging namespace. Anonymous on purpose:
 // probes and load balancers call it without keys, and it reveals no data.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { messaging } from '../src/adapters/messaging';
+import { messaging } from '../src/composition/ports';
 import { json } from '../src/http/responses';
 
 const startedAt = new Date();

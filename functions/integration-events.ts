@@ -4,8 +4,8 @@
 // publisher is the @azure/event-hubs producer adapter. As for projections, a retry policy with
 // no limit keeps a failed batch from being checkpointed and lost; consumers de-duplicate by eventId.
 import { app, type InvocationContext } from '@azure/functions';
-import { eventPublisher } from '../src/adapters/event-hubs';
-import type { Document } from '../src/documents/container';
+import { eventPublisher } from '../src/composition/ports';
+import type { Document } from '../src/ports/documents';
 import { INTEGRATION_EVENTS_HUB, toIntegrationEvents } from '../src/integration/integration-events';
 import { batchCorrelation, inSpansPerTransaction, SpanKind, withCorrelation } from '../src/observability/tracing';
 import { toStoredEvent } from '../src/projections/projector';

@@ -2,7 +2,7 @@
 // envelope, XML, Avro (X-Schema names the schema) and CSV batches (one message per row); card
 // details and personal data leave it encrypted, and every message it sends is signed.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { messaging } from '../src/adapters/messaging';
+import { messaging } from '../src/composition/ports';
 import { esb } from '../src/composition/esb';
 import { fieldProtector } from '../src/composition/security';
 import { acceptMessage, mediaType } from '../src/esb/ingress';

@@ -9,7 +9,7 @@
 //   DELETE /api/ops/deadletters?entity=&…filters|all=true             purge
 //   GET    /api/ops/trail?messageId=|correlationId=                where a message and what it caused sit now
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { messaging } from '../src/adapters/messaging';
+import { messaging } from '../src/composition/ports';
 import { browseDeadLetters, entityDepths, purgeMatching, resubmitDeadLetter, resubmitMatching, type DeadLetterQuery } from '../src/esb/dead-letters';
 import { messageTrail } from '../src/esb/message-trail';
 import { errorResponse, json } from '../src/http/responses';

@@ -8,7 +8,7 @@ import '@azure/functions-extensions-servicebus';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { messaging } from '../src/adapters/messaging';
+import { messaging } from '../src/composition/ports';
 import { complete } from '../src/adapters/service-bus-actions';
 import { rawBody, verifiedOrDeadLettered } from '../src/adapters/service-bus-verification';
 import { eventSourcing } from '../src/composition/orders';
@@ -17,7 +17,7 @@ import { errorResponse, json } from '../src/http/responses';
 import { secured, type Access } from '../src/http/secured';
 import { jobTracker, rebuildJobId, type JobState } from '../src/projections/rebuild';
 import { republishIntegrationEvents } from '../src/integration/republish';
-import { eventPublisher } from '../src/adapters/event-hubs';
+import { eventPublisher } from '../src/composition/ports';
 import { NotFoundError, ValidationError } from '../src/shared/errors';
 
 export const OPS_JOBS_QUEUE = 'ops-jobs';

@@ -9,7 +9,7 @@ import '@azure/functions-extensions-servicebus';
 import { app, type InvocationContext } from '@azure/functions';
 import type { ServiceBusMessageContext } from '@azure/functions-extensions-servicebus';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { messaging } from '../src/adapters/messaging';
+import { messaging } from '../src/composition/ports';
 import { complete, deadLetter } from '../src/adapters/service-bus-actions';
 import { verifiedOrDeadLettered } from '../src/adapters/service-bus-verification';
 import { schemaRegistry } from '../src/composition/esb';

@@ -4,7 +4,7 @@
 // on. Events that can never be projected are parked in the projection's status, not retried.
 import { app, type InvocationContext } from '@azure/functions';
 import { eventSourcing } from '../src/composition/orders';
-import type { Document } from '../src/documents/container';
+import type { Document } from '../src/ports/documents';
 import { observe } from '../src/observability/metrics';
 import { batchCorrelation, inSpansPerTransaction, withCorrelation } from '../src/observability/tracing';
 import { toStoredEvent } from '../src/projections/projector';

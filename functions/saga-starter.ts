@@ -4,7 +4,7 @@
 // SAGA_AUTOSTART=false turns the automatic start off (orders then wait in Submitted).
 import * as df from 'durable-functions';
 import { app, type InvocationContext } from '@azure/functions';
-import type { Document } from '../src/documents/container';
+import type { Document } from '../src/ports/documents';
 import { count } from '../src/observability/metrics';
 import { currentTraceparent, inSpan, SpanKind } from '../src/observability/tracing';
 import { toStoredEvent } from '../src/projections/projector';

@@ -2,7 +2,7 @@
 // revenue and cancellations per minute over the last hour, and since the start.
 //   GET /api/metrics/sales
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { documentContainer } from '../src/adapters/documents';
+import { documentContainer } from '../src/composition/ports';
 import { errorResponse, json } from '../src/http/responses';
 import { secured } from '../src/http/secured';
 import { INTEGRATION_EVENTS_HUB, type IntegrationEvent } from '../src/integration/integration-events';

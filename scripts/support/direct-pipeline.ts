@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const eventHubs = new EmbeddedEventHubs(loadEventHubsDefinition(join(config, 'eventhubs.yaml')).eventHubs.hubs, db, commit, systemClock);
   setEmbeddedRuntime({ broker, documents, eventHubs, db, commit, clock: systemClock, baseUrl: '' });
   // The app's compositions, loaded once the runtime is there (as the host loads the app).
-  const { messaging } = require('../../src/adapters/messaging') as typeof import('../../src/adapters/messaging');
+  const { messaging } = require('../../src/composition/ports') as typeof import('../../src/composition/ports');
   const { esb } = require('../../src/composition/esb') as typeof import('../../src/composition/esb');
   const { eventSourcing } = require('../../src/composition/orders') as typeof import('../../src/composition/orders');
   const { fieldProtector } = require('../../src/composition/security') as typeof import('../../src/composition/security');

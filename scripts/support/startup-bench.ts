@@ -24,7 +24,7 @@ import { DEV_SECRETS, loadDevSecrets } from '../../src/security/dev-secrets';
 import { loadFieldEncryptionConfig } from '../../src/security/field-encryption-config';
 import { FieldProtector } from '../../src/security/field-protection';
 import { encryptionKeysFrom, signingKeysFrom } from '../../src/security/key-settings';
-import { withSigning } from '../../src/security/signed-messaging';
+import { withSigning } from '../../src/adapters/decorators/signed-messaging';
 import { percentile } from '../../src/projections/projector';
 import type { ProbeResult } from './cold-start-probe';
 import { dependencyClosure, productionClosure, readLockfile, tallyFiles, tallyPackages, zippedFiles, type Tally } from './deployment-package';

@@ -2,8 +2,8 @@
 // default): one item per key, expiring by its own `ttl`. Written on the document port, so the
 // local Azure's store keeps the keys exactly as Cosmos DB does.
 import { createHash } from 'node:crypto';
-import type { DocumentContainer } from '../documents/container';
-import type { IdempotencyStore } from '../esb/idempotency';
+import type { DocumentContainer } from '../ports/documents';
+import type { IdempotencyStore } from '../ports/idempotency';
 
 /** Keys may hold characters Cosmos ids refuse (/, \\, ?, #): the id is a hash, the key kept beside it. */
 function itemId(key: string): string {

@@ -4,15 +4,12 @@
 // names and partition keys come from config/cosmos.yaml, the same file the Bicep is checked against.
 import { join } from 'node:path';
 import { loadCosmosDefinition, type CosmosDefinition } from '@backbone/azure-model/cosmos';
-import type { DocumentContainer } from '../documents/container';
+import type { DocumentContainer } from '../ports/documents';
 import { configDir } from '../shared/app-paths';
-import { withStoreFaults } from './faulty-documents';
-import { withTransientRetries } from './retrying-documents';
 import { COSMOS_CONNECTION } from './idempotency';
 import { EMBEDDED_CONNECTION } from './messaging';
 
 let definition: CosmosDefinition | undefined;
-const containers = new Map<string, DocumentContainer>();
 
 export function cosmosDefinition(): CosmosDefinition {
   definition ??= loadCosmosDefinition(join(configDir(), 'cosmos.yaml'));
@@ -33,12 +30,4 @@ export function createDocumentContainer(name: string, env: NodeJS.ProcessEnv = p
   const { cosmosContainer } = require('./azure/cosmos') as typeof import('./azure/cosmos');
   const { CosmosDocumentContainer } = require('./azure/cosmos-documents') as typeof import('./azure/cosmos-documents');
   return new CosmosDocumentContainer(cosmosContainer(COSMOS_CONNECTION, name, env), declared.partitionKey);
-}
-
-/** One adapter per container per process. */
-export function documentContainer(name: string): DocumentContainer {
-  let c = containers.get(name);
-  // Injected faults sit where the store's own would surface, under the retries.
-  if (!c) containers.set(name, (c = withTransientRetries(withStoreFaults(createDocumentContainer(name)))));
-  return c;
 }

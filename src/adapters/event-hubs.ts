@@ -1,7 +1,7 @@
 // Chooses the Event Hubs publisher from configuration: EventHubConnection=UseEmbeddedHost=true
 // publishes to the embedded host's log; <Connection>__fullyQualifiedNamespace (managed identity)
 // or an emulator connection string uses @azure/event-hubs.
-import type { EventPublisher } from '../integration/publisher';
+import type { EventPublisher } from '../ports/event-publisher';
 import { EMBEDDED_CONNECTION } from './messaging';
 
 export const EVENT_HUB_CONNECTION = 'EventHubConnection';
@@ -13,11 +13,4 @@ export function createEventPublisher(env: NodeJS.ProcessEnv = process.env): Even
   }
   const { AzureEventHubsPublisher } = require('./azure/event-hubs') as typeof import('./azure/event-hubs');
   return new AzureEventHubsPublisher(EVENT_HUB_CONNECTION, env);
-}
-
-let shared: EventPublisher | undefined;
-
-export function eventPublisher(): EventPublisher {
-  shared ??= createEventPublisher();
-  return shared;
 }

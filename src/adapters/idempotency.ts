@@ -1,6 +1,6 @@
 // Chooses the idempotency store from configuration: CosmosConnection=UseEmbeddedHost=true keeps
 // it in the local Azure's `idempotency` container; an identity-based Cosmos connection uses Cosmos DB.
-import type { IdempotencyStore } from '../esb/idempotency';
+import type { IdempotencyStore } from '../ports/idempotency';
 import { EMBEDDED_CONNECTION } from './messaging';
 
 export const COSMOS_CONNECTION = 'CosmosConnection';
@@ -15,11 +15,4 @@ export function createIdempotencyStore(env: NodeJS.ProcessEnv = process.env): Id
   const { CosmosDocumentContainer } = require('./azure/cosmos-documents') as typeof import('./azure/cosmos-documents');
   const { DocumentIdempotencyStore } = require('./document-idempotency') as typeof import('./document-idempotency');
   return new DocumentIdempotencyStore(new CosmosDocumentContainer(cosmosContainer(COSMOS_CONNECTION, IDEMPOTENCY_CONTAINER, env), '/id'));
-}
-
-let shared: IdempotencyStore | undefined;
-
-export function idempotencyStore(): IdempotencyStore {
-  shared ??= createIdempotencyStore();
-  return shared;
 }

@@ -2,11 +2,7 @@
 // "UseEmbeddedHost=true" uses the embedded broker of the running host; an identity-based
 // connection (<Connection>__fullyQualifiedNamespace) or a connection string (the Service Bus
 // emulator) uses Azure Service Bus.
-import type { Messaging } from '../messaging/messaging';
-import { withTracing } from '../observability/traced-messaging';
-import { signingKeys } from '../security/key-settings';
-import { withSigning } from '../security/signed-messaging';
-import { withFaultInjection } from './faulty-messaging';
+import type { Messaging } from '../ports/messaging';
 
 export const EMBEDDED_CONNECTION = 'UseEmbeddedHost=true';
 export const SERVICE_BUS_CONNECTION = 'ServiceBusConnection';
@@ -26,12 +22,4 @@ export function createMessaging(connection = SERVICE_BUS_CONNECTION, env: NodeJS
     `No Service Bus connection configured: set ${connection}__fullyQualifiedNamespace (Azure, managed identity), ` +
       `${connection} to an emulator connection string, or ${connection}=${EMBEDDED_CONNECTION} (npm start).`,
   );
-}
-
-let shared: Messaging | undefined;
-
-/** The process-wide messaging port, created on first use: every send traced and signed (MESSAGE_SIGNING_KEYS). */
-export function messaging(): Messaging {
-  shared ??= withTracing(withSigning(withFaultInjection(createMessaging()), signingKeys));
-  return shared;
 }

@@ -2,8 +2,8 @@
 // when the file changes) and the router on the configured messaging and idempotency adapters.
 // Built eagerly by the functions that need it, so a bad routes file fails startup.
 import { join } from 'node:path';
-import { idempotencyStore } from '../adapters/idempotency';
-import { messaging } from '../adapters/messaging';
+import { idempotencyStore } from './ports';
+import { messaging } from './ports';
 import { loadTopology } from '@backbone/azure-model/topology';
 import { INBOUND_QUEUE } from '../esb/ingress';
 import { inputLimits } from '../esb/input-limits';

@@ -1,7 +1,7 @@
 // Wires the event-sourced side once per process: the event store on the `events` container,
 // the order and inventory services, the projections into `views`, the read models and the audit.
-import { documentContainer } from '../adapters/documents';
-import type { DocumentContainer } from '../documents/container';
+import { documentContainer } from './ports';
+import type { DocumentContainer } from '../ports/documents';
 import { DocumentEventStore, type EventStore, type StoredEvent } from '../eventstore/event-store';
 import { upcast, type EventSchemas } from '../eventstore/upcasting';
 import { withEventTracing } from '../observability/traced-event-store';

@@ -1,7 +1,7 @@
 // Wires the order-fulfilment saga once per process: its activities over the order and inventory
 // services, the participants' ledgers, the messaging port and the views (outcomes).
-import { documentContainer } from '../adapters/documents';
-import { messaging } from '../adapters/messaging';
+import { documentContainer } from './ports';
+import { messaging } from './ports';
 import { createSagaActivities, type Activity } from '../sagas/activities';
 import type { SagaDefinition, SagaStatus } from '../sagas/definition';
 import { ORDER_FULFILMENT_SAGA } from '../sagas/order-fulfilment';

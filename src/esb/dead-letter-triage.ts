@@ -7,7 +7,7 @@
 //   OTHER           to the archive queue
 // Parked copies keep the body and properties and say where they came from and why, so the ops
 // endpoints can filter them and send them back.
-import type { MessageSender } from '../messaging/messaging';
+import type { MessageSender } from '../ports/messaging';
 import type { OutgoingMessage, PropertyValue } from '@backbone/azure-model/service-bus';
 import { CATEGORY_PROPERTY, categorise, type DeadLetterCategory } from './dead-letter-categories';
 import { RETRY_PROPERTIES, retryDelayMs, type BackoffPolicy } from './retry';

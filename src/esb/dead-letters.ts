@@ -1,7 +1,7 @@
 // Operations on failed messages: how deep every entity is; what sits in a dead-letter queue (or
 // on the review and archive queues, where triage parks it) and why, filtered; sending one or
 // many back; and purging.
-import type { Messaging } from '../messaging/messaging';
+import type { Messaging } from '../ports/messaging';
 import type { ReceivedMessage } from '@backbone/azure-model/service-bus';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { categorise, type DeadLetterCategory } from './dead-letter-categories';

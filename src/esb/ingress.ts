@@ -8,7 +8,7 @@
 import { refuseCardNumbers } from '../security/card-numbers';
 import { isSealed } from '../security/sealed-value';
 import { createHash, randomUUID } from 'node:crypto';
-import type { MessageSender } from '../messaging/messaging';
+import type { MessageSender } from '../ports/messaging';
 import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors';
 import { completeEnvelope, parseEnvelopeInput, type Envelope, type EnvelopeInput } from './envelope';

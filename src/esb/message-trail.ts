@@ -1,7 +1,7 @@
 // "Where is my message now?" — every queue, subscription and dead-letter queue is browsed for a
 // message and what it caused: copies the router sent (causationId = its id), their own copies
 // (a partner order canonicalised, then routed), resubmissions and parked copies.
-import type { Messaging } from '../messaging/messaging';
+import type { Messaging } from '../ports/messaging';
 import type { ReceivedMessage } from '@backbone/azure-model/service-bus';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { TRIAGE_PROPERTIES } from './dead-letter-triage';

@@ -12,12 +12,12 @@
 //      dead-letters RetriesExhausted. Other send failures dead-letter at once.
 // The router decides; the function applies the decision (complete or dead-letter).
 import { createHash } from 'node:crypto';
-import type { MessageSender } from '../messaging/messaging';
+import type { MessageSender } from '../ports/messaging';
 import type { OutgoingMessage, PropertyValue } from '@backbone/azure-model/service-bus';
 import { InputLimitError, isAppError } from '../shared/errors';
 import { CATEGORY_PROPERTY, categorise, type DeadLetterCategory, type DeadLetterReason } from './dead-letter-categories';
 import { parseEnvelope, type Envelope } from './envelope';
-import { IDEMPOTENCY_TTL_SECONDS, type IdempotencyStore } from './idempotency';
+import { IDEMPOTENCY_TTL_SECONDS, type IdempotencyStore } from '../ports/idempotency';
 import { checkJsonText, checkValueLimits, inputLimits, type InputLimits } from './input-limits';
 import { RETRY_PROPERTIES, retryDelayMs, type BackoffPolicy } from './retry';
 import type { Destination, Route, RouteTable } from './routing/routes';

@@ -6,7 +6,7 @@
 // gets ConcurrencyError. The stream's snapshot lives in the same partition
 // ("<streamId>:snapshot"), replaced with If-Match.
 import { ConcurrencyError, ValidationError } from '../shared/errors';
-import { DocumentStoreError, MAX_BATCH_OPERATIONS, type BatchOperation, type DocumentContainer } from '../documents/container';
+import { DocumentStoreError, MAX_BATCH_OPERATIONS, type BatchOperation, type DocumentContainer } from '../ports/documents';
 
 export interface EventMetadata {
   occurredAt: string;

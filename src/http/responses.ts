@@ -2,7 +2,7 @@
 // the messaging port map to 404/413/503, anything else is a 500 that is logged — never a stack
 // trace in a response. Bodies follow the Microsoft REST guidelines' error shape.
 
-import { DocumentStoreError } from '../documents/container';
+import { DocumentStoreError } from '../ports/documents';
 import { AuthenticationError, isAppError } from '../shared/errors';
 
 export interface JsonResponse {

@@ -4,7 +4,7 @@
 // events are published, each at least once (a consumer de-duplicates by eventId), in stream
 // order within a partition (partition key = stream id).
 import type { StoredEvent } from '../eventstore/event-store';
-import type { IntegrationEventMessage } from './publisher';
+import type { IntegrationEventMessage } from '../ports/event-publisher';
 
 export const INTEGRATION_EVENTS_HUB = 'integration-events';
 

@@ -4,7 +4,7 @@
 import type { EventStore } from '../eventstore/event-store';
 import { forEachLimit } from '../shared/concurrency';
 import { INTEGRATION_EVENTS_HUB, toIntegrationEvents } from './integration-events';
-import type { EventPublisher } from './publisher';
+import type { EventPublisher } from '../ports/event-publisher';
 
 export interface RepublishResult {
   streams: number;

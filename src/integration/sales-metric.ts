@@ -1,7 +1,7 @@
 // A real-time sales metric from the integration events: orders and revenue per minute over the
 // last hour, kept per Event Hubs partition (one document each, in the views container) with the
 // last sequence number applied, so a redelivered batch is not counted twice.
-import type { Document, DocumentContainer } from '../documents/container';
+import type { Document, DocumentContainer } from '../ports/documents';
 import { updateDocument } from '../projections/projection';
 import type { IntegrationEvent } from './integration-events';
 

@@ -2,7 +2,7 @@
 // an effect is applied once however often the step runs, and a compensation undoes it once.
 // A compensation that comes first (the step timed out, its call may still land) leaves a
 // tombstone, and the late call is then refused — so nothing is applied after it was undone.
-import type { Document, DocumentContainer } from '../documents/container';
+import type { Document, DocumentContainer } from '../ports/documents';
 import { ConcurrencyError } from '../shared/errors';
 
 export type LedgerState = 'applied' | 'compensated' | 'cancelled-before-applied';

@@ -4,7 +4,7 @@
 // keeps writing to both, then swaps. Applying is idempotent — each view records what it has
 // applied per stream — so a redelivered batch, a retried one and a rebuild meeting the live
 // projector all end in the same documents.
-import type { Document, DocumentContainer } from '../documents/container';
+import type { Document, DocumentContainer } from '../ports/documents';
 import type { StoredEvent } from '../eventstore/event-store';
 import { upcast, type EventSchemas } from '../eventstore/upcasting';
 import { ConcurrencyError } from '../shared/errors';

@@ -2,7 +2,7 @@
 // events, in order, to the active generation and to the one a rebuild is filling. Measures the
 // projection lag (event appended → view written) and keeps it, with the last position and any
 // poisoned events, in a status document per projection.
-import type { Document, DocumentContainer } from '../documents/container';
+import type { Document, DocumentContainer } from '../ports/documents';
 import type { EventStore, StoredEvent } from '../eventstore/event-store';
 import { upcast, type EventSchemas } from '../eventstore/upcasting';
 import { forEachLimit } from '../shared/concurrency';

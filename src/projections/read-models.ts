@@ -1,7 +1,7 @@
 // The query side: reads the active generation of each view. An order or SKU whose view is not
 // there yet (the projection lags a moment behind the append) is answered from the event store,
 // so a client that just wrote sees its write; an id nobody ever wrote is 404.
-import { queryWithCallerToken, type DocumentContainer } from '../documents/container';
+import { queryWithCallerToken, type DocumentContainer } from '../ports/documents';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { viewId } from './projection';
 import { percentile, statusId, type ProjectionStatus } from './projector';

@@ -6,7 +6,7 @@
 //  3. the registry makes it active; queries read it from then on;
 //  4. the documents of the old generation are deleted.
 // A rebuild that stops half-way (crash, Ctrl-C) resumes where the registry says on the next run.
-import type { Document, DocumentContainer } from '../documents/container';
+import type { Document, DocumentContainer } from '../ports/documents';
 import type { EventStore } from '../eventstore/event-store';
 import { upcast, type EventSchemas } from '../eventstore/upcasting';
 import { forEachLimit } from '../shared/concurrency';

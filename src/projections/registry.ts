@@ -1,6 +1,6 @@
 // Which generation of each projection queries read (active) and which one a rebuild is filling
 // (building), kept in the views container (partition "projections") and changed with If-Match.
-import type { Document, DocumentContainer } from '../documents/container';
+import type { Document, DocumentContainer } from '../ports/documents';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { isConflict } from './projection';
 

@@ -6,9 +6,9 @@
 //   result { ok: true, output }   the step is done (output feeds later steps)
 //   result { ok: false, reason }  a business "no": the saga compensates, no retry
 //   a thrown error                transient: retried by the step's policy
-import type { DocumentContainer } from '../documents/container';
+import type { DocumentContainer } from '../ports/documents';
 import { completeEnvelope } from '../esb/envelope';
-import type { MessageSender } from '../messaging/messaging';
+import type { MessageSender } from '../ports/messaging';
 import type { InventoryService } from '../orders/inventory-service';
 import type { OrderLine } from '../orders/order';
 import type { OrderService } from '../orders/order-service';

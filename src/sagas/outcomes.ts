@@ -1,8 +1,8 @@
 // Saga outcomes projected for queries: one document per saga in the views container (partition
 // "sagas"), written by the saga's last activity — by status, and failed or compensated ones in a
 // time window.
-import { queryWithCallerToken, type Document, type DocumentContainer } from '../documents/container';
-import type { Condition } from '../documents/container';
+import { queryWithCallerToken, type Document, type DocumentContainer } from '../ports/documents';
+import type { Condition } from '../ports/documents';
 import { ValidationError } from '../shared/errors';
 import type { SagaState, SagaStatus } from './definition';
 

@@ -2,7 +2,7 @@
 // stock reserved, the order confirmed. Compensated: no effect left applied, no stock held, the
 // order cancelled. CompensationFailed: exactly the effects the saga could not undo remain.
 // Used by the tests, the load script and an ops endpoint.
-import type { DocumentContainer } from '../documents/container';
+import type { DocumentContainer } from '../ports/documents';
 import type { InventoryService } from '../orders/inventory-service';
 import type { OrderService } from '../orders/order-service';
 import { inventoryStreamId } from '../orders/inventory';

@@ -2,7 +2,7 @@
 // logical partition, ETags and If-Match, transactional batches, partition-scoped and paged
 // queries, TTL), run against every adapter. A backend that lacks a semantic says so in the
 // skipped test's title.
-import { DocumentStoreError, type Document, type DocumentContainer } from '../../src/documents/container';
+import { DocumentStoreError, type Document, type DocumentContainer } from '../../src/ports/documents';
 import { documentBackends, testIf, type DocumentHarness } from '../support/document-harness';
 
 interface Item extends Document {

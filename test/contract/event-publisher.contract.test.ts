@@ -10,7 +10,7 @@ import { EmbeddedEventHubs } from '@backbone/local-azure/eventhubs/event-log';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { AzureEventHubsPublisher } from '../../src/adapters/azure/event-hubs';
 import { EmbeddedEventHubsPublisher } from '../../src/adapters/embedded/event-hubs';
-import type { EventPublisher, IntegrationEventMessage } from '../../src/integration/publisher';
+import type { EventPublisher, IntegrationEventMessage } from '../../src/ports/event-publisher';
 
 const HUB = 'contract-events';
 

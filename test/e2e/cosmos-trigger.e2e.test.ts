@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCosmosDefinition } from '@backbone/azure-model/cosmos';
-import type { Document } from '../../src/documents/container';
+import type { Document } from '../../src/ports/documents';
 import { systemClock } from '@backbone/local-azure/clock';
 import { EmbeddedDocumentStore } from '@backbone/local-azure/docstore/store';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';

@@ -5,7 +5,7 @@
 // yields the very views the live projector wrote.
 import { partitionForKey } from '@backbone/local-azure/eventhubs/partition-key-hash';
 import { DocumentEventStore } from '../../src/eventstore/event-store';
-import type { Document } from '../../src/documents/container';
+import type { Document } from '../../src/ports/documents';
 import { startHost, waitFor, type RunningHost } from '../support/host';
 import { repoRoot } from '../support/messaging-harness';
 

@@ -13,7 +13,7 @@ import { createHttpServer } from '@vercel/cosmosdb-server';
 import { ensureCosmosContainers } from '../../src/adapters/azure/cosmos';
 import { CosmosDocumentContainer } from '../../src/adapters/azure/cosmos-documents';
 import { loadCosmosDefinition, type CosmosDefinition } from '@backbone/azure-model/cosmos';
-import type { DocumentContainer } from '../../src/documents/container';
+import type { DocumentContainer } from '../../src/ports/documents';
 import { ManualClock } from '@backbone/local-azure/clock';
 import { EmbeddedDocumentStore } from '@backbone/local-azure/docstore/store';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';

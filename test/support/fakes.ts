@@ -1,7 +1,7 @@
 // In-memory stand-ins for the ports, for unit tests of code that talks to them.
 import assert from 'node:assert/strict';
-import type { IdempotencyStore } from '../../src/esb/idempotency';
-import type { MessageSender } from '../../src/messaging/messaging';
+import type { IdempotencyStore } from '../../src/ports/idempotency';
+import type { MessageSender } from '../../src/ports/messaging';
 import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 
 /** Records what is sent and scheduled; `failWith` makes sends to an entity fail with an error. */

@@ -12,7 +12,7 @@ import { EmbeddedBroker } from '@backbone/local-azure/broker/broker';
 import { EntityTable } from '@backbone/local-azure/broker/entities';
 import { ManualClock } from '@backbone/local-azure/clock';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
-import type { Messaging } from '../../src/messaging/messaging';
+import type { Messaging } from '../../src/ports/messaging';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
 export const contractTopologyFile = join(repoRoot, 'test', 'contract', 'messaging-topology.yaml');

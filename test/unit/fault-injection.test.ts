@@ -1,8 +1,8 @@
 // The FAULT_INJECTION plan: exact targets, wildcards per kind, and the store wrapper that fails
 // document operations as Cosmos DB's 503 would.
-import { withStoreFaults } from '../../src/adapters/faulty-documents';
-import { withTransientRetries } from '../../src/adapters/retrying-documents';
-import { DocumentStoreError, type DocumentContainer } from '../../src/documents/container';
+import { withStoreFaults } from '../../src/adapters/decorators/faulty-documents';
+import { withTransientRetries } from '../../src/adapters/decorators/retrying-documents';
+import { DocumentStoreError, type DocumentContainer } from '../../src/ports/documents';
 import { faultRate, parseFaultPlan, shouldFail } from '../../src/observability/fault-injection';
 
 describe('fault plan', () => {

@@ -2,10 +2,10 @@
 // current key's signature, a resubmitted dead letter is re-signed, and a dead letter that does not
 // carry the app's signature — or failed verification — is not resubmitted (so a forged message
 // cannot get a signature by way of a dead-letter queue).
-import type { Messaging } from '../../src/messaging/messaging';
+import type { Messaging } from '../../src/ports/messaging';
 import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
 import { signMessage, verifyMessage } from '../../src/security/message-signature';
-import { withSigning } from '../../src/security/signed-messaging';
+import { withSigning } from '../../src/adapters/decorators/signed-messaging';
 import { embeddedHarness, type MessagingHarness } from '../support/messaging-harness';
 import { testSigningKeys } from '../support/keys';
 

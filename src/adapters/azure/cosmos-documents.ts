@@ -12,7 +12,7 @@ import {
   type DocumentContainer,
   type QueryPage,
   type QuerySpec,
-} from '../../documents/container';
+} from '../../ports/documents';
 
 const FIELD = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const OPS = new Set(['=', '!=', '<', '<=', '>', '>=']);

@@ -3,7 +3,7 @@
 // producer per hub; each partition key's events go in batches created with that key, so the
 // service hashes them to one partition.
 import { EventHubProducerClient, type EventData } from '@azure/event-hubs';
-import { byPartitionKey, type EventPublisher, type IntegrationEventMessage } from '../../integration/publisher';
+import { byPartitionKey, type EventPublisher, type IntegrationEventMessage } from '../../ports/event-publisher';
 import { credentialFor } from './credentials';
 
 export class AzureEventHubsPublisher implements EventPublisher {

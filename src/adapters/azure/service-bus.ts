@@ -12,8 +12,8 @@ import {
   type ServiceBusSessionReceiver,
 } from '@azure/service-bus';
 import Long from 'long';
-import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../messaging/messaging';
-import { resubmitCopy } from '../../messaging/resubmit';
+import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../ports/messaging';
+import { resubmitCopy } from '../resubmit';
 import type { EntityRuntimeProperties, OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '@backbone/azure-model/service-bus';
 import { credentialFor } from './credentials';
 

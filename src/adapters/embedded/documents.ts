@@ -2,7 +2,7 @@
 // through @backbone/azure-model's registry, not by importing the host). The container is looked up
 // on every call, so a module-level instance survives a host restart within a process.
 import { getLocalAzureRuntime } from '@backbone/azure-model/local-runtime';
-import type { BatchOperation, Condition, Document, DocumentContainer, QuerySpec } from '../../documents/container';
+import type { BatchOperation, Condition, Document, DocumentContainer, QuerySpec } from '../../ports/documents';
 
 export class EmbeddedDocumentContainer implements DocumentContainer {
   constructor(

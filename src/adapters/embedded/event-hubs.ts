@@ -2,7 +2,7 @@
 // @backbone/azure-model's registry): the same partition-key hashing as the service, bodies
 // JSON-encoded as the SDK encodes them.
 import { getLocalAzureRuntime, type LocalEventHubs } from '@backbone/azure-model/local-runtime';
-import { byPartitionKey, type EventPublisher, type IntegrationEventMessage } from '../../integration/publisher';
+import { byPartitionKey, type EventPublisher, type IntegrationEventMessage } from '../../ports/event-publisher';
 
 /** Event Hubs Standard: 1 MB per event (and per batch) — the @azure/event-hubs adapter meets it as a batch that cannot take the event. */
 const MAX_EVENT_BYTES = 1024 * 1024;

@@ -2,8 +2,8 @@
 // @backbone/azure-model's registry, not by importing the host). The namespace is looked up on
 // every call, so a module-level instance survives a host restart within a process.
 import { getLocalAzureRuntime, type LocalServiceBus } from '@backbone/azure-model/local-runtime';
-import { resubmitCopy } from '../../messaging/resubmit';
-import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../messaging/messaging';
+import { resubmitCopy } from '../resubmit';
+import type { DeadLetterOptions, EntityDescription, Messaging, ReceiveOptions, ResubmitPreparer } from '../../ports/messaging';
 import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '@backbone/azure-model/service-bus';
 
 export class EmbeddedMessaging implements Messaging {

@@ -3,10 +3,10 @@
 // each SKU's partition (sales:<sku>) holds its totals and one marker per order that records
 // whether that order is counted. Totals and marker change together in one transactional batch,
 // which makes counting and uncounting an order idempotent however often events arrive.
-import type { BatchOperation } from '../../documents/container';
+import type { BatchOperation } from '../../ports/documents';
 import type { StoredEvent } from '../../eventstore/event-store';
 import type { OrderEvent, OrderLine } from '../../orders/order';
-import { DocumentStoreError } from '../../documents/container';
+import { DocumentStoreError } from '../../ports/documents';
 import { ConcurrencyError } from '../../shared/errors';
 import { viewId, type Projection, type ProjectionContext, type ViewDocument } from '../projection';
 import { orderIdOf } from './order-summary';

@@ -4,7 +4,7 @@
 // reaches the caller. Without it one busy moment of the store fails a whole saga step or function
 // invocation, and a step that reads a dozen documents fails far more often than any one read.
 // (The Cosmos SDK retries 429s itself too; this covers every adapter, the embedded one included.)
-import { DocumentStoreError, type DocumentContainer } from '../documents/container';
+import { DocumentStoreError, type DocumentContainer } from '../../ports/documents';
 
 const OPERATIONS = new Set(['read', 'create', 'upsert', 'replace', 'delete', 'batch', 'query', 'distinct']);
 const RETRIABLE = new Set([429, 449, 503]);

@@ -1,8 +1,8 @@
 // Wraps a document container so FAULT_INJECTION can make its operations fail transiently
 // ("store:<container>" or "store:*"), as Cosmos DB answers 503 ServiceUnavailable during a
 // partition move or an outage. The plan is read on every call, as for sends.
-import { DocumentStoreError, type DocumentContainer } from '../documents/container';
-import { currentFaultPlan, recordInjectedFault, shouldFail } from '../observability/fault-injection';
+import { DocumentStoreError, type DocumentContainer } from '../../ports/documents';
+import { currentFaultPlan, recordInjectedFault, shouldFail } from '../../observability/fault-injection';
 
 const OPERATIONS = new Set(['read', 'create', 'upsert', 'replace', 'delete', 'batch', 'query', 'distinct']);
 

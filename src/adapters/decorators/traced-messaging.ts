@@ -1,9 +1,9 @@
 // Wraps the messaging port so every send is a producer span and every message carries that
 // span's W3C context (traceparent, and Diagnostic-Id for consumers that read only that): the
 // function the message triggers next is that span's child, whichever host delivers it.
-import type { Messaging } from '../messaging/messaging';
+import type { Messaging } from '../../ports/messaging';
 import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
-import { currentTraceparent, inSpan, SpanKind } from './tracing';
+import { currentTraceparent, inSpan, SpanKind } from '../../observability/tracing';
 
 function stamped(messages: OutgoingMessage[]): OutgoingMessage[] {
   const traceparent = currentTraceparent();

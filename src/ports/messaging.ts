@@ -69,4 +69,4 @@ export interface Messaging extends MessageSender, MessageReceiver, MessagingAdmi
 }
 
 /** The messageId a resubmitted dead letter carries, so duplicate detection does not drop it. */
-export { resubmittedMessageId } from './resubmit';
+export { resubmittedMessageId } from '../adapters/resubmit';

@@ -1,9 +1,9 @@
 // Wraps the messaging port so FAULT_INJECTION can make sends fail transiently ("send:<entity>"),
 // on Azure as on the embedded host. The plan is read on every call: changing the setting takes
 // effect without a restart.
-import type { Messaging } from '../messaging/messaging';
+import type { Messaging } from '../../ports/messaging';
 import type { OutgoingMessage } from '@backbone/azure-model/service-bus';
-import { currentFaultPlan, recordInjectedFault, shouldFail, TransientFault } from '../observability/fault-injection';
+import { currentFaultPlan, recordInjectedFault, shouldFail, TransientFault } from '../../observability/fault-injection';
 
 function maybeFail(entityPath: string): void {
   const plan = currentFaultPlan(process.env.FAULT_INJECTION);

@@ -4,11 +4,11 @@
 // app: one that failed verification, or does not verify now, is refused, so a forged message
 // parked in a dead-letter queue cannot be laundered into a signed one. Each signature binds the
 // entity the message goes to (message-signature.ts).
-import type { Messaging, ResubmitPreparer } from '../messaging/messaging';
+import type { Messaging, ResubmitPreparer } from '../../ports/messaging';
 import type { OutgoingMessage, ReceivedMessage } from '@backbone/azure-model/service-bus';
-import { BusinessRuleError } from '../shared/errors';
-import type { SigningKeyring } from './key-settings';
-import { SIGNATURE_INVALID, signedDestination, signMessage, verifyMessage } from './message-signature';
+import { BusinessRuleError } from '../../shared/errors';
+import type { SigningKeyring } from '../../security/key-settings';
+import { SIGNATURE_INVALID, signedDestination, signMessage, verifyMessage } from '../../security/message-signature';
 
 const reasonOf = (m: ReceivedMessage): unknown => m.deadLetterReason ?? m.applicationProperties['x-dead-letter-reason'] ?? m.applicationProperties.DeadLetterReason;
 
