@@ -269,7 +269,9 @@
     byTestId('total-done').textContent = fmtRate(flow.totals.completedPerSecond);
     byTestId('total-active').textContent = fmtCount(flow.totals.activeMessageCount);
     byTestId('total-dead').textContent = fmtCount(flow.totals.deadLetterMessageCount);
-    byTestId('total-dead').closest('.card').classList.toggle('card-alert', flow.totals.deadLetterMessageCount > 0);
+    byTestId('total-dead')
+      .closest('.card')
+      .classList.toggle('card-alert', flow.totals.deadLetterMessageCount > 0);
     byTestId('flow-window').textContent = `rates over the last ${flow.windowSeconds.toFixed(1)} s`;
     const tbody = clear(byTestId('flow-table').querySelector('tbody'));
     for (const e of flow.entities) {
@@ -278,7 +280,16 @@
         h(
           'tr',
           { testid: `flow-row-${e.path}`, class: `kind-${e.kind}${e.incomingPerSecond > 0 || (e.completedPerSecond || 0) > 0 ? ' busy' : ''}` },
-          h('td', {}, h('div', { class: 'entity' }, h('span', { class: `chip chip-${e.kind}`, text: e.kind }), h('span', { class: 'mono', text: e.kind === 'subscription' ? e.path.split('/').pop() : e.path, title: e.path }))),
+          h(
+            'td',
+            {},
+            h(
+              'div',
+              { class: 'entity' },
+              h('span', { class: `chip chip-${e.kind}`, text: e.kind }),
+              h('span', { class: 'mono', text: e.kind === 'subscription' ? e.path.split('/').pop() : e.path, title: e.path }),
+            ),
+          ),
           h('td', { class: 'num rate', testid: `flow-in-${e.path}`, text: fmtRate(e.incomingPerSecond) }),
           h('td', { class: 'spark-col' }, sparkline(state.spark.get(e.path) || [])),
           h('td', { class: 'num rate', testid: `flow-done-${e.path}`, text: fmtRate(e.completedPerSecond) }),
@@ -371,7 +382,15 @@
             {},
             h('div', { class: 'strong', text: m.messageType || '(no type)' }),
             h('div', { class: 'mono small muted', text: m.messageId }),
-            m.correlationId ? h('a', { class: 'small', href: `#/trace/${encodeURIComponent(m.correlationId)}`, title: `Trace of correlationId ${m.correlationId}`, testid: `dl-trace-${m.sequenceNumber}`, text: `trace ${m.correlationId.length > 14 ? `${m.correlationId.slice(0, 13)}…` : m.correlationId}` }) : null,
+            m.correlationId
+              ? h('a', {
+                  class: 'small',
+                  href: `#/trace/${encodeURIComponent(m.correlationId)}`,
+                  title: `Trace of correlationId ${m.correlationId}`,
+                  testid: `dl-trace-${m.sequenceNumber}`,
+                  text: `trace ${m.correlationId.length > 14 ? `${m.correlationId.slice(0, 13)}…` : m.correlationId}`,
+                })
+              : null,
           ),
           h(
             'td',
@@ -386,7 +405,13 @@
             'td',
             { class: 'row-actions' },
             h('button', { type: 'button', class: 'btn btn-small btn-ghost', text: 'Body', onclick: () => (bodyRow.hidden = !bodyRow.hidden) }),
-            h('button', { type: 'button', class: 'btn btn-small', testid: `dl-resubmit-${m.sequenceNumber}`, text: 'Resubmit', onclick: (ev) => resubmitOne(entity, m.sequenceNumber, ev.currentTarget) }),
+            h('button', {
+              type: 'button',
+              class: 'btn btn-small',
+              testid: `dl-resubmit-${m.sequenceNumber}`,
+              text: 'Resubmit',
+              onclick: (ev) => resubmitOne(entity, m.sequenceNumber, ev.currentTarget),
+            }),
           ),
         ),
         bodyRow,
@@ -424,10 +449,7 @@
   // ------------------------------------------------------------------ sagas
 
   async function refreshSagas() {
-    const [ended, ...live] = await Promise.all([
-      api('/api/sagas?limit=200'),
-      ...LIVE_STATES.map((s) => api(`/api/sagas?status=${s}`)),
-    ]);
+    const [ended, ...live] = await Promise.all([api('/api/sagas?limit=200'), ...LIVE_STATES.map((s) => api(`/api/sagas?status=${s}`))]);
     const byOrder = new Map();
     for (const page of live) for (const s of page.sagas) byOrder.set(s.orderId, { ...s, compensations: s.compensations.length, step: s.currentStep });
     // An ended saga's outcome is final; it wins over a live view read a moment earlier.
@@ -450,7 +472,13 @@
       buttons.append(
         h(
           'button',
-          { type: 'button', class: `filter${filter === f ? ' active' : ''}${f !== 'all' ? ` f-${f.toLowerCase()}` : ''}`, testid: `saga-filter-${f}`, 'aria-pressed': String(filter === f), onclick: () => ((state.sagas.filter = f), renderSagaList()) },
+          {
+            type: 'button',
+            class: `filter${filter === f ? ' active' : ''}${f !== 'all' ? ` f-${f.toLowerCase()}` : ''}`,
+            testid: `saga-filter-${f}`,
+            'aria-pressed': String(filter === f),
+            onclick: () => ((state.sagas.filter = f), renderSagaList()),
+          },
           f === 'all' ? 'All' : statusLabel(f),
           h('span', { class: 'count', text: n }),
         ),
@@ -469,7 +497,13 @@
       tbody.append(
         h(
           'tr',
-          { testid: `saga-row-${s.orderId}`, class: s.orderId === state.sagas.detailFor ? 'selected' : '', tabindex: 0, onclick: () => go('sagas', s.orderId), onkeydown: (ev) => ev.key === 'Enter' && go('sagas', s.orderId) },
+          {
+            testid: `saga-row-${s.orderId}`,
+            class: s.orderId === state.sagas.detailFor ? 'selected' : '',
+            tabindex: 0,
+            onclick: () => go('sagas', s.orderId),
+            onkeydown: (ev) => ev.key === 'Enter' && go('sagas', s.orderId),
+          },
           h('td', { class: 'mono strong', text: s.orderId }),
           h('td', {}, statusBadge(s.status, `saga-status-${s.orderId}`)),
           h('td', { class: 'mono small', text: s.step || '–' }),
@@ -524,7 +558,8 @@
       if (s.version) fact('Version', s.version);
     }
     const corr = clear(byTestId('saga-correlations'));
-    for (const c of correlations) corr.append(h('a', { class: 'btn btn-small', href: `#/trace/${encodeURIComponent(c)}`, testid: 'saga-trace-link', dataset: { correlationId: c }, text: `Trace ${c}` }));
+    for (const c of correlations)
+      corr.append(h('a', { class: 'btn btn-small', href: `#/trace/${encodeURIComponent(c)}`, testid: 'saga-trace-link', dataset: { correlationId: c }, text: `Trace ${c}` }));
     renderTimeline(byTestId('saga-timeline'), s);
   }
 
@@ -581,7 +616,11 @@
       container.append(
         h(
           'div',
-          { class: `tl-row tl-${b.phase}${failed ? ' tl-failed' : ''}${b.outcome === 'running' ? ' tl-running' : ''}`, testid: `timeline-${b.phase}-${b.step}`, title: `${b.step} ${b.phase}: ${b.outcome}${b.detail ? ` — ${b.detail}` : ''}` },
+          {
+            class: `tl-row tl-${b.phase}${failed ? ' tl-failed' : ''}${b.outcome === 'running' ? ' tl-running' : ''}`,
+            testid: `timeline-${b.phase}-${b.step}`,
+            title: `${b.step} ${b.phase}: ${b.outcome}${b.detail ? ` — ${b.detail}` : ''}`,
+          },
           h('div', { class: 'tl-label mono', text: label }),
           h('div', { class: 'tl-track' }, h('div', { class: 'tl-bar', style: { left: `${Math.min(left, 99.4)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.4))}%` } })),
           h('div', { class: 'tl-meta' }, h('span', { class: `tl-outcome o-${b.outcome}`, text: b.outcome }), h('span', { class: 'muted', text: fmtMs(b.end - b.start) })),
@@ -610,7 +649,11 @@
       const pending = state.projections.pending.get(p.name);
       const job = jobs.get(p.name) || (pending === undefined ? p.lastRebuild : undefined);
       const building = p.buildingGeneration !== undefined;
-      const status = p.poisoned.length ? h('span', { class: 'badge st-failed', title: p.poisoned.map((x) => `${x.streamId}@${x.version}: ${x.error}`).join('\n'), text: `${p.poisoned.length} poisoned` }) : building ? h('span', { class: 'badge st-running', text: `building g${p.buildingGeneration}` }) : h('span', { class: 'badge st-completed', text: 'healthy' });
+      const status = p.poisoned.length
+        ? h('span', { class: 'badge st-failed', title: p.poisoned.map((x) => `${x.streamId}@${x.version}: ${x.error}`).join('\n'), text: `${p.poisoned.length} poisoned` })
+        : building
+          ? h('span', { class: 'badge st-running', text: `building g${p.buildingGeneration}` })
+          : h('span', { class: 'badge st-completed', text: 'healthy' });
       tbody.append(
         h(
           'tr',
@@ -630,14 +673,22 @@
   }
 
   function rebuildCell(p, job, pending) {
-    const button = h('button', { type: 'button', class: 'btn btn-small', testid: `projection-rebuild-${p.name}`, text: 'Rebuild', disabled: pending !== undefined || (job && !['completed', 'failed'].includes(job.phase)), onclick: () => rebuild(p.name, button) });
+    const button = h('button', {
+      type: 'button',
+      class: 'btn btn-small',
+      testid: `projection-rebuild-${p.name}`,
+      text: 'Rebuild',
+      disabled: pending !== undefined || (job && !['completed', 'failed'].includes(job.phase)),
+      onclick: () => rebuild(p.name, button),
+    });
     let progress = null;
     if (pending !== undefined && !job) progress = h('span', { class: 'muted small', testid: `projection-job-${p.name}`, text: `g${pending} queued…` });
     else if (job) {
       const pct = job.total ? Math.round((job.done / job.total) * 100) : job.phase === 'completed' ? 100 : 0;
       const r = job.result || {};
       const stats = r.streams !== undefined ? ` · ${fmtCount(r.streams)} streams, ${fmtCount(r.events)} events${r.durationMs !== undefined ? ` in ${fmtMs(r.durationMs)}` : ''}` : '';
-      const text = job.phase === 'completed' ? `g${job.generation} rebuilt ${fmtAgo(job.updatedAt)}${stats}` : job.phase === 'failed' ? `failed: ${job.error || ''}` : `${job.phase} ${job.done}/${job.total}`;
+      const text =
+        job.phase === 'completed' ? `g${job.generation} rebuilt ${fmtAgo(job.updatedAt)}${stats}` : job.phase === 'failed' ? `failed: ${job.error || ''}` : `${job.phase} ${job.done}/${job.total}`;
       progress = h(
         'div',
         { class: `progress${job.phase === 'failed' ? ' failed' : ''}`, testid: `projection-job-${p.name}`, title: text },

@@ -16,11 +16,19 @@ export async function receiveStock(request: HttpRequest, context: InvocationCont
     if (body.sku !== undefined && body.sku !== sku) throw new ValidationError('sku in the body differs from the one in the URL', 'sku');
     const registry = schemaRegistry();
     registry.validatePayload(registry.get('ReceiveStock.v1'), { ...body, sku }, '');
-    const result = await eventSourcing().inventory.receive(sku, { quantity: body.quantity as number, reference: body.reference as string | undefined }, {
-      expectedVersion: ifMatchVersion(request.headers.get('if-match')),
-      metadata: access.stamp(commandMetadata(request, context.traceContext?.traceParent)),
-    });
-    return json(result.version === result.events.length ? 201 : 200, { sku, version: result.version, ...(result.duplicate ? { duplicate: true } : {}) }, { ETag: etag(result.version), Location: `/api/inventory/${sku}` });
+    const result = await eventSourcing().inventory.receive(
+      sku,
+      { quantity: body.quantity as number, reference: body.reference as string | undefined },
+      {
+        expectedVersion: ifMatchVersion(request.headers.get('if-match')),
+        metadata: access.stamp(commandMetadata(request, context.traceContext?.traceParent)),
+      },
+    );
+    return json(
+      result.version === result.events.length ? 201 : 200,
+      { sku, version: result.version, ...(result.duplicate ? { duplicate: true } : {}) },
+      { ETag: etag(result.version), Location: `/api/inventory/${sku}` },
+    );
   } catch (error) {
     return errorResponse(error, context);
   }

@@ -47,53 +47,61 @@ export async function handleOrderCommand(serviceBus: ServiceBusMessageContext, c
     await deadLetter(serviceBus.actions, message, 'InvalidEnvelope', error.message, { [CATEGORY_PROPERTY]: categorise('InvalidEnvelope') });
     return;
   }
-  await inSpan(`command ${envelope.messageType}`, { correlationId: envelope.correlationId, attributes: { 'messaging.message.id': envelope.messageId, messageType: envelope.messageType } }, async () => {
-    const es = eventSourcing();
-    const props = (message.applicationProperties ?? {}) as Record<string, PropertyValue>;
-    const retries = Number(props[RETRY_PROPERTIES.attempt] ?? 0) || 0;
-    const configured = Number(process.env.COMMAND_NOT_FOUND_RETRIES);
-    const outcome = await handleCommandMessage(envelope, { orders: es.orders, inventory: es.inventory, registry: schemaRegistry(), audit: es.audit, fields: fieldProtector() }, {
-      retries,
-      ...(process.env.COMMAND_NOT_FOUND_RETRIES && Number.isInteger(configured) && configured >= 0 ? { maxRetries: configured } : {}),
-    });
-    const what = `${envelope.messageType} ${envelope.messageId} (correlationId ${envelope.correlationId})`;
-    if (outcome.action === 'retryLater') {
-      // A copy in the same session, scheduled: the session's next messages (its CreateOrder) go
-      // first. Its own Service Bus messageId, or duplicate detection would drop it; the envelope
-      // keeps its id, which is what the command handler deduplicates by.
-      const baseId = String(message.messageId).replace(/#a\d+$/, '');
-      await messaging().schedule(
-        ORDER_COMMANDS_QUEUE,
-        [
-          {
-            body: Buffer.isBuffer(message.body) ? message.body : Buffer.from(JSON.stringify(message.body)),
-            contentType: message.contentType ?? 'application/json',
-            messageId: `${baseId}#a${outcome.attempt}`,
-            correlationId: envelope.correlationId,
-            subject: envelope.messageType,
-            ...(message.sessionId ? { sessionId: message.sessionId } : {}),
-            applicationProperties: { ...props, [RETRY_PROPERTIES.attempt]: outcome.attempt, [RETRY_PROPERTIES.lastError]: outcome.description.slice(0, 512) },
-          },
-        ],
-        new Date(Date.now() + outcome.delayMs),
+  await inSpan(
+    `command ${envelope.messageType}`,
+    { correlationId: envelope.correlationId, attributes: { 'messaging.message.id': envelope.messageId, messageType: envelope.messageType } },
+    async () => {
+      const es = eventSourcing();
+      const props = (message.applicationProperties ?? {}) as Record<string, PropertyValue>;
+      const retries = Number(props[RETRY_PROPERTIES.attempt] ?? 0) || 0;
+      const configured = Number(process.env.COMMAND_NOT_FOUND_RETRIES);
+      const outcome = await handleCommandMessage(
+        envelope,
+        { orders: es.orders, inventory: es.inventory, registry: schemaRegistry(), audit: es.audit, fields: fieldProtector() },
+        {
+          retries,
+          ...(process.env.COMMAND_NOT_FOUND_RETRIES && Number.isInteger(configured) && configured >= 0 ? { maxRetries: configured } : {}),
+        },
       );
-      context.warn(`${what}: ${outcome.description}; tried again in ${outcome.delayMs} ms (retry ${outcome.attempt}: it may have overtaken the command that creates it)`);
+      const what = `${envelope.messageType} ${envelope.messageId} (correlationId ${envelope.correlationId})`;
+      if (outcome.action === 'retryLater') {
+        // A copy in the same session, scheduled: the session's next messages (its CreateOrder) go
+        // first. Its own Service Bus messageId, or duplicate detection would drop it; the envelope
+        // keeps its id, which is what the command handler deduplicates by.
+        const baseId = String(message.messageId).replace(/#a\d+$/, '');
+        await messaging().schedule(
+          ORDER_COMMANDS_QUEUE,
+          [
+            {
+              body: Buffer.isBuffer(message.body) ? message.body : Buffer.from(JSON.stringify(message.body)),
+              contentType: message.contentType ?? 'application/json',
+              messageId: `${baseId}#a${outcome.attempt}`,
+              correlationId: envelope.correlationId,
+              subject: envelope.messageType,
+              ...(message.sessionId ? { sessionId: message.sessionId } : {}),
+              applicationProperties: { ...props, [RETRY_PROPERTIES.attempt]: outcome.attempt, [RETRY_PROPERTIES.lastError]: outcome.description.slice(0, 512) },
+            },
+          ],
+          new Date(Date.now() + outcome.delayMs),
+        );
+        context.warn(`${what}: ${outcome.description}; tried again in ${outcome.delayMs} ms (retry ${outcome.attempt}: it may have overtaken the command that creates it)`);
+        await complete(serviceBus.actions, message);
+        return;
+      }
+      if (outcome.action === 'deadLetter') {
+        markActiveSpan('error', `${outcome.reason}: ${outcome.description}`, { 'esb.deadletter.reason': outcome.reason });
+        context.warn(`Dead-lettered ${what}: ${outcome.reason}: ${outcome.description}`);
+        await deadLetter(serviceBus.actions, message, outcome.reason, outcome.description, {
+          [CATEGORY_PROPERTY]: categorise(outcome.reason),
+          messageType: envelope.messageType,
+          correlationId: envelope.correlationId,
+        });
+        return;
+      }
+      context.log(`${what} → ${outcome.stream} v${outcome.version}${outcome.duplicate ? ' (already applied)' : ` [${outcome.events.join(', ')}]`}`);
       await complete(serviceBus.actions, message);
-      return;
-    }
-    if (outcome.action === 'deadLetter') {
-      markActiveSpan('error', `${outcome.reason}: ${outcome.description}`, { 'esb.deadletter.reason': outcome.reason });
-      context.warn(`Dead-lettered ${what}: ${outcome.reason}: ${outcome.description}`);
-      await deadLetter(serviceBus.actions, message, outcome.reason, outcome.description, {
-        [CATEGORY_PROPERTY]: categorise(outcome.reason),
-        messageType: envelope.messageType,
-        correlationId: envelope.correlationId,
-      });
-      return;
-    }
-    context.log(`${what} → ${outcome.stream} v${outcome.version}${outcome.duplicate ? ' (already applied)' : ` [${outcome.events.join(', ')}]`}`);
-    await complete(serviceBus.actions, message);
-  });
+    },
+  );
 }
 
 app.serviceBusQueue('handleOrderCommand', {

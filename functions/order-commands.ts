@@ -22,7 +22,11 @@ function validate(messageType: string, body: Record<string, unknown>): void {
 }
 
 function answer(status: number, result: OrderCommandResult): HttpResponseInit {
-  return json(status, { orderId: result.orderId, version: result.version, ...(result.duplicate ? { duplicate: true } : {}) }, { ETag: etag(result.version), Location: `/api/orders/${result.orderId}` });
+  return json(
+    status,
+    { orderId: result.orderId, version: result.version, ...(result.duplicate ? { duplicate: true } : {}) },
+    { ETag: etag(result.version), Location: `/api/orders/${result.orderId}` },
+  );
 }
 
 function withOrderId(body: Record<string, unknown>, orderId: string): Record<string, unknown> {
@@ -33,7 +37,11 @@ function withOrderId(body: Record<string, unknown>, orderId: string): Record<str
 export async function createOrder(request: HttpRequest, context: InvocationContext, access: Access): Promise<HttpResponseInit> {
   try {
     // The card fields travel in clear only to here, where field-level encryption seals them.
-    const body = await readJsonObject(request, { cardFields: fieldProtector().protection('CreateOrder')?.encrypt.map((f) => f.path) });
+    const body = await readJsonObject(request, {
+      cardFields: fieldProtector()
+        .protection('CreateOrder')
+        ?.encrypt.map((f) => f.path),
+    });
     const metadata = access.stamp(commandMetadata(request, context.traceContext?.traceParent));
     // Without an orderId the server picks one — derived from the Idempotency-Key when there is one,
     // so a retried request names the same order.

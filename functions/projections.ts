@@ -14,9 +14,7 @@ export const PROJECTION_FEED_POLL_DELAY_MS = 100;
 export async function projectEvents(documents: unknown[], context: InvocationContext): Promise<void> {
   const stored = (documents as Document[]).map(toStoredEvent).filter((e) => e !== undefined);
   const transactions = stored.map((e) => ({ traceparent: e.metadata.traceparent, correlationId: e.metadata.correlationId }));
-  const { events, streams, lags } = await inSpansPerTransaction('project events', transactions, { 'faas.name': context.functionName }, () =>
-    eventSourcing().projector.handle(documents as Document[]),
-  );
+  const { events, streams, lags } = await inSpansPerTransaction('project events', transactions, { 'faas.name': context.functionName }, () => eventSourcing().projector.handle(documents as Document[]));
   for (const { projection, lagMs } of lags) observe('projection.lag', lagMs, { projection });
   if (events > 0) withCorrelation(batchCorrelation(transactions.map((t) => t.correlationId)), () => context.log(`Projected ${events} events of ${streams} streams`));
 }

@@ -125,4 +125,10 @@ app.http('getSaga', { methods: ['GET'], route: 'sagas/{orderId}', authLevel: 'fu
 app.http('raiseSagaEvent', { methods: ['POST'], route: 'sagas/{orderId}/events/{name}', authLevel: 'function', extraInputs: client, handler: secured('saga.raiseEvent', raiseSagaEvent) });
 app.http('listSagas', { methods: ['GET'], route: 'sagas', authLevel: 'function', extraInputs: client, handler: secured('saga.list', listSagas) });
 app.http('opsTerminateSaga', { methods: ['POST'], route: 'ops/sagas/{orderId}/terminate', authLevel: 'function', extraInputs: client, handler: secured('saga.terminate', terminateSaga) });
-app.http('opsSagaParticipants', { methods: ['GET'], route: 'ops/sagas/{orderId}/participants', authLevel: 'function', extraInputs: client, handler: secured('ops.checkSagaParticipants', checkSagaParticipants) });
+app.http('opsSagaParticipants', {
+  methods: ['GET'],
+  route: 'ops/sagas/{orderId}/participants',
+  authLevel: 'function',
+  extraInputs: client,
+  handler: secured('ops.checkSagaParticipants', checkSagaParticipants),
+});

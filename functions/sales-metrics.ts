@@ -31,7 +31,8 @@ export async function updateSalesMetric(events: unknown[], context: InvocationCo
   const applied = await inSpansPerTransaction('update sales metric', transactions, { 'messaging.system': 'eventhubs', 'messaging.consumer.group.name': 'sales-metrics' }, () =>
     applySalesEvents(documentContainer('views'), batch),
   );
-  if (applied > 0) withCorrelation(batchCorrelation(transactions.map((t) => t.correlationId)), () => context.log(`Sales metric: ${applied} of ${events.length} events counted (partition ${batch.partition})`));
+  if (applied > 0)
+    withCorrelation(batchCorrelation(transactions.map((t) => t.correlationId)), () => context.log(`Sales metric: ${applied} of ${events.length} events counted (partition ${batch.partition})`));
 }
 
 export async function getSalesMetric(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -12,7 +12,14 @@ function main(): void {
   const { values } = parseScriptArgs(USAGE, { options: { name: { type: 'string' }, roles: { type: 'string' } } });
   if (!values.name || !values.roles) usageFailure(`--name and --roles are required (usage: ${USAGE})`);
   const key = randomBytes(32).toString('base64url');
-  const entry = { name: values.name, sha256: hashApiKey(key), roles: values.roles.split(',').map((r) => r.trim()).filter(Boolean) };
+  const entry = {
+    name: values.name,
+    sha256: hashApiKey(key),
+    roles: values.roles
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
+  };
   parseApiKeys(JSON.stringify([entry])); // the same checks the app makes: a bad name or role fails here
   process.stdout.write(`Key for ${entry.name} (shown once; give it to the caller, keep it out of the repo):\n\n  ${key}\n\nAdd to the API_KEYS list:\n\n  ${JSON.stringify(entry)}\n`);
 }

@@ -174,7 +174,10 @@ async function queryBenchmark(dir: string) {
       Array.from({ length: ORDERS }, (_, i) => i),
       8,
       async (i) => {
-        const items = [{ sku: `SKU-${i % 20}`, quantity: 1 + (i % 3), unitPrice: 9.99 }, { sku: `SKU-${(i + 7) % 20}`, quantity: 1, unitPrice: 4.5 }];
+        const items = [
+          { sku: `SKU-${i % 20}`, quantity: 1 + (i % 3), unitPrice: 9.99 },
+          { sku: `SKU-${(i + 7) % 20}`, quantity: 1, unitPrice: 4.5 },
+        ];
         await post('/orders', { orderId: `bench-${i}`, customerId: `cust-${i % 25}`, items });
         await post(`/orders/bench-${i}/items`, { sku: `SKU-${(i + 3) % 20}`, quantity: 2, unitPrice: 1.25 });
         await post(`/orders/bench-${i}/submit`, {});
@@ -184,7 +187,10 @@ async function queryBenchmark(dir: string) {
     bar.stop();
     // The same order histories in Emmett (one writer at a time), for the in-process reference.
     for (let i = 0; i < ORDERS; i++) {
-      const items = [{ sku: `SKU-${i % 20}`, quantity: 1 + (i % 3), unitPrice: 9.99 }, { sku: `SKU-${(i + 7) % 20}`, quantity: 1, unitPrice: 4.5 }];
+      const items = [
+        { sku: `SKU-${i % 20}`, quantity: 1 + (i % 3), unitPrice: 9.99 },
+        { sku: `SKU-${(i + 7) % 20}`, quantity: 1, unitPrice: 4.5 },
+      ];
       await peer.appendToStream(`order-bench-${i}`, [
         { type: 'OrderCreated', data: { orderId: `bench-${i}`, customerId: `cust-${i % 25}` } },
         ...items.map((it) => ({ type: 'ItemAdded', data: it })),
@@ -249,7 +255,9 @@ async function main(): Promise<void> {
     t1.push(['load, events/s (no snapshots)', fmt(loadOurs), fmt(loadEmmett), ratio(loadOurs, loadEmmett)]);
     t1.push([`load, events/s (snapshots every ${SNAPSHOT_EVERY})`, fmt(loadOursSnap), fmt(loadEmmett), ratio(loadOursSnap, loadEmmett)]);
     console.log(`\n${t1.toString()}`);
-    console.log(`ours with ${CONCURRENCY} streams appending at once: ${fmt(appendOursConcurrent)} events/s (${ratio(appendOursConcurrent, appendOurs)} ours one at a time, ${ratio(appendOursConcurrent, appendEmmett)} Emmett; Emmett's store answers SQLITE_BUSY to concurrent writers)\n`);
+    console.log(
+      `ours with ${CONCURRENCY} streams appending at once: ${fmt(appendOursConcurrent)} events/s (${ratio(appendOursConcurrent, appendOurs)} ours one at a time, ${ratio(appendOursConcurrent, appendEmmett)} Emmett; Emmett's store answers SQLITE_BUSY to concurrent writers)\n`,
+    );
     const ms = (n: number) => `${n.toFixed(2)} ms`;
     const t2 = new Table({ style: plain, head: ['query (sequential, over HTTP)', 'p50', 'p99', 'p50 / health', 'p50 / Emmett aggregate'] });
     const rows: [string, { p50: number; p99: number }][] = [

@@ -108,7 +108,15 @@ async function main(): Promise<void> {
   const routerSender = new NullSender();
   const router = new Router({ routes: () => routes, registry, graph, sender: routerSender, idempotency: noMemory, inboundQueue: 'inbound' });
 
-  const envelope = { messageId: 'msg-1', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'corr-1', timestamp: '2026-01-15T10:30:00Z', headers: { priority: 'normal', source: 'web' }, payload: order };
+  const envelope = {
+    messageId: 'msg-1',
+    messageType: 'OrderPlaced',
+    schemaVersion: 1,
+    correlationId: 'corr-1',
+    timestamp: '2026-01-15T10:30:00Z',
+    headers: { priority: 'normal', source: 'web' },
+    payload: order,
+  };
   const jsonBody = Buffer.from(JSON.stringify(envelope));
   const xmlBody = Buffer.from(envelopeToXml(envelope));
   const avroBody = registry.get('OrderPlaced.v1').avro!.toBuffer(order);
@@ -130,7 +138,11 @@ async function main(): Promise<void> {
   // trigger, every destination's message signed.
   const signingKeys = parseSigningKeys(DEV_SECRETS.MESSAGE_SIGNING_KEYS!());
   const signingSender: MessageSender = {
-    send: (entity, messages) => routerSender.send(entity, messages.map((m) => signMessage(m, signingKeys, entity))),
+    send: (entity, messages) =>
+      routerSender.send(
+        entity,
+        messages.map((m) => signMessage(m, signingKeys, entity)),
+      ),
     schedule: () => routerSender.schedule(),
     cancelScheduled: () => routerSender.cancelScheduled(),
   };
@@ -192,7 +204,18 @@ async function main(): Promise<void> {
   writeFileSync(
     file,
     JSON.stringify(
-      { benchmark: 'route+transform', seconds, node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), baselineMsgPerSec: baseline, esbMsgPerSec: rates, securityMsgPerSec: security, ratioBaselineOverEsb: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, baseline / v])) },
+      {
+        benchmark: 'route+transform',
+        seconds,
+        node: process.version,
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        baselineMsgPerSec: baseline,
+        esbMsgPerSec: rates,
+        securityMsgPerSec: security,
+        ratioBaselineOverEsb: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, baseline / v])),
+      },
       null,
       2,
     ),

@@ -92,7 +92,7 @@ async function startProfiler(): Promise<{ stop: (file: string) => Promise<void> 
 
 /** Waits until the host has committed nothing for a while: the change feed consumers have caught up. */
 async function settled(host: EmbeddedHost): Promise<void> {
-  for (let last = -1; last !== host.commit.commits; ) {
+  for (let last = -1; last !== host.commit.commits;) {
     last = host.commit.commits;
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -108,7 +108,14 @@ async function main(): Promise<void> {
     const res = await fetch(url.startsWith('http') ? url : `${api}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (res.status >= 300) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   };
-  const order = (orderId: string, i: number) => ({ orderId, customerId: `cust-${i % 50}`, items: [{ sku: `BENCH-${i % 20}`, quantity: 1, unitPrice: 9.99 }, { sku: `BENCH-${(i + 7) % 20}`, quantity: 2, unitPrice: 4.5 }] });
+  const order = (orderId: string, i: number) => ({
+    orderId,
+    customerId: `cust-${i % 50}`,
+    items: [
+      { sku: `BENCH-${i % 20}`, quantity: 1, unitPrice: 9.99 },
+      { sku: `BENCH-${(i + 7) % 20}`, quantity: 2, unitPrice: 4.5 },
+    ],
+  });
   const createAndSubmit = async (orderId: string, i: number) => {
     await post('/orders', order(orderId, i));
     await post(`/orders/${orderId}/submit`, {});
@@ -240,7 +247,14 @@ async function main(): Promise<void> {
     const t1 = new Table({ style: plain, head: ['', 'sagas/s', 'p50 ms', 'p99 ms', 'CPU ms/saga', 'commits/saga'] });
     const row = (label: string, r: Phase) => t1.push([label, fmt(r.perSecond), fmt(p(r.durations, 50)), fmt(p(r.durations, 99)), r.cpuMsPerSaga.toFixed(2), fmt(r.commitsPerSaga)]);
     const ratio = (label: string, r: Phase) =>
-      t1.push([label, `${(r.perSecond / direct.perSecond).toFixed(2)}×`, `${(p(r.durations, 50) / p(direct.durations, 50)).toFixed(2)}×`, `${(p(r.durations, 99) / p(direct.durations, 99)).toFixed(2)}×`, `${(r.cpuMsPerSaga / direct.cpuMsPerSaga).toFixed(2)}×`, '']);
+      t1.push([
+        label,
+        `${(r.perSecond / direct.perSecond).toFixed(2)}×`,
+        `${(p(r.durations, 50) / p(direct.durations, 50)).toFixed(2)}×`,
+        `${(p(r.durations, 99) / p(direct.durations, 99)).toFixed(2)}×`,
+        `${(r.cpuMsPerSaga / direct.cpuMsPerSaga).toFixed(2)}×`,
+        '',
+      ]);
     row('Durable saga (start → ended)', saga);
     row('Durable saga end to end (submit → ended)', e2e);
     row('baseline: the 12 activities called directly', direct);
@@ -261,7 +275,8 @@ async function main(): Promise<void> {
       const lo = buckets[i]!;
       const hi = buckets[i + 1] ?? Number.POSITIVE_INFINITY;
       const inBucket = replayed.filter((r) => r.historyLength >= lo && r.historyLength < hi);
-      if (inBucket.length) rows.push({ range: hi === Number.POSITIVE_INFINITY ? `${lo}+` : `${lo}–${hi - 1}`, invocations: inBucket.length, meanMs: inBucket.reduce((s, r) => s + r.ms, 0) / inBucket.length });
+      if (inBucket.length)
+        rows.push({ range: hi === Number.POSITIVE_INFINITY ? `${lo}+` : `${lo}–${hi - 1}`, invocations: inBucket.length, meanMs: inBucket.reduce((s, r) => s + r.ms, 0) / inBucket.length });
     }
     const t2 = new Table({ style: plain, head: ['history events', 'orchestrator invocations', 'mean invocation ms', 'ratio to the shortest'] });
     for (const r of rows) t2.push([r.range, r.invocations, r.meanMs.toFixed(3), `${(r.meanMs / rows[0]!.meanMs).toFixed(2)}×`]);

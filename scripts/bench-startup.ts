@@ -47,9 +47,21 @@ async function main(): Promise<void> {
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
   for (const v of cold.variants) {
-    t1.push([v.label, ms(v.importMs.median), ms(v.importMs.p90), ms(v.processMs.median), v.modulesLoaded.toLocaleString('en-US'), v.package.files.toLocaleString('en-US'), mb(v.package.bytes), ratio(v.importMs.median, baseline.importMs.median), ratio(v.package.bytes, baseline.package.bytes)]);
+    t1.push([
+      v.label,
+      ms(v.importMs.median),
+      ms(v.importMs.p90),
+      ms(v.processMs.median),
+      v.modulesLoaded.toLocaleString('en-US'),
+      v.package.files.toLocaleString('en-US'),
+      mb(v.package.bytes),
+      ratio(v.importMs.median, baseline.importMs.median),
+      ratio(v.package.bytes, baseline.package.bytes),
+    ]);
   }
-  console.log(`\nCold start of the Azure app: the entry points imported in a fresh process as the worker loads them, with\nthe settings infra/ gives the app (Application Insights on, endpoints on loopback)\n${t1.toString()}`);
+  console.log(
+    `\nCold start of the Azure app: the entry points imported in a fresh process as the worker loads them, with\nthe settings infra/ gives the app (Application Insights on, endpoints on loopback)\n${t1.toString()}`,
+  );
   console.log(
     `bundle ÷ tsc: import ${ratio(bundle.importMs.median, tsc.importMs.median)} (p90 ${ratio(bundle.importMs.p90, tsc.importMs.p90)}), process start → loaded ${ratio(bundle.processMs.median, tsc.processMs.median)}, ` +
       `modules ${ratio(bundle.modulesLoaded, tsc.modulesLoaded)}, package files ${ratio(bundle.package.files, tsc.package.files)}, package bytes ${ratio(bundle.package.bytes, tsc.package.bytes)}`,

@@ -34,10 +34,20 @@ async function main(): Promise<void> {
   checks.push(['host killed (SIGKILL) and restarted', `${r.kills} times`]);
   checks.push(['messages accepted (refused)', `${r.accepted} (${r.refused})`]);
   checks.push(['accepted → processed', r.processed]);
-  checks.push(['accepted → dead-lettered with a reason', Object.entries(r.deadLettered).map(([k, n]) => `${k} ${n}`).join(', ') || 0]);
+  checks.push([
+    'accepted → dead-lettered with a reason',
+    Object.entries(r.deadLettered)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 0,
+  ]);
   checks.push(['accepted → lost', `${r.lost.length} ${ok(r.lost.length === 0)}`]);
   checks.push(['duplicate events', `${r.duplicateEvents.length} ${ok(r.duplicateEvents.length === 0)}`]);
-  checks.push(['sagas terminal', `${Object.values(r.sagaOutcomes).reduce((a, b) => a + b, 0)} (${Object.entries(r.sagaOutcomes).map(([k, n]) => `${k} ${n}`).join(', ')}); not terminal: ${r.sagasNotTerminal.length} ${ok(r.sagasNotTerminal.length === 0)}`]);
+  checks.push([
+    'sagas terminal',
+    `${Object.values(r.sagaOutcomes).reduce((a, b) => a + b, 0)} (${Object.entries(r.sagaOutcomes)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}); not terminal: ${r.sagasNotTerminal.length} ${ok(r.sagasNotTerminal.length === 0)}`,
+  ]);
   checks.push(['participants inconsistent with their saga', `${r.inconsistentParticipants.length} ${ok(r.inconsistentParticipants.length === 0)}`]);
   for (const p of r.projections) checks.push([`projection ${p.name} = rebuild`, `${p.documents} documents ${ok(p.equal)}`]);
   console.log(`\n${checks.toString()}\nrun took ${(r.durationMs / 1000).toFixed(1)} s`);

@@ -39,7 +39,10 @@ async function main(): Promise<void> {
   console.log(`\nMeasured per order (${fmt(durationMs / 1000, 1)} s run)\n${usage.toString()}`);
 
   const ru = new Table({ head: ['container', 'operation', 'calls/order', 'RU/order'], style: plain, colAligns: ['left', 'left', 'right', 'right'] });
-  for (const r of cosmosRequestUnits(run.usage).filter((x) => x.ru > 0).sort((a, b) => b.ru - a.ru)) ru.push([r.container, r.operation, fmt(r.calls / orders), fmt(r.ru / orders)]);
+  for (const r of cosmosRequestUnits(run.usage)
+    .filter((x) => x.ru > 0)
+    .sort((a, b) => b.ru - a.ru))
+    ru.push([r.container, r.operation, fmt(r.calls / orders), fmt(r.ru / orders)]);
   ru.push(['', 'total', fmt(model.perOrder.cosmosRequests), fmt(model.perOrder.cosmosRu)]);
   console.log(`\nCosmos DB request units per order\n${ru.toString()}`);
   const sizes = new Table({ head: ['container', 'items/order', 'bytes/order', 'avg item bytes'], style: plain, colAligns: ['left', 'right', 'right', 'right'] });
@@ -57,7 +60,9 @@ async function main(): Promise<void> {
   console.log(`\n${lines('A month with 1 million orders (free grants and included operations applied)', model.monthAtOneMillion, model.monthAtOneMillionUsd)}`);
   console.log('\nAssumptions');
   for (const a of model.assumptions) console.log(`  - ${a}`);
-  const unverified = Object.entries(PRICES).filter(([, v]) => 'unverified' in v && v.unverified).map(([k]) => k);
+  const unverified = Object.entries(PRICES)
+    .filter(([, v]) => 'unverified' in v && v.unverified)
+    .map(([k]) => k);
   console.log(`\nPrices: scripts/support/prices.ts (sources beside each). Not confirmed by a stored source: ${unverified.join(', ')}.`);
 
   const out = join(appRoot(), 'bench', 'results');

@@ -70,7 +70,9 @@ interface Outcome {
 const SHORT: Record<string, string> = { 'application/json': 'json', 'application/xml': 'xml', 'avro/binary': 'avro', 'text/csv': 'csv' };
 
 async function main(): Promise<void> {
-  const { values } = parseScriptArgs('npm run demo [-- --url http://localhost:7071 --key <function key>]', { options: { url: { type: 'string', default: 'http://localhost:7071' }, key: { type: 'string' } } });
+  const { values } = parseScriptArgs('npm run demo [-- --url http://localhost:7071 --key <function key>]', {
+    options: { url: { type: 'string', default: 'http://localhost:7071' }, key: { type: 'string' } },
+  });
   const base = values.url!.replace(/\/+$/, '');
   const auth: Record<string, string> = values.key ? { 'x-functions-key': values.key } : {};
   const health = await fetch(`${base}/api/health`).catch(() => undefined);
@@ -80,9 +82,14 @@ async function main(): Promise<void> {
   }
 
   // Stock for the checkouts' lines, so their sagas can reserve it.
-  const checkoutLines = (JSON.parse(readFileSync(join(appRoot(), 'config', 'samples', 'checkout-create-order.json'), 'utf8')) as { payload: { items: { sku: string; quantity: number }[] } }).payload.items;
+  const checkoutLines = (JSON.parse(readFileSync(join(appRoot(), 'config', 'samples', 'checkout-create-order.json'), 'utf8')) as { payload: { items: { sku: string; quantity: number }[] } }).payload
+    .items;
   for (const line of checkoutLines) {
-    const res = await fetch(`${base}/api/inventory/${encodeURIComponent(line.sku)}/receipts`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ quantity: line.quantity * 10, reference: 'demo' }) });
+    const res = await fetch(`${base}/api/inventory/${encodeURIComponent(line.sku)}/receipts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ quantity: line.quantity * 10, reference: 'demo' }),
+    });
     if (!res.ok) throw new Error(`Receiving stock of ${line.sku} failed: ${res.status} ${await res.text()}`);
   }
 
@@ -150,7 +157,9 @@ async function main(): Promise<void> {
         for (const t of trail) {
           if (t.entity === 'inbound' && t.state !== 'scheduled') continue;
           if (t.entity.endsWith('/$deadletterqueue')) continue;
-          const what = t.deadLetterReason ? `dead-lettered ${t.deadLetterReason} → ${t.entity}` : `${t.entity} (${SHORT[t.contentType ?? ''] ?? t.contentType}${t.messageType ? `, ${t.messageType}` : ''})`;
+          const what = t.deadLetterReason
+            ? `dead-lettered ${t.deadLetterReason} → ${t.entity}`
+            : `${t.entity} (${SHORT[t.contentType ?? ''] ?? t.contentType}${t.messageType ? `, ${t.messageType}` : ''})`;
           parts.add(what);
         }
       }

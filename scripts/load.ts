@@ -42,7 +42,9 @@ async function main(): Promise<void> {
   );
   const r = await runLoad(options);
   const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };
-  console.log(`\nfinished ${r.finished} of ${r.orders} orders in ${(r.durationMs / 1000).toFixed(1)} s: ${r.ordersPerSecond} orders/s; ingress accepted ${r.ingressMessagesPerSecond} messages/s; ${r.retriedRequests} requests needed a retry`);
+  console.log(
+    `\nfinished ${r.finished} of ${r.orders} orders in ${(r.durationMs / 1000).toFixed(1)} s: ${r.ordersPerSecond} orders/s; ingress accepted ${r.ingressMessagesPerSecond} messages/s; ${r.retriedRequests} requests needed a retry`,
+  );
   if (r.baseline) {
     console.log(
       `baseline, the same orders through the app's code called directly (ingress → router → command handler → projector, no host, measured first in this run): ${r.baseline.ordersPerSecond} orders/s — ` +
@@ -58,8 +60,18 @@ async function main(): Promise<void> {
   for (const [k, n] of Object.entries(r.sagaOutcomes)) if (k !== 'Completed') failures.push([`saga ${k}`, n]);
   failures.push(['accepted but not finished', r.failures.unfinished - Object.values(r.failures.refused).reduce((a, b) => a + b, 0)]);
   console.log(failures.toString());
-  if (Object.keys(r.sagaOutcomes).length) console.log(`saga outcomes: ${Object.entries(r.sagaOutcomes).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  if (Object.keys(r.injectedFaults).length) console.log(`faults injected: ${Object.entries(r.injectedFaults).map(([k, n]) => `${k} ${n}`).join(', ')} — each retried or redelivered without a person`);
+  if (Object.keys(r.sagaOutcomes).length)
+    console.log(
+      `saga outcomes: ${Object.entries(r.sagaOutcomes)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+    );
+  if (Object.keys(r.injectedFaults).length)
+    console.log(
+      `faults injected: ${Object.entries(r.injectedFaults)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')} — each retried or redelivered without a person`,
+    );
   for (const p of r.sagaProblems) console.log(`  ${p.orderId}: ${p.status}${p.failedStep ? ` at ${p.failedStep}` : ''}${p.lastError ? ` — ${p.lastError}` : ''}`);
   const dir = join(appRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });

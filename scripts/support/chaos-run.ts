@@ -109,7 +109,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let refused = 0;
   try {
     for (const sku of SKUS) {
-      const res = await fetch(`${baseUrl}/api/inventory/${sku}/receipts`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `chaos-${sku}` }, body: JSON.stringify({ quantity: 1_000_000 }) });
+      const res = await fetch(`${baseUrl}/api/inventory/${sku}/receipts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `chaos-${sku}` },
+        body: JSON.stringify({ quantity: 1_000_000 }),
+      });
       if (res.status >= 300) throw new Error(`stock for ${sku}: ${res.status} ${await res.text()}`);
     }
     const perOrder = 2 + 1 / options.lateEditEvery;

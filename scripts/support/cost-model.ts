@@ -117,24 +117,79 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
 
   const ruRows = cosmosRequestUnits(run.usage);
   const cosmosRu = per(ruRows.reduce((a, r) => a + r.ru, 0));
-  const cosmosRequests = per(sum((r) => r.service === 'cosmos' && r.operation !== 'changeFeed (empty)', (r) => r.calls));
-  const serviceBusOperations = per(sum((r) => r.service === 'serviceBus' && SERVICE_BUS_BILLED.has(r.operation), (r) => r.calls));
-  const eventHubsEvents = per(sum((r) => r.service === 'eventHubs' && r.operation === 'publish', (r) => r.items * Math.ceil(Math.max(1, r.bytes / r.items) / 65536)));
-  const executions = per(sum((r) => r.service === 'functions', (r) => r.calls));
+  const cosmosRequests = per(
+    sum(
+      (r) => r.service === 'cosmos' && r.operation !== 'changeFeed (empty)',
+      (r) => r.calls,
+    ),
+  );
+  const serviceBusOperations = per(
+    sum(
+      (r) => r.service === 'serviceBus' && SERVICE_BUS_BILLED.has(r.operation),
+      (r) => r.calls,
+    ),
+  );
+  const eventHubsEvents = per(
+    sum(
+      (r) => r.service === 'eventHubs' && r.operation === 'publish',
+      (r) => r.items * Math.ceil(Math.max(1, r.bytes / r.items) / 65536),
+    ),
+  );
+  const executions = per(
+    sum(
+      (r) => r.service === 'functions',
+      (r) => r.calls,
+    ),
+  );
   const gbSecondsBusy = per((run.busyMs / 1000) * gb);
-  const gbSecondsSum = per((sum((r) => r.service === 'functions', (r) => r.ms) / 1000) * gb);
+  const gbSecondsSum = per(
+    (sum(
+      (r) => r.service === 'functions',
+      (r) => r.ms,
+    ) /
+      1000) *
+      gb,
+  );
   // Azure Storage backend: every queue message is put, got and deleted (3 operations); every
   // episode writes its history batch and the instance row, and reads the history (3 transactions).
-  const queueMessages = per(sum((r) => r.service === 'durable' && r.operation === 'message', (r) => r.calls));
-  const episodes = per(sum((r) => r.service === 'durable' && r.resource === 'history', (r) => r.calls));
+  const queueMessages = per(
+    sum(
+      (r) => r.service === 'durable' && r.operation === 'message',
+      (r) => r.calls,
+    ),
+  );
+  const episodes = per(
+    sum(
+      (r) => r.service === 'durable' && r.resource === 'history',
+      (r) => r.calls,
+    ),
+  );
   const queueOps = queueMessages * 3;
   const tableOps = episodes * 3;
   // Application Insights: a trace per log record, a request per execution, a dependency per call
   // to Cosmos DB, Service Bus or Event Hubs; ~600 bytes of envelope each plus the message.
   const ENVELOPE = 600;
-  const logRecords = per(sum((r) => r.service === 'logs', (r) => r.calls));
-  const logBytes = per(sum((r) => r.service === 'logs', (r) => r.bytes));
-  const dependencies = cosmosRequests + serviceBusOperations + per(sum((r) => r.service === 'eventHubs', (r) => r.calls));
+  const logRecords = per(
+    sum(
+      (r) => r.service === 'logs',
+      (r) => r.calls,
+    ),
+  );
+  const logBytes = per(
+    sum(
+      (r) => r.service === 'logs',
+      (r) => r.bytes,
+    ),
+  );
+  const dependencies =
+    cosmosRequests +
+    serviceBusOperations +
+    per(
+      sum(
+        (r) => r.service === 'eventHubs',
+        (r) => r.calls,
+      ),
+    );
   // The app's spans (esb.route, command …, saga step …, send …) arrive as dependencies too.
   const appSpans = per(run.appSpans?.spans ?? 0);
   const telemetryItems = logRecords + executions + dependencies + appSpans;
@@ -190,7 +245,15 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
   const month: CostLine[] = [
     ...idle.filter((l) => l.usd > 0),
     line('Cosmos DB', 'request units of the orders', cosmosRu * M, 'RU', prices.cosmosServerlessPerMillionRu.value, M, ''),
-    line('Cosmos DB', `change-feed polls (${deployment.changeFeedPollers.map((p) => `${p.function} every ${p.feedPollDelayMs} ms`).join(', ')})`, leasePollRu, 'RU', prices.cosmosServerlessPerMillionRu.value, M, ''),
+    line(
+      'Cosmos DB',
+      `change-feed polls (${deployment.changeFeedPollers.map((p) => `${p.function} every ${p.feedPollDelayMs} ms`).join(', ')})`,
+      leasePollRu,
+      'RU',
+      prices.cosmosServerlessPerMillionRu.value,
+      M,
+      '',
+    ),
     line('Cosmos DB', 'storage of this month’s orders', (storedBytes * M) / 1e9, 'GB', prices.cosmosStorageGbMonth.value, 1, 'per GB-month'),
     line('Functions', 'executions beyond the free 250,000', billedExecutions, 'executions', prices.flexExecutionsPerMillion.value, M, ''),
     line('Functions', 'GB-s beyond the free 100,000', billedGbSeconds, 'GB-s', prices.flexGbSecond.value, 1, 'per GB-s'),
@@ -202,7 +265,20 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
   ];
   const total = (lines: CostLine[]) => lines.reduce((a, l) => a + l.usd, 0);
   return {
-    perOrder: { cosmosRu, cosmosRequests, serviceBusOperations, eventHubsEvents, executions, gbSecondsBusy, gbSecondsSum, durableStorageTransactions: queueOps + tableOps, telemetryItems, telemetryBytes, quietTelemetryBytes, storedBytes },
+    perOrder: {
+      cosmosRu,
+      cosmosRequests,
+      serviceBusOperations,
+      eventHubsEvents,
+      executions,
+      gbSecondsBusy,
+      gbSecondsSum,
+      durableStorageTransactions: queueOps + tableOps,
+      telemetryItems,
+      telemetryBytes,
+      quietTelemetryBytes,
+      storedBytes,
+    },
     perMillion,
     perMillionUsd: total(perMillion),
     idle,

@@ -62,13 +62,20 @@ export async function runOrdersForCost(options: CostRunOptions): Promise<{ run: 
   };
   const stored = () =>
     Object.fromEntries(
-      (host.db.prepare('SELECT container, COUNT(*) AS items, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM doc_items GROUP BY container').all() as { container: string; items: number; bytes: number }[]).map((r) => [
-        r.container,
-        { items: r.items, bytes: r.bytes },
-      ]),
+      (
+        host.db.prepare('SELECT container, COUNT(*) AS items, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM doc_items GROUP BY container').all() as {
+          container: string;
+          items: number;
+          bytes: number;
+        }[]
+      ).map((r) => [r.container, { items: r.items, bytes: r.bytes }]),
     ) as Record<string, { items: number; bytes: number }>;
   const historyBytes = () => host.db.prepare('SELECT COALESCE(SUM(length(CAST(event AS BLOB))), 0) FROM df_history').pluck().get() as number;
-  const executions = () => host.usage.records().filter((r) => r.service === 'functions').reduce((a, r) => a + r.calls, 0);
+  const executions = () =>
+    host.usage
+      .records()
+      .filter((r) => r.service === 'functions')
+      .reduce((a, r) => a + r.calls, 0);
   /** Until no saga runs and no function has run for a while (projections and events caught up). */
   const settle = async (deadline: number) => {
     let last = -1;

@@ -233,8 +233,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       retriedRequests: retried,
       deadLetterSamples: census.slice(0, 10),
       sagaProblems,
-      injectedFaults: Object.fromEntries(Object.entries(injectedFaultCounts()).map(([k, n]) => [k, n - (faultsBefore[k] ?? 0)]).filter(([, n]) => (n as number) > 0)),
-      ...(baseline ? { baseline: { ...baseline, ratio: Math.round(((finished / durationMs) * 1000 / baseline.ordersPerSecond) * 1000) / 1000 } } : {}),
+      injectedFaults: Object.fromEntries(
+        Object.entries(injectedFaultCounts())
+          .map(([k, n]) => [k, n - (faultsBefore[k] ?? 0)])
+          .filter(([, n]) => (n as number) > 0),
+      ),
+      ...(baseline ? { baseline: { ...baseline, ratio: Math.round((((finished / durationMs) * 1000) / baseline.ordersPerSecond) * 1000) / 1000 } } : {}),
     };
   } finally {
     unsubscribe();

@@ -94,7 +94,7 @@ export async function sendOrders(orders: readonly PlannedOrder[], options: Traff
     const sentAt = epochNow();
     for (let attempt = 1; ; attempt++) {
       let status: number;
-      let text = '';
+      let text: string;
       let retryAfterMs = 0;
       try {
         const res = await fetch(`${base()}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent, ...options.headers }, body });

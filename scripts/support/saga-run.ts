@@ -56,7 +56,14 @@ export async function runSagas(options: SagaRunOptions): Promise<SagaRunResult> 
     for (const sku of SKUS) await post(`/inventory/${sku}/receipts`, { quantity: 1_000_000 });
     const submit = options.showProgress ? progress('submit orders', orderIds.length) : undefined;
     await forEachLimit(orderIds, options.concurrency ?? 16, async (orderId, i) => {
-      await post('/orders', { orderId, customerId: `cust-${i % 50}`, items: [{ sku: SKUS[i % SKUS.length], quantity: 1 + (i % 3), unitPrice: 9.99 }, { sku: SKUS[(i + 7) % SKUS.length], quantity: 1, unitPrice: 4.5 }] });
+      await post('/orders', {
+        orderId,
+        customerId: `cust-${i % 50}`,
+        items: [
+          { sku: SKUS[i % SKUS.length], quantity: 1 + (i % 3), unitPrice: 9.99 },
+          { sku: SKUS[(i + 7) % SKUS.length], quantity: 1, unitPrice: 4.5 },
+        ],
+      });
       await post(`/orders/${orderId}/submit`, {});
       submit?.increment();
     });

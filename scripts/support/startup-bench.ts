@@ -222,7 +222,10 @@ export async function measureColdStart(options: MeasureOptions): Promise<ColdSta
           processMs: stats(runs.map((r) => r.sinceProcessStartMs)),
           modulesLoaded: runs[0]!.modulesLoaded,
           fromNodeModules: runs[0]!.fromNodeModules,
-          rssBytes: percentile(runs.map((r) => r.rssBytes), 50)!,
+          rssBytes: percentile(
+            runs.map((r) => r.rssBytes),
+            50,
+          )!,
           functions: runs[0]!.registrations.length,
         };
       }),
@@ -320,7 +323,21 @@ function watchProcess(
       if (error) reject(new Error(`${error.message}\n--- output ---\n${lines.slice(-30).join('\n')}\n${stderr.slice(-2000)}`));
       else resolve({ at, lines });
     };
-    const timer = setTimeout(() => finish(new Error(`${command.join(' ')}: not done after ${options.timeoutMs} ms (waiting for ${until === 'exit' ? 'exit' : Object.keys(until).filter((k) => !(k in at)).join(', ')})`)), options.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(
+            `${command.join(' ')}: not done after ${options.timeoutMs} ms (waiting for ${
+              until === 'exit'
+                ? 'exit'
+                : Object.keys(until)
+                    .filter((k) => !(k in at))
+                    .join(', ')
+            })`,
+          ),
+        ),
+      options.timeoutMs,
+    );
     const done = () => until !== 'exit' && Object.keys(until).every((k) => k in at);
     child.stdout.on('data', (d: Buffer) => {
       const parts = (pending + d.toString()).split('\n');
@@ -328,7 +345,11 @@ function watchProcess(
       for (const line of parts) {
         lines.push(line);
         if (until !== 'exit') for (const [name, test] of Object.entries(until)) if (!(name in at) && test(line, at)) at[name] = elapsed();
-        if (onLine) Promise.resolve(onLine(line, elapsed, at)).then(() => done() && finish(), (e: Error) => finish(e));
+        if (onLine)
+          Promise.resolve(onLine(line, elapsed, at)).then(
+            () => done() && finish(),
+            (e: Error) => finish(e),
+          );
         if (done()) finish();
       }
     });
@@ -340,7 +361,14 @@ function watchProcess(
         return code === 0 ? finish() : finish(new Error(`${command.join(' ')} exited with ${code}`));
       }
       // A host killed by finish() exits too; anything else before the conditions held is a failure.
-      if (!settled) finish(new Error(`${command.join(' ')} exited with ${code} before ${Object.keys(until).filter((k) => !(k in at)).join(', ')}`));
+      if (!settled)
+        finish(
+          new Error(
+            `${command.join(' ')} exited with ${code} before ${Object.keys(until)
+              .filter((k) => !(k in at))
+              .join(', ')}`,
+          ),
+        );
     });
   });
 }
@@ -391,12 +419,16 @@ export async function measureHostStartup(options: MeasureOptions): Promise<HostS
       mkdirSync(messageDir);
       const messageId = `bench-startup-${round}-${randomUUID()}`;
       await seedDataDir(repoRoot, messageDir, { messageId });
-      const m = await watchProcess([process.execPath, cli, '--port', '0', '--data-dir', messageDir], { cwd: repoRoot, env, timeoutMs: 30_000 }, {
-        started: (line) => STARTED_LINE.test(line),
-        routed: (line) => line.includes(`Routed OrderPlaced ${messageId} `),
-        // The host logs Executed once the handler (and its settlement of the message) returned.
-        handled: (line, at) => 'routed' in at && /Executed 'Functions\.routeMessage' \(Succeeded/.test(line),
-      });
+      const m = await watchProcess(
+        [process.execPath, cli, '--port', '0', '--data-dir', messageDir],
+        { cwd: repoRoot, env, timeoutMs: 30_000 },
+        {
+          started: (line) => STARTED_LINE.test(line),
+          routed: (line) => line.includes(`Routed OrderPlaced ${messageId} `),
+          // The host logs Executed once the handler (and its settlement of the message) returned.
+          handled: (line, at) => 'routed' in at && /Executed 'Functions\.routeMessage' \(Succeeded/.test(line),
+        },
+      );
       if (counted) {
         first.push(m.at.handled!);
         started.push(m.at.started!);

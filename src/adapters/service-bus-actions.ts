@@ -23,13 +23,7 @@ export function encodePropertiesToModify(properties: Record<string, PropertyValu
 
 const stringValue = (value: string) => ({ value }) as unknown as string;
 
-export async function deadLetter(
-  actions: Actions,
-  message: ServiceBusReceivedMessage,
-  reason: string,
-  description: string,
-  properties?: Record<string, PropertyValue>,
-): Promise<void> {
+export async function deadLetter(actions: Actions, message: ServiceBusReceivedMessage, reason: string, description: string, properties?: Record<string, PropertyValue>): Promise<void> {
   await actions.deadletter(message, encodePropertiesToModify(properties), stringValue(reason), stringValue(description));
   count('esb.deadletters', { reason, category: categorise(reason, properties?.[CATEGORY_PROPERTY]) });
 }

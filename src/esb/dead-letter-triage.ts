@@ -45,9 +45,7 @@ export interface DeadLetteredMessage {
   deadLetterErrorDescription?: string;
 }
 
-export type TriageDecision =
-  | { action: 'resubmit'; category: DeadLetterCategory; attempt: number; at: Date }
-  | { action: 'park'; category: DeadLetterCategory; destination: string; why: string };
+export type TriageDecision = { action: 'resubmit'; category: DeadLetterCategory; attempt: number; at: Date } | { action: 'park'; category: DeadLetterCategory; destination: string; why: string };
 
 export function triage(message: DeadLetteredMessage, now: Date, random: () => number = Math.random): TriageDecision {
   const category = categorise(message.deadLetterReason, message.applicationProperties[CATEGORY_PROPERTY]);
@@ -125,25 +123,28 @@ function copyOf(message: DeadLetteredMessage, category: DeadLetterCategory, now:
   delete props.DeadLetterReason;
   delete props.DeadLetterErrorDescription;
   const own = new Set(Object.keys(props));
-  return fitted({
-    body: message.body,
-    contentType: message.contentType,
-    messageId,
-    correlationId: message.correlationId,
-    subject: message.subject,
-    sessionId: message.sessionId,
-    applicationProperties: {
-      ...props,
-      [TRIAGE_PROPERTIES.reason]: message.deadLetterReason ?? '',
-      [TRIAGE_PROPERTIES.description]: (message.deadLetterErrorDescription ?? '').slice(0, 1024),
-      [TRIAGE_PROPERTIES.category]: category,
-      [TRIAGE_PROPERTIES.originalEntity]: message.entity,
-      [TRIAGE_PROPERTIES.originalMessageId]: typeof props[TRIAGE_PROPERTIES.originalMessageId] === 'string' ? props[TRIAGE_PROPERTIES.originalMessageId]! : message.messageId,
-      [TRIAGE_PROPERTIES.triagedAt]: now.toISOString(),
-      ...extra,
-      ...unverified,
+  return fitted(
+    {
+      body: message.body,
+      contentType: message.contentType,
+      messageId,
+      correlationId: message.correlationId,
+      subject: message.subject,
+      sessionId: message.sessionId,
+      applicationProperties: {
+        ...props,
+        [TRIAGE_PROPERTIES.reason]: message.deadLetterReason ?? '',
+        [TRIAGE_PROPERTIES.description]: (message.deadLetterErrorDescription ?? '').slice(0, 1024),
+        [TRIAGE_PROPERTIES.category]: category,
+        [TRIAGE_PROPERTIES.originalEntity]: message.entity,
+        [TRIAGE_PROPERTIES.originalMessageId]: typeof props[TRIAGE_PROPERTIES.originalMessageId] === 'string' ? props[TRIAGE_PROPERTIES.originalMessageId]! : message.messageId,
+        [TRIAGE_PROPERTIES.triagedAt]: now.toISOString(),
+        ...extra,
+        ...unverified,
+      },
     },
-  }, own);
+    own,
+  );
 }
 
 /** Carries out a decision; resolves once the copy is accepted (then the dead letter may be completed). */

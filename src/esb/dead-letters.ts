@@ -222,7 +222,10 @@ export async function purgeMatching(port: Messaging, query: DeadLetterQuery & { 
   for (;;) {
     const { found } = await scan(port, source, filterOf(query), 0, MAX_BULK);
     if (found.length === 0) break;
-    const removed = await port.remove(source.path, found.map((v) => v.sequenceNumber));
+    const removed = await port.remove(
+      source.path,
+      found.map((v) => v.sequenceNumber),
+    );
     purged += removed;
     if (removed === 0 || found.length < MAX_BULK) break;
   }

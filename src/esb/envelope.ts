@@ -27,8 +27,7 @@ export interface Envelope<P = Record<string, unknown>> {
 }
 
 /** What a producer may send: ids and timestamp are filled in when absent. */
-export type EnvelopeInput = Partial<Pick<Envelope, 'messageId' | 'correlationId' | 'causationId' | 'timestamp' | 'schemaVersion' | 'headers'>> &
-  Pick<Envelope, 'messageType' | 'payload'>;
+export type EnvelopeInput = Partial<Pick<Envelope, 'messageId' | 'correlationId' | 'causationId' | 'timestamp' | 'schemaVersion' | 'headers'>> & Pick<Envelope, 'messageType' | 'payload'>;
 
 const ID = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7E]+$' };
 const MAX_TTL_SECONDS = 14 * 24 * 3600;

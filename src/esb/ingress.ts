@@ -79,12 +79,12 @@ export function mediaType(contentType: string | null): 'json' | 'xml' | 'avro' |
   const [type = '', ...params] = (contentType ?? '').split(';').map((s) => s.trim().toLowerCase());
   const format = MEDIA_TYPES[type];
   if (!format) {
-    throw new UnsupportedMediaTypeError(
-      `Content-Type ${type ? `"${type}"` : '(missing)'} is not supported; send application/json, application/xml, avro/binary or text/csv`,
-      'Content-Type',
-    );
+    throw new UnsupportedMediaTypeError(`Content-Type ${type ? `"${type}"` : '(missing)'} is not supported; send application/json, application/xml, avro/binary or text/csv`, 'Content-Type');
   }
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replace(/"/g, '');
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new UnsupportedMediaTypeError(`charset "${charset}" is not supported; send UTF-8`, 'Content-Type');
   }
@@ -117,10 +117,7 @@ function idempotencyKey(request: IngressRequest): string | undefined {
   const key = request.header('idempotency-key');
   if (key === null) return undefined;
   if (key.length === 0 || key.length > INGRESS_LIMITS.maxIdempotencyKeyLength || !/^[\x21-\x7E]+$/.test(key)) {
-    throw new ValidationError(
-      `Idempotency-Key must be 1 to ${INGRESS_LIMITS.maxIdempotencyKeyLength} printable ASCII characters without spaces`,
-      'Idempotency-Key',
-    );
+    throw new ValidationError(`Idempotency-Key must be 1 to ${INGRESS_LIMITS.maxIdempotencyKeyLength} printable ASCII characters without spaces`, 'Idempotency-Key');
   }
   return key;
 }
@@ -295,11 +292,14 @@ async function acceptCsv(request: IngressRequest, deps: IngressDeps, key: string
       }
       const checked = parseEnvelopeInput(input);
       deps.registry.validatePayload(model, checked.payload);
-      const envelope = completeEnvelope({ ...checked, payload: deps.fields.protect(model.messageType, checked.payload) }, {
-        messageId: () => (key ? idFromKey('msg', `${key}#${i}`) : randomUUID()),
-        correlationId: () => batchCorrelation,
-        now: deps.now,
-      });
+      const envelope = completeEnvelope(
+        { ...checked, payload: deps.fields.protect(model.messageType, checked.payload) },
+        {
+          messageId: () => (key ? idFromKey('msg', `${key}#${i}`) : randomUUID()),
+          correlationId: () => batchCorrelation,
+          now: deps.now,
+        },
+      );
       refuseCardNumbers(envelope, '', { skip: isSealed });
       return envelope;
     } catch (error) {

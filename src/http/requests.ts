@@ -23,7 +23,10 @@ export async function readJsonObject(request: RequestLike, options: { limits?: I
   const limits = options.limits ?? inputLimits();
   const [type = '', ...params] = (request.headers.get('content-type') ?? 'application/json').split(';').map((s) => s.trim().toLowerCase());
   if (type !== 'application/json' && !type.endsWith('+json')) throw new UnsupportedMediaTypeError(`Content-Type "${type}" is not supported; send application/json`, 'Content-Type');
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replace(/"/g, '');
   if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new UnsupportedMediaTypeError(`charset "${charset}" is not supported; send UTF-8`, 'Content-Type');
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (Number.isFinite(declared)) checkBodySize(declared, 'body', limits);

@@ -43,14 +43,18 @@ export function json(status: number, body: unknown, headers?: Record<string, str
 
 export function errorResponse(error: unknown, log: ErrorLog): JsonResponse {
   if (isAppError(error)) {
-    return json(error.status, {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.target !== undefined ? { target: error.target } : {}),
-        ...(error.details.length ? { details: error.details } : {}),
+    return json(
+      error.status,
+      {
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.target !== undefined ? { target: error.target } : {}),
+          ...(error.details.length ? { details: error.details } : {}),
+        },
       },
-    }, error instanceof AuthenticationError ? { 'WWW-Authenticate': error.challenge } : undefined);
+      error instanceof AuthenticationError ? { 'WWW-Authenticate': error.challenge } : undefined,
+    );
   }
   const code = (error as { code?: unknown })?.code;
   const mapped = typeof code === 'string' ? TRANSPORT_STATUS[code] : error instanceof DocumentStoreError ? DOCUMENT_STATUS[error.code] : undefined;

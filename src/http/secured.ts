@@ -69,7 +69,15 @@ async function writeAudit(entry: AuditEntry, context: SecuredContext): Promise<v
   }
 }
 
-async function refuse(error: AuthenticationError | AuthorizationError, name: OperationName, op: Operation, request: SecuredRequest, caller: Caller | undefined, correlationId: string, context: SecuredContext) {
+async function refuse(
+  error: AuthenticationError | AuthorizationError,
+  name: OperationName,
+  op: Operation,
+  request: SecuredRequest,
+  caller: Caller | undefined,
+  correlationId: string,
+  context: SecuredContext,
+) {
   count('security.refusals', { operation: name, status: String(error.status) });
   const decision = refusals.take(`${error.status}|${caller?.name ?? '-'}|${name}`);
   if (decision.record) {
@@ -131,7 +139,8 @@ export function secured<Req extends SecuredRequest, Ctx extends SecuredContext, 
     try {
       response = await handler(request, context, access);
     } catch (error) {
-      if (auditsOutcomes(op)) await writeAudit({ action, kind: op.kind, target: op.target(request), caller: auditCaller(who), correlationId, outcome: 'failed', reason: (error as Error)?.name }, context);
+      if (auditsOutcomes(op))
+        await writeAudit({ action, kind: op.kind, target: op.target(request), caller: auditCaller(who), correlationId, outcome: 'failed', reason: (error as Error)?.name }, context);
       throw error;
     }
     if (auditsOutcomes(op)) {

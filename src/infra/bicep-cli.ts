@@ -59,7 +59,9 @@ export function ensureBicep(root: string, log: (line: string) => void = () => {}
   if (existsSync(binary)) return binary;
   const dotnet = spawnSync('dotnet', ['--version'], { encoding: 'utf8' });
   if (dotnet.error || dotnet.status !== 0) {
-    throw new BicepUnavailableError('the .NET SDK (dotnet) is not on PATH: it restores the Bicep CLI from NuGet (tools/bicep/bicep-cli.csproj). Install the .NET SDK, then run npm run infra:build again.');
+    throw new BicepUnavailableError(
+      'the .NET SDK (dotnet) is not on PATH: it restores the Bicep CLI from NuGet (tools/bicep/bicep-cli.csproj). Install the .NET SDK, then run npm run infra:build again.',
+    );
   }
   log(`Restoring the Bicep CLI ${bicepVersion(root)} (${bicepRid()}) from NuGet with dotnet ${dotnet.stdout.trim()}…`);
   const restore = spawnSync('dotnet', ['restore', join(root, TOOLS_PROJECT), `-p:BicepRid=${bicepRid()}`, '--packages', join(root, PACKAGES), '--nologo', '--verbosity', 'quiet'], {
@@ -175,10 +177,7 @@ export async function compileInfra(root: string, infraDir: string, outDir: strin
   const d = SNAPSHOT_DEPLOYMENT;
   const params = join(outDir, 'snapshot.bicepparam');
   const using = relative(outDir, join(infraDir, 'main.bicep')).split('\\').join('/');
-  writeFileSync(
-    params,
-    [`using '${using}'`, `param environmentName = '${d.environmentName}'`, `param location = '${d.location}'`, `param principalId = '${d.principalId}'`, ''].join('\n'),
-  );
+  writeFileSync(params, [`using '${using}'`, `param environmentName = '${d.environmentName}'`, `param location = '${d.location}'`, `param principalId = '${d.principalId}'`, ''].join('\n'));
   const snapshot = await runBicep(
     binary,
     ['snapshot', params, '--mode', 'overwrite', '--subscription-id', d.subscriptionId, '--tenant-id', d.tenantId, '--location', d.location, '--deployment-name', 'drift'],

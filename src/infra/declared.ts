@@ -7,7 +7,15 @@ import { loadCosmosDefinition } from '@backbone/azure-model/cosmos';
 import { loadEventHubsDefinition } from '@backbone/azure-model/eventhubs';
 import { loadTopology, type RuleDefinition } from '@backbone/azure-model/topology';
 
-const QUEUE_KEYS = ['lockDuration', 'maxDeliveryCount', 'defaultMessageTimeToLive', 'deadLetteringOnMessageExpiration', 'requiresDuplicateDetection', 'duplicateDetectionHistoryTimeWindow', 'requiresSession'] as const;
+const QUEUE_KEYS = [
+  'lockDuration',
+  'maxDeliveryCount',
+  'defaultMessageTimeToLive',
+  'deadLetteringOnMessageExpiration',
+  'requiresDuplicateDetection',
+  'duplicateDetectionHistoryTimeWindow',
+  'requiresSession',
+] as const;
 const TOPIC_KEYS = ['defaultMessageTimeToLive', 'requiresDuplicateDetection', 'duplicateDetectionHistoryTimeWindow'] as const;
 const SUBSCRIPTION_KEYS = ['lockDuration', 'maxDeliveryCount', 'defaultMessageTimeToLive', 'deadLetteringOnMessageExpiration', 'requiresSession'] as const;
 

@@ -163,7 +163,12 @@ export const SECURE_DEFAULTS: { type: string; path: string; value: unknown; what
   { type: SITE, path: 'properties.siteConfig.ftpsState', value: 'Disabled', what: 'function app: no FTP' },
   { type: SITE, path: 'properties.functionAppConfig.runtime.name', value: 'node', what: 'function app: the Node.js runtime' },
   { type: SITE, path: 'properties.functionAppConfig.runtime.version', value: '22', what: 'function app: Node 22' },
-  { type: SITE, path: 'properties.functionAppConfig.deployment.storage.authentication.type', value: 'UserAssignedIdentity', what: 'function app: the package is deployed through the user-assigned identity' },
+  {
+    type: SITE,
+    path: 'properties.functionAppConfig.deployment.storage.authentication.type',
+    value: 'UserAssignedIdentity',
+    what: 'function app: the package is deployed through the user-assigned identity',
+  },
   { type: 'Microsoft.Web/serverfarms', path: 'sku.name', value: 'FC1', what: 'the plan is Flex Consumption (FC1)' },
   { type: SITE, path: 'tags.azd-service-name', value: 'api', what: "azd finds the app by its tag 'azd-service-name': 'api'" },
 ];
@@ -207,19 +212,73 @@ export function checkDrift(input: DriftInput): string[] {
   const declared = declaredInfra(join(root, 'config'));
   const byName = <T extends { name: string }>(items: T[], value: (t: T) => unknown) => new Map(items.map((i) => [i.name, value(i)]));
   const props = (r: PredictedResource) => r.properties ?? {};
-  problems.push(...compareEntities('queue', byName(declared.queues, (q) => q.properties), ofType(`${SB}/queues`), leaf, props));
-  problems.push(...compareEntities('topic', byName(declared.topics, (t) => t.properties), ofType(`${SB}/topics`), leaf, props));
+  problems.push(
+    ...compareEntities(
+      'queue',
+      byName(declared.queues, (q) => q.properties),
+      ofType(`${SB}/queues`),
+      leaf,
+      props,
+    ),
+  );
+  problems.push(
+    ...compareEntities(
+      'topic',
+      byName(declared.topics, (t) => t.properties),
+      ofType(`${SB}/topics`),
+      leaf,
+      props,
+    ),
+  );
   const subscriptions = declared.topics.flatMap((t) => t.subscriptions.map((s) => ({ ...s, name: `${t.name}/${s.name}` })));
-  problems.push(...compareEntities('subscription', byName(subscriptions, (s) => s.properties), ofType(`${SB}/topics/subscriptions`), (r) => below(r, 1), props));
+  problems.push(
+    ...compareEntities(
+      'subscription',
+      byName(subscriptions, (s) => s.properties),
+      ofType(`${SB}/topics/subscriptions`),
+      (r) => below(r, 1),
+      props,
+    ),
+  );
   const rules = subscriptions.flatMap((s) => (s.rules ?? []).map((r) => ({ ...r, name: `${s.name}/${r.name}` })));
-  problems.push(...compareEntities('rule', byName(rules, (r) => r.properties), ofType(`${SB}/topics/subscriptions/rules`), (r) => below(r, 1), props));
+  problems.push(
+    ...compareEntities(
+      'rule',
+      byName(rules, (r) => r.properties),
+      ofType(`${SB}/topics/subscriptions/rules`),
+      (r) => below(r, 1),
+      props,
+    ),
+  );
   problems.push(...compareEntities('database', new Map([[declared.databaseName, undefined]]), ofType(`${COSMOS}/sqlDatabases`), leaf, props));
   problems.push(
-    ...compareEntities('container', byName(declared.containers, (c) => c.resource), ofType(`${COSMOS}/sqlDatabases/containers`), (r) => below(r, 1).replace(`${declared.databaseName}/`, ''), (r) => props(r).resource),
+    ...compareEntities(
+      'container',
+      byName(declared.containers, (c) => c.resource),
+      ofType(`${COSMOS}/sqlDatabases/containers`),
+      (r) => below(r, 1).replace(`${declared.databaseName}/`, ''),
+      (r) => props(r).resource,
+    ),
   );
-  problems.push(...compareEntities('event hub', byName(declared.eventHubs, (h) => h.properties), ofType(`${EH}/eventhubs`), leaf, props));
+  problems.push(
+    ...compareEntities(
+      'event hub',
+      byName(declared.eventHubs, (h) => h.properties),
+      ofType(`${EH}/eventhubs`),
+      leaf,
+      props,
+    ),
+  );
   const groups = declared.eventHubs.flatMap((h) => h.consumerGroups.map((g) => ({ name: `${h.name}/${g}` })));
-  problems.push(...compareEntities('consumer group', byName(groups, () => undefined), ofType(`${EH}/eventhubs/consumergroups`), (r) => below(r, 1), props));
+  problems.push(
+    ...compareEntities(
+      'consumer group',
+      byName(groups, () => undefined),
+      ofType(`${EH}/eventhubs/consumergroups`),
+      (r) => below(r, 1),
+      props,
+    ),
+  );
 
   // --- every entity config/ declares is used by the app
   const used = usedEntities(root, input.bindings);
@@ -243,7 +302,8 @@ export function checkDrift(input: DriftInput): string[] {
   const site = single(SITE);
   const vault = single(VAULT);
   const identityId = identity?.id ?? '(no identity)';
-  if (site && !(site.identity?.userAssignedIdentities && identityId in (site.identity.userAssignedIdentities as object))) problems.push(`infra: the function app does not run as the user-assigned identity ${identityId}`);
+  if (site && !(site.identity?.userAssignedIdentities && identityId in (site.identity.userAssignedIdentities as object)))
+    problems.push(`infra: the function app does not run as the user-assigned identity ${identityId}`);
 
   // --- app settings
   const config = ofType(`${SITE}/config`).find((r) => leaf(r) === 'appsettings');
@@ -269,7 +329,8 @@ export function checkDrift(input: DriftInput): string[] {
     if (catalog.get(name)?.secret && !reference) {
       problems.push(`infra: app setting '${name}' holds key material: it must be a Key Vault reference (@Microsoft.KeyVault(VaultName=…;SecretName=…)), not a value in infra/`);
     }
-    if (!reference && typeof value === 'string' && !value.startsWith('[') && /key|password|secret|sig=/i.test(value) && !/ClientId=|Authorization=AAD/.test(value)) problems.push(`infra: an app setting looks like a secret: ${name}`);
+    if (!reference && typeof value === 'string' && !value.startsWith('[') && /key|password|secret|sig=/i.test(value) && !/ClientId=|Authorization=AAD/.test(value))
+      problems.push(`infra: an app setting looks like a secret: ${name}`);
   }
   if (references > 0 && site?.properties?.keyVaultReferenceIdentity !== identityId) {
     problems.push(`infra: the app settings reference Key Vault, so the function app's keyVaultReferenceIdentity must be the user-assigned identity (${identityId})`);
@@ -279,7 +340,8 @@ export function checkDrift(input: DriftInput): string[] {
     if (appSettings[`${prefix}__credential`] !== 'managedidentity') problems.push(`infra: app setting '${prefix}__credential' must be 'managedidentity'`);
     if (!refersTo(appSettings[`${prefix}__clientId`], identityId, 'clientId')) problems.push(`infra: app setting '${prefix}__clientId' must be the client id of the app's identity`);
   }
-  if (declared.databaseName !== appSettings.COSMOS_DATABASE_NAME) problems.push(`infra: app setting COSMOS_DATABASE_NAME is ${JSON.stringify(appSettings.COSMOS_DATABASE_NAME)}, config/cosmos.yaml says '${declared.databaseName}'`);
+  if (declared.databaseName !== appSettings.COSMOS_DATABASE_NAME)
+    problems.push(`infra: app setting COSMOS_DATABASE_NAME is ${JSON.stringify(appSettings.COSMOS_DATABASE_NAME)}, config/cosmos.yaml says '${declared.databaseName}'`);
 
   // What the code, the bindings and host.json read must be catalogued.
   for (const name of settingsReadByCode(root)) if (!catalog.has(name)) problems.push(`the code reads setting '${name}', which src/config/app-settings.ts does not list`);
@@ -300,12 +362,19 @@ export function checkDrift(input: DriftInput): string[] {
   const assignments = ofType('Microsoft.Authorization/roleAssignments');
   for (const need of REQUIRED_ROLES) {
     const scope = ofType(need.scope)[0];
-    const granted = scope && assignments.some((a) => a.id.startsWith(`${scope.id}/providers/`) && String(a.properties?.roleDefinitionId).endsWith(`/${need.role}`) && refersTo(a.properties?.principalId, identityId, 'principalId'));
+    const granted =
+      scope &&
+      assignments.some(
+        (a) => a.id.startsWith(`${scope.id}/providers/`) && String(a.properties?.roleDefinitionId).endsWith(`/${need.role}`) && refersTo(a.properties?.principalId, identityId, 'principalId'),
+      );
     if (!granted) problems.push(`infra: the app's identity lacks '${need.name}' on the ${need.scope} (${need.why})`);
   }
   const cosmosAccount = ofType(COSMOS)[0];
   const cosmosGranted = ofType(`${COSMOS}/sqlRoleAssignments`).some(
-    (a) => String(a.properties?.roleDefinitionId).endsWith(`/sqlRoleDefinitions/${COSMOS_DATA_CONTRIBUTOR}`) && a.properties?.scope === cosmosAccount?.id && refersTo(a.properties?.principalId, identityId, 'principalId'),
+    (a) =>
+      String(a.properties?.roleDefinitionId).endsWith(`/sqlRoleDefinitions/${COSMOS_DATA_CONTRIBUTOR}`) &&
+      a.properties?.scope === cosmosAccount?.id &&
+      refersTo(a.properties?.principalId, identityId, 'principalId'),
   );
   if (!cosmosGranted) problems.push("infra: the app's identity lacks 'Cosmos DB Built-in Data Contributor' on the account (CosmosConnection: the event store, views, leases)");
 
@@ -320,7 +389,8 @@ export function checkDrift(input: DriftInput): string[] {
   const diagnostics = ofType('Microsoft.Insights/diagnosticSettings');
   for (const type of DIAGNOSED) {
     for (const r of ofType(type)) {
-      if (!diagnostics.some((d) => d.id.startsWith(`${r.id}/providers/`) && d.properties?.workspaceId === workspace?.id)) problems.push(`infra: ${type} '${r.name}' sends no diagnostics to the Log Analytics workspace`);
+      if (!diagnostics.some((d) => d.id.startsWith(`${r.id}/providers/`) && d.properties?.workspaceId === workspace?.id))
+        problems.push(`infra: ${type} '${r.name}' sends no diagnostics to the Log Analytics workspace`);
     }
   }
   for (const r of resources) {

@@ -19,7 +19,7 @@ export function parseFaultPlan(setting: string | undefined): Map<string, number>
   try {
     doc = JSON.parse(setting);
   } catch (error) {
-    throw new Error(`FAULT_INJECTION must be JSON such as {"processInbound": 0.05}: ${(error as Error).message}`);
+    throw new Error(`FAULT_INJECTION must be JSON such as {"processInbound": 0.05}: ${(error as Error).message}`, { cause: error });
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new Error('FAULT_INJECTION must be a JSON object of function name → failure rate');

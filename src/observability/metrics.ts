@@ -36,7 +36,12 @@ export const METRICS = {
     description: 'A compensation from its first call to its outcome, retries included',
     dimensions: ['saga', 'compensation', 'outcome'],
   },
-  'security.refusals': { kind: 'counter', unit: '{request}', description: 'HTTP requests refused with 401 or 403, each one (the audit records a rate-limited sample)', dimensions: ['operation', 'status'] },
+  'security.refusals': {
+    kind: 'counter',
+    unit: '{request}',
+    description: 'HTTP requests refused with 401 or 403, each one (the audit records a rate-limited sample)',
+    dimensions: ['operation', 'status'],
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricName = keyof typeof METRICS;

@@ -2,20 +2,7 @@
 // SDK (Application Insights in Azure, the embedded host's in-memory one locally). With no SDK
 // registered (but a context manager, functions/telemetry.ts) spans are not recorded, yet each
 // carries its parent's context, so W3C traceparent values flow through messages and events either way.
-import {
-  context,
-  createContextKey,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  TraceFlags,
-  type Attributes,
-  type Context,
-  type Link,
-  type Span,
-  type SpanContext,
-} from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 
 export { SpanKind };
 

@@ -72,8 +72,7 @@ export async function handleCommandMessage(envelope: Envelope, services: Service
   const outcome = await runCommandMessage(envelope, services, retry);
   if (services.audit && outcome.action !== 'retryLater') {
     const p = (envelope.payload ?? {}) as { orderId?: unknown; sku?: unknown };
-    const target =
-      envelope.messageType === 'ReceiveStock' ? (typeof p.sku === 'string' ? `inventory:${p.sku}` : 'inventory') : typeof p.orderId === 'string' ? `order:${p.orderId}` : 'orders';
+    const target = envelope.messageType === 'ReceiveStock' ? (typeof p.sku === 'string' ? `inventory:${p.sku}` : 'inventory') : typeof p.orderId === 'string' ? `order:${p.orderId}` : 'orders';
     await services.audit.record({
       action: envelope.messageType,
       kind: 'command',

@@ -179,16 +179,15 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
 }
 
 export function evolve(state: OrderState, event: OrderEvent): OrderState {
-  switch (event.type) {
-    case 'OrderCreated':
-      return {
-        status: 'draft',
-        orderId: event.data.orderId,
-        customerId: event.data.customerId,
-        createdAt: event.data.createdAt,
-        lines: [],
-        ...(event.data.payment ? { payment: event.data.payment } : {}),
-      };
+  if (event.type === 'OrderCreated') {
+    return {
+      status: 'draft',
+      orderId: event.data.orderId,
+      customerId: event.data.customerId,
+      createdAt: event.data.createdAt,
+      lines: [],
+      ...(event.data.payment ? { payment: event.data.payment } : {}),
+    };
   }
   if (state.status === 'none') return state;
   switch (event.type) {

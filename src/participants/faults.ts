@@ -36,7 +36,12 @@ const faultSchema = {
     failRules: { type: 'array', items: { type: 'object', required: ['reason', 'when'], additionalProperties: false, properties: { reason: { type: 'string' }, when: { type: 'object' } } } },
     flakyRules: {
       type: 'array',
-      items: { type: 'object', required: ['reason', 'when', 'failures'], additionalProperties: false, properties: { reason: { type: 'string' }, when: { type: 'object' }, failures: { type: 'integer', minimum: 1 } } },
+      items: {
+        type: 'object',
+        required: ['reason', 'when', 'failures'],
+        additionalProperties: false,
+        properties: { reason: { type: 'string' }, when: { type: 'object' }, failures: { type: 'integer', minimum: 1 } },
+      },
     },
     latencyMs: { type: 'integer', minimum: 0 },
     hangRate: { type: 'number', minimum: 0, maximum: 1 },
@@ -78,10 +83,7 @@ export function participantsConfig(env: NodeJS.ProcessEnv = process.env): Partic
   let config = fileConfig;
   if (override) {
     const extra = JSON.parse(override) as ParticipantsConfig['faults'];
-    config = check(
-      { ...fileConfig, faults: { default: { ...fileConfig.faults.default, ...extra.default }, steps: { ...fileConfig.faults.steps, ...extra.steps } } },
-      'PARTICIPANT_FAULTS',
-    );
+    config = check({ ...fileConfig, faults: { default: { ...fileConfig.faults.default, ...extra.default }, steps: { ...fileConfig.faults.steps, ...extra.steps } } }, 'PARTICIPANT_FAULTS');
   }
   cached = { env: override, config };
   return config;

@@ -45,7 +45,16 @@ export class Ledger {
       const existing = await this.get(orderId, step);
       if (existing) return { entry: existing, refused: existing.state !== 'applied', first: false };
       try {
-        const entry = await this.container.create<LedgerEntry>({ id: step, pk: this.#pk(orderId), participant: this.participant, orderId, step, state: 'applied', effect, appliedAt: this.now().toISOString() });
+        const entry = await this.container.create<LedgerEntry>({
+          id: step,
+          pk: this.#pk(orderId),
+          participant: this.participant,
+          orderId,
+          step,
+          state: 'applied',
+          effect,
+          appliedAt: this.now().toISOString(),
+        });
         return { entry, refused: false, first: true };
       } catch (error) {
         if (!conflict(error)) throw error;
@@ -60,7 +69,16 @@ export class Ledger {
       const existing = await this.get(orderId, step);
       try {
         if (!existing) {
-          const entry = await this.container.create<LedgerEntry>({ id: step, pk: this.#pk(orderId), participant: this.participant, orderId, step, state: 'cancelled-before-applied', effect: {}, compensatedAt: this.now().toISOString() });
+          const entry = await this.container.create<LedgerEntry>({
+            id: step,
+            pk: this.#pk(orderId),
+            participant: this.participant,
+            orderId,
+            step,
+            state: 'cancelled-before-applied',
+            effect: {},
+            compensatedAt: this.now().toISOString(),
+          });
           return { entry, undone: false };
         }
         if (existing.state !== 'applied') return { entry: existing, undone: false };

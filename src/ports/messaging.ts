@@ -1,16 +1,7 @@
 // The messaging port: what the app (and the broker contract suite) needs from Service Bus.
 // Two adapters implement it — src/adapters/azure/service-bus.ts on @azure/service-bus, and
 // src/adapters/embedded/messaging.ts on the embedded broker — chosen by configuration.
-import type {
-  DeadLetterOptions,
-  EntityDescription,
-  EntityRuntimeProperties,
-  OutgoingMessage,
-  PropertyValue,
-  ReceivedMessage,
-  ReceiveOptions,
-  SessionLock,
-} from '@backbone/azure-model/service-bus';
+import type { DeadLetterOptions, EntityDescription, EntityRuntimeProperties, OutgoingMessage, PropertyValue, ReceivedMessage, ReceiveOptions, SessionLock } from '@backbone/azure-model/service-bus';
 
 export type { DeadLetterOptions, EntityDescription, ReceiveOptions } from '@backbone/azure-model/service-bus';
 
@@ -45,7 +36,6 @@ export interface MessageReceiver {
  * where it is. Synchronous: the embedded broker calls it inside its transaction.
  */
 export type ResubmitPreparer = (copy: OutgoingMessage, original: ReceivedMessage) => OutgoingMessage;
-
 
 export interface MessagingAdmin {
   /** Queues, topics and subscriptions of the namespace. */

@@ -103,8 +103,17 @@ export class Projector {
       const now = this.#now().getTime();
       const lags = mine.map(([, e]) => now - Date.parse(e.at(-1)!.metadata.occurredAt)).filter((l) => Number.isFinite(l));
       for (const lagMs of lags) allLags.push({ projection: projection.name, lagMs });
-      const newest = mine.map(([, e]) => e.at(-1)!.metadata.occurredAt).sort().at(-1);
-      await this.#recordStatus(projection.name, lags, applied, newest, poisoned.filter((p) => reads(projection, p.streamId)));
+      const newest = mine
+        .map(([, e]) => e.at(-1)!.metadata.occurredAt)
+        .sort()
+        .at(-1);
+      await this.#recordStatus(
+        projection.name,
+        lags,
+        applied,
+        newest,
+        poisoned.filter((p) => reads(projection, p.streamId)),
+      );
     }
     return { events: total, streams: streams.length, lags: allLags };
   }

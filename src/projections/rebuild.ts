@@ -128,9 +128,7 @@ export function jobTracker(views: DocumentContainer, id: string, job: string, no
   let last = 0;
   let pending: Promise<unknown> = Promise.resolve();
   const write = (state: { phase: string; done?: number; total?: number; target?: number; result?: unknown; error?: string }) => {
-    pending = pending.then(() =>
-      views.upsert<JobState>({ id, pk: 'projections', kind: 'ops-job', job, done: 0, total: 0, startedAt, updatedAt: now().toISOString(), ...state }),
-    );
+    pending = pending.then(() => views.upsert<JobState>({ id, pk: 'projections', kind: 'ops-job', job, done: 0, total: 0, startedAt, updatedAt: now().toISOString(), ...state }));
     return pending;
   };
   return {

@@ -29,12 +29,14 @@ function retryOptions(p: RetryPolicy): df.RetryOptions {
 
 /** The first line of an activity failure as durable-functions reports it. */
 function reasonOf(error: unknown): string {
-  return String((error as Error)?.message ?? error).split('\n')[0]!.trim();
+  return String((error as Error)?.message ?? error)
+    .split('\n')[0]!
+    .trim();
 }
 
 export function sagaOrchestrator(def: SagaDefinition) {
   return function* orchestrate(context: OrchestrationContext): Generator<Task, SagaStatus, unknown> {
-    const input = context.df.getInput() as SagaInput;
+    const input = context.df.getInput<SagaInput>();
     // Replay calls this for every note of every step again: the text is made once per clock value.
     let clockTime = Number.NaN;
     let clockText = '';

@@ -56,10 +56,7 @@ export interface CardNumberFinding {
 // Amex/Diners style (4-6-5, 4-6-4). It must stand on its own: not inside a longer number, an
 // identifier, or the fraction of a decimal number.
 const SEP = '([ -])';
-const CANDIDATE = new RegExp(
-  `(?<![0-9A-Za-z.])(?:[0-9]{13,19}|[0-9]{4}${SEP}[0-9]{4}\\1[0-9]{4}\\1[0-9]{1,4}(?:\\1[0-9]{1,3})?|[0-9]{4}${SEP}[0-9]{6}\\2[0-9]{4,5})(?![0-9A-Za-z])`,
-  'g',
-);
+const CANDIDATE = new RegExp(`(?<![0-9A-Za-z.])(?:[0-9]{13,19}|[0-9]{4}${SEP}[0-9]{4}\\1[0-9]{4}\\1[0-9]{1,4}(?:\\1[0-9]{1,3})?|[0-9]{4}${SEP}[0-9]{6}\\2[0-9]{4,5})(?![0-9A-Za-z])`, 'g');
 
 /** W3C trace context (traceparent, Diagnostic-Id): its 16 hex digits of span id are sometimes all decimal digits. */
 const TRACEPARENT = /\b00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\b/g;

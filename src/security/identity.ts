@@ -65,7 +65,7 @@ export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`API_KEYS is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`API_KEYS is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (!Array.isArray(value)) throw new Error('API_KEYS must be a JSON list of { "name", "sha256", "roles" }');
   const names = new Set<string>();
@@ -111,12 +111,15 @@ export function describeAuth(settings: AuthSettings): { level: 'information' | '
   if (settings.mode === 'off') {
     return {
       level: 'warning',
-      message: 'HTTP auth: off (no API_KEYS setting) — every route is open to anyone who can reach this port: order commands, the ops API (dead-letter resubmit and purge, rebuilds, saga terminate) and the Durable HTTP API. Set API_KEYS (npm run api-key) to turn it on.',
+      message:
+        'HTTP auth: off (no API_KEYS setting) — every route is open to anyone who can reach this port: order commands, the ops API (dead-letter resubmit and purge, rebuilds, saga terminate) and the Durable HTTP API. Set API_KEYS (npm run api-key) to turn it on.',
     };
   }
-  if (settings.mode === 'unconfigured') return { level: 'warning', message: 'HTTP auth: not configured in Azure — every request but /api/health is refused until API_KEYS or App Service authentication is set.' };
+  if (settings.mode === 'unconfigured')
+    return { level: 'warning', message: 'HTTP auth: not configured in Azure — every request but /api/health is refused until API_KEYS or App Service authentication is set.' };
   const how = [settings.trustEasyAuth ? 'App Service authentication (x-ms-client-principal)' : undefined, `${keys}`].filter(Boolean).join(' and ');
-  if (settings.apiKeys.length === 0 && !settings.trustEasyAuth) return { level: 'warning', message: 'HTTP auth: on with 0 API keys (API_KEYS is an empty list) — every request but /api/health is refused.' };
+  if (settings.apiKeys.length === 0 && !settings.trustEasyAuth)
+    return { level: 'warning', message: 'HTTP auth: on with 0 API keys (API_KEYS is an empty list) — every request but /api/health is refused.' };
   return { level: 'information', message: `HTTP auth: on — ${how}.` };
 }
 

@@ -84,7 +84,8 @@ export interface EncryptionKeyring {
 }
 
 function parseJson(setting: string, text: string | undefined): unknown {
-  if (!text?.trim()) throw new KeySettingError(`${setting} is not set: the app cannot ${setting === 'MESSAGE_SIGNING_KEYS' ? 'sign or verify messages' : 'encrypt or decrypt sensitive fields'} without it`);
+  if (!text?.trim())
+    throw new KeySettingError(`${setting} is not set: the app cannot ${setting === 'MESSAGE_SIGNING_KEYS' ? 'sign or verify messages' : 'encrypt or decrypt sensitive fields'} without it`);
   try {
     return JSON.parse(text) as unknown;
   } catch {

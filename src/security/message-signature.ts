@@ -197,7 +197,10 @@ export function verifyMessage(message: SignableMessage, keys: SigningKeyring, op
   const expected = mac(key.secret, message, options.destination);
   const given = Buffer.from(sig, 'base64');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return refused('mismatch', `the signature does not match the message for '${signedDestination(options.destination)}' (body or a signed property changed, it was signed for another entity, or with another key "${keyId}")`);
+    return refused(
+      'mismatch',
+      `the signature does not match the message for '${signedDestination(options.destination)}' (body or a signed property changed, it was signed for another entity, or with another key "${keyId}")`,
+    );
   }
   return { valid: true, keyId };
 }

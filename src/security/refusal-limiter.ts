@@ -19,9 +19,7 @@ interface Bucket {
 export class RefusalLimiter {
   readonly #buckets = new Map<string, Bucket>();
 
-  constructor(
-    private readonly options: { burst: number; refillEveryMs: number; maxKeys: number; now?: () => number } = { burst: 10, refillEveryMs: 6_000, maxKeys: 10_000 },
-  ) {}
+  constructor(private readonly options: { burst: number; refillEveryMs: number; maxKeys: number; now?: () => number } = { burst: 10, refillEveryMs: 6_000, maxKeys: 10_000 }) {}
 
   take(key: string): RefusalDecision {
     const now = (this.options.now ?? Date.now)();

@@ -156,7 +156,14 @@ describe.each(documentBackends().map((b) => [b.name, b] as const))('document sto
     });
 
     test('a query on one partition filters on top-level and nested fields and orders', async () => {
-      const page = await items.query<Item>({ partitionKey: p('q'), where: [{ path: 'tag', op: '=', value: 'odd' }, { path: 'nested.level', op: '>=', value: 30 }], orderBy: { path: 'n', descending: true } });
+      const page = await items.query<Item>({
+        partitionKey: p('q'),
+        where: [
+          { path: 'tag', op: '=', value: 'odd' },
+          { path: 'nested.level', op: '>=', value: 30 },
+        ],
+        orderBy: { path: 'n', descending: true },
+      });
       expect(page.items.map((i) => i.id)).toEqual(['q7', 'q5', 'q3']);
       expect(page.continuation).toBeUndefined();
     });
@@ -182,8 +189,16 @@ describe.each(documentBackends().map((b) => [b.name, b] as const))('document sto
     });
 
     test('a query without a partition key spans partitions', async () => {
-      const page = await items.query<Item>({ where: [{ path: 'n', op: '>=', value: 7 }, { path: 'id', op: '!=', value: 'nope' }] });
-      const mine = page.items.filter((i) => i.pk === p('q') || i.pk === p('q2')).map((i) => i.id).sort();
+      const page = await items.query<Item>({
+        where: [
+          { path: 'n', op: '>=', value: 7 },
+          { path: 'id', op: '!=', value: 'nope' },
+        ],
+      });
+      const mine = page.items
+        .filter((i) => i.pk === p('q') || i.pk === p('q2'))
+        .map((i) => i.id)
+        .sort();
       expect(mine).toEqual(['q-other', 'q7']);
     });
 

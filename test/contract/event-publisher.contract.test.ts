@@ -44,7 +44,9 @@ const embedded: Backend = {
       publisher: new EmbeddedEventHubsPublisher(hubs),
       read: async () =>
         [0, 1, 2, 3].flatMap((p) =>
-          hubs.read(HUB, p, -1, 10_000).map((e) => ({ partition: String(p), body: JSON.parse(e.body.toString('utf8')) as unknown, messageId: e.messageId, contentType: e.contentType, properties: e.properties })),
+          hubs
+            .read(HUB, p, -1, 10_000)
+            .map((e) => ({ partition: String(p), body: JSON.parse(e.body.toString('utf8')) as unknown, messageId: e.messageId, contentType: e.contentType, properties: e.properties })),
         ),
       close: async () => {
         commit.close();
@@ -70,12 +72,16 @@ function azure(): Backend | undefined {
         async read() {
           const out: Received[] = [];
           for (const partition of await consumer.getPartitionIds()) {
-            const receiver = consumer.subscribe(partition, {
-              processEvents: async (events) => {
-                for (const e of events) out.push({ partition, body: e.body, messageId: e.messageId as string | undefined, contentType: e.contentType, properties: e.properties ?? {} });
+            const receiver = consumer.subscribe(
+              partition,
+              {
+                processEvents: async (events) => {
+                  for (const e of events) out.push({ partition, body: e.body, messageId: e.messageId as string | undefined, contentType: e.contentType, properties: e.properties ?? {} });
+                },
+                processError: async () => undefined,
               },
-              processError: async () => undefined,
-            }, { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 2 });
+              { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 2 },
+            );
             await new Promise((r) => setTimeout(r, 3_000));
             await receiver.close();
           }
@@ -110,8 +116,14 @@ describe.each(backends.map((b) => [b.name, b] as const))('event publisher contra
   test("one stream's events land on one partition, in the order published; several streams spread", async () => {
     const streams = Array.from({ length: 12 }, (_, i) => `order-${run}-${i}`);
     // Interleaved, in two calls: order within each stream is what counts.
-    await h.publisher.publish(HUB, streams.flatMap((s) => [event(s, 1), event(s, 2)]));
-    await h.publisher.publish(HUB, streams.map((s) => event(s, 3)));
+    await h.publisher.publish(
+      HUB,
+      streams.flatMap((s) => [event(s, 1), event(s, 2)]),
+    );
+    await h.publisher.publish(
+      HUB,
+      streams.map((s) => event(s, 3)),
+    );
     const received = (await h.read()).filter((e) => streams.some((s) => (e.messageId ?? '').startsWith(`${s}:`)));
     for (const s of streams) {
       const mine = received.filter((e) => (e.messageId ?? '').startsWith(`${s}:`));

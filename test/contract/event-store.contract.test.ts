@@ -26,10 +26,14 @@ describe.each(documentBackends().map((b) => [b.name, b] as const))('event store 
 
   test('appending to a new stream (expected version 0) stores events 1..n with ids <streamId>:<version>', async () => {
     const at = new Date('2026-03-01T10:00:00.000Z');
-    const result = await store.append(s('order'), [ev('OrderCreated', { orderId: 'o1' }), { type: 'ItemAdded', data: { sku: 'A' }, schemaVersion: 2, metadata: { correlationId: 'c-1', messageId: 'm-1' } }], {
-      expectedVersion: 0,
-      now: () => at,
-    });
+    const result = await store.append(
+      s('order'),
+      [ev('OrderCreated', { orderId: 'o1' }), { type: 'ItemAdded', data: { sku: 'A' }, schemaVersion: 2, metadata: { correlationId: 'c-1', messageId: 'm-1' } }],
+      {
+        expectedVersion: 0,
+        now: () => at,
+      },
+    );
     expect(result.version).toBe(2);
     const events = await store.readStream(s('order'));
     expect(events.map((e) => [e.id, e.version, e.type, e.schemaVersion])).toEqual([

@@ -57,11 +57,7 @@ afterAll(async () => {
 
 test('startFromBeginning delivers what was there before, in batches of maxItemsPerInvocation, in change order', async () => {
   await waitFor(() => delivered('changes').length >= 7, 'the seven existing items');
-  expect(batchesOf('changes').slice(0, 3)).toEqual([
-    ['pre-1', 'pre-2', 'pre-3'],
-    ['pre-4', 'pre-5', 'pre-6'],
-    ['pre-7'],
-  ]);
+  expect(batchesOf('changes').slice(0, 3)).toEqual([['pre-1', 'pre-2', 'pre-3'], ['pre-4', 'pre-5', 'pre-6'], ['pre-7']]);
   const [first] = calls('changes')[0]!.message as Document[];
   // The latest version of each item with its system properties; no binding data.
   expect(first).toMatchObject({ id: 'pre-1', pk: 'p', n: 1 });

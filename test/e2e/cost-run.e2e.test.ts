@@ -38,7 +38,12 @@ test('Cosmos inserts match the items the orders left behind; Event Hubs and Serv
 test('the model prices it: a positive bill per million orders whose lines add up, and the deployment read from infra/', () => {
   expect(result.deployment).toMatchObject({ instanceMemoryMB: 2048, throughputUnits: 1, logAlertRules: 3 });
   // Every cosmosDBTrigger with the feedPollDelay it registers (the projections poll every 100 ms).
-  expect(result.deployment.changeFeedPollers).toEqual(expect.arrayContaining([{ function: 'projectEvents', feedPollDelayMs: 100 }, { function: 'startOrderSagas', feedPollDelayMs: 100 }]));
+  expect(result.deployment.changeFeedPollers).toEqual(
+    expect.arrayContaining([
+      { function: 'projectEvents', feedPollDelayMs: 100 },
+      { function: 'startOrderSagas', feedPollDelayMs: 100 },
+    ]),
+  );
   const model = costModel(result.run, result.deployment);
   expect(model.perOrder.cosmosRu).toBeGreaterThan(50);
   expect(model.perMillionUsd).toBeGreaterThan(0);

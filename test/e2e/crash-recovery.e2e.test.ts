@@ -91,7 +91,10 @@ test('every message answered 202 before a SIGKILL is routed after the restart', 
       const missing = unrouted();
       const trails = await Promise.all(missing.slice(0, 5).map(async (id) => [id, await (await fetch(`${second.baseUrl}/api/ops/trail?messageId=${id}`)).text()]));
       const entities = await (await fetch(`${second.baseUrl}/api/ops/entities`)).text();
-      throw new Error(`${(error as Error).message}\nmissing ${missing.length}: ${missing.slice(0, 20).join(', ')}\ntrails: ${JSON.stringify(trails)}\nentities: ${entities}\nlast host lines:\n${lines.slice(-40).join('\n')}`);
+      throw new Error(
+        `${(error as Error).message}\nmissing ${missing.length}: ${missing.slice(0, 20).join(', ')}\ntrails: ${JSON.stringify(trails)}\nentities: ${entities}\nlast host lines:\n${lines.slice(-40).join('\n')}`,
+        { cause: error },
+      );
     }
     const depth = (await (await fetch(`${second.baseUrl}/api/ops/entities`)).json()) as { entities: { path: string; activeMessageCount: number; deadLetterMessageCount: number }[] };
     expect(depth.entities.find((e) => e.path === 'inbound')).toMatchObject({ deadLetterMessageCount: 0 });

@@ -124,7 +124,15 @@ describe('GET /dashboard/api/flow', () => {
     const flow = (await res.json()) as {
       windowSeconds: number;
       sampledAt: string;
-      entities: { path: string; kind: string; topic?: string; incomingPerSecond: number; completedPerSecond: number | null; activeMessageCount: number | null; deadLetterMessageCount: number | null }[];
+      entities: {
+        path: string;
+        kind: string;
+        topic?: string;
+        incomingPerSecond: number;
+        completedPerSecond: number | null;
+        activeMessageCount: number | null;
+        deadLetterMessageCount: number | null;
+      }[];
       totals: Record<string, number>;
     };
     expect(flow.windowSeconds).toBeGreaterThan(0);
@@ -165,10 +173,21 @@ describe('GET /dashboard/api/traces', () => {
   });
 
   test('the spans of the traces of one correlationId, each trace whole', async () => {
-    const res = await postJson(url('/api/messages'), { messageId: 'trace-1', correlationId: 'dash-trace-1', messageType: 'OrderPlaced', payload: { orderId: 'o-trace', customerId: 'c-1', items: [{ sku: 'A-1', quantity: 1, unitPrice: 10 }], totalAmount: 10, currency: 'EUR' } });
+    const res = await postJson(url('/api/messages'), {
+      messageId: 'trace-1',
+      correlationId: 'dash-trace-1',
+      messageType: 'OrderPlaced',
+      payload: { orderId: 'o-trace', customerId: 'c-1', items: [{ sku: 'A-1', quantity: 1, unitPrice: 10 }], totalAmount: 10, currency: 'EUR' },
+    });
     expect(res.status).toBe(202);
     const body = await waitFor(async () => {
-      const r = (await (await fetch(url('/dashboard/api/traces?correlationId=dash-trace-1'))).json()) as { correlationId: string; traceIds: string[]; spanCount: number; truncated: boolean; spans: { traceId: string; spanId: string; parentSpanId?: string; name: string; start: number; durationMs: number; attributes: Record<string, unknown> }[] };
+      const r = (await (await fetch(url('/dashboard/api/traces?correlationId=dash-trace-1'))).json()) as {
+        correlationId: string;
+        traceIds: string[];
+        spanCount: number;
+        truncated: boolean;
+        spans: { traceId: string; spanId: string; parentSpanId?: string; name: string; start: number; durationMs: number; attributes: Record<string, unknown> }[];
+      };
       return r.spanCount > 0 && r;
     }, 'spans of dash-trace-1');
     expect(body).toMatchObject({ correlationId: 'dash-trace-1', truncated: false });

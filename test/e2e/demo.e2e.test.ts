@@ -44,7 +44,9 @@ test('the demo prints where each message ended', async () => {
 
 test('after the demo traffic no card number is stored anywhere: events, views, broker messages, saga history', async () => {
   // The demo did send card numbers (the grep finds them in what it sent)...
-  const sent = ['checkout-create-order.json', 'payment-received.json', 'payment-received.avro'].flatMap((f) => findCardNumbers(readFileSync(join(repoRoot, 'config', 'samples', f)).toString('latin1')));
+  const sent = ['checkout-create-order.json', 'payment-received.json', 'payment-received.avro'].flatMap((f) =>
+    findCardNumbers(readFileSync(join(repoRoot, 'config', 'samples', f)).toString('latin1')),
+  );
   const demoCards = readFileSync(join(repoRoot, 'dist', 'scripts', 'demo.js'), 'utf8');
   expect(sent.map((f) => f.digits)).toEqual(expect.arrayContaining(['4111111111111111', '5555555555554444']));
   expect(findCardNumbers(demoCards).map((f) => f.digits)).toEqual(expect.arrayContaining(['378282246310005', '5555555555554444', '4000000000000002']));

@@ -44,7 +44,10 @@ const start = async (id: string, version?: string) => {
   const res = await postJson(running!.url(`/api/orchestrators/versionedOrchestrator/${id}${version ? `?version=${version}` : ''}`), '');
   expect(res.status).toBe(202);
 };
-const status = async (id: string): Promise<Status> => ({ ...((await (await fetch(running!.url(`/api/durable/${id}/status`))).json()) as Status), history: rawHistory(running!, id) as Status['history'] });
+const status = async (id: string): Promise<Status> => ({
+  ...((await (await fetch(running!.url(`/api/durable/${id}/status`))).json()) as Status),
+  history: rawHistory(running!, id) as Status['history'],
+});
 const approve = async (id: string, by: string) => {
   const res = await fetch(running!.url(`/api/durable/${id}/raise`), { method: 'POST', body: JSON.stringify({ by }) });
   expect(res.status).toBe(202);

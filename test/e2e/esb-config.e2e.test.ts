@@ -9,12 +9,7 @@ let running: RunningHost;
 const log = (text: string) => running.logs.find((l) => l.message.includes(text));
 
 beforeAll(async () => {
-  config.editRoutes((yaml) =>
-    yaml.replace(
-      '    deadLetterAfterRetries: 3\n',
-      '    deadLetterAfterRetries: 3\n    retryBackoff: { initialInterval: PT0.05S, maxInterval: PT0.2S }\n',
-    ),
-  );
+  config.editRoutes((yaml) => yaml.replace('    deadLetterAfterRetries: 3\n', '    deadLetterAfterRetries: 3\n    retryBackoff: { initialInterval: PT0.05S, maxInterval: PT0.2S }\n'));
   process.env.CONFIG_DIR = config.dir;
   running = await startHost(repoRoot);
 });
@@ -28,10 +23,9 @@ afterAll(async () => {
 test('a route added to routes.yaml while the host runs takes effect without a restart', async () => {
   const feedback = (id: string) => ({ messageId: id, messageType: 'CustomerFeedback', payload: { customerId: 'c', rating: 5 } });
   await postJson(running.url('/api/messages'), feedback('fb-before'));
-  await waitFor(() => log('Dead-lettered CustomerFeedback fb-before') , 'NoRouteMatched before the change');
+  await waitFor(() => log('Dead-lettered CustomerFeedback fb-before'), 'NoRouteMatched before the change');
   config.editRoutes(
-    (yaml) =>
-      `${yaml}\n  - name: feedback\n    priority: 60\n    conditions: { field: messageType, operator: equals, value: CustomerFeedback }\n    destinations:\n      - topic: order-events\n`,
+    (yaml) => `${yaml}\n  - name: feedback\n    priority: 60\n    conditions: { field: messageType, operator: equals, value: CustomerFeedback }\n    destinations:\n      - topic: order-events\n`,
   );
   await new Promise((r) => setTimeout(r, 1100)); // the file is checked at most once a second
   await postJson(running.url('/api/messages'), feedback('fb-after'));

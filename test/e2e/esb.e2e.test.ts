@@ -29,8 +29,7 @@ const url = (path: string) => running.url(path);
 const post = (body: string | Buffer, headers: Record<string, string>) => fetch(url('/api/messages'), { method: 'POST', headers, body });
 const log = (text: string) => running.logs.find((l) => l.message.includes(text));
 /** Messages on an entity whose causation (or own) id is the inbound messageId. */
-const at = (path: string, inboundId: string) =>
-  running.host.broker.peek(path, { maxMessageCount: 250 }).filter((m) => m.applicationProperties.causationId === inboundId || m.messageId === inboundId);
+const at = (path: string, inboundId: string) => running.host.broker.peek(path, { maxMessageCount: 250 }).filter((m) => m.applicationProperties.causationId === inboundId || m.messageId === inboundId);
 
 describe('formats in: JSON, XML, partner XML, Avro, CSV', () => {
   test('a JSON order reaches the warehouse as XML, the audit log as CSV and the order-events topic as JSON', async () => {
@@ -117,7 +116,7 @@ describe('bad input: a 4xx with a clear JSON error — never a 5xx, never a cras
 
   test('after all of that the host still answers', async () => {
     expect((await fetch(url('/api/health'))).status).toBe(200);
-    expect(running.logs.filter((l) => l.message.includes("(Failed, Id=") && l.message.includes('ingestMessage'))).toEqual([]);
+    expect(running.logs.filter((l) => l.message.includes('(Failed, Id=') && l.message.includes('ingestMessage'))).toEqual([]);
   });
 });
 
@@ -135,7 +134,15 @@ describe('bad messages on the queue: dead-lettered with a reason, then triaged b
   });
 
   test('a payload that breaks its schema → SchemaValidationFailed → the review queue', async () => {
-    await put('bad-payload', { messageId: 'bad-payload', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'c', timestamp: new Date().toISOString(), headers: {}, payload: { orderId: 'x' } });
+    await put('bad-payload', {
+      messageId: 'bad-payload',
+      messageType: 'OrderPlaced',
+      schemaVersion: 1,
+      correlationId: 'c',
+      timestamp: new Date().toISOString(),
+      headers: {},
+      payload: { orderId: 'x' },
+    });
     const m = await waitFor(() => parked('review', 'bad-payload'), 'the review queue');
     expect(m.applicationProperties['x-dead-letter-reason']).toBe('SchemaValidationFailed');
     expect(String(m.applicationProperties['x-dead-letter-description'])).toContain('payload');

@@ -30,7 +30,17 @@ const key = (orderId: string, op: Op) => `${orderId}:${op}`;
 async function send(baseUrl: string, orderId: string, op: Op): Promise<Response> {
   const headers = { 'content-type': 'application/json', 'idempotency-key': key(orderId, op) };
   const request = {
-    create: { path: '/api/orders', body: { orderId, customerId: `cust-${orderId.slice(-1)}`, items: [{ sku: 'SKU-A', quantity: 1, unitPrice: 5 }, { sku: 'SKU-B', quantity: 2, unitPrice: 2.5 }] } },
+    create: {
+      path: '/api/orders',
+      body: {
+        orderId,
+        customerId: `cust-${orderId.slice(-1)}`,
+        items: [
+          { sku: 'SKU-A', quantity: 1, unitPrice: 5 },
+          { sku: 'SKU-B', quantity: 2, unitPrice: 2.5 },
+        ],
+      },
+    },
     add: { path: `/api/orders/${orderId}/items`, body: { sku: 'SKU-C', quantity: 3, unitPrice: 1 } },
     submit: { path: `/api/orders/${orderId}/submit`, body: {} },
   }[op];

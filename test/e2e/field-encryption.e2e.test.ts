@@ -31,11 +31,15 @@ const checkout = (orderId: string, card = CLEAR.number, expiry = '12/30') => ({
 
 type Saga = { status: string; lastError?: string; failedStep?: string };
 const sagaEnded = (orderId: string) =>
-  waitFor(async () => {
-    const res = await fetch(running.url(`/api/sagas/${orderId}`));
-    const saga = res.ok ? ((await res.json()) as Saga) : undefined;
-    return saga && ['Completed', 'Compensated', 'CompensationFailed'].includes(saga.status) && saga;
-  }, `the saga of ${orderId} to end`, 20_000);
+  waitFor(
+    async () => {
+      const res = await fetch(running.url(`/api/sagas/${orderId}`));
+      const saga = res.ok ? ((await res.json()) as Saga) : undefined;
+      return saga && ['Completed', 'Compensated', 'CompensationFailed'].includes(saga.status) && saga;
+    },
+    `the saga of ${orderId} to end`,
+    20_000,
+  );
 
 const orderCreated = async (orderId: string) => {
   const events = (await (await fetch(running.url(`/api/orders/${orderId}/events`))).json()) as { events: { type: string; data: Record<string, any> }[] };
@@ -62,7 +66,15 @@ test('a checkout through the ESB: encrypted in the events and messages, last4 an
 
   const created = await orderCreated('fe-1');
   expect(created.payment).toMatchObject({ method: 'card', card: { last4: '1111', brand: 'visa' } });
-  for (const value of [created.payment.card.number, created.payment.card.holder, created.payment.card.expiry, created.customer.email, created.customer.phone, created.shippingAddress.line1, created.shippingAddress.postalCode]) {
+  for (const value of [
+    created.payment.card.number,
+    created.payment.card.holder,
+    created.payment.card.expiry,
+    created.customer.email,
+    created.customer.phone,
+    created.shippingAddress.line1,
+    created.shippingAddress.postalCode,
+  ]) {
     expect(isSealed(value)).toBe(true);
   }
   expect(created.shippingAddress).toMatchObject({ city: 'Berlin', country: 'DE' });
@@ -77,7 +89,9 @@ test('a checkout through the ESB: encrypted in the events and messages, last4 an
   expect(JSON.stringify(customerOrders)).not.toMatch(/enc:v1:|1111|Erika/);
 
   // The payment step decrypted the card to authorize it; what it recorded is the brand and last four.
-  const ledger = (running.host.db.prepare("SELECT body FROM doc_items WHERE body LIKE '%\"step\":\"authorizePayment\"%' AND body LIKE '%fe-1%'").all() as { body: string }[]).map((r) => JSON.parse(r.body) as { effect: Record<string, unknown> });
+  const ledger = (running.host.db.prepare('SELECT body FROM doc_items WHERE body LIKE \'%"step":"authorizePayment"%\' AND body LIKE \'%fe-1%\'').all() as { body: string }[]).map(
+    (r) => JSON.parse(r.body) as { effect: Record<string, unknown> },
+  );
   expect(ledger).toEqual([expect.objectContaining({ effect: expect.objectContaining({ card: { brand: 'visa', last4: '1111' } }) })]);
   expectNothingInClear();
 });
@@ -116,9 +130,27 @@ test('bad card data is a 400 naming the field, before anything is sent', async (
 });
 
 test('a command carrying a card in clear is refused where it would be stored, even with a valid signature', async () => {
-  const command = { messageId: 'fe-clear', messageType: 'CreateOrder', schemaVersion: 1, correlationId: 'corr-fe-clear', timestamp: new Date().toISOString(), headers: {}, payload: checkout('fe-clear') };
+  const command = {
+    messageId: 'fe-clear',
+    messageType: 'CreateOrder',
+    schemaVersion: 1,
+    correlationId: 'corr-fe-clear',
+    timestamp: new Date().toISOString(),
+    headers: {},
+    payload: checkout('fe-clear'),
+  };
   await running.host.broker.send('order-commands', [
-    signedByApp({ body: Buffer.from(JSON.stringify(command)), messageId: 'fe-clear', contentType: 'application/json', sessionId: 'fe-clear', subject: 'CreateOrder', applicationProperties: { messageType: 'CreateOrder' } }, 'order-commands'),
+    signedByApp(
+      {
+        body: Buffer.from(JSON.stringify(command)),
+        messageId: 'fe-clear',
+        contentType: 'application/json',
+        sessionId: 'fe-clear',
+        subject: 'CreateOrder',
+        applicationProperties: { messageType: 'CreateOrder' },
+      },
+      'order-commands',
+    ),
   ]);
   const dead = await waitFor(() => running.host.broker.peek('order-commands/$deadletterqueue', { maxMessageCount: 50 }).find((m) => m.messageId === 'fe-clear'), 'the dead letter');
   expect(dead.deadLetterReason).toBe('CommandInvalid');
@@ -127,7 +159,15 @@ test('a command carrying a card in clear is refused where it would be stored, ev
 });
 
 test('a card payment reaches finance as Avro and the ledger topic as JSON with the card encrypted', async () => {
-  const payment = { paymentId: 'pay-fe', orderId: 'fe-1', amount: 25, currency: 'EUR', method: 'card', card: { number: '6011111111111117', holder: 'Max Muster', expiry: '10/29' }, payer: { email: 'max.fe@example.com' } };
+  const payment = {
+    paymentId: 'pay-fe',
+    orderId: 'fe-1',
+    amount: 25,
+    currency: 'EUR',
+    method: 'card',
+    card: { number: '6011111111111117', holder: 'Max Muster', expiry: '10/29' },
+    payer: { email: 'max.fe@example.com' },
+  };
   expect((await postJson(running.url('/api/messages'), { messageId: 'pay-fe', messageType: 'PaymentReceived', payload: payment })).status).toBe(202);
   const at = (path: string) => running.host.broker.peek(path, { maxMessageCount: 250 }).find((m) => m.applicationProperties.causationId === 'pay-fe');
   const finance = await waitFor(() => at('finance'), 'the finance message');

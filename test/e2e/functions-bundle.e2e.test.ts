@@ -92,11 +92,15 @@ test('the bundle runs: on the embedded host a message is accepted, routed and se
     expect(accepted.status).toBe(202);
     await waitFor(() => lines.some((l) => l.includes(`Routed OrderPlaced ${messageId} `)), 'the message to be routed', 20_000);
     // Settled (completed) through the extension's gRPC client: nothing left on inbound, nothing dead-lettered.
-    await waitFor(async () => {
-      const { entities } = (await (await fetch(`${base}/api/ops/entities`)).json()) as { entities: { path: string; activeMessageCount: number; deadLetterMessageCount: number }[] };
-      const inbound = entities.find((e) => e.path === 'inbound');
-      return inbound?.activeMessageCount === 0 && inbound.deadLetterMessageCount === 0;
-    }, 'inbound to be empty', 20_000);
+    await waitFor(
+      async () => {
+        const { entities } = (await (await fetch(`${base}/api/ops/entities`)).json()) as { entities: { path: string; activeMessageCount: number; deadLetterMessageCount: number }[] };
+        const inbound = entities.find((e) => e.path === 'inbound');
+        return inbound?.activeMessageCount === 0 && inbound.deadLetterMessageCount === 0;
+      },
+      'inbound to be empty',
+      20_000,
+    );
     expect(lines.join('\n')).not.toMatch(/Executed 'Functions\.routeMessage' \(Failed/);
   } finally {
     host.kill('SIGKILL');

@@ -110,7 +110,10 @@ describe('Service Bus triggers', () => {
     });
     expect(String(call.metadata!.enqueuedTimeUtc)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$/); // no zone, as Azure sends it
     expect(String(call.metadata!.enqueuedTime)).toMatch(/\+00:00$/);
-    await waitFor(() => running.host.broker.runtimeProperties('work').kind === 'queue' && (running.host.broker.runtimeProperties('work') as { totalMessageCount: number }).totalMessageCount === 0, 'the message to be completed');
+    await waitFor(
+      () => running.host.broker.runtimeProperties('work').kind === 'queue' && (running.host.broker.runtimeProperties('work') as { totalMessageCount: number }).totalMessageCount === 0,
+      'the message to be completed',
+    );
   });
 
   test('a handler that always throws: abandoned each time, dead-lettered after maxDeliveryCount', async () => {
@@ -153,7 +156,10 @@ describe('Service Bus triggers', () => {
   });
 
   test('no more than maxConcurrentCalls messages are processed at once, and more than one is', async () => {
-    await enqueue('slow', Array.from({ length: 16 }, (_, i) => ({ i })));
+    await enqueue(
+      'slow',
+      Array.from({ length: 16 }, (_, i) => ({ i })),
+    );
     await waitFor(() => calls('slow').length >= 16, 'sixteen slow messages', 20_000);
     expect(fixture().concurrency.max).toBeLessThanOrEqual(4);
     expect(fixture().concurrency.max).toBeGreaterThan(1);
@@ -233,7 +239,9 @@ describe('timers, retry policies and hooks', () => {
   });
 
   test('preInvocation hooks run before every function', () => {
-    const hooked = fixture().calls.filter((c) => c.fn === 'preInvocationHook').map((c) => c.message);
+    const hooked = fixture()
+      .calls.filter((c) => c.fn === 'preInvocationHook')
+      .map((c) => c.message);
     expect(hooked).toEqual(expect.arrayContaining(['echo', 'work', 'startupTimer']));
   });
 });

@@ -120,7 +120,15 @@ describe('authorization: 403 without the role, 2xx with it', () => {
     expect((await call('POST', '/api/orders', { key: 'shop', body: { orderId, customerId: 'c-read', items: [line] } })).status).toBe(201);
     // The customer's orders are a view: 404 until the projection has the customer.
     await waitFor(async () => (await call('GET', '/api/customers/c-read/orders', { key: 'reporting' })).status === 200, "the customer's orders view");
-    for (const path of [`/api/orders/${orderId}`, `/api/orders/${orderId}/events`, '/api/customers/c-read/orders', '/api/reports/sales', '/api/inventory/SKU-AUTH', '/api/metrics/sales', '/api/sagas?limit=5']) {
+    for (const path of [
+      `/api/orders/${orderId}`,
+      `/api/orders/${orderId}/events`,
+      '/api/customers/c-read/orders',
+      '/api/reports/sales',
+      '/api/inventory/SKU-AUTH',
+      '/api/metrics/sales',
+      '/api/sagas?limit=5',
+    ]) {
       forbidden(await call('GET', path, { key: 'shop' }));
       forbidden(await call('GET', path, { key: 'partner' }));
       expect({ path, status: (await call('GET', path, { key: 'reporting' })).status }).toEqual({ path, status: 200 });
@@ -220,10 +228,14 @@ describe('audit', () => {
     expect((await call('POST', `/api/sagas/${orderId}/events/ManualApproval`, { key: 'shop', headers, body: { approved: true } })).status).toBe(403);
     // The body's `by` does not name the approver: the caller does.
     expect((await call('POST', `/api/sagas/${orderId}/events/ManualApproval`, { key: 'risk', headers, body: { approved: true, by: 'someone-else' } })).status).toBe(202);
-    const saga = await waitFor(async () => {
-      const s = (await call('GET', `/api/sagas/${orderId}`, { key: 'ops' })).body as { status: string; timeline: { phase: string; event: string; detail?: string }[] };
-      return s.status === 'Completed' && s;
-    }, 'the saga to complete', 20_000);
+    const saga = await waitFor(
+      async () => {
+        const s = (await call('GET', `/api/sagas/${orderId}`, { key: 'ops' })).body as { status: string; timeline: { phase: string; event: string; detail?: string }[] };
+        return s.status === 'Completed' && s;
+      },
+      'the saga to complete',
+      20_000,
+    );
     expect(saga.timeline.find((t) => t.phase === 'approval' && t.event === 'approved')?.detail).toBe('risk-team');
     const records = await audit({ target: `saga:${orderId}` });
     expect(records.map((r) => [r.type, r.action, r.outcome, r.caller.name])).toEqual([
@@ -290,7 +302,10 @@ describe('Easy Auth and Azure', () => {
         auth_typ: 'aad',
         name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
         role_typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
-        claims: [{ typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', val: name }, ...roles.map((val) => ({ typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role', val }))],
+        claims: [
+          { typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', val: name },
+          ...roles.map((val) => ({ typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role', val })),
+        ],
       }),
     ).toString('base64');
 
@@ -340,7 +355,11 @@ describe('auth fails closed (security review, finding 2)', () => {
     process.env.API_KEYS = API_KEYS;
   });
 
-  test.each([['an empty list', '[]'], ['a blank value', '   '], ['an empty value', '']])('API_KEYS set to %s means on with nobody allowed: every route but health, the ops API and the Durable API answer 401', async (_, value) => {
+  test.each([
+    ['an empty list', '[]'],
+    ['a blank value', '   '],
+    ['an empty value', ''],
+  ])('API_KEYS set to %s means on with nobody allowed: every route but health, the ops API and the Durable API answer 401', async (_, value) => {
     process.env.API_KEYS = value;
     // The running host reads the setting per request, as the app in Azure does after a key is revoked.
     for (const [method, path] of [
@@ -376,7 +395,9 @@ describe('auth fails closed (security review, finding 2)', () => {
   test('a host started with API_KEYS=[] says so at start, and its Durable HTTP API needs the system key', async () => {
     await childHost('[]', async (host) => {
       // A warning: the host writes it on stderr.
-      expect(host.stderr.split('\n').filter((l) => l.includes('HTTP auth:'))).toEqual([expect.stringContaining('HTTP auth: on with 0 API keys (API_KEYS is an empty list) — every request but /api/health is refused.')]);
+      expect(host.stderr.split('\n').filter((l) => l.includes('HTTP auth:'))).toEqual([
+        expect.stringContaining('HTTP auth: on with 0 API keys (API_KEYS is an empty list) — every request but /api/health is refused.'),
+      ]);
       expect((await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances`)).status).toBe(401);
       expect((await fetch(`${host.baseUrl}/api/ops/entities`)).status).toBe(401);
       expect((await fetch(`${host.baseUrl}/api/health`)).status).toBe(200);

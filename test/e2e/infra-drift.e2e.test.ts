@@ -58,14 +58,29 @@ const FIXTURES: Record<string, { file: string; edit: (text: string) => string }>
     file: 'modules/messaging.bicep',
     edit: (t) =>
       t
-        .replace("name: 'order-commands'\n    properties: {\n      lockDuration: 'PT1M'\n      maxDeliveryCount: 10", "name: 'order-commands'\n    properties: {\n      lockDuration: 'PT1M'\n      maxDeliveryCount: 3")
+        .replace(
+          "name: 'order-commands'\n    properties: {\n      lockDuration: 'PT1M'\n      maxDeliveryCount: 10",
+          "name: 'order-commands'\n    properties: {\n      lockDuration: 'PT1M'\n      maxDeliveryCount: 3",
+        )
         .replace(/requiresSession: true\n {4}\}\n {2}\}\n {2}\{\n {4}name: 'ops-jobs'/, "requiresSession: false\n    }\n  }\n  {\n    name: 'ops-jobs'"),
   },
-  extra: { file: 'app/api.bicep', edit: (t) => t.replace('  DurableTaskHubName: taskHubName\n', "  DurableTaskHubName: taskHubName\n  LEGACY_FEATURE_FLAG: 'on'\n  FUNCTIONS_WORKER_RUNTIME: 'node'\n") },
-  keyed: { file: 'app/api.bicep', edit: (t) => t.replace('  COSMOS_DATABASE_NAME: cosmosDatabaseName\n', "  COSMOS_DATABASE_NAME: cosmosDatabaseName\n  CosmosConnection: 'AccountEndpoint=https://x;AccountKey=abc=='\n") },
+  extra: {
+    file: 'app/api.bicep',
+    edit: (t) => t.replace('  DurableTaskHubName: taskHubName\n', "  DurableTaskHubName: taskHubName\n  LEGACY_FEATURE_FLAG: 'on'\n  FUNCTIONS_WORKER_RUNTIME: 'node'\n"),
+  },
+  keyed: {
+    file: 'app/api.bicep',
+    edit: (t) => t.replace('  COSMOS_DATABASE_NAME: cosmosDatabaseName\n', "  COSMOS_DATABASE_NAME: cosmosDatabaseName\n  CosmosConnection: 'AccountEndpoint=https://x;AccountKey=abc=='\n"),
+  },
   sas: { file: 'modules/messaging.bicep', edit: (t) => t.replace('    disableLocalAuth: true\n', '    disableLocalAuth: false\n') },
-  'no-receiver': { file: 'app/rbac.bicep', edit: (t) => t.replace('[roles.serviceBusDataSender, roles.serviceBusDataReceiver, roles.serviceBusDataOwner]', '[roles.serviceBusDataSender, roles.serviceBusDataOwner]') },
-  'literal-secret': { file: 'app/api.bicep', edit: (t) => t.replace(/MESSAGE_SIGNING_KEYS: '@Microsoft\.KeyVault\([^']*\)'/, `MESSAGE_SIGNING_KEYS: '{"current":"k1","keys":{"k1":{"secret":"${'A'.repeat(43)}="}}}'`) },
+  'no-receiver': {
+    file: 'app/rbac.bicep',
+    edit: (t) => t.replace('[roles.serviceBusDataSender, roles.serviceBusDataReceiver, roles.serviceBusDataOwner]', '[roles.serviceBusDataSender, roles.serviceBusDataOwner]'),
+  },
+  'literal-secret': {
+    file: 'app/api.bicep',
+    edit: (t) => t.replace(/MESSAGE_SIGNING_KEYS: '@Microsoft\.KeyVault\([^']*\)'/, `MESSAGE_SIGNING_KEYS: '{"current":"k1","keys":{"k1":{"secret":"${'A'.repeat(43)}="}}}'`),
+  },
   'kv-no-identity': { file: 'app/api.bicep', edit: (t) => t.replace(/^\s*keyVaultReferenceIdentity: identityId\n/m, '') },
   'kv-purgeable': { file: 'modules/keyvault.bicep', edit: (t) => t.replace('enablePurgeProtection: true', 'enablePurgeProtection: false') },
 };
@@ -79,7 +94,7 @@ suite('infra/ through the Bicep compiler', () => {
   const outcomes = new Map<string, Outcome>();
   const compiledOf = (name: string): CompiledInfra => {
     const o = outcomes.get(name)!;
-    if (o.error) throw o.error;
+    if (o.error) throw o.error instanceof Error ? o.error : new Error(String(o.error));
     return o.compiled!;
   };
   const driftOf = (name: string) => checkDrift({ root: repoRoot, infraDir: outcomes.get(name)!.infraDir, compiled: compiledOf(name), bindings });
@@ -137,7 +152,10 @@ suite('infra/ through the Bicep compiler', () => {
 
   test('a misspelt property makes the compiler report it with the file and line; a syntax error fails the build', () => {
     const { infraDir } = outcomes.get('misspelt')!;
-    const line = readFileSync(join(infraDir, 'modules', 'messaging.bicep'), 'utf8').split('\n').findIndex((l) => l.includes('disableLocalAuht')) + 1;
+    const line =
+      readFileSync(join(infraDir, 'modules', 'messaging.bicep'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('disableLocalAuht')) + 1;
     expect(compiledOf('misspelt').diagnostics.map((d) => formatDiagnostic(d, infraDir))).toEqual([
       expect.stringMatching(new RegExp(`^modules/messaging\\.bicep:${line}:\\d+: Warning BCP\\d+: The property "disableLocalAuht" is not allowed`)),
     ]);
@@ -169,9 +187,14 @@ suite('infra/ through the Bicep compiler', () => {
 
   test('a key-based connection or local auth turned on fails it', () => {
     expect(driftOf('keyed')).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^infra: Microsoft\.Web\/sites\/config '.*\/appsettings': an account key$/), "infra: app setting 'CosmosConnection' is local-only and must not be set in Azure"]),
+      expect.arrayContaining([
+        expect.stringMatching(/^infra: Microsoft\.Web\/sites\/config '.*\/appsettings': an account key$/),
+        "infra: app setting 'CosmosConnection' is local-only and must not be set in Azure",
+      ]),
     );
-    expect(driftOf('sas')).toEqual([expect.stringMatching(/^infra: Microsoft\.ServiceBus\/namespaces 'sb-[a-z0-9]+' must set properties\.disableLocalAuth: true \(Service Bus: SAS keys off\); it has false$/)]);
+    expect(driftOf('sas')).toEqual([
+      expect.stringMatching(/^infra: Microsoft\.ServiceBus\/namespaces 'sb-[a-z0-9]+' must set properties\.disableLocalAuth: true \(Service Bus: SAS keys off\); it has false$/),
+    ]);
   });
 
   test('a data role the app needs, taken away, fails it', () => {

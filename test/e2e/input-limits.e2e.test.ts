@@ -92,8 +92,20 @@ describe('nesting, string and array length: 400 InputLimitExceeded naming the se
     ['a JSON string', message({ ...order, orderId: 'x'.repeat(40_000) }), json, 'INPUT_MAX_STRING_LENGTH', 'payload.orderId'],
     ['a JSON array', message({ ...order, items: Array.from({ length: 1001 }, () => order.items[0]) }), json, 'INPUT_MAX_ARRAY_LENGTH', 'payload.items'],
     ['XML nesting', `<message messageType="OrderPlaced"><payload>${'<a>'.repeat(40)}1${'</a>'.repeat(40)}</payload></message>`, { 'content-type': 'application/xml' }, 'INPUT_MAX_DEPTH', undefined],
-    ['an XML text', `<message messageType="OrderPlaced"><payload><orderId>${'x'.repeat(40_000)}</orderId></payload></message>`, { 'content-type': 'application/xml' }, 'INPUT_MAX_STRING_LENGTH', 'message/payload/orderId'],
-    ['XML children', `<message messageType="OrderPlaced"><payload><items>${'<item/>'.repeat(1001)}</items></payload></message>`, { 'content-type': 'application/xml' }, 'INPUT_MAX_ARRAY_LENGTH', 'message/payload/items'],
+    [
+      'an XML text',
+      `<message messageType="OrderPlaced"><payload><orderId>${'x'.repeat(40_000)}</orderId></payload></message>`,
+      { 'content-type': 'application/xml' },
+      'INPUT_MAX_STRING_LENGTH',
+      'message/payload/orderId',
+    ],
+    [
+      'XML children',
+      `<message messageType="OrderPlaced"><payload><items>${'<item/>'.repeat(1001)}</items></payload></message>`,
+      { 'content-type': 'application/xml' },
+      'INPUT_MAX_ARRAY_LENGTH',
+      'message/payload/items',
+    ],
     ['a CSV cell', `orderId,customerId\n"${'x'.repeat(40_000)}",c\n`, { 'content-type': 'text/csv', 'x-schema': 'OrderPlaced.v1' }, 'INPUT_MAX_STRING_LENGTH', 'rows[0]'],
     ['a CSV column index', 'items[5000].sku\nA\n', { 'content-type': 'text/csv', 'x-schema': 'OrderPlaced.v1' }, 'INPUT_MAX_ARRAY_LENGTH', 'items[5000].sku'],
     ['a command string', JSON.stringify({ customerId: 'c'.repeat(40_000), items: [] }), json, 'INPUT_MAX_STRING_LENGTH', 'customerId'],
@@ -109,7 +121,11 @@ describe('nesting, string and array length: 400 InputLimitExceeded naming the se
     const bytes = Buffer.from([2, 0x6f, 2, 0x63, 0, 0x80, 0xa8, 0xd6, 0xb9, 0x07]); // claims a billion items
     const a = await post('/api/messages', bytes, { 'content-type': 'avro/binary', 'x-schema': 'OrderPlaced.v1' });
     expect(a).toMatchObject({ status: 400, error: { code: 'InputLimitExceeded', target: 'items' } });
-    const valid = await fetch(running.url('/api/messages'), { method: 'POST', headers: { 'content-type': 'avro/binary', 'x-schema': 'OrderPlaced.v1' }, body: encodeAvro(registry.get('OrderPlaced.v1'), order) });
+    const valid = await fetch(running.url('/api/messages'), {
+      method: 'POST',
+      headers: { 'content-type': 'avro/binary', 'x-schema': 'OrderPlaced.v1' },
+      body: encodeAvro(registry.get('OrderPlaced.v1'), order),
+    });
     expect(valid.status).toBe(202);
   });
 
@@ -132,10 +148,7 @@ describe('on the queue: dead-lettered InputLimitExceeded, then parked for review
     const applicationProperties = { big: 'x'.repeat(40_000), bigger: 'y'.repeat(25_400), small: 's' };
     // Signed with the app's key: what is wrong with it is its body, not its signature.
     await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from('not an envelope'), messageId: 'fat-props', contentType: 'text/plain', applicationProperties }, 'inbound')]);
-    const parked = await waitFor(
-      () => running.host.broker.peek('review', { maxMessageCount: 250 }).find((m) => m.applicationProperties['x-original-message-id'] === 'fat-props'),
-      'the review queue',
-    );
+    const parked = await waitFor(() => running.host.broker.peek('review', { maxMessageCount: 250 }).find((m) => m.applicationProperties['x-original-message-id'] === 'fat-props'), 'the review queue');
     expect(parked.applicationProperties).toMatchObject({ 'x-dead-letter-reason': 'InvalidEnvelope', 'x-dropped-properties': 'big', bigger: 'y'.repeat(25_400), small: 's' });
     expect(running.logs.filter((l) => l.level === 'error' && /triageInboundDeadLetters' \(Failed/.test(l.message))).toEqual([]);
   });
@@ -156,7 +169,15 @@ describe('on the queue: dead-lettered InputLimitExceeded, then parked for review
   });
 
   test('an envelope past the nesting limit, sent by another producer straight to inbound', async () => {
-    const envelope = { messageId: 'too-deep', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'c', timestamp: new Date().toISOString(), headers: {}, payload: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) as unknown };
+    const envelope = {
+      messageId: 'too-deep',
+      messageType: 'OrderPlaced',
+      schemaVersion: 1,
+      correlationId: 'c',
+      timestamp: new Date().toISOString(),
+      headers: {},
+      payload: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) as unknown,
+    };
     // Signed with the app's key: the limit, not the signature, is what stops it.
     await running.host.broker.send('inbound', [signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'too-deep', contentType: 'application/json' }, 'inbound')]);
     const parked = await waitFor(

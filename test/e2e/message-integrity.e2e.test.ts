@@ -44,7 +44,8 @@ const inbound = (id: string): OutgoingMessage => ({
   applicationProperties: { messageType: 'OrderPlaced', schemaVersion: 1, priority: 'normal' },
 });
 /** Signed with one key of the ring (or an unknown one), as a sender with those settings would. */
-const signedWith = (id: string, m: OutgoingMessage, destination = 'inbound') => signMessage(m, { ...ring, current: ring.keys.get(id) ?? { id, secret: createSecretKey(Buffer.alloc(32, 0x5a)) } }, destination);
+const signedWith = (id: string, m: OutgoingMessage, destination = 'inbound') =>
+  signMessage(m, { ...ring, current: ring.keys.get(id) ?? { id, secret: createSecretKey(Buffer.alloc(32, 0x5a)) } }, destination);
 
 const log = (text: string) => running.logs.find((l) => l.message.includes(text));
 const peek = (path: string) => running.host.broker.peek(path, { maxMessageCount: 250 });
@@ -110,9 +111,21 @@ describe('the router (inbound) verifies before it routes', () => {
 
 describe('no laundering (security review, finding 1)', () => {
   /** Copies a message as it sits (every property, its sig too) onto another entity, as anyone who can peek and send could. */
-  const copyOnto = async (entity: string, m: { body: Buffer; messageId: string; contentType?: string; correlationId?: string; subject?: string; sessionId?: string; applicationProperties: Record<string, unknown> }, messageId: string) =>
+  const copyOnto = async (
+    entity: string,
+    m: { body: Buffer; messageId: string; contentType?: string; correlationId?: string; subject?: string; sessionId?: string; applicationProperties: Record<string, unknown> },
+    messageId: string,
+  ) =>
     running.host.broker.send(entity, [
-      { body: m.body, messageId, contentType: m.contentType, correlationId: m.correlationId, subject: m.subject, sessionId: m.sessionId, applicationProperties: { ...m.applicationProperties } as OutgoingMessage['applicationProperties'] },
+      {
+        body: m.body,
+        messageId,
+        contentType: m.contentType,
+        correlationId: m.correlationId,
+        subject: m.subject,
+        sessionId: m.sessionId,
+        applicationProperties: { ...m.applicationProperties } as OutgoingMessage['applicationProperties'],
+      },
     ]);
 
   test('unsigned on inbound → dead-lettered → parked for review unsigned and marked; copied back onto inbound it is dead-lettered again, never routed', async () => {
@@ -152,8 +165,18 @@ describe('no laundering (security review, finding 1)', () => {
 });
 
 test('the order-commands consumer verifies first: an unsigned command changes nothing', async () => {
-  const command = { messageId: 'int-cmd', messageType: 'CreateOrder', schemaVersion: 1, correlationId: 'corr-cmd', timestamp: new Date().toISOString(), headers: {}, payload: { orderId: 'o-forged', customerId: 'c-1', items: [{ sku: 'A', quantity: 1, unitPrice: 1 }] } };
-  await running.host.broker.send('order-commands', [{ body: Buffer.from(JSON.stringify(command)), messageId: 'int-cmd', contentType: 'application/json', sessionId: 'o-forged', applicationProperties: { messageType: 'CreateOrder' } }]);
+  const command = {
+    messageId: 'int-cmd',
+    messageType: 'CreateOrder',
+    schemaVersion: 1,
+    correlationId: 'corr-cmd',
+    timestamp: new Date().toISOString(),
+    headers: {},
+    payload: { orderId: 'o-forged', customerId: 'c-1', items: [{ sku: 'A', quantity: 1, unitPrice: 1 }] },
+  };
+  await running.host.broker.send('order-commands', [
+    { body: Buffer.from(JSON.stringify(command)), messageId: 'int-cmd', contentType: 'application/json', sessionId: 'o-forged', applicationProperties: { messageType: 'CreateOrder' } },
+  ]);
   const dead = await waitFor(() => peek('order-commands/$deadletterqueue').find((m) => m.messageId === 'int-cmd'), 'the dead letter');
   expect(dead.deadLetterReason).toBe('SignatureInvalid');
   expect(dead.deadLetterErrorDescription).toMatch(/^unsigned: /);
@@ -161,7 +184,9 @@ test('the order-commands consumer verifies first: an unsigned command changes no
 });
 
 test('the ops-jobs consumer verifies first: an unsigned job does not run', async () => {
-  await running.host.broker.send('ops-jobs', [{ body: Buffer.from(JSON.stringify({ job: 'rebuild-projection', projection: 'order-summary' })), messageId: 'int-job', contentType: 'application/json' }]);
+  await running.host.broker.send('ops-jobs', [
+    { body: Buffer.from(JSON.stringify({ job: 'rebuild-projection', projection: 'order-summary' })), messageId: 'int-job', contentType: 'application/json' },
+  ]);
   const dead = await waitFor(() => peek('ops-jobs/$deadletterqueue').find((m) => m.messageId === 'int-job'), 'the dead letter');
   expect(dead.deadLetterReason).toBe('SignatureInvalid');
   expect(running.logs.some((l) => l.message.startsWith('Rebuilt order-summary'))).toBe(false);

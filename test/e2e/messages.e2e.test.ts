@@ -54,9 +54,7 @@ describe('POST /api/messages accepts an envelope', () => {
     const res = await postJson(url('/api/messages'), order({ messageId: 'ttl-msg', headers: { ttl: 30 } }));
     expect(res.status).toBe(202);
     // Wherever the failing router has left it by now: still queued, or already dead-lettered.
-    const m = ['inbound', 'inbound/$deadletterqueue', 'archive']
-      .flatMap((path) => running.host.broker.peek(path, { maxMessageCount: 100 }))
-      .find((p) => p.messageId === 'ttl-msg')!;
+    const m = ['inbound', 'inbound/$deadletterqueue', 'archive'].flatMap((path) => running.host.broker.peek(path, { maxMessageCount: 100 })).find((p) => p.messageId === 'ttl-msg')!;
     expect(m.timeToLiveMs).toBe(30_000);
     expect(m.applicationProperties).toMatchObject({ messageType: 'OrderPlaced', schemaVersion: 1, priority: 'normal' });
   });
@@ -132,7 +130,10 @@ describe('dead letters through the ops endpoints', () => {
     // budget is spent, so dead-letter triage archives it rather than resubmitting it later.
     const envelope = { messageId: 'doomed-1', messageType: 'OrderPlaced', schemaVersion: 1, correlationId: 'corr-doomed', timestamp: new Date().toISOString(), headers: {}, payload };
     await running.host.broker.send('inbound', [
-      signedByApp({ body: Buffer.from(JSON.stringify(envelope)), messageId: 'doomed-1', contentType: 'application/json', applicationProperties: { messageType: 'OrderPlaced', 'x-triage-resubmits': 3 } }, 'inbound'),
+      signedByApp(
+        { body: Buffer.from(JSON.stringify(envelope)), messageId: 'doomed-1', contentType: 'application/json', applicationProperties: { messageType: 'OrderPlaced', 'x-triage-resubmits': 3 } },
+        'inbound',
+      ),
     ]);
     const listing = await waitFor(async () => {
       const body = (await (await fetch(url('/api/ops/deadletters?entity=archive&reason=MaxDeliveryCountExceeded'))).json()) as { deadLetters: { messageId: string }[] };

@@ -63,10 +63,14 @@ const sagaOf = async (orderId: string) => {
   return res.status === 404 ? undefined : ((await res.json()) as { status: string });
 };
 const ended = (orderId: string) =>
-  waitFor(async () => {
-    const s = await sagaOf(orderId);
-    return s && ['Completed', 'Compensated', 'CompensationFailed', 'Failed'].includes(s.status) && s;
-  }, `the saga of ${orderId} to end`, 30_000);
+  waitFor(
+    async () => {
+      const s = await sagaOf(orderId);
+      return s && ['Completed', 'Compensated', 'CompensationFailed', 'Failed'].includes(s.status) && s;
+    },
+    `the saga of ${orderId} to end`,
+    30_000,
+  );
 
 /** Sends the order's two commands through the ESB ingress, as messages of one checkout. */
 async function placeOrder(orderId: string, correlationId: string, traceparent?: string): Promise<void> {
@@ -177,9 +181,16 @@ describe('one order is one trace', () => {
     const lines = running.host.telemetry.logs().filter((l) => l.traceId === checkout.traceId);
     // Accepted, routed, applied (×2 each), the saga started and ended; batch lines (projections, publication) are on their batch's trace.
     expect(lines.length).toBeGreaterThanOrEqual(8);
-    const batchLines = running.host.telemetry.logs().filter((l) => /^(Projected|Published|Sales metric)/.test(l.body) && String(l.attributes.correlationId ?? '').split(',').includes(correlationId));
+    const batchLines = running.host.telemetry.logs().filter(
+      (l) =>
+        /^(Projected|Published|Sales metric)/.test(l.body) &&
+        String(l.attributes.correlationId ?? '')
+          .split(',')
+          .includes(correlationId),
+    );
     expect(batchLines.length).toBeGreaterThan(0);
-    for (const line of lines) expect({ line: line.body, correlationId: String(line.attributes.correlationId ?? '').split(',') }).toEqual({ line: line.body, correlationId: expect.arrayContaining([correlationId]) });
+    for (const line of lines)
+      expect({ line: line.body, correlationId: String(line.attributes.correlationId ?? '').split(',') }).toEqual({ line: line.body, correlationId: expect.arrayContaining([correlationId]) });
   });
 });
 

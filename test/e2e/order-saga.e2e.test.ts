@@ -32,7 +32,10 @@ const FAULTS = {
   steps: {
     ...Object.fromEntries(STEPS.map((s) => [s.name, { declineRules: [declineAt(s.name)] }])),
     capturePayment: { declineRules: [declineAt('capturePayment')], flakyRules: [{ reason: 'gateway timeout', when: { field: 'orderId', operator: 'starts_with', value: 'flaky-' }, failures: 2 }] },
-    generateInvoice: { declineRules: [declineAt('generateInvoice')], flakyRules: [{ reason: 'invoicing down', when: { field: 'orderId', operator: 'starts_with', value: 'exhaust-' }, failures: 100 }] },
+    generateInvoice: {
+      declineRules: [declineAt('generateInvoice')],
+      flakyRules: [{ reason: 'invoicing down', when: { field: 'orderId', operator: 'starts_with', value: 'exhaust-' }, failures: 100 }],
+    },
     createShipment: { declineRules: [declineAt('createShipment'), { reason: 'NoShippingToAddress', when: { field: 'orderId', operator: 'starts_with', value: 'stuck-' } }] },
     bookCarrier: { declineRules: [declineAt('bookCarrier')], hangRate: 0, hangMs: 0 },
     refundPayment: { failRules: [{ reason: 'refund service rejects', when: { field: 'orderId', operator: 'starts_with', value: 'stuck-' } }] },
@@ -82,10 +85,14 @@ const saga = async (orderId: string) => {
   return res.status === 404 ? undefined : ((await res.json()) as Saga);
 };
 const ended = (orderId: string, timeoutMs = 20_000) =>
-  waitFor(async () => {
-    const s = await saga(orderId);
-    return s && ['Completed', 'Compensated', 'CompensationFailed', 'Failed'].includes(s.status) && s;
-  }, `the saga of ${orderId} to end`, timeoutMs);
+  waitFor(
+    async () => {
+      const s = await saga(orderId);
+      return s && ['Completed', 'Compensated', 'CompensationFailed', 'Failed'].includes(s.status) && s;
+    },
+    `the saga of ${orderId} to end`,
+    timeoutMs,
+  );
 const participants = async (orderId: string) =>
   (await (await fetch(running.url(`/api/ops/sagas/${orderId}/participants`))).json()) as { consistent: boolean; problems: string[]; effects: Record<string, string> };
 

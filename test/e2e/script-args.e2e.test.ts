@@ -7,7 +7,9 @@ import { forEachLimit } from '../../src/shared/concurrency';
 import { repoRoot } from '../support/messaging-harness';
 
 const scriptsDir = join(repoRoot, 'dist', 'scripts');
-const scripts = readdirSync(scriptsDir).filter((f) => f.endsWith('.js')).sort();
+const scripts = readdirSync(scriptsDir)
+  .filter((f) => f.endsWith('.js'))
+  .sort();
 
 function run(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -51,14 +51,17 @@ describe('finding 4: continuation tokens', () => {
 });
 
 describe('finding 5 and 8: what the host answers itself is a JSON error', () => {
-  test.each(['/runtime/webhooks/durabletask/%ZZ', '/runtime/webhooks/durabletask/instances/%E0%A4%A', '/api/orders/%ZZ', '/%ZZ', '//%GA'])('%s: 400 ValidationFailed, before any other work, and nothing logged as an error', async (path) => {
-    const before = running.logs.filter((r) => r.level === 'error').length;
-    const answer = await get(path);
-    expect(answer.status).toBe(400);
-    expect(answer.contentType).toMatch(/^application\/json/);
-    expect(answer.body.error).toMatchObject({ code: 'ValidationFailed', target: 'path' });
-    expect(running.logs.filter((r) => r.level === 'error').length).toBe(before);
-  });
+  test.each(['/runtime/webhooks/durabletask/%ZZ', '/runtime/webhooks/durabletask/instances/%E0%A4%A', '/api/orders/%ZZ', '/%ZZ', '//%GA'])(
+    '%s: 400 ValidationFailed, before any other work, and nothing logged as an error',
+    async (path) => {
+      const before = running.logs.filter((r) => r.level === 'error').length;
+      const answer = await get(path);
+      expect(answer.status).toBe(400);
+      expect(answer.contentType).toMatch(/^application\/json/);
+      expect(answer.body.error).toMatchObject({ code: 'ValidationFailed', target: 'path' });
+      expect(running.logs.filter((r) => r.level === 'error').length).toBe(before);
+    },
+  );
 
   test.each([
     ['an unknown path', 'GET', '/api/no-such-function'],
@@ -139,7 +142,11 @@ describe('finding 3: bounded work before auth', () => {
   const MiB = 1024 * 1024;
 
   test('a declared 95 MiB body without credentials is answered 401 at once, before any of it is read', async () => {
-    const answer = await rawRequest(running.url('/'), ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${95 * MiB}`], [Buffer.from('{"messageType":')]);
+    const answer = await rawRequest(
+      running.url('/'),
+      ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${95 * MiB}`],
+      [Buffer.from('{"messageType":')],
+    );
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'AuthenticationRequired' } });
     expect(answer.bytesSent).toBeLessThan(100);
@@ -147,13 +154,21 @@ describe('finding 3: bounded work before auth', () => {
 
   test('a chunked body without credentials is cut once it passes 256 KiB: 401 long before the 8 MiB the client meant to send', async () => {
     const chunk = Buffer.concat([Buffer.from(`10000\r\n`), Buffer.alloc(0x10000, 0x61), Buffer.from('\r\n')]);
-    const answer = await rawRequest(running.url('/'), ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'x-api-key: wrong-key'], Array.from({ length: 128 }, () => chunk));
+    const answer = await rawRequest(
+      running.url('/'),
+      ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'x-api-key: wrong-key'],
+      Array.from({ length: 128 }, () => chunk),
+    );
     expect(answer.status).toBe(401);
     expect(answer.bytesSent).toBeLessThan(2 * MiB);
   });
 
-  test('with the key, a body over the app\'s host limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, 6 MiB in local.settings.json) is a 413 before it is read', async () => {
-    const answer = await rawRequest(running.url('/'), ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: text/csv', `x-api-key: ${API_KEY}`, `Content-Length: ${7 * MiB}`], [Buffer.from('a,b\n')]);
+  test("with the key, a body over the app's host limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, 6 MiB in local.settings.json) is a 413 before it is read", async () => {
+    const answer = await rawRequest(
+      running.url('/'),
+      ['POST /api/messages HTTP/1.1', 'Host: localhost', 'Content-Type: text/csv', `x-api-key: ${API_KEY}`, `Content-Length: ${7 * MiB}`],
+      [Buffer.from('a,b\n')],
+    );
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'PayloadTooLarge', message: expect.stringContaining('6291456') } });
     expect(answer.bytesSent).toBeLessThan(100);
@@ -192,7 +207,11 @@ describe('finding 6: card numbers anywhere but the card fields', () => {
   });
 
   test('a CSV row with a card number in a free-text cell is refused naming the row and field', async () => {
-    const res = await fetch(running.url('/api/messages'), { method: 'POST', headers: { 'content-type': 'text/csv', 'x-message-type': 'CancelOrder' }, body: `orderId,reason\no-card-8,"ok"\no-card-9,"pay with ${CARD}"\n` });
+    const res = await fetch(running.url('/api/messages'), {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', 'x-message-type': 'CancelOrder' },
+      body: `orderId,reason\no-card-8,"ok"\no-card-9,"pay with ${CARD}"\n`,
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { target?: string; details?: { target: string }[] } };
     expect(JSON.stringify(body)).toContain('rows[1].payload.reason');

@@ -21,7 +21,12 @@ async function main(): Promise<void> {
       let body = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       const text = body.toString().trim();
-      const items = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+      const items = text.startsWith('[')
+        ? (JSON.parse(text) as unknown[])
+        : text
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as unknown);
       received.push(...items);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ itemsReceived: items.length, itemsAccepted: items.length, errors: [] }));
@@ -44,7 +49,9 @@ async function main(): Promise<void> {
   observe('saga.step.duration', 42, { saga: 'orderFulfilmentSaga', step: 'confirmOrder', outcome: 'completed' });
   await monitor.flush();
   const deadline = Date.now() + 15_000;
-  const done = () => received.filter((e) => (e as { data: { baseType: string } }).data.baseType === 'RequestData').length >= 20 && received.some((e) => (e as { data: { baseType: string } }).data.baseType === 'MetricData');
+  const done = () =>
+    received.filter((e) => (e as { data: { baseType: string } }).data.baseType === 'RequestData').length >= 20 &&
+    received.some((e) => (e as { data: { baseType: string } }).data.baseType === 'MetricData');
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   process.stdout.write(`${JSON.stringify(received)}\n`);
   await monitor.shutdown().catch(() => undefined);

@@ -70,10 +70,7 @@ export const payloads = {
     },
     { requiredKeys: ['PurchaseOrderNumber', 'BuyerId', 'Currency', 'Lines'] },
   ),
-  'CustomerFeedback.v1': fc.record(
-    { customerId: id, orderId: id, rating: fc.integer({ min: 1, max: 5 }), comment: text(0, 60) },
-    { requiredKeys: ['customerId', 'rating'] },
-  ),
+  'CustomerFeedback.v1': fc.record({ customerId: id, orderId: id, rating: fc.integer({ min: 1, max: 5 }), comment: text(0, 60) }, { requiredKeys: ['customerId', 'rating'] }),
   'CreateOrder.v1': fc.record({ orderId: entityId, customerId: entityId, items: fc.array(line, { maxLength: 4 }) }),
   'AddOrderItem.v1': fc.record({ orderId: entityId, sku: entityId, quantity: fc.integer({ min: 1, max: 1_000_000 }), unitPrice: price }),
   'RemoveOrderItem.v1': fc.record({ orderId: entityId, sku: entityId }),

@@ -38,7 +38,10 @@ export interface DocumentBackend {
 
 export const contractCosmosFile = join(repoRoot, 'test', 'contract', 'cosmos-contract.yaml');
 
-export function embeddedDocumentHarness(definition: CosmosDefinition = loadCosmosDefinition(contractCosmosFile), file = ':memory:'): DocumentHarness & { store: EmbeddedDocumentStore; clock: ManualClock } {
+export function embeddedDocumentHarness(
+  definition: CosmosDefinition = loadCosmosDefinition(contractCosmosFile),
+  file = ':memory:',
+): DocumentHarness & { store: EmbeddedDocumentStore; clock: ManualClock } {
   const db = openDatabase(file);
   const commit = new GroupCommit(db);
   const clock = new ManualClock();
@@ -107,7 +110,10 @@ export function realCosmosBackend(): DocumentBackend | { skip: string } {
       const base = loadCosmosDefinition(contractCosmosFile);
       const definition: CosmosDefinition = { cosmos: { ...base.cosmos, databaseName: `contract-${Date.now().toString(36)}-${process.pid}` } };
       return cosmosHarness('Cosmos DB', client, definition, async () => {
-        await client.database(definition.cosmos.databaseName).delete().catch(() => undefined);
+        await client
+          .database(definition.cosmos.databaseName)
+          .delete()
+          .catch(() => undefined);
         client.dispose();
       });
     },

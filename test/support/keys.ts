@@ -15,7 +15,9 @@ export const testSecret = (byte: number) => Buffer.alloc(32, byte).toString('bas
 
 export const signingSetting = (doc: { current: string; rotationWindow?: string; keys: Record<string, { secret: string; retiredAt?: string }> }) => JSON.stringify(doc);
 
-export const testSigningKeys: SigningKeyring = parseSigningKeys(signingSetting({ current: 'k2', keys: { k1: { secret: testSecret(1), retiredAt: '2026-01-01T00:00:00Z' }, k2: { secret: testSecret(2) } } }));
+export const testSigningKeys: SigningKeyring = parseSigningKeys(
+  signingSetting({ current: 'k2', keys: { k1: { secret: testSecret(1), retiredAt: '2026-01-01T00:00:00Z' }, k2: { secret: testSecret(2) } } }),
+);
 export const testEncryptionKeys: EncryptionKeyring = parseEncryptionKeys(JSON.stringify({ current: 'e2', keys: { e1: testSecret(11), e2: testSecret(12) } }));
 
 export function testFieldProtector(registry = SchemaRegistry.load(), keys: EncryptionKeyring = testEncryptionKeys): FieldProtector {

@@ -77,9 +77,7 @@ export function azureHarnessConfig(): { env: NodeJS.ProcessEnv } | { skip: strin
 
 async function ensureEntities(env: NodeJS.ProcessEnv, topology: TopologyDefinition): Promise<void> {
   const { ServiceBusAdministrationClient } = await import('@azure/service-bus');
-  const admin = env.SB_TEST
-    ? new ServiceBusAdministrationClient(env.SB_TEST)
-    : new ServiceBusAdministrationClient(env.SB_TEST__fullyQualifiedNamespace!, credentialFor('SB_TEST', env));
+  const admin = env.SB_TEST ? new ServiceBusAdministrationClient(env.SB_TEST) : new ServiceBusAdministrationClient(env.SB_TEST__fullyQualifiedNamespace!, credentialFor('SB_TEST', env));
   for (const q of topology.serviceBus.queues) {
     if (await admin.queueExists(q.name)) continue;
     const { name, ...options } = q;
@@ -94,7 +92,10 @@ async function ensureEntities(env: NodeJS.ProcessEnv, topology: TopologyDefiniti
       if (rules?.length) {
         await admin.deleteRule(t.name, name, '$Default');
         for (const r of rules) {
-          const filter = r.filterType === 'SqlFilter' ? { sqlExpression: r.sqlFilter!.sqlExpression } : { ...r.correlationFilter, subject: r.correlationFilter!.label, applicationProperties: r.correlationFilter!.properties };
+          const filter =
+            r.filterType === 'SqlFilter'
+              ? { sqlExpression: r.sqlFilter!.sqlExpression }
+              : { ...r.correlationFilter, subject: r.correlationFilter!.label, applicationProperties: r.correlationFilter!.properties };
           await admin.createRule(t.name, name, r.name, filter);
         }
       }

@@ -96,7 +96,9 @@ describe('audit queries', () => {
     s.at('2026-01-15T09:10:00.000Z');
     await s.log.record(entry({ kind: 'ops', action: 'deadletters.purge', target: 'deadletters:inbound', caller: OPS, correlationId: 'c-purge' }));
     s.at('2026-01-15T09:30:00.000Z');
-    await s.log.record(entry({ kind: 'read', action: 'ops.readAudit', target: 'audit', outcome: 'refused', status: 403, caller: { name: 'shop', kind: 'apiKey', roles: ['orders.write'] }, correlationId: 'c-refused' }));
+    await s.log.record(
+      entry({ kind: 'read', action: 'ops.readAudit', target: 'audit', outcome: 'refused', status: 403, caller: { name: 'shop', kind: 'apiKey', roles: ['orders.write'] }, correlationId: 'c-refused' }),
+    );
     return s;
   }
   const q = (over: Partial<Parameters<AuditLog['query']>[0]> = {}) => ({ since: new Date('2026-01-14T00:00:00Z'), until: new Date('2026-01-15T23:00:00Z'), limit: 100, ...over });
@@ -137,7 +139,16 @@ describe('audit queries', () => {
       action: 'order.create',
       limit: 5,
     });
-    for (const bad of <Record<string, string>[]>[{ since: 'yesterday' }, { until: '2026-13-45' }, { since: '2026-01-16T00:00:00Z', until: '2026-01-15T00:00:00Z' }, { since: '2025-01-01' }, { limit: '0' }, { limit: '5000' }, { limit: 'ten' }, { outcome: 'maybe' }]) {
+    for (const bad of <Record<string, string>[]>[
+      { since: 'yesterday' },
+      { until: '2026-13-45' },
+      { since: '2026-01-16T00:00:00Z', until: '2026-01-15T00:00:00Z' },
+      { since: '2025-01-01' },
+      { limit: '0' },
+      { limit: '5000' },
+      { limit: 'ten' },
+      { outcome: 'maybe' },
+    ]) {
       expect(() => parseAuditQuery(params(bad), now)).toThrow(ValidationError);
     }
     expect(() => parseAuditQuery(params({ since: '2025-01-01' }), now)).toThrow(`at most ${AUDIT_QUERY_MAX_DAYS} days`);

@@ -29,9 +29,10 @@ test('a required dependency missing from the lock is an error, not an undercount
 test("the app's production closure is exactly the lock's non-dev packages", () => {
   const real = readLockfile(repoRoot);
   // npm counts a workspace package's dependencies as production ones; the local Azure
-  // (packages/local-azure) is a dev dependency of the app, so what only it needs is not the app's.
+  // (packages/local-azure) and the lint tools (tools/lint) are dev dependencies of the app, so
+  // what only they need is not the app's.
   const app = productionClosure(repoRoot, real);
-  const hostOnly = new Set(dependencyClosure(real, ['@backbone/local-azure']).filter((path) => !app.includes(path)));
+  const hostOnly = new Set(dependencyClosure(real, ['@backbone/local-azure', '@backbone/lint-tools']).filter((path) => !app.includes(path)));
   const nonDev = Object.entries(real.packages)
     .filter(([path, p]) => path.includes('node_modules/') && !p.dev && !hostOnly.has(path))
     .map(([path]) => path)

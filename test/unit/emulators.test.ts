@@ -19,7 +19,9 @@ test('emulators/eventhubs/Config.json is current with config/eventhubs.yaml', ()
 });
 
 test("the Service Bus emulator config keeps within the emulator's schema: one namespace sbemulatorns, Sql/Correlation filters, TTL ≤ 1 h, every topic subscribed", () => {
-  const c = committed('servicebus') as { UserConfig: { Namespaces: { Name: string; Queues: { Properties: Record<string, unknown> }[]; Topics: { Subscriptions: { Rules: { Properties: { FilterType: string } }[] }[] }[] }[] } };
+  const c = committed('servicebus') as {
+    UserConfig: { Namespaces: { Name: string; Queues: { Properties: Record<string, unknown> }[]; Topics: { Subscriptions: { Rules: { Properties: { FilterType: string } }[] }[] }[] }[] };
+  };
   expect(c.UserConfig.Namespaces.map((n) => n.Name)).toEqual(['sbemulatorns']);
   const ns = c.UserConfig.Namespaces[0]!;
   for (const q of ns.Queues) {

@@ -95,7 +95,8 @@ describe('the protector', () => {
   test('at the ingress: derives last4 and brand, encrypts the configured fields, leaves the rest', () => {
     const out = fields.protect('CreateOrder', checkout()) as Checkout;
     expect(out.payment.card).toMatchObject({ last4: '0005', brand: 'amex' });
-    for (const v of [out.payment.card.number, out.payment.card.holder, out.payment.card.expiry, out.customer.email, out.shippingAddress.line1, out.shippingAddress.postalCode]) expect(isSealed(v)).toBe(true);
+    for (const v of [out.payment.card.number, out.payment.card.holder, out.payment.card.expiry, out.customer.email, out.shippingAddress.line1, out.shippingAddress.postalCode])
+      expect(isSealed(v)).toBe(true);
     expect(out.shippingAddress).toMatchObject({ city: 'Berlin', country: 'DE' });
     expect(JSON.stringify(out)).not.toContain('378282246310005');
     expect(() => registry.validatePayload(registry.get('CreateOrder.v1'), out)).not.toThrow();
@@ -144,9 +145,15 @@ describe('the protector', () => {
       mkdirSync(join(dir, 'schemas', 'json'), { recursive: true });
       writeFileSync(join(dir, 'schemas', 'catalog.yaml'), 'messages:\n  Contacts.v1:\n    description: contacts\n');
       const email = { type: 'string', anyOf: [{ format: 'email' }, { pattern: SEALED_PATTERN }] };
-      writeFileSync(join(dir, 'schemas', 'json', 'Contacts.v1.json'), JSON.stringify({ $id: 'Contacts.v1', type: 'object', required: ['id'], properties: { id: { type: 'string' }, emails: { type: 'array', items: email } } }));
+      writeFileSync(
+        join(dir, 'schemas', 'json', 'Contacts.v1.json'),
+        JSON.stringify({ $id: 'Contacts.v1', type: 'object', required: ['id'], properties: { id: { type: 'string' }, emails: { type: 'array', items: email } } }),
+      );
       const catalog = SchemaRegistry.load(join(dir, 'schemas'));
-      writeFileSync(join(dir, 'fe.yaml'), 'messageTypes:\n  Contacts:\n    bind: id\n    encrypt: ["emails[*]"]\nconsumers:\n  mailer:\n    why: sends the mail\n    decrypt:\n      Contacts: ["emails[*]"]\n');
+      writeFileSync(
+        join(dir, 'fe.yaml'),
+        'messageTypes:\n  Contacts:\n    bind: id\n    encrypt: ["emails[*]"]\nconsumers:\n  mailer:\n    why: sends the mail\n    decrypt:\n      Contacts: ["emails[*]"]\n',
+      );
       const p = new FieldProtector(loadFieldEncryptionConfig(join(dir, 'fe.yaml'), catalog), () => testEncryptionKeys);
       const out = p.protect('Contacts', { id: 'c-1', emails: ['a@example.com', 'b@example.com'] }) as { id: string; emails: string[] };
       expect(out.emails.every(isSealed)).toBe(true);
@@ -184,8 +191,16 @@ describe('config/field-encryption.yaml is checked against the catalog at load', 
       'messageTypes:\n  CreateOrder:\n    bind: orderId\n    encrypt: [payment.card.number]\nconsumers:\n  x:\n    why: y\n    decrypt:\n      CreateOrder: [payment.card.holder]\n',
       /payment\.card\.holder is not an encrypted field of CreateOrder/,
     ],
-    ['an unknown derivation', 'messageTypes:\n  CreateOrder:\n    bind: orderId\n    encrypt: [payment.card.number]\n    derive:\n      payment.card.last4: { from: payment.card.number, as: first6 }\n', /must be equal to one of the allowed values/],
-    ['a consumer without a reason', 'messageTypes:\n  CreateOrder:\n    bind: orderId\n    encrypt: [payment.card.number]\nconsumers:\n  x:\n    decrypt:\n      CreateOrder: [payment.card.number]\n', /must have required property 'why'/],
+    [
+      'an unknown derivation',
+      'messageTypes:\n  CreateOrder:\n    bind: orderId\n    encrypt: [payment.card.number]\n    derive:\n      payment.card.last4: { from: payment.card.number, as: first6 }\n',
+      /must be equal to one of the allowed values/,
+    ],
+    [
+      'a consumer without a reason',
+      'messageTypes:\n  CreateOrder:\n    bind: orderId\n    encrypt: [payment.card.number]\nconsumers:\n  x:\n    decrypt:\n      CreateOrder: [payment.card.number]\n',
+      /must have required property 'why'/,
+    ],
   ])('%s fails, naming it', (_what, yaml, message) => {
     expect(load(yaml)).toThrow(message);
   });

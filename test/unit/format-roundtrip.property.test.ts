@@ -16,8 +16,7 @@ for (const [model] of Object.entries(payloads)) {
   for (const a of formats) for (const b of formats) if (a !== b) cases.push([model, a, b]);
 }
 
-const hasEmptyArray = (v: unknown): boolean =>
-  Array.isArray(v) ? v.length === 0 || v.some(hasEmptyArray) : typeof v === 'object' && v !== null && Object.values(v).some(hasEmptyArray);
+const hasEmptyArray = (v: unknown): boolean => (Array.isArray(v) ? v.length === 0 || v.some(hasEmptyArray) : typeof v === 'object' && v !== null && Object.values(v).some(hasEmptyArray));
 
 test('every model of the catalog has a generator here', () => {
   expect(Object.keys(payloads).sort()).toEqual(

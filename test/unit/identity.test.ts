@@ -77,8 +77,20 @@ describe('API keys', () => {
     [JSON.stringify([{ name: 'a', sha256: 'abc', roles: ['ops'] }]), /API_KEYS\[0\]\.sha256 must be the key's SHA-256/],
     [JSON.stringify([{ name: 'a', sha256: hashApiKey('k'), roles: [] }]), /roles must list at least one/],
     [JSON.stringify([{ name: 'a', sha256: hashApiKey('k'), roles: ['admin'] }]), /unknown role "admin"/],
-    [JSON.stringify([{ name: 'a', sha256: hashApiKey('k'), roles: ['ops'] }, { name: 'a', sha256: hashApiKey('j'), roles: ['ops'] }]), /API_KEYS\[1\]\.name: "a" is used twice/],
-    [JSON.stringify([{ name: 'a', sha256: hashApiKey('k'), roles: ['ops'] }, { name: 'b', sha256: hashApiKey('k'), roles: ['ops'] }]), /the same key is listed twice/],
+    [
+      JSON.stringify([
+        { name: 'a', sha256: hashApiKey('k'), roles: ['ops'] },
+        { name: 'a', sha256: hashApiKey('j'), roles: ['ops'] },
+      ]),
+      /API_KEYS\[1\]\.name: "a" is used twice/,
+    ],
+    [
+      JSON.stringify([
+        { name: 'a', sha256: hashApiKey('k'), roles: ['ops'] },
+        { name: 'b', sha256: hashApiKey('k'), roles: ['ops'] },
+      ]),
+      /the same key is listed twice/,
+    ],
   ])('a broken API_KEYS is refused, naming the problem: %s', (text, message) => {
     expect(() => parseApiKeys(text)).toThrow(message);
   });
@@ -94,7 +106,7 @@ describe('API keys', () => {
 });
 
 describe('the App Service client principal', () => {
-  test("names the caller by name_typ and gives every claim of role_typ as a role", () => {
+  test('names the caller by name_typ and gives every claim of role_typ as a role', () => {
     expect(parseClientPrincipal(principal(ENTRA_PRINCIPAL))).toEqual({
       identityProvider: 'aad',
       name: 'ada@contoso.com',

@@ -17,8 +17,7 @@ const request = (body: unknown, headers: Record<string, string> = {}, contentTyp
   body: Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
   header: (name: string) => headers[name.toLowerCase()] ?? null,
 });
-const accept = (req: ReturnType<typeof request> & { traceparent?: string }, sender = new RecordingSender()) =>
-  acceptMessage(req, { sender, registry, fields, now }) as Promise<Accepted>;
+const accept = (req: ReturnType<typeof request> & { traceparent?: string }, sender = new RecordingSender()) => acceptMessage(req, { sender, registry, fields, now }) as Promise<Accepted>;
 
 describe('ingress: given a request, when it is accepted, then one message is on the inbound queue', () => {
   test('the envelope is completed and mapped onto Service Bus properties', async () => {

@@ -146,7 +146,9 @@ describe('CSV: cells and column paths, before any payload is written', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted2).toBeUndefined();
     expect(Object.keys(payload)).toEqual(['__proto__', 'constructor', 'orderId']);
-    expect(() => registry.validatePayload(registry.get('OrderPlaced.v1'), payload)).toThrow(expect.objectContaining({ details: expect.arrayContaining([{ target: 'payload.__proto__', message: 'is not allowed here' }]) }));
+    expect(() => registry.validatePayload(registry.get('OrderPlaced.v1'), payload)).toThrow(
+      expect.objectContaining({ details: expect.arrayContaining([{ target: 'payload.__proto__', message: 'is not allowed here' }]) }),
+    );
   });
 });
 

@@ -72,7 +72,11 @@ describe('canonical form', () => {
     expect(canonicalForm({ messageId: 'm', correlationId: 'c', applicationProperties: { priority: 'high', traceparent: 'not signed' }, body: Buffer.from('body') }, TO)).toEqual(expected);
     // and the MAC is HMAC-SHA256 of it with the key's secret
     const signed = signMessage<OutgoingMessage>({ messageId: 'm', correlationId: 'c', applicationProperties: { priority: 'high' }, body: Buffer.from('body') }, keys, TO);
-    expect(signed.applicationProperties!.sig).toBe(createHmac('sha256', Buffer.from(testSecret(2), 'base64')).update(expected).digest('base64'));
+    expect(signed.applicationProperties!.sig).toBe(
+      createHmac('sha256', Buffer.from(testSecret(2), 'base64'))
+        .update(expected)
+        .digest('base64'),
+    );
     expect(signed.applicationProperties!.sigKeyId).toBe('k2');
   });
 });

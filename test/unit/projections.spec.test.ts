@@ -27,14 +27,19 @@ const [o1a, o1b, o1c, o1d] = o1;
 
 describe('order-summary', () => {
   const spec = projectionSpec(orderSummaryView);
-  const summaryOfO1 = { 'g1:order:o-1': { pk: 'order:o-1', kind: 'order-summary', version: 4, state: { orderId: 'o-1', customerId: 'c-1', status: 'submitted', itemCount: 3, total: 25, lines: [line('A', 2, 10), line('B', 1, 5)] } } };
+  const summaryOfO1 = {
+    'g1:order:o-1': {
+      pk: 'order:o-1',
+      kind: 'order-summary',
+      version: 4,
+      state: { orderId: 'o-1', customerId: 'c-1', status: 'submitted', itemCount: 3, total: 25, lines: [line('A', 2, 10), line('B', 1, 5)] },
+    },
+  };
 
   test('given an order created, filled and submitted, then its summary', () => spec.given(o1).then(summaryOfO1));
   test('every batch delivered twice: the same summary', () => spec.given(o1).whenDelivered([o1a!, o1b!], [o1a!, o1b!], [o1c!, o1d!], [o1c!, o1d!]).then(summaryOfO1));
-  test('the later events first: the earlier ones are read from the store, the same summary', () =>
-    spec.given(o1).whenDelivered([o1c!, o1d!], [o1a!, o1b!]).thenSameAsInOrder());
-  test('a cancelled order', () =>
-    spec.given(o2).then({ 'g1:order:o-2': { version: 4, state: { status: 'cancelled', cancelReason: 'changed my mind', total: 10 } } }));
+  test('the later events first: the earlier ones are read from the store, the same summary', () => spec.given(o1).whenDelivered([o1c!, o1d!], [o1a!, o1b!]).thenSameAsInOrder());
+  test('a cancelled order', () => spec.given(o2).then({ 'g1:order:o-2': { version: 4, state: { status: 'cancelled', cancelReason: 'changed my mind', total: 10 } } }));
 });
 
 describe('customer-orders', () => {
@@ -66,8 +71,7 @@ describe('sales-report', () => {
     const [c, a, s, x] = o2;
     return spec.given(o1, o2, o3).whenDelivered(o1, [x!], [c!, a!, s!], o3).then(report);
   });
-  test('a draft cancelled before submitting counts nothing', () =>
-    spec.given(stream('order-o-9', [created('o-9'), added(line('A', 1, 10)), cancelled('draft')])).then({}));
+  test('a draft cancelled before submitting counts nothing', () => spec.given(stream('order-o-9', [created('o-9'), added(line('A', 1, 10)), cancelled('draft')])).then({}));
 });
 
 describe('inventory-availability', () => {

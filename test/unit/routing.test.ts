@@ -66,12 +66,26 @@ describe('route conditions: groups nest', () => {
       all: [
         { field: 'messageType', operator: 'equals', value: 'OrderPlaced' },
         { any: [{ field: 'headers.priority', operator: 'equals', value: 'urgent' }, { not: { field: 'payload.totalAmount', operator: 'less_than', value: 1000 } }] },
-        { not: { any: [{ field: 'payload.currency', operator: 'equals', value: 'USD' }, { field: 'payload.coupon', operator: 'exists' }] } },
+        {
+          not: {
+            any: [
+              { field: 'payload.currency', operator: 'equals', value: 'USD' },
+              { field: 'payload.coupon', operator: 'exists' },
+            ],
+          },
+        },
       ],
     };
     expect(holds(condition)).toBe(true);
     expect(holds({ all: [condition, { field: 'payload.currency', operator: 'equals', value: 'USD' }] })).toBe(false);
-    expect(holds({ any: [{ field: 'messageType', operator: 'equals', value: 'X' }, { field: 'messageType', operator: 'equals', value: 'Y' }] })).toBe(false);
+    expect(
+      holds({
+        any: [
+          { field: 'messageType', operator: 'equals', value: 'X' },
+          { field: 'messageType', operator: 'equals', value: 'Y' },
+        ],
+      }),
+    ).toBe(false);
   });
 
   test.each<[string, unknown, string]>([
@@ -142,15 +156,51 @@ describe('route table: order, recipient lists, default', () => {
 describe('route table: a bad file fails with the route and field at fault', () => {
   test.each([
     ['an unknown operator', `routes:\n  - { name: r1, conditions: { field: a, operator: bigger }, destinations: ${dest} }`, "route 'r1': conditions.operator: operator must be one of"],
-    ['a nested condition error', `routes:\n  - { name: r2, conditions: { all: [{ field: a, operator: exists }, { field: b, operator: in, value: x }] }, destinations: ${dest} }`, "route 'r2': conditions.all[1].value"],
-    ['an unknown queue', `routes:\n  - { name: r3, conditions: { field: a, operator: exists }, destinations: [{ queue: nowhere }] }`, "route 'r3': destinations[0].queue: queue 'nowhere' is not in the topology"],
-    ['an unknown transform', `routes:\n  - { name: r4, conditions: { field: a, operator: exists }, destinations: [{ topic: order-events, transform: nope }] }`, "route 'r4': destinations[0].transform: no transform named 'nope'"],
-    ['a session queue without sessionId', `routes:\n  - { name: r5, conditions: { field: a, operator: exists }, destinations: [{ queue: inventory-updates }] }`, "route 'r5': destinations[0].sessionId"],
-    ['a chain that does not exist', `routes:\n  - { name: r6, conditions: { field: messageType, operator: equals, value: OrderCancelled }, destinations: [{ topic: order-events, format: avro }] }`, "route 'r6': destinations[0]: No chain of transforms leads from OrderCancelled.v1:json to OrderCancelled.v1:avro"],
-    ['an unknown key', `routes:\n  - { name: r7, conditions: { field: a, operator: exists }, destinations: ${dest}, retries: 3 }`, 'route \'r7\': (route): must NOT have additional properties "retries"'],
-    ['a duplicate name', `routes:\n  - { name: r8, conditions: { field: a, operator: exists }, destinations: ${dest} }\n  - { name: r8, conditions: { field: a, operator: exists }, destinations: ${dest} }`, "route 'r8': name: another route has this name"],
-    ['a default route with conditions', `routes:\n  - { name: r9, default: true, conditions: { field: a, operator: exists }, destinations: ${dest} }`, "route 'r9': conditions: the default route takes no conditions"],
-    ['a bad template', `routes:\n  - { name: r10, conditions: { field: a, operator: exists }, destinations: [{ queue: inventory-updates, sessionId: "{payload..sku}" }] }`, "route 'r10': destinations[0].sessionId"],
+    [
+      'a nested condition error',
+      `routes:\n  - { name: r2, conditions: { all: [{ field: a, operator: exists }, { field: b, operator: in, value: x }] }, destinations: ${dest} }`,
+      "route 'r2': conditions.all[1].value",
+    ],
+    [
+      'an unknown queue',
+      `routes:\n  - { name: r3, conditions: { field: a, operator: exists }, destinations: [{ queue: nowhere }] }`,
+      "route 'r3': destinations[0].queue: queue 'nowhere' is not in the topology",
+    ],
+    [
+      'an unknown transform',
+      `routes:\n  - { name: r4, conditions: { field: a, operator: exists }, destinations: [{ topic: order-events, transform: nope }] }`,
+      "route 'r4': destinations[0].transform: no transform named 'nope'",
+    ],
+    [
+      'a session queue without sessionId',
+      `routes:\n  - { name: r5, conditions: { field: a, operator: exists }, destinations: [{ queue: inventory-updates }] }`,
+      "route 'r5': destinations[0].sessionId",
+    ],
+    [
+      'a chain that does not exist',
+      `routes:\n  - { name: r6, conditions: { field: messageType, operator: equals, value: OrderCancelled }, destinations: [{ topic: order-events, format: avro }] }`,
+      "route 'r6': destinations[0]: No chain of transforms leads from OrderCancelled.v1:json to OrderCancelled.v1:avro",
+    ],
+    [
+      'an unknown key',
+      `routes:\n  - { name: r7, conditions: { field: a, operator: exists }, destinations: ${dest}, retries: 3 }`,
+      'route \'r7\': (route): must NOT have additional properties "retries"',
+    ],
+    [
+      'a duplicate name',
+      `routes:\n  - { name: r8, conditions: { field: a, operator: exists }, destinations: ${dest} }\n  - { name: r8, conditions: { field: a, operator: exists }, destinations: ${dest} }`,
+      "route 'r8': name: another route has this name",
+    ],
+    [
+      'a default route with conditions',
+      `routes:\n  - { name: r9, default: true, conditions: { field: a, operator: exists }, destinations: ${dest} }`,
+      "route 'r9': conditions: the default route takes no conditions",
+    ],
+    [
+      'a bad template',
+      `routes:\n  - { name: r10, conditions: { field: a, operator: exists }, destinations: [{ queue: inventory-updates, sessionId: "{payload..sku}" }] }`,
+      "route 'r10': destinations[0].sessionId",
+    ],
   ])('%s', (_name, yaml, message) => {
     expect(() => table(yaml)).toThrow(RoutesFileError);
     expect(() => table(yaml)).toThrow(message);
@@ -169,7 +219,13 @@ describe('route table: reloads when the file changes', () => {
     writeFileSync(file, `routes:\n  - { name: v1, conditions: { field: messageType, operator: exists }, destinations: ${dest} }\n`);
     let now = 0;
     const errors: Error[] = [];
-    const source = new RouteTableSource(file, deps, (e) => errors.push(e), 1000, () => now);
+    const source = new RouteTableSource(
+      file,
+      deps,
+      (e) => errors.push(e),
+      1000,
+      () => now,
+    );
     expect(source.current().routes.map((r) => r.name)).toEqual(['v1']);
     writeFileSync(file, `routes:\n  - { name: v2, conditions: { field: messageType, operator: exists }, destinations: ${dest} }\n`);
     utimesSync(file, new Date(), new Date(Date.now() + 5000));

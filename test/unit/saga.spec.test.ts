@@ -37,19 +37,10 @@ test('given a transient error twice, then the step is retried and the saga compl
     calls: ['validateOrder', 'reserveInventory', 'reserveInventory', 'reserveInventory', ...STEPS.slice(2), 'recordSagaOutcome'],
   }));
 
-test("given a step that keeps failing, then after its five attempts its own compensation runs first (its outcome is unknown)", () =>
+test('given a step that keeps failing, then after its five attempts its own compensation runs first (its outcome is unknown)', () =>
   spec.given({ createShipment: { throw: 'shipping down' } }).then({
     status: { status: 'Compensated', failedStep: 'createShipment', completedSteps: upTo('capturePayment') },
-    calls: [
-      ...upTo('capturePayment'),
-      ...Array(5).fill('createShipment'),
-      'cancelShipment',
-      'refundPayment',
-      'voidPayment',
-      'releaseInventory',
-      'rejectOrder',
-      'recordSagaOutcome',
-    ],
+    calls: [...upTo('capturePayment'), ...Array(5).fill('createShipment'), 'cancelShipment', 'refundPayment', 'voidPayment', 'releaseInventory', 'rejectOrder', 'recordSagaOutcome'],
   }));
 
 test('given a fraud check that asks for approval and an approval, then the saga goes on and completes', () =>

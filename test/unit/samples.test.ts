@@ -17,10 +17,7 @@ const submit = (file: string, contentType: string, headers: Record<string, strin
   const sender = new RecordingSender();
   return {
     sender,
-    result: acceptMessage(
-      { contentType, body: read(file), header: (name) => headers[name.toLowerCase()] ?? null },
-      { sender, registry, fields, now: () => new Date('2026-01-15T10:30:00Z') },
-    ),
+    result: acceptMessage({ contentType, body: read(file), header: (name) => headers[name.toLowerCase()] ?? null }, { sender, registry, fields, now: () => new Date('2026-01-15T10:30:00Z') }),
   };
 };
 

@@ -52,7 +52,12 @@ test('a resubmitted dead letter is re-signed (its messageId changed) and verifie
 
 test.each([
   ['an unsigned dead letter', () => message('d'), 'MaxDeliveryCountExceeded', /does not carry a valid signature \(unsigned/],
-  ['a tampered one', () => ({ ...signMessage(message('e'), testSigningKeys, 'contract-basic'), body: Buffer.from('{"n":"tampered"}') }), 'RetriesExhausted', /does not carry a valid signature \(mismatch/],
+  [
+    'a tampered one',
+    () => ({ ...signMessage(message('e'), testSigningKeys, 'contract-basic'), body: Buffer.from('{"n":"tampered"}') }),
+    'RetriesExhausted',
+    /does not carry a valid signature \(mismatch/,
+  ],
   ['one dead-lettered SignatureInvalid', () => signMessage(message('f'), testSigningKeys, 'contract-basic'), 'SignatureInvalid', /failed signature verification/],
 ])('%s is refused (422) and stays where it is', async (_what, make, reason, why) => {
   const seq = await deadLettered(make(), reason);

@@ -4,16 +4,7 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import {
-  batchCorrelation,
-  currentCorrelationId,
-  currentTraceparent,
-  formatTraceparent,
-  inSpan,
-  inSpansPerTransaction,
-  parseTraceparent,
-  withCorrelation,
-} from '../../src/observability/tracing';
+import { batchCorrelation, currentCorrelationId, currentTraceparent, formatTraceparent, inSpan, inSpansPerTransaction, parseTraceparent, withCorrelation } from '../../src/observability/tracing';
 
 const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -21,7 +12,15 @@ describe('traceparent', () => {
   test('a valid one parses and formats back; malformed, all-zero and version ff do not parse', () => {
     expect(formatTraceparent(parseTraceparent(PARENT)!)).toBe(PARENT);
     expect(parseTraceparent(PARENT.toUpperCase())?.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
-    for (const bad of ['', 'garbage', '00-00000000000000000000000000000000-b7ad6b7169203331-01', '00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01', 'ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', undefined, null]) {
+    for (const bad of [
+      '',
+      'garbage',
+      '00-00000000000000000000000000000000-b7ad6b7169203331-01',
+      '00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01',
+      'ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      undefined,
+      null,
+    ]) {
       expect(parseTraceparent(bad)).toBeUndefined();
     }
   });
@@ -54,9 +53,7 @@ describe('with an SDK', () => {
   beforeEach(() => exporter.reset());
 
   test('spans nest, carry the correlationId, and a failure marks the span and rethrows', async () => {
-    await expect(
-      inSpan('outer', { parent: PARENT, correlationId: 'corr-2' }, () => inSpan('inner', {}, async () => Promise.reject(new Error('boom')))),
-    ).rejects.toThrow('boom');
+    await expect(inSpan('outer', { parent: PARENT, correlationId: 'corr-2' }, () => inSpan('inner', {}, async () => Promise.reject(new Error('boom'))))).rejects.toThrow('boom');
     const [inner, outer] = exporter.getFinishedSpans();
     expect(outer!.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
     expect(inner!.parentSpanContext?.spanId).toBe(outer!.spanContext().spanId);

@@ -44,7 +44,9 @@ describe('the transform graph', () => {
 
   test('a step that fails names itself', () => {
     const bad = doc('OrderPlaced.v1', '<not-a-message/>', 'xml');
-    expect(() => graph.run(bad, graph.plan({ model: 'OrderPlaced.v1', format: 'xml' }, { format: 'json' }))).toThrow(/OrderPlaced.v1:xml-to-json: <not-a-message> is not an XML form of OrderPlaced.v1/);
+    expect(() => graph.run(bad, graph.plan({ model: 'OrderPlaced.v1', format: 'xml' }, { format: 'json' }))).toThrow(
+      /OrderPlaced.v1:xml-to-json: <not-a-message> is not an XML form of OrderPlaced.v1/,
+    );
   });
 
   test('XML cannot carry control characters: the conversion fails rather than corrupting the text', () => {

@@ -84,4 +84,3 @@ export class DocumentStoreError extends Error {
 
 export const MAX_BATCH_OPERATIONS = 100;
 export const MAX_ITEM_BYTES = 2 * 1024 * 1024;
-

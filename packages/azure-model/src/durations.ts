@@ -16,9 +16,7 @@ export function parseIsoDuration(text: string): number {
     throw new RangeError(`"${text}" is not an ISO 8601 duration (e.g. PT30S, PT1M, P14D)`);
   }
   const n = (i: number) => (m[i] ? Number(m[i]) : 0);
-  return Math.round(
-    n(1) * 365 * DAY + n(2) * 30 * DAY + n(3) * 7 * DAY + n(4) * DAY + n(5) * HOUR + n(6) * MINUTE + n(7) * SECOND,
-  );
+  return Math.round(n(1) * 365 * DAY + n(2) * 30 * DAY + n(3) * 7 * DAY + n(4) * DAY + n(5) * HOUR + n(6) * MINUTE + n(7) * SECOND);
 }
 
 /** .NET TimeSpan ("[d.]hh:mm[:ss[.fffffff]]") → ms. */
@@ -26,9 +24,7 @@ export function parseTimeSpan(text: string): number {
   const m = TIMESPAN.exec(text.trim());
   if (!m) throw new RangeError(`"${text}" is not a TimeSpan (e.g. 00:05:00)`);
   const fraction = m[5] ? Number(`0.${m[5]}`) * SECOND : 0;
-  return Math.round(
-    Number(m[1] ?? 0) * DAY + Number(m[2]) * HOUR + Number(m[3]) * MINUTE + Number(m[4] ?? 0) * SECOND + fraction,
-  );
+  return Math.round(Number(m[1] ?? 0) * DAY + Number(m[2]) * HOUR + Number(m[3]) * MINUTE + Number(m[4] ?? 0) * SECOND + fraction);
 }
 
 /** Accepts either notation, as settings written by people mix them. */

@@ -6,16 +6,7 @@
 // app knows (its own auth rules, the development keys it needs) without the host importing it.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DocumentContainer } from './documents';
-import type {
-  DeadLetterOptions,
-  EntityDescription,
-  EntityRuntimeProperties,
-  OutgoingMessage,
-  PropertyValue,
-  ReceivedMessage,
-  ReceiveOptions,
-  SessionLock,
-} from './service-bus';
+import type { DeadLetterOptions, EntityDescription, EntityRuntimeProperties, OutgoingMessage, PropertyValue, ReceivedMessage, ReceiveOptions, SessionLock } from './service-bus';
 
 /** The embedded Service Bus namespace, called in process (settlement by lock token). */
 export interface LocalServiceBus {
@@ -81,10 +72,7 @@ export function setLocalAzureRuntime(runtime: LocalAzureRuntime | undefined): vo
 export function getLocalAzureRuntime(): LocalAzureRuntime {
   const runtime = (globalThis as Holder)[KEY];
   if (!runtime) {
-    throw new Error(
-      'A connection is set to "UseEmbeddedHost=true" but no local Azure is running in this process. ' +
-        'Start the app with `npm start`, or point the connection setting at Azure.',
-    );
+    throw new Error('A connection is set to "UseEmbeddedHost=true" but no local Azure is running in this process. ' + 'Start the app with `npm start`, or point the connection setting at Azure.');
   }
   return runtime;
 }

@@ -55,14 +55,7 @@ export interface ReceivedMessage extends MessageHeaders {
 
 /** Error codes follow ServiceBusError.code in @azure/service-bus. */
 export type BrokerErrorCode =
-  | 'MessagingEntityNotFound'
-  | 'MessageLockLost'
-  | 'SessionLockLost'
-  | 'SessionCannotBeLocked'
-  | 'MessageSizeExceeded'
-  | 'MessageNotFound'
-  | 'InvalidOperation'
-  | 'GeneralError';
+  'MessagingEntityNotFound' | 'MessageLockLost' | 'SessionLockLost' | 'SessionCannotBeLocked' | 'MessageSizeExceeded' | 'MessageNotFound' | 'InvalidOperation' | 'GeneralError';
 
 export class BrokerError extends Error {
   override name = 'ServiceBusError';

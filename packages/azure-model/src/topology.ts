@@ -284,18 +284,11 @@ export function receiverSettings(entity: EntityProperties, topicTtl?: string): R
   };
 }
 
-export function senderSettings(
-  entity: QueueDefinition | TopicDefinition,
-  sku: 'Standard' | 'Premium',
-): SenderSettings {
+export function senderSettings(entity: QueueDefinition | TopicDefinition, sku: 'Standard' | 'Premium'): SenderSettings {
   return {
     duplicateDetection: entity.requiresDuplicateDetection ?? false,
-    duplicateWindowMs: entity.duplicateDetectionHistoryTimeWindow
-      ? parseIsoDuration(entity.duplicateDetectionHistoryTimeWindow)
-      : SERVICE_BUS_DEFAULTS.duplicateWindowMs,
-    defaultTtlMs: entity.defaultMessageTimeToLive
-      ? parseIsoDuration(entity.defaultMessageTimeToLive)
-      : SERVICE_BUS_DEFAULTS.defaultTtlMs,
+    duplicateWindowMs: entity.duplicateDetectionHistoryTimeWindow ? parseIsoDuration(entity.duplicateDetectionHistoryTimeWindow) : SERVICE_BUS_DEFAULTS.duplicateWindowMs,
+    defaultTtlMs: entity.defaultMessageTimeToLive ? parseIsoDuration(entity.defaultMessageTimeToLive) : SERVICE_BUS_DEFAULTS.defaultTtlMs,
     maxMessageSizeBytes: SERVICE_BUS_DEFAULTS.maxMessageSizeBytes[sku],
   };
 }

@@ -43,10 +43,7 @@ export function setEmbeddedRuntime(runtime: EmbeddedRuntime | undefined): void {
 export function getEmbeddedRuntime(): EmbeddedRuntime {
   const runtime = (globalThis as Holder)[KEY];
   if (!runtime) {
-    throw new Error(
-      'A connection is set to "UseEmbeddedHost=true" but no embedded host is running in this process. ' +
-        'Start the app with `npm start`, or point the connection setting at Azure.',
-    );
+    throw new Error('A connection is set to "UseEmbeddedHost=true" but no embedded host is running in this process. ' + 'Start the app with `npm start`, or point the connection setting at Azure.');
   }
   return runtime;
 }

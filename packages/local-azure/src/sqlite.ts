@@ -34,22 +34,13 @@ function keepPrivate(file: string): void {
 
 /** Applies each not-yet-applied step of a component's schema, in order, once. */
 export function migrate(db: Db, component: string, steps: string[]): void {
-  const applied = new Set(
-    db
-      .prepare('SELECT version FROM schema_migrations WHERE component = ?')
-      .pluck()
-      .all(component) as number[],
-  );
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations WHERE component = ?').pluck().all(component) as number[]);
   db.transaction(() => {
     steps.forEach((sql, i) => {
       const version = i + 1;
       if (applied.has(version)) return;
       db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)').run(
-        component,
-        version,
-        new Date().toISOString(),
-      );
+      db.prepare('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)').run(component, version, new Date().toISOString());
     });
   })();
 }

@@ -219,14 +219,10 @@ export class AzureServiceBusMessaging implements Messaging {
     let receiver: ServiceBusSessionReceiver;
     try {
       if (options.sessionId !== undefined) {
-        receiver = a.topic
-          ? await this.#client.acceptSession(a.topic, a.subscription!, options.sessionId, opts)
-          : await this.#client.acceptSession(a.queue!, options.sessionId, opts);
+        receiver = a.topic ? await this.#client.acceptSession(a.topic, a.subscription!, options.sessionId, opts) : await this.#client.acceptSession(a.queue!, options.sessionId, opts);
       } else {
         const abortSignal = options.maxWaitMs !== undefined ? AbortSignal.timeout(Math.max(options.maxWaitMs, 1)) : undefined;
-        receiver = a.topic
-          ? await this.#client.acceptNextSession(a.topic, a.subscription!, { ...opts, abortSignal })
-          : await this.#client.acceptNextSession(a.queue!, { ...opts, abortSignal });
+        receiver = a.topic ? await this.#client.acceptNextSession(a.topic, a.subscription!, { ...opts, abortSignal }) : await this.#client.acceptNextSession(a.queue!, { ...opts, abortSignal });
       }
     } catch (error) {
       const code = (error as { code?: string }).code;

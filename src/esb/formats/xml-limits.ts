@@ -110,10 +110,12 @@ export function checkXmlText(text: string, limits: InputLimits): void {
         }
         const nameStart = j;
         while (j < n && !/[\s=/>]/.test(text[j]!)) j++;
-        if (j === nameStart) j++; // not a name character: let the validator complain, keep moving
+        if (j === nameStart)
+          j++; // not a name character: let the validator complain, keep moving
         else {
           checkName(text.slice(nameStart, j));
-          if (++attributes > limits.maxArrayLength) throw arrayTooLong(limits, pathOf(frames), '', `<${name}> has more than ${limits.maxArrayLength} attributes (${INPUT_LIMIT_SETTINGS.maxArrayLength})`);
+          if (++attributes > limits.maxArrayLength)
+            throw arrayTooLong(limits, pathOf(frames), '', `<${name}> has more than ${limits.maxArrayLength} attributes (${INPUT_LIMIT_SETTINGS.maxArrayLength})`);
         }
         while (j < n && /\s/.test(text[j]!)) j++;
         if (text[j] !== '=') continue;
@@ -128,7 +130,8 @@ export function checkXmlText(text: string, limits: InputLimits): void {
         j = close + 1;
       }
       const parent = frames[frames.length - 1];
-      if (parent && ++parent.children > limits.maxArrayLength) throw arrayTooLong(limits, pathOf(frames), '', `<${parent.name}> has more than ${limits.maxArrayLength} child elements (${INPUT_LIMIT_SETTINGS.maxArrayLength})`);
+      if (parent && ++parent.children > limits.maxArrayLength)
+        throw arrayTooLong(limits, pathOf(frames), '', `<${parent.name}> has more than ${limits.maxArrayLength} child elements (${INPUT_LIMIT_SETTINGS.maxArrayLength})`);
       if (frames.length + 1 > limits.maxDepth) throw depthExceeded(limits, `${pathOf(frames)}/${name}`.replace(/^\//, ''), 'The XML');
       if (!selfClosing) frames.push({ name, children: 0 });
       i = j + 1;

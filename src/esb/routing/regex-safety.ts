@@ -10,11 +10,7 @@
 // string length limit, not detected.
 
 /** An atom's source and whether it can match nothing. */
-type Atom =
-  | { kind: 'char'; source: string }
-  | { kind: 'group'; alternatives: Term[][] }
-  | { kind: 'assert'; alternatives?: Term[][] }
-  | { kind: 'backref' };
+type Atom = { kind: 'char'; source: string } | { kind: 'group'; alternatives: Term[][] } | { kind: 'assert'; alternatives?: Term[][] } | { kind: 'backref' };
 
 interface Term {
   atom: Atom;
@@ -185,7 +181,8 @@ function check(alternatives: Term[][]): string | undefined {
         for (let x = 0; x < firsts.length; x++) {
           for (let y = x + 1; y < firsts.length; y++) {
             const shared = sharedCharacter(firsts[x]!, firsts[y]!);
-            if (shared) return `a repeated group has alternatives that can both begin with ${shared}, so a string can match in exponentially many ways (make the alternatives start differently, e.g. a character class instead of an alternation)`;
+            if (shared)
+              return `a repeated group has alternatives that can both begin with ${shared}, so a string can match in exponentially many ways (make the alternatives start differently, e.g. a character class instead of an alternation)`;
           }
         }
       }

@@ -190,7 +190,7 @@ export class RouteTable {
       const e = validateFile.errors![0]!;
       const m = /^\/routes\/(\d+)(.*)$/.exec(e.instancePath);
       const name = m ? (doc as { routes: { name?: string }[] }).routes[Number(m[1])]?.name : undefined;
-      const where = m ? `route ${name ? `'${name}'` : `#${Number(m[1]) + 1}`}: ${(m[2] ?? "").slice(1).replaceAll('/', '.') || '(route)'}` : e.instancePath || '(root)';
+      const where = m ? `route ${name ? `'${name}'` : `#${Number(m[1]) + 1}`}: ${(m[2] ?? '').slice(1).replaceAll('/', '.') || '(route)'}` : e.instancePath || '(root)';
       throw new RoutesFileError(`${source}: ${where}: ${e.message}${e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : ''}`);
     }
     const names = new Set<string>();
@@ -331,4 +331,3 @@ export class RouteTableSource {
     return this.#table;
   }
 }
-

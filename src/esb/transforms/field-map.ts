@@ -132,7 +132,11 @@ function compileSpec(spec: FieldSpec, where: string): Compiled {
   }
   if ('sum' in spec) {
     const p = path(spec.sum);
-    return (source) => round(readPath(source, p).reduce<number>((acc, v) => acc + (typeof v === 'number' ? v : NaN), 0), spec.round);
+    return (source) =>
+      round(
+        readPath(source, p).reduce<number>((acc, v) => acc + (typeof v === 'number' ? v : NaN), 0),
+        spec.round,
+      );
   }
   if ('sumProduct' in spec) {
     const each = path(spec.sumProduct.each);

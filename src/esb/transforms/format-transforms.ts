@@ -16,11 +16,7 @@ export function formatTransforms(model: MessageModel): Transform[] {
     apply: (doc) => ({ ...doc, format: to, content: apply(doc) }),
   });
   const transforms: Transform[] = [
-    t('json', 'xml', (doc) =>
-      model.xmlRoot
-        ? payloadToXml(model.xmlRoot, doc.content)
-        : envelopeToXml({ ...splitModel(name), ...doc.meta, payload: doc.content }),
-    ),
+    t('json', 'xml', (doc) => (model.xmlRoot ? payloadToXml(model.xmlRoot, doc.content) : envelopeToXml({ ...splitModel(name), ...doc.meta, payload: doc.content }))),
     t('xml', 'json', (doc) => {
       const parsed = parseXmlDocument(doc.content as string);
       if (parsed.root === 'message') return xmlToPayload(model.schema, readXmlEnvelope(parsed).payloadNode);

@@ -73,7 +73,7 @@ export class TransformGraph {
         previous.set(next, edge);
         if (next === goal) {
           const path: Transform[] = [];
-          for (let at = goal; at !== start; ) {
+          for (let at = goal; at !== start;) {
             const step = previous.get(at)!;
             path.unshift(step);
             at = representation(step.from.model, step.from.format);

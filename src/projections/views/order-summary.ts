@@ -47,9 +47,15 @@ export function evolveSummary(state: OrderSummary, stored: StoredEvent): OrderSu
       return withLines(state, lines);
     }
     case 'ItemRemoved':
-      return withLines(state, state.lines.filter((l) => l.sku !== event.data.sku));
+      return withLines(
+        state,
+        state.lines.filter((l) => l.sku !== event.data.sku),
+      );
     case 'ItemQuantityChanged':
-      return withLines(state, state.lines.map((l) => (l.sku === event.data.sku ? { ...l, quantity: event.data.quantity } : l)));
+      return withLines(
+        state,
+        state.lines.map((l) => (l.sku === event.data.sku ? { ...l, quantity: event.data.quantity } : l)),
+      );
     case 'OrderSubmitted':
       return { ...state, status: 'submitted', submittedAt: event.data.submittedAt };
     case 'OrderConfirmed':

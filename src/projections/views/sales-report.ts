@@ -91,8 +91,7 @@ export const salesReportView: Projection = {
         for (const [sku, line] of bySku(event.data.lines)) await change(ctx, sku, orderId, line, 'count');
       } else if (event.type === 'OrderCancelled' && event.data.previousStatus !== 'draft') {
         const submitted = (await ctx.readStream(streamId, { toVersion: stored.version })).find((e) => e.type === 'OrderSubmitted') as unknown as
-          | Extract<OrderEvent, { type: 'OrderSubmitted' }>
-          | undefined;
+          Extract<OrderEvent, { type: 'OrderSubmitted' }> | undefined;
         if (!submitted) continue;
         for (const [sku, line] of bySku(submitted.data.lines)) await change(ctx, sku, orderId, line, 'uncount');
       }

@@ -68,7 +68,13 @@ const segment = fc.oneof(
 
 const headerValue = fc.oneof(nastyString, fc.constantFrom('"3"', 'W/"1"', '*', '99999999999999999999', '', ' '), fc.stringMatching(/^[\x21-\x7e]{1,300}$/));
 const commandHeaders = fc.record(
-  { 'if-match': headerValue, 'idempotency-key': headerValue, 'x-correlation-id': headerValue, traceparent: headerValue, 'content-type': fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/merge-patch+json', '') },
+  {
+    'if-match': headerValue,
+    'idempotency-key': headerValue,
+    'x-correlation-id': headerValue,
+    traceparent: headerValue,
+    'content-type': fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/merge-patch+json', ''),
+  },
   { requiredKeys: [] },
 );
 
@@ -147,7 +153,9 @@ const cancelOrder = httpTarget(
 const receiveStock = httpTarget(
   'http-receive-stock',
   'POST /api/inventory/{sku}/receipts',
-  fc.record({ sku: segment, body: commandBody('ReceiveStock.v1'), headers: commandHeaders }).map(({ sku, body, headers }) => ({ method: 'POST', path: `/api/inventory/${sku}/receipts`, headers, body })),
+  fc
+    .record({ sku: segment, body: commandBody('ReceiveStock.v1'), headers: commandHeaders })
+    .map(({ sku, body, headers }) => ({ method: 'POST', path: `/api/inventory/${sku}/receipts`, headers, body })),
 );
 
 const envelopeHeaders = fc.record(
@@ -166,43 +174,53 @@ const envelopeHeaders = fc.record(
 const schemaHeaders = (model: string) =>
   fc.oneof(
     { weight: 4, arbitrary: fc.constant({ 'x-schema': model }) },
-    { weight: 1, arbitrary: fc.record({ 'x-message-type': fc.oneof(fc.constant(model.split('.v')[0]!), headerValue), 'x-schema-version': fc.oneof(fc.constant('1'), headerValue) }, { requiredKeys: [] }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ 'x-message-type': fc.oneof(fc.constant(model.split('.v')[0]!), headerValue), 'x-schema-version': fc.oneof(fc.constant('1'), headerValue) }, { requiredKeys: [] }),
+    },
     { weight: 1, arbitrary: fc.record({ 'x-schema': fc.oneof(headerValue, fc.constantFrom(...PROTOTYPE_KEYS)) }) },
   );
 
 const messagesJson = httpTarget(
   'http-messages-json',
   'POST /api/messages as application/json: envelopes valid, mutated, any JSON, raw',
-  fc.record({
-    body: fc.oneof(
-      validEnvelope.map((e) => JSON.stringify({ ...(e as object), messageId: undefined })),
-      mutated(validEnvelope).map((v) => JSON.stringify(v) ?? 'null'),
-      jsonValue.map((v) => JSON.stringify(v) ?? 'null'),
-      spliced(validEnvelope.map((v) => JSON.stringify(v))),
-      rawText,
-      rawBytes,
-    ),
-    headers: envelopeHeaders,
-    type: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=utf-16'),
-  }).map(({ body, headers, type }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': type }, body })),
+  fc
+    .record({
+      body: fc.oneof(
+        validEnvelope.map((e) => JSON.stringify({ ...(e as object), messageId: undefined })),
+        mutated(validEnvelope).map((v) => JSON.stringify(v) ?? 'null'),
+        jsonValue.map((v) => JSON.stringify(v) ?? 'null'),
+        spliced(validEnvelope.map((v) => JSON.stringify(v))),
+        rawText,
+        rawBytes,
+      ),
+      headers: envelopeHeaders,
+      type: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=utf-16'),
+    })
+    .map(({ body, headers, type }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': type }, body })),
 );
 
 const messagesXml = httpTarget(
   'http-messages-xml',
   'POST /api/messages as application/xml: <message> envelopes and partner documents, valid, spliced, raw',
-  fc.record({
-    body: fc.oneof(
-      validEnvelope.map((e) => envelopeToXml({ ...(e as object), messageId: undefined } as never)),
-      spliced(validEnvelope.map((e) => envelopeToXml(e as never))),
-      validPayload('PartnerOrder.v1').map((p) => payloadToXml('PurchaseOrder', p)),
-      spliced(validPayload('PartnerOrder.v1').map((p) => payloadToXml('PurchaseOrder', p))),
-      fc.constantFrom('<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><message messageType="OrderPlaced"><payload>&b;</payload></message>', '<message messageType="OrderPlaced"><payload><__proto__><x>1</x></__proto__></payload></message>'),
-      rawText,
-      rawBytes,
-    ),
-    headers: envelopeHeaders,
-    type: fc.constantFrom('application/xml', 'text/xml', 'application/xml; charset=utf-8'),
-  }).map(({ body, headers, type }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': type }, body })),
+  fc
+    .record({
+      body: fc.oneof(
+        validEnvelope.map((e) => envelopeToXml({ ...(e as object), messageId: undefined } as never)),
+        spliced(validEnvelope.map((e) => envelopeToXml(e as never))),
+        validPayload('PartnerOrder.v1').map((p) => payloadToXml('PurchaseOrder', p)),
+        spliced(validPayload('PartnerOrder.v1').map((p) => payloadToXml('PurchaseOrder', p))),
+        fc.constantFrom(
+          '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><message messageType="OrderPlaced"><payload>&b;</payload></message>',
+          '<message messageType="OrderPlaced"><payload><__proto__><x>1</x></__proto__></payload></message>',
+        ),
+        rawText,
+        rawBytes,
+      ),
+      headers: envelopeHeaders,
+      type: fc.constantFrom('application/xml', 'text/xml', 'application/xml; charset=utf-8'),
+    })
+    .map(({ body, headers, type }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': type }, body })),
 );
 
 const avroModels = registry.models.filter((m) => m.avro).map((m) => m.name) as (keyof typeof payloads)[];
@@ -210,18 +228,20 @@ const messagesAvro = httpTarget(
   'http-messages-avro',
   'POST /api/messages as avro/binary: valid data, bytes flipped or cut, random bytes, under every schema header',
   fc.constantFrom(...avroModels).chain((model) =>
-    fc.record({
-      body: fc.oneof(
-        validPayload(model).map((p) => encodeAvro(registry.get(model), p)),
-        fc.tuple(validPayload(model), fc.nat(), fc.nat({ max: 255 })).map(([p, at, b]) => {
-          const bytes = encodeAvro(registry.get(model), p);
-          bytes[at % bytes.length] = b;
-          return bytes.subarray(0, bytes.length - (at % 3));
-        }),
-        rawBytes,
-      ),
-      headers: fc.tuple(envelopeHeaders, schemaHeaders(model)).map(([a, b]) => ({ ...a, ...b })),
-    }).map(({ body, headers }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': 'avro/binary' }, body: new Uint8Array(body) })),
+    fc
+      .record({
+        body: fc.oneof(
+          validPayload(model).map((p) => encodeAvro(registry.get(model), p)),
+          fc.tuple(validPayload(model), fc.nat(), fc.nat({ max: 255 })).map(([p, at, b]) => {
+            const bytes = encodeAvro(registry.get(model), p);
+            bytes[at % bytes.length] = b;
+            return bytes.subarray(0, bytes.length - (at % 3));
+          }),
+          rawBytes,
+        ),
+        headers: fc.tuple(envelopeHeaders, schemaHeaders(model)).map(([a, b]) => ({ ...a, ...b })),
+      })
+      .map(({ body, headers }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': 'avro/binary' }, body: new Uint8Array(body) })),
   ),
 );
 
@@ -229,15 +249,17 @@ const messagesCsv = httpTarget(
   'http-messages-csv',
   'POST /api/messages as text/csv: valid batches, spliced batches, hostile columns, raw text',
   fc.constantFrom(...(Object.keys(payloads) as (keyof typeof payloads)[])).chain((model) =>
-    fc.record({
-      body: fc.oneof(
-        fc.array(validPayload(model), { minLength: 1, maxLength: 3 }).map((ps) => toCsv(ps.map((payload) => ({ payload })))),
-        spliced(fc.array(validPayload(model), { minLength: 1, maxLength: 3 }).map((ps) => toCsv(ps.map((payload) => ({ payload }))))),
-        fc.tuple(fc.constantFrom(...PROTOTYPE_KEYS, 'items[99999999]', 'items[0]', '@messageId'), nastyString).map(([c, v]) => `${c}.x,orderId\n"${v.replaceAll('"', '""')}",o-1\n`),
-        rawText,
-      ),
-      headers: fc.tuple(envelopeHeaders, schemaHeaders(model)).map(([a, b]) => ({ ...a, ...b })),
-    }).map(({ body, headers }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': 'text/csv' }, body })),
+    fc
+      .record({
+        body: fc.oneof(
+          fc.array(validPayload(model), { minLength: 1, maxLength: 3 }).map((ps) => toCsv(ps.map((payload) => ({ payload })))),
+          spliced(fc.array(validPayload(model), { minLength: 1, maxLength: 3 }).map((ps) => toCsv(ps.map((payload) => ({ payload }))))),
+          fc.tuple(fc.constantFrom(...PROTOTYPE_KEYS, 'items[99999999]', 'items[0]', '@messageId'), nastyString).map(([c, v]) => `${c}.x,orderId\n"${v.replaceAll('"', '""')}",o-1\n`),
+          rawText,
+        ),
+        headers: fc.tuple(envelopeHeaders, schemaHeaders(model)).map(([a, b]) => ({ ...a, ...b })),
+      })
+      .map(({ body, headers }) => ({ method: 'POST', path: '/api/messages', headers: { ...headers, 'content-type': 'text/csv' }, body })),
   ),
 );
 
@@ -245,12 +267,19 @@ const approval = fc.record({ approved: fc.oneof(fc.boolean(), jsonValue), by: na
 const sagaEvents = httpTarget(
   'http-saga-events',
   'POST /api/sagas/{orderId}/events/{name} (ManualApproval and others)',
-  fc.record({
-    id: orderId,
-    name: fc.oneof(fc.constant('ManualApproval'), segment),
-    body: fc.oneof(approval.map((a) => JSON.stringify(a)), mutated(approval).map((v) => JSON.stringify(v) ?? 'null'), rawText, rawBytes),
-    headers: commandHeaders,
-  }).map(({ id, name, body, headers }) => ({ method: 'POST', path: `/api/sagas/${id}/events/${name}`, headers, body })),
+  fc
+    .record({
+      id: orderId,
+      name: fc.oneof(fc.constant('ManualApproval'), segment),
+      body: fc.oneof(
+        approval.map((a) => JSON.stringify(a)),
+        mutated(approval).map((v) => JSON.stringify(v) ?? 'null'),
+        rawText,
+        rawBytes,
+      ),
+      headers: commandHeaders,
+    })
+    .map(({ id, name, body, headers }) => ({ method: 'POST', path: `/api/sagas/${id}/events/${name}`, headers, body })),
 );
 
 const query = (params: Record<string, string | undefined>) =>
@@ -278,10 +307,14 @@ const opsEndpoints: FuzzTarget = httpTarget(
   'http-ops',
   'POST/DELETE ops endpoints: dead-letter resubmit (one, many) and purge, projection rebuild, integration-event republish, saga terminate',
   fc.oneof(
-    fc.record({ seq: fc.oneof(fc.nat().map(String), segment), q: filterParams }).map(({ seq, q }) => ({ method: 'POST', path: `/api/ops/deadletters/${seq}/resubmit?${query({ entity: q.entity })}`, headers: {} })),
+    fc
+      .record({ seq: fc.oneof(fc.nat().map(String), segment), q: filterParams })
+      .map(({ seq, q }) => ({ method: 'POST', path: `/api/ops/deadletters/${seq}/resubmit?${query({ entity: q.entity })}`, headers: {} })),
     filterParams.map((q) => ({ method: 'POST', path: `/api/ops/deadletters/resubmit?${query(q)}`, headers: {} })),
     filterParams.map((q) => ({ method: 'DELETE', path: `/api/ops/deadletters?${query(q)}`, headers: {} })),
-    fc.oneof(fc.constantFrom('order-summary', 'customer-orders', 'sales-report', 'inventory-availability'), segment).map((name) => ({ method: 'POST', path: `/api/ops/projections/${name}/rebuild`, headers: {} })),
+    fc
+      .oneof(fc.constantFrom('order-summary', 'customer-orders', 'sales-report', 'inventory-availability'), segment)
+      .map((name) => ({ method: 'POST', path: `/api/ops/projections/${name}/rebuild`, headers: {} })),
     fc
       .oneof(
         fc.record({ streamPrefixes: fc.array(fc.oneof(fc.constant('order-'), nastyString), { maxLength: 3 }) }).map((b) => JSON.stringify(b)),
@@ -303,10 +336,14 @@ const continuationToken = fc.oneof(
 );
 const pagedRoutes = httpTarget(
   'http-continuation',
-  'GET the paged routes (a customer\'s orders, the sales report, sagas) with hostile continuation tokens and limits: 400 naming the parameter, never a 500',
+  "GET the paged routes (a customer's orders, the sales report, sagas) with hostile continuation tokens and limits: 400 naming the parameter, never a 500",
   fc
     .record({
-      route: fc.oneof(segment.map((id) => `/api/customers/${id}/orders`), fc.constant('/api/reports/sales'), fc.constantFrom('/api/sagas', '/api/sagas?status=Completed', '/api/sagas?status=Compensated')),
+      route: fc.oneof(
+        segment.map((id) => `/api/customers/${id}/orders`),
+        fc.constant('/api/reports/sales'),
+        fc.constantFrom('/api/sagas', '/api/sagas?status=Completed', '/api/sagas?status=Compensated'),
+      ),
       continuation: continuationToken,
       limit: fc.option(fc.oneof(fc.nat().map(String), nastyString), { nil: undefined }),
     })
@@ -353,12 +390,14 @@ const queuedBody = fc.oneof(
 const servicebusInbound: FuzzTarget = {
   name: 'servicebus-inbound',
   level: 'http',
-  what: 'messages put straight on the inbound queue (as another producer than the ingress might, mostly signed with the app\'s key so the router decodes them): the router completes or dead-letters each with a reason, no invocation fails',
+  what: "messages put straight on the inbound queue (as another producer than the ingress might, mostly signed with the app's key so the router decodes them): the router completes or dead-letters each with a reason, no invocation fails",
   property: (ctx) =>
     fc.asyncProperty(
       queuedBody,
       fc.constantFrom('application/json', 'application/xml', 'text/plain', 'application/octet-stream', undefined),
-      fc.dictionary(fc.oneof(fc.constantFrom('traceparent', 'messageType', 'esb-retry-attempt', 'esb-first-failure'), fc.constantFrom(...PROTOTYPE_KEYS)), fc.oneof(nastyString, fc.integer()), { maxKeys: 3 }),
+      fc.dictionary(fc.oneof(fc.constantFrom('traceparent', 'messageType', 'esb-retry-attempt', 'esb-first-failure'), fc.constantFrom(...PROTOTYPE_KEYS)), fc.oneof(nastyString, fc.integer()), {
+        maxKeys: 3,
+      }),
       fc.integer({ min: 0, max: 9 }).map((n) => n < 8),
       async (body, contentType, applicationProperties, signed) => {
         ctx.tick([body, contentType, applicationProperties, signed]);
@@ -383,4 +422,20 @@ const servicebusInbound: FuzzTarget = {
 // request matching them all legitimately takes tens of seconds.
 opsEndpoints.slowMs = 60_000;
 
-export const HTTP_TARGETS: FuzzTarget[] = [servicebusInbound, createOrder, addItem, removeItem, submitOrder, cancelOrder, receiveStock, messagesJson, messagesXml, messagesAvro, messagesCsv, sagaEvents, opsEndpoints, pagedRoutes, percentPaths];
+export const HTTP_TARGETS: FuzzTarget[] = [
+  servicebusInbound,
+  createOrder,
+  addItem,
+  removeItem,
+  submitOrder,
+  cancelOrder,
+  receiveStock,
+  messagesJson,
+  messagesXml,
+  messagesAvro,
+  messagesCsv,
+  sagaEvents,
+  opsEndpoints,
+  pagedRoutes,
+  percentPaths,
+];

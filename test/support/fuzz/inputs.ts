@@ -82,21 +82,28 @@ export function nested(depth: number, inner: unknown, asArray: boolean): unknown
   return value;
 }
 
-const key = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('orderId', 'customerId', 'items', 'sku', 'quantity', 'payload', 'headers', 'messageType', 'a') }, { weight: 2, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) }, { weight: 1, arbitrary: nastyString });
+const key = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('orderId', 'customerId', 'items', 'sku', 'quantity', 'payload', 'headers', 'messageType', 'a') },
+  { weight: 2, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) },
+  { weight: 1, arbitrary: nastyString },
+);
 
 /** Any JSON value, with hostile keys and scalars, now and then very deep or very long. */
 export const jsonValue: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 6, arbitrary: fc.letrec((tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      nastyString,
-      nastyNumber,
-      fc.boolean(),
-      fc.constant(null),
-      fc.array(tie('value'), { maxLength: 4 }),
-      fc.dictionary(key, tie('value'), { maxKeys: 4 }),
-    ),
-  })).value },
+  {
+    weight: 6,
+    arbitrary: fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        nastyString,
+        nastyNumber,
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+      ),
+    })).value,
+  },
   { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 300 }), fc.boolean()).map(([d, asArray]) => nested(d, 1, asArray)) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 3000 }).map((n) => Array.from({ length: n }, (_, i) => i)) },
 );
@@ -178,7 +185,10 @@ export const rawText: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(fc.constantFrom('[', '{"a":', '<a>', '(', '"'), fc.integer({ min: 1, max: 100_000 })).map(([s, n]) => s.repeat(n)),
 );
 
-export const rawBytes: fc.Arbitrary<Uint8Array> = fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 100 }).map((s) => new TextEncoder().encode(s)));
+export const rawBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc.uint8Array({ maxLength: 300 }),
+  fc.string({ unit: 'binary', maxLength: 100 }).map((s) => new TextEncoder().encode(s)),
+);
 
 /** Text with tokens spliced in at random places (a valid document made slightly wrong). */
 export function spliced(text: fc.Arbitrary<string>): fc.Arbitrary<string> {

@@ -78,9 +78,19 @@ const xmlTree: fc.Arbitrary<string> = fc.letrec((tie) => ({
   node: fc.oneof(
     { depthSize: 'small' },
     nastyString.map((s) => s.replace(/[<&]/g, '')),
-    fc.tuple(xmlName, fc.array(fc.tuple(xmlName, nastyString.map((s) => s.replace(/["<&]/g, ''))), { maxLength: 2 }), fc.array(tie('node'), { maxLength: 3 })).map(
-      ([name, attrs, children]) => `<${name}${attrs.map(([k, v]) => ` ${k}="${v}"`).join('')}>${children.join('')}</${name}>`,
-    ),
+    fc
+      .tuple(
+        xmlName,
+        fc.array(
+          fc.tuple(
+            xmlName,
+            nastyString.map((s) => s.replace(/["<&]/g, '')),
+          ),
+          { maxLength: 2 },
+        ),
+        fc.array(tie('node'), { maxLength: 3 }),
+      )
+      .map(([name, attrs, children]) => `<${name}${attrs.map(([k, v]) => ` ${k}="${v}"`).join('')}>${children.join('')}</${name}>`),
   ),
 })).node;
 
@@ -124,9 +134,11 @@ const column = fc.oneof(
 );
 const cell = fc.oneof(nastyString, nastyNumber.map(String), fc.constant(''));
 const quote = (s: string) => (/[",\r\n]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s);
-const csvTable = fc.tuple(fc.uniqueArray(column, { minLength: 1, maxLength: 5 }), fc.array(cell, { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 4 })).map(
-  ([columns, cells, rows]) => [columns.map(quote).join(','), ...Array.from({ length: rows }, (_, r) => columns.map((_, c) => quote(cells[(r * columns.length + c) % cells.length]!)).join(','))].join('\n'),
-);
+const csvTable = fc
+  .tuple(fc.uniqueArray(column, { minLength: 1, maxLength: 5 }), fc.array(cell, { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 4 }))
+  .map(([columns, cells, rows]) =>
+    [columns.map(quote).join(','), ...Array.from({ length: rows }, (_, r) => columns.map((_, c) => quote(cells[(r * columns.length + c) % cells.length]!)).join(','))].join('\n'),
+  );
 
 const csvTarget: FuzzTarget = {
   name: 'csv',
@@ -135,7 +147,16 @@ const csvTarget: FuzzTarget = {
   property: (ctx) =>
     fc.property(
       fc.constantFrom(...MODEL_NAMES),
-      fc.oneof(rawText, csvTable, spliced(fc.constantFrom(...MODEL_NAMES).chain((m) => fc.array(validPayload(m), { minLength: 1, maxLength: 3 })).map((ps) => toCsv(ps.map((payload) => ({ payload })))))),
+      fc.oneof(
+        rawText,
+        csvTable,
+        spliced(
+          fc
+            .constantFrom(...MODEL_NAMES)
+            .chain((m) => fc.array(validPayload(m), { minLength: 1, maxLength: 3 }))
+            .map((ps) => toCsv(ps.map((payload) => ({ payload })))),
+        ),
+      ),
       (model, text) => {
         ctx.tick([model, text]);
         returnsOrThrowsTyped(() => {
@@ -171,11 +192,13 @@ const avroTarget: FuzzTarget = {
           fc.constant(model),
           fc.oneof(
             rawBytes,
-            fc.tuple(validPayload(model), fc.nat(), fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.constantFrom(1e9, -1e9, 2 ** 31, 1001, 40_000)), fc.nat({ max: 4 })).map(([payload, at, count, drop]) => {
-              const bytes = [...encodeAvro(registry.get(model), payload)];
-              const i = at % (bytes.length + 1);
-              return Uint8Array.from([...bytes.slice(0, i), ...varint(count), ...bytes.slice(i + drop)]);
-            }),
+            fc
+              .tuple(validPayload(model), fc.nat(), fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.constantFrom(1e9, -1e9, 2 ** 31, 1001, 40_000)), fc.nat({ max: 4 }))
+              .map(([payload, at, count, drop]) => {
+                const bytes = [...encodeAvro(registry.get(model), payload)];
+                const i = at % (bytes.length + 1);
+                return Uint8Array.from([...bytes.slice(0, i), ...varint(count), ...bytes.slice(i + drop)]);
+              }),
             fc.tuple(validPayload(model), fc.nat(), fc.nat({ max: 255 })).map(([payload, at, byte]) => {
               const bytes = encodeAvro(registry.get(model), payload);
               if (bytes.length) bytes[at % bytes.length] = byte;
@@ -210,7 +233,20 @@ const typedValuesTarget: FuzzTarget = {
 };
 
 const fieldPath = fc.oneof(
-  fc.constantFrom('messageType', 'headers.priority', 'payload.totalAmount', 'payload.items[*].sku', 'payload.items[0].quantity', 'payload', 'payload.__proto__', 'constructor.prototype', 'payload[*]', 'a..b', '', '[0]'),
+  fc.constantFrom(
+    'messageType',
+    'headers.priority',
+    'payload.totalAmount',
+    'payload.items[*].sku',
+    'payload.items[0].quantity',
+    'payload',
+    'payload.__proto__',
+    'constructor.prototype',
+    'payload[*]',
+    'a..b',
+    '',
+    '[0]',
+  ),
   nastyString,
 );
 const regexSource = fc.oneof(
@@ -268,13 +304,20 @@ const sqlFilterTarget: FuzzTarget = {
   level: 'unit',
   what: "the embedded broker's SQL filter: compileSqlFilter on token soup and raw text, matches() on arbitrary messages",
   property: (ctx) =>
-    fc.property(fc.oneof(fc.array(sqlToken, { minLength: 1, maxLength: 12 }).map((t) => t.join(' ')), rawText), filterMessage, (expression, message) => {
-      ctx.tick([expression, message]);
-      const filter = returnsOrThrowsTyped(() => compileSqlFilter(expression), [SqlFilterError]);
-      if (!filter) return;
-      const result = returnsOrThrowsTyped(() => filter.matches(message), []);
-      if (typeof result !== 'boolean') throw new Error(`matches returned ${typeof result}, not a boolean`);
-    }),
+    fc.property(
+      fc.oneof(
+        fc.array(sqlToken, { minLength: 1, maxLength: 12 }).map((t) => t.join(' ')),
+        rawText,
+      ),
+      filterMessage,
+      (expression, message) => {
+        ctx.tick([expression, message]);
+        const filter = returnsOrThrowsTyped(() => compileSqlFilter(expression), [SqlFilterError]);
+        if (!filter) return;
+        const result = returnsOrThrowsTyped(() => filter.matches(message), []);
+        if (typeof result !== 'boolean') throw new Error(`matches returned ${typeof result}, not a boolean`);
+      },
+    ),
 };
 
 export const UNIT_TARGETS: FuzzTarget[] = [envelopeTarget, jsonTarget, xmlTarget, csvTarget, avroTarget, typedValuesTarget, conditionsTarget, sqlFilterTarget];

@@ -135,9 +135,7 @@ function encodeProps(props: Record<string, PropertyValue> | undefined): string |
 
 function decodeProps(text: string | null): Record<string, PropertyValue> {
   if (!text) return {};
-  return JSON.parse(text, (_key, value: unknown) =>
-    value && typeof value === 'object' && '$date' in value ? new Date((value as { $date: number }).$date) : value,
-  ) as Record<string, PropertyValue>;
+  return JSON.parse(text, (_key, value: unknown) => (value && typeof value === 'object' && '$date' in value ? new Date((value as { $date: number }).$date) : value)) as Record<string, PropertyValue>;
 }
 
 function headerBytes(m: OutgoingMessage): number {
@@ -186,10 +184,12 @@ export class EmbeddedBroker implements LocalServiceBus {
   private prepare() {
     const db = this.#db;
     return {
-      nextSeq: db.prepare(
-        `INSERT INTO sb_sequences (entity, value) VALUES (?, 1)
+      nextSeq: db
+        .prepare(
+          `INSERT INTO sb_sequences (entity, value) VALUES (?, 1)
          ON CONFLICT(entity) DO UPDATE SET value = value + 1 RETURNING value`,
-      ).pluck(),
+        )
+        .pluck(),
       insert: db.prepare(
         `INSERT INTO sb_messages (entity, dlq, seq, state, message_id, session_id, partition_key, correlation_id,
            content_type, subject, to_addr, reply_to, reply_to_session_id, app_props, body, size, ttl_ms, enqueued_at,
@@ -232,12 +232,8 @@ export class EmbeddedBroker implements LocalServiceBus {
       ),
       dueScheduled: db.prepare('SELECT * FROM sb_messages WHERE state = 2 AND scheduled_at <= ? ORDER BY seq LIMIT 1000'),
       nextScheduled: db.prepare('SELECT MIN(scheduled_at) FROM sb_messages WHERE state = 2').pluck(),
-      nextLockExpiry: db.prepare(
-        'SELECT MIN(locked_until) FROM sb_messages WHERE entity = ? AND lock_token IS NOT NULL AND locked_until > ?',
-      ).pluck(),
-      nextSessionExpiry: db.prepare(
-        'SELECT MIN(locked_until) FROM sb_sessions WHERE entity = ? AND lock_token IS NOT NULL AND locked_until > ?',
-      ).pluck(),
+      nextLockExpiry: db.prepare('SELECT MIN(locked_until) FROM sb_messages WHERE entity = ? AND lock_token IS NOT NULL AND locked_until > ?').pluck(),
+      nextSessionExpiry: db.prepare('SELECT MIN(locked_until) FROM sb_sessions WHERE entity = ? AND lock_token IS NOT NULL AND locked_until > ?').pluck(),
       scheduledBySeq: db.prepare('SELECT id FROM sb_messages WHERE entity = ? AND seq = ? AND state = 2').pluck(),
       peek: db.prepare('SELECT * FROM sb_messages WHERE entity = ? AND dlq = ? AND seq >= ? ORDER BY seq LIMIT ?'),
       deferredBySeq: db.prepare('SELECT * FROM sb_messages WHERE entity = ? AND dlq = ? AND seq = ? AND state = 1'),
@@ -316,10 +312,7 @@ export class EmbeddedBroker implements LocalServiceBus {
     }
     const size = header + m.body.length;
     if (size > entity.sender.maxMessageSizeBytes) {
-      throw new BrokerError(
-        'MessageSizeExceeded',
-        `The message is ${size} bytes; '${entity.path}' accepts at most ${entity.sender.maxMessageSizeBytes}.`,
-      );
+      throw new BrokerError('MessageSizeExceeded', `The message is ${size} bytes; '${entity.path}' accepts at most ${entity.sender.maxMessageSizeBytes}.`);
     }
     if (entity.kind === 'queue' && entity.receiver.requiresSession && !m.sessionId) {
       throw new BrokerError(
@@ -507,12 +500,7 @@ export class EmbeddedBroker implements LocalServiceBus {
     this.#count(path, got.length ? 'receive' : 'receive (empty)', got.map(messageBytes));
   }
 
-  async #receiveLoop<T>(
-    keys: string[],
-    entityPath: string,
-    options: ReceiveOptions,
-    attempt: () => T[],
-  ): Promise<T[]> {
+  async #receiveLoop<T>(keys: string[], entityPath: string, options: ReceiveOptions, attempt: () => T[]): Promise<T[]> {
     const deadline = this.#clock.now() + (options.maxWaitMs ?? 0);
     for (;;) {
       if (this.#closed) return [];
@@ -593,12 +581,9 @@ export class EmbeddedBroker implements LocalServiceBus {
     // Woken by any send to the entity (a new session may have arrived).
     const got = await this.#receiveLoop([entity.path], entity.path, options, () => {
       const now = this.#clock.now();
-      const sessionId =
-        options.sessionId ?? (this.#stmt.nextSession.get(entity.path, now, now) as { session_id: string } | undefined)?.session_id;
+      const sessionId = options.sessionId ?? (this.#stmt.nextSession.get(entity.path, now, now) as { session_id: string } | undefined)?.session_id;
       if (sessionId === undefined) return [];
-      const existing = this.#stmt.session.get(entity.path, sessionId) as
-        | { lock_token: string | null; locked_until: number | null }
-        | undefined;
+      const existing = this.#stmt.session.get(entity.path, sessionId) as { lock_token: string | null; locked_until: number | null } | undefined;
       if (existing?.lock_token && (existing.locked_until ?? 0) > now) {
         if (options.sessionId !== undefined) {
           throw new BrokerError('SessionCannotBeLocked', `The session '${sessionId}' is locked by another receiver.`);
@@ -651,9 +636,7 @@ export class EmbeddedBroker implements LocalServiceBus {
   }
 
   #checkSession(entity: ReceivingEntity, session: SessionLock, now: number): number {
-    const row = this.#stmt.session.get(entity.path, session.sessionId) as
-      | { lock_token: string | null; locked_until: number | null }
-      | undefined;
+    const row = this.#stmt.session.get(entity.path, session.sessionId) as { lock_token: string | null; locked_until: number | null } | undefined;
     if (!row || row.lock_token !== session.lockToken || (row.locked_until ?? 0) <= now) {
       throw new BrokerError('SessionLockLost', `The session lock on '${session.sessionId}' has expired or was released.`);
     }
@@ -846,8 +829,7 @@ export class EmbeddedBroker implements LocalServiceBus {
 
   runtimeProperties(path: string): EntityRuntimeProperties {
     const { entity } = this.entities.resolve(path);
-    const counts = (p: string) =>
-      this.#stmt.counts.get(p) as { active: number; scheduled: number; dead: number; total: number; bytes: number };
+    const counts = (p: string) => this.#stmt.counts.get(p) as { active: number; scheduled: number; dead: number; total: number; bytes: number };
     if (entity.kind === 'topic') {
       const c = counts(entity.path);
       return {
@@ -891,7 +873,12 @@ export class EmbeddedBroker implements LocalServiceBus {
    * delivery count 0) in one transaction with its removal; `build` makes the new message from the
    * one taken (throwing leaves it where it was).
    */
-  async resubmit(sourcePath: string, sequenceNumber: number, targetPath: string | undefined, build: (original: ReceivedMessage) => OutgoingMessage): Promise<{ sequenceNumber: number; messageId: string }> {
+  async resubmit(
+    sourcePath: string,
+    sequenceNumber: number,
+    targetPath: string | undefined,
+    build: (original: ReceivedMessage) => OutgoingMessage,
+  ): Promise<{ sequenceNumber: number; messageId: string }> {
     const { entity: source, dlq } = this.entities.receiving(sourcePath);
     if (!dlq && targetPath === undefined) throw new BrokerError('InvalidOperation', `Resubmitting from '${sourcePath}' needs a target entity.`);
     const target = targetPath === undefined ? source : this.entities.resolve(targetPath).entity;
@@ -1102,4 +1089,3 @@ export class EmbeddedBroker implements LocalServiceBus {
     return m;
   }
 }
-

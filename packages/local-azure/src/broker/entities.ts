@@ -1,13 +1,7 @@
 // Turns the topology declaration into the broker's entity table: queues, topics and their
 // subscriptions with resolved settings and compiled rules. Paths follow Service Bus:
 // "queue", "topic/subscriptions/sub", and "<path>/$deadletterqueue" for dead-letter sub-queues.
-import {
-  receiverSettings,
-  senderSettings,
-  type ReceiverSettings,
-  type SenderSettings,
-  type TopologyDefinition,
-} from '@backbone/azure-model/topology';
+import { receiverSettings, senderSettings, type ReceiverSettings, type SenderSettings, type TopologyDefinition } from '@backbone/azure-model/topology';
 import { BrokerError } from '@backbone/azure-model/service-bus';
 import { compileCorrelationFilter, compileSqlFilter, type CompiledFilter } from './sql-filter';
 
@@ -76,21 +70,16 @@ export class EntityTable {
       const topic: TopicEntity = existing ?? { kind: 'topic', path: t.name, sender: senderSettings(t, sku), subscriptions: [] };
       for (const s of t.subscriptions) {
         if (this.#byPath.has(subscriptionPath(t.name, s.name).toLowerCase())) continue;
-        const rules = (s.rules?.length ? s.rules : [{ name: '$Default', filterType: 'SqlFilter' as const, sqlFilter: { sqlExpression: '1=1' } }]).map(
-          (r) => {
-            try {
-              return {
-                name: r.name,
-                filter:
-                  r.filterType === 'SqlFilter'
-                    ? compileSqlFilter(r.sqlFilter!.sqlExpression)
-                    : compileCorrelationFilter(r.correlationFilter!),
-              };
-            } catch (error) {
-              throw new Error(`topic ${t.name} subscription ${s.name} rule ${r.name}: ${(error as Error).message}`);
-            }
-          },
-        );
+        const rules = (s.rules?.length ? s.rules : [{ name: '$Default', filterType: 'SqlFilter' as const, sqlFilter: { sqlExpression: '1=1' } }]).map((r) => {
+          try {
+            return {
+              name: r.name,
+              filter: r.filterType === 'SqlFilter' ? compileSqlFilter(r.sqlFilter!.sqlExpression) : compileCorrelationFilter(r.correlationFilter!),
+            };
+          } catch (error) {
+            throw new Error(`topic ${t.name} subscription ${s.name} rule ${r.name}: ${(error as Error).message}`, { cause: error });
+          }
+        });
         const sub: SubscriptionEntity = {
           kind: 'subscription',
           path: subscriptionPath(t.name, s.name),

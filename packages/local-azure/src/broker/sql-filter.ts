@@ -126,12 +126,7 @@ function tokenize(text: string): Token[] {
 }
 
 // ---------------------------------------------------------------- AST
-type Expr =
-  | { t: 'const'; value: SqlValue }
-  | { t: 'prop'; scope: 'sys' | 'user'; name: string }
-  | { t: 'neg'; e: Expr }
-  | { t: 'arith'; op: string; l: Expr; r: Expr }
-  | { t: 'newid' };
+type Expr = { t: 'const'; value: SqlValue } | { t: 'prop'; scope: 'sys' | 'user'; name: string } | { t: 'neg'; e: Expr } | { t: 'arith'; op: string; l: Expr; r: Expr } | { t: 'newid' };
 
 type Pred =
   | { t: 'and' | 'or'; l: Pred; r: Pred }

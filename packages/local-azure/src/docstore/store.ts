@@ -60,6 +60,8 @@ const OPS = new Set(['=', '!=', '<', '<=', '>', '>=']);
 /** What Cosmos DB adds to every item it stores (_rid, _self, _etag, _attachments, _ts), roughly. */
 export const SYSTEM_PROPERTY_BYTES = 150;
 
+const SYSTEM_PROPERTIES = ['_etag', '_ts', '_lsn', '_rid', '_self', '_attachments'] as const;
+
 export class EmbeddedContainer implements DocumentContainer {
   readonly name: string;
   readonly #pkPath: string;
@@ -88,9 +90,7 @@ export class EmbeddedContainer implements DocumentContainer {
            lsn = excluded.lsn, expires_at = excluded.expires_at`,
       ),
       del: db.prepare(`DELETE FROM doc_items WHERE container = '${c}' AND pk = ? AND id = ?`),
-      nextLsn: db
-        .prepare(`INSERT INTO doc_lsn (container, value) VALUES ('${c}', 1) ON CONFLICT(container) DO UPDATE SET value = value + 1 RETURNING value`)
-        .pluck(),
+      nextLsn: db.prepare(`INSERT INTO doc_lsn (container, value) VALUES ('${c}', 1) ON CONFLICT(container) DO UPDATE SET value = value + 1 RETURNING value`).pluck(),
       feed: db.prepare(`SELECT * FROM doc_items WHERE container = '${c}' AND lsn > ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY lsn LIMIT ?`),
       latestLsn: db.prepare(`SELECT value FROM doc_lsn WHERE container = '${c}'`).pluck(),
       lsnAtTime: db.prepare(`SELECT MIN(lsn) FROM doc_items WHERE container = '${c}' AND ts >= ?`).pluck(),
@@ -100,11 +100,19 @@ export class EmbeddedContainer implements DocumentContainer {
 
   /** Counts a request (or an operation of a batch) with the sizes of the items it touched. */
   #count(operation: string, sizes: readonly number[]): void {
-    this.store.usage?.call('cosmos', this.name, operation, sizes.map((s) => s + SYSTEM_PROPERTY_BYTES));
+    this.store.usage?.call(
+      'cosmos',
+      this.name,
+      operation,
+      sizes.map((s) => s + SYSTEM_PROPERTY_BYTES),
+    );
   }
 
   partitionKeyOf(doc: Document): string {
-    const value = this.#pkPath.slice(2).split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
+    const value = this.#pkPath
+      .slice(2)
+      .split('.')
+      .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new DocumentStoreError(400, `Item ${doc.id} has no partition key value at ${this.#pkPath.slice(2)}`);
     }
@@ -132,8 +140,9 @@ export class EmbeddedContainer implements DocumentContainer {
     if (typeof doc.id !== 'string' || doc.id === '' || /[/\\?#]/.test(doc.id) || doc.id.length > 255) {
       throw new DocumentStoreError(400, `"${String(doc.id)}" is not a valid id (1–255 characters, none of / \\ ? #)`);
     }
-    const { _etag, _ts, _lsn, _rid, _self, _attachments, ...body } = doc;
-    void _etag, void _ts, void _lsn, void _rid, void _self, void _attachments;
+    // The system properties are the store's to set, whatever the caller sent.
+    const body: Record<string, unknown> = { ...doc };
+    for (const key of SYSTEM_PROPERTIES) delete body[key];
     const text = JSON.stringify(body);
     this.#lastWriteBytes = Buffer.byteLength(text);
     if (this.#lastWriteBytes > MAX_ITEM_BYTES) throw new DocumentStoreError(413, `Item ${doc.id} is larger than 2 MB`);
@@ -273,7 +282,10 @@ export class EmbeddedContainer implements DocumentContainer {
     const limit = spec.limit ?? 1000;
     const rows = this.db.prepare(`SELECT * FROM doc_items WHERE ${where.join(' AND ')} ${order} LIMIT ? OFFSET ?`).all(...params, limit + 1, offset) as Row[];
     const page = rows.slice(0, limit).map((r) => this.#toDocument(r) as T);
-    this.#count('query', rows.slice(0, limit).map((r) => Buffer.byteLength(r.body)));
+    this.#count(
+      'query',
+      rows.slice(0, limit).map((r) => Buffer.byteLength(r.body)),
+    );
     return rows.length > limit ? { items: page, continuation: Buffer.from(JSON.stringify({ offset: offset + limit })).toString('base64url') } : { items: page };
   }
 
@@ -296,7 +308,10 @@ export class EmbeddedContainer implements DocumentContainer {
   /** Changes after an LSN, in LSN order: the latest version of every item written since. */
   readChangeFeed(afterLsn: number, maxItems: number): ChangeFeedItem[] {
     const rows = this.#stmt.feed.all(afterLsn, this.clock.now(), maxItems) as Row[];
-    this.#count(rows.length ? 'changeFeed' : 'changeFeed (empty)', rows.map((r) => Buffer.byteLength(r.body)));
+    this.#count(
+      rows.length ? 'changeFeed' : 'changeFeed (empty)',
+      rows.map((r) => Buffer.byteLength(r.body)),
+    );
     return rows.map((r) => ({ lsn: r.lsn, document: this.#toDocument(r) }));
   }
 

@@ -27,7 +27,22 @@ import { NO_VERSIONING, versionMismatch, type VersioningOptions } from './versio
 import { randomUUID } from 'node:crypto';
 import { entityOf, EntityScheduler, schedulerId } from './entities';
 import { HTTP_ACTIVITY, runHttpActivity, type DurableHttpRequest } from './http-activity';
-import { cloneState, DurableStore, newEngineState, TERMINAL, type CachedInstance, type EngineState, type EntityMessage, type EntityRequest, type InstanceRow, type MessageRow, type RetryInfo, type RuntimeStatus, type Slot, type WorkItem } from './store';
+import {
+  cloneState,
+  DurableStore,
+  newEngineState,
+  TERMINAL,
+  type CachedInstance,
+  type EngineState,
+  type EntityMessage,
+  type EntityRequest,
+  type InstanceRow,
+  type MessageRow,
+  type RetryInfo,
+  type RuntimeStatus,
+  type Slot,
+  type WorkItem,
+} from './store';
 
 /** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions), as the extension's upperSchemaVersion. */
 export const SCHEMA_VERSION = 1;
@@ -496,6 +511,9 @@ export class DurableEngine {
       return;
     }
     switch (message.kind) {
+      case 'entity':
+        // Entity messages are an entity's (routed before this); one addressed to an orchestration id is dropped.
+        return discard();
       case 'terminate':
         return this.#finish(instance, message, 'Terminated', jsonText((message.payload as { reason?: string }).reason ?? ''), [
           event(EventType.ExecutionTerminated, new Date(now), { Input: (message.payload as { reason?: string }).reason ?? '' }),
@@ -506,7 +524,9 @@ export class DurableEngine {
         const suspend = message.kind === 'suspend';
         if (suspend === (instance.status === 'Suspended')) return discard();
         await this.o.commit.run(() => {
-          store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), [event(suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, new Date(now), { Reason: reason })]);
+          store.appendHistory(instance.instanceId, store.historyLength(instance.instanceId), [
+            event(suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, new Date(now), { Reason: reason }),
+          ]);
           store.putInstance({ ...instance, status: suspend ? 'Suspended' : 'Running', updatedAt: now }, instance);
           store.deleteMessage(message.id);
           this.o.commit.afterCommit(() => this.#wake());
@@ -529,9 +549,7 @@ export class DurableEngine {
     if (this.#versioning.failureStrategy === 'Fail') {
       const output = jsonText(`Orchestrator function '${instance.name}' failed: ${reason}`);
       this.#log('error', `Instance ${instance.instanceId} (${instance.name}) failed: ${reason}`);
-      return this.#finish(instance, message, 'Failed', output, [
-        event(EventType.ExecutionCompleted, new Date(this.o.clock.now()), { OrchestrationStatus: 'Failed', Result: output }),
-      ]);
+      return this.#finish(instance, message, 'Failed', output, [event(EventType.ExecutionCompleted, new Date(this.o.clock.now()), { OrchestrationStatus: 'Failed', Result: output })]);
     }
     const now = this.o.clock.now();
     this.#log('warning', `Instance ${instance.instanceId} (${instance.name}) rejected, retried in ${REJECTED_RETRY_MS / 1000} s: ${reason}`);
@@ -641,7 +659,12 @@ export class DurableEngine {
         const last = info.attempt >= info.options.maxNumberOfAttempts;
         const fireAt = last || retryTimedOut(info, now) ? now : now + retryDelayMs(info);
         newEvents.push(event(EventType.TimerCreated, at, { EventId: timerId, FireAt: new Date(fireAt).toISOString() }));
-        effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }), visibleAt: fireAt });
+        effects.messages.push({
+          instanceId: instance.instanceId,
+          executionId: instance.executionId,
+          payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }),
+          visibleAt: fireAt,
+        });
         state.retryByTimer[timerId] = info;
       }
     } else if (incoming.EventType === EventType.TimerFired) {
@@ -801,7 +824,12 @@ export class DurableEngine {
         const fireAt = fireAtOf(action);
         newEvents.push(event(EventType.TimerCreated, at, { EventId: timerId, FireAt: new Date(fireAt).toISOString() }));
         if (!action.isCanceled) {
-          effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }), visibleAt: Math.max(fireAt, now) });
+          effects.messages.push({
+            instanceId: instance.instanceId,
+            executionId: instance.executionId,
+            payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }),
+            visibleAt: Math.max(fireAt, now),
+          });
         }
         return { type: action.actionType, eventId: timerId, ...(action.isCanceled ? { canceled: true } : {}) };
       }
@@ -832,7 +860,13 @@ export class DurableEngine {
         if (!targets.length) throw new Error('The list of entities to lock must not be null or empty.');
         const taskId = state.nextEventId++;
         // Sent to the first entity; each one that grants its lock passes the request to the next.
-        const request: EntityRequest = { id: action.lockRequestId ?? randomUUID(), parent: instance.instanceId, parentExecution: instance.executionId, lockset: set.map((e) => ({ name: e.name, key: e.key })), pos: 0 };
+        const request: EntityRequest = {
+          id: action.lockRequestId ?? randomUUID(),
+          parent: instance.instanceId,
+          parentExecution: instance.executionId,
+          lockset: set.map((e) => ({ name: e.name, key: e.key })),
+          pos: 0,
+        };
         newEvents.push(event(EventType.EventSent, at, { EventId: taskId, InstanceId: targets[0], Name: 'op', Input: JSON.stringify(request) }));
         effects.entityMessages.push({ target: targets[0]!, message: { name: 'op', input: request } });
         state.locks = { requestId: request.id, entities: targets };
@@ -882,14 +916,26 @@ export class DurableEngine {
       newEvents.push(event(EventType.TaskScheduled, at, { EventId: taskId, Name: info.name, Input: info.input }));
       if (timedOut) {
         // The retry timeout has passed: the attempts left fail at once with the last error.
-        effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.TaskFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }), visibleAt: now });
+        effects.messages.push({
+          instanceId: instance.instanceId,
+          executionId: instance.executionId,
+          payload: event(EventType.TaskFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }),
+          visibleAt: now,
+        });
       } else {
         effects.work.push({ taskId, name: info.name, input: info.input, eventIndex: newEvents.length - 1 });
       }
     } else {
-      newEvents.push(event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input, ...(info.version ? { Version: info.version } : {}) }));
+      newEvents.push(
+        event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input, ...(info.version ? { Version: info.version } : {}) }),
+      );
       if (timedOut) {
-        effects.messages.push({ instanceId: instance.instanceId, executionId: instance.executionId, payload: event(EventType.SubOrchestrationInstanceFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }), visibleAt: now });
+        effects.messages.push({
+          instanceId: instance.instanceId,
+          executionId: instance.executionId,
+          payload: event(EventType.SubOrchestrationInstanceFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }),
+          visibleAt: now,
+        });
       } else {
         effects.children.push({ instanceId: info.instanceId!, name: info.name, input: info.input, taskId, ...(info.version ? { version: info.version } : {}) });
       }
@@ -912,11 +958,17 @@ export class DurableEngine {
     const { store } = this.o;
     const existing = store.getInstance(child.instanceId);
     if (existing && !TERMINAL.has(existing.status)) {
-      store.addMessage(parent.instanceId, parent.executionId, 'event', event(EventType.SubOrchestrationInstanceFailed, new Date(now), {
-        TaskScheduledId: child.taskId,
-        Reason: `An orchestration instance with the ID '${child.instanceId}' is already ${existing.status}.`,
-        Details: '',
-      }), now);
+      store.addMessage(
+        parent.instanceId,
+        parent.executionId,
+        'event',
+        event(EventType.SubOrchestrationInstanceFailed, new Date(now), {
+          TaskScheduledId: child.taskId,
+          Reason: `An orchestration instance with the ID '${child.instanceId}' is already ${existing.status}.`,
+          Details: '',
+        }),
+        now,
+      );
       return;
     }
     if (existing) store.deleteInstance(child.instanceId);
@@ -927,7 +979,15 @@ export class DurableEngine {
     const { store } = this.o;
     const executionId = store.newExecutionId();
     store.putInstance({
-      instanceId, name, executionId, status: 'Pending', input, output: null, customStatus: null, createdAt: now, updatedAt: now,
+      instanceId,
+      name,
+      executionId,
+      status: 'Pending',
+      input,
+      output: null,
+      customStatus: null,
+      createdAt: now,
+      updatedAt: now,
       ...(parent ? { parent } : {}),
       ...(version ? { version } : {}),
       state: newEngineState(),
@@ -940,7 +1000,10 @@ export class DurableEngine {
   /** Starts an instance (with the given version, else the default one); an unfinished instance of that id refuses it. */
   async startNew(name: string, instanceId: string, inputText: string, version?: string): Promise<void> {
     if (!this.#orchestrators.has(name.toLowerCase())) {
-      throw new DurableOperationError(400, `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: No orchestrator functions are currently registered!`);
+      throw new DurableOperationError(
+        400,
+        `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: No orchestrator functions are currently registered!`,
+      );
     }
     const registered = this.#orchestrators.get(name.toLowerCase())!.fn.metadata.name;
     await this.o.commit.run(() => {
@@ -958,7 +1021,13 @@ export class DurableEngine {
       const instance = this.o.store.getInstance(instanceId);
       if (!instance) throw new DurableOperationError(404, `No instance with ID '${instanceId}' found.`);
       if (TERMINAL.has(instance.status)) throw new DurableOperationError(410, `The instance '${instanceId}' is ${instance.status}; it no longer takes events.`);
-      this.o.store.addMessage(instanceId, instance.executionId, 'event', event(EventType.EventRaised, new Date(this.o.clock.now()), { Name: name, Input: inputText === '' ? 'null' : inputText }), this.o.clock.now());
+      this.o.store.addMessage(
+        instanceId,
+        instance.executionId,
+        'event',
+        event(EventType.EventRaised, new Date(this.o.clock.now()), { Name: name, Input: inputText === '' ? 'null' : inputText }),
+        this.o.clock.now(),
+      );
       this.o.commit.afterCommit(() => this.#wake());
     });
   }

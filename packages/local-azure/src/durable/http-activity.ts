@@ -33,7 +33,19 @@ export interface DurableHttpResponse {
 }
 
 /** The headers HttpResponseMessage.Headers holds (content headers live on its Content). */
-const CONTENT_HEADERS = new Set(['allow', 'content-disposition', 'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type', 'expires', 'last-modified']);
+const CONTENT_HEADERS = new Set([
+  'allow',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-location',
+  'content-md5',
+  'content-range',
+  'content-type',
+  'expires',
+  'last-modified',
+]);
 
 export class HttpActivityError extends Error {
   override name = 'HttpRequestException';
@@ -81,7 +93,8 @@ const header = (r: DurableHttpResponse, name: string): string | undefined => {
 
 /** Runs the request (and its 202 polling) and returns the final answer. */
 export async function runHttpActivity(request: DurableHttpRequest, options: { pollMs?: number; signal?: AbortSignal } = {}): Promise<DurableHttpResponse> {
-  if (!request.uri || !/^https?:\/\//i.test(request.uri)) throw new HttpActivityError(`An invalid request URI was provided: '${request.uri ?? ''}'. Either the request URI must be an absolute URI or BaseAddress must be set.`);
+  if (!request.uri || !/^https?:\/\//i.test(request.uri))
+    throw new HttpActivityError(`An invalid request URI was provided: '${request.uri ?? ''}'. Either the request URI must be an absolute URI or BaseAddress must be set.`);
   if (request.tokenSource) {
     // There is no managed identity to take a token from on this machine.
     throw new HttpActivityError('callHttp with a tokenSource needs a managed identity, which the embedded host does not have: pass the Authorization header yourself when running locally.');

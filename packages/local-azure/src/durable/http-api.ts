@@ -134,6 +134,9 @@ export function historyForStatus(history: HistoryEvent[], showInput: boolean, sh
       case EventType.OrchestratorCompleted:
         dropped.add(i);
         break;
+      default:
+        // The other events are shown as recorded.
+        break;
     }
     if (!showInput) delete item.Input;
     delete item.EventId;
@@ -199,7 +202,10 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
 
 function statusesFrom(value: string | null): RuntimeStatus[] | undefined {
   if (!value) return undefined;
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of list) if (!STATUSES.includes(s as RuntimeStatus)) throw new DurableOperationError(400, `Unknown runtimeStatus '${s}'`);
   return list as RuntimeStatus[];
 }
@@ -220,7 +226,10 @@ export function durableApiHandler(options: DurableApiOptions) {
   const { engine } = options;
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.toLowerCase().startsWith(`${DURABLE_API_PREFIX}/`)) return false;
-    let parts = url.pathname.slice(DURABLE_API_PREFIX.length + 1).split('/').map(decodeURIComponent);
+    let parts = url.pathname
+      .slice(DURABLE_API_PREFIX.length + 1)
+      .split('/')
+      .map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const q = url.searchParams;
     if (options.systemKey) {
@@ -244,16 +253,29 @@ export function durableApiHandler(options: DurableApiOptions) {
       if (parts[0] === 'instances') {
         const id = parts[1] ?? '';
         if (id === '') {
-          const query = { runtimeStatus: statusesFrom(q.get('runtimeStatus')), createdTimeFrom: timeFrom(q.get('createdTimeFrom'), 'createdTimeFrom'), createdTimeTo: timeFrom(q.get('createdTimeTo'), 'createdTimeTo'), prefix: q.get('instanceIdPrefix') ?? undefined };
+          const query = {
+            runtimeStatus: statusesFrom(q.get('runtimeStatus')),
+            createdTimeFrom: timeFrom(q.get('createdTimeFrom'), 'createdTimeFrom'),
+            createdTimeTo: timeFrom(q.get('createdTimeTo'), 'createdTimeTo'),
+            prefix: q.get('instanceIdPrefix') ?? undefined,
+          };
           if (method === 'GET') {
             const top = Math.min(Number(q.get('top') ?? 100) || 100, 1000);
             const skip = Number(req.headers['x-ms-continuation-token'] ?? 0) || 0;
             const rows = engine.store.query({ ...query, top: top + 1, skip });
             const more = rows.length > top;
-            return send(res, 200, rows.slice(0, top).map((r) => statusJson(r)), more ? { 'x-ms-continuation-token': String(skip + top) } : {});
+            return send(
+              res,
+              200,
+              rows.slice(0, top).map((r) => statusJson(r)),
+              more ? { 'x-ms-continuation-token': String(skip + top) } : {},
+            );
           }
           if (method === 'DELETE') {
-            const ids = engine.store.query({ ...query, top: 100_000 }).filter((r) => TERMINAL.has(r.status)).map((r) => r.instanceId);
+            const ids = engine.store
+              .query({ ...query, top: 100_000 })
+              .filter((r) => TERMINAL.has(r.status))
+              .map((r) => r.instanceId);
             const n = await engine.purge(ids);
             return n === 0 ? send(res, 404) : send(res, 200, { instancesDeleted: n });
           }

@@ -364,9 +364,7 @@ export class DurableStore {
       ),
       // An episode changes these; leaving status out of the SET list leaves its index alone.
       updateProgress: db.prepare('UPDATE df_instances SET output = @output, custom_status = @customStatus, updated_at = @updatedAt, state = @state WHERE instance_id = @instanceId'),
-      updateStatus: db.prepare(
-        'UPDATE df_instances SET status = @status, output = @output, custom_status = @customStatus, updated_at = @updatedAt, state = @state WHERE instance_id = @instanceId',
-      ),
+      updateStatus: db.prepare('UPDATE df_instances SET status = @status, output = @output, custom_status = @customStatus, updated_at = @updatedAt, state = @state WHERE instance_id = @instanceId'),
       deleteInstance: db.prepare('DELETE FROM df_instances WHERE instance_id = ?'),
       history: db.prepare('SELECT event FROM df_history WHERE instance_id = ? ORDER BY seq').pluck(),
       historyCount: db.prepare('SELECT COUNT(*) FROM df_history WHERE instance_id = ?').pluck(),
@@ -511,7 +509,12 @@ export class DurableStore {
       chunk.forEach((text, j) => params.push(instanceId, from + i + j, text));
       this.#appendRows(chunk.length).run(params);
     }
-    this.usage?.call('durable', 'history', 'write', texts.map((t) => Buffer.byteLength(t)));
+    this.usage?.call(
+      'durable',
+      'history',
+      'write',
+      texts.map((t) => Buffer.byteLength(t)),
+    );
   }
 
   readonly #appendStatements: ReturnType<Db['prepare']>[] = [];
@@ -547,8 +550,7 @@ export class DurableStore {
   /** The next message of an instance that is visible now (control operations only, when suspended). */
   nextMessage(instanceId: string, now: number, controlOnly = false): MessageRow | undefined {
     const r = (controlOnly ? this.#s.firstControl : this.#s.firstMessage).get(instanceId, now) as
-      | { id: number; instance_id: string; execution_id: string | null; kind: MessageKind; payload: string; visible_at: number }
-      | undefined;
+      { id: number; instance_id: string; execution_id: string | null; kind: MessageKind; payload: string; visible_at: number } | undefined;
     return r ? { id: r.id, instanceId: r.instance_id, executionId: r.execution_id, kind: r.kind, payload: JSON.parse(r.payload) as MessageRow['payload'], visibleAt: r.visible_at } : undefined;
   }
 
@@ -586,9 +588,7 @@ export class DurableStore {
   }
 
   work(max: number): WorkItem[] {
-    return (
-      this.#s.work.all(max) as { id: number; instance_id: string; execution_id: string; task_id: number; name: string; input: string | null; history_seq: number | null }[]
-    ).map((r) => ({
+    return (this.#s.work.all(max) as { id: number; instance_id: string; execution_id: string; task_id: number; name: string; input: string | null; history_seq: number | null }[]).map((r) => ({
       id: r.id,
       instanceId: r.instance_id,
       executionId: r.execution_id,
@@ -606,7 +606,8 @@ export class DurableStore {
     const cached = seq === null ? undefined : this.#cache.get(item.instanceId)?.history[seq];
     const scheduled = cached ?? (seq === null ? undefined : (this.#s.historyEvent.get(item.instanceId, seq) as string | undefined));
     const e = typeof scheduled === 'string' ? (JSON.parse(scheduled) as HistoryEvent) : scheduled;
-    if (e?.EventType !== EventType.TaskScheduled || e.EventId !== item.taskId || e.Input === undefined) throw new Error(`The input of activity '${item.name}' (task ${item.taskId} of '${item.instanceId}') is no longer in its history.`);
+    if (e?.EventType !== EventType.TaskScheduled || e.EventId !== item.taskId || e.Input === undefined)
+      throw new Error(`The input of activity '${item.name}' (task ${item.taskId} of '${item.instanceId}') is no longer in its history.`);
     return e.Input;
   }
 

@@ -159,10 +159,35 @@ export class EmbeddedEventHubs {
       let offset = last ? last.offset + last.size : 0;
       return events.map((e) => {
         seq++;
-        const row = { partition, sequenceNumber: seq, offset, enqueuedTime: new Date(now), body: e.body, properties: e.properties ?? {}, ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}) };
-        this.#stmt.insert.run(hub.name, partition, seq, offset, now, options.partitionKey ?? null, e.body, JSON.stringify(e.properties ?? {}), e.contentType ?? null, e.correlationId ?? null, e.messageId ?? null);
+        const row = {
+          partition,
+          sequenceNumber: seq,
+          offset,
+          enqueuedTime: new Date(now),
+          body: e.body,
+          properties: e.properties ?? {},
+          ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
+        };
+        this.#stmt.insert.run(
+          hub.name,
+          partition,
+          seq,
+          offset,
+          now,
+          options.partitionKey ?? null,
+          e.body,
+          JSON.stringify(e.properties ?? {}),
+          e.contentType ?? null,
+          e.correlationId ?? null,
+          e.messageId ?? null,
+        );
         offset += e.body.length;
-        return { ...row, ...(e.contentType ? { contentType: e.contentType } : {}), ...(e.correlationId ? { correlationId: e.correlationId } : {}), ...(e.messageId ? { messageId: e.messageId } : {}) } as HubEvent;
+        return {
+          ...row,
+          ...(e.contentType ? { contentType: e.contentType } : {}),
+          ...(e.correlationId ? { correlationId: e.correlationId } : {}),
+          ...(e.messageId ? { messageId: e.messageId } : {}),
+        } as HubEvent;
       });
     });
     return stored;

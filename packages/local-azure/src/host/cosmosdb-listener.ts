@@ -155,7 +155,7 @@ export class CosmosDBListener {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    await Promise.allSettled(this.#entries.map((e) => e.running));
+    await Promise.allSettled(this.#entries.map((e) => e.running ?? Promise.resolve()));
   }
 
   #log(spec: CosmosTriggerSpec, level: 'debug' | 'information' | 'warning' | 'error', message: string): void {
@@ -235,13 +235,14 @@ export class CosmosDBListener {
           await abortableDelay(spec.feedPollDelay, signal);
           continue;
         }
-        await this.#deliver(spec, changes.map((c) => c.document), signal);
+        await this.#deliver(
+          spec,
+          changes.map((c) => c.document),
+          signal,
+        );
         // Stopping (not draining): leave the batch unacknowledged so it is delivered again.
         if (signal.aborted) break;
-        lease = await spec.leases.replace<LeaseDocument>(
-          { ...lease, ContinuationToken: `"${changes.at(-1)!.lsn}"`, timestamp: this.#now() },
-          { ifMatch: lease._etag },
-        );
+        lease = await spec.leases.replace<LeaseDocument>({ ...lease, ContinuationToken: `"${changes.at(-1)!.lsn}"`, timestamp: this.#now() }, { ifMatch: lease._etag });
         renewedAt = this.options.clock.now();
       } catch (error) {
         // Lost the lease (412) or the store failed: start over from the stored lease.

@@ -49,10 +49,7 @@ export function brokerFlowSources(broker: Pick<EmbeddedBroker, 'entities' | 'run
   return {
     entities: () => [
       ...broker.entities.queues.map((q) => ({ path: q.path, kind: 'queue' as const })),
-      ...broker.entities.topics.flatMap((t) => [
-        { path: t.path, kind: 'topic' as const },
-        ...t.subscriptions.map((s) => ({ path: s.path, kind: 'subscription' as const, topic: t.path })),
-      ]),
+      ...broker.entities.topics.flatMap((t) => [{ path: t.path, kind: 'topic' as const }, ...t.subscriptions.map((s) => ({ path: s.path, kind: 'subscription' as const, topic: t.path }))]),
     ],
     runtimeProperties: (path) => broker.runtimeProperties(path),
     usage: () => usage.records(),
@@ -207,8 +204,7 @@ export class FlowSampler {
     }
     // Topics' incoming is already counted by their subscriptions' arrivals, once per copy: the
     // totals add up what entered the namespace (queues and topics) and what left it.
-    const sum = (f: (e: EntityFlow) => number | null, kinds: EntityFlow['kind'][]) =>
-      round(entities.filter((e) => kinds.includes(e.kind)).reduce((n, e) => n + (f(e) ?? 0), 0));
+    const sum = (f: (e: EntityFlow) => number | null, kinds: EntityFlow['kind'][]) => round(entities.filter((e) => kinds.includes(e.kind)).reduce((n, e) => n + (f(e) ?? 0), 0));
     return {
       windowSeconds: round(seconds),
       sampledAt: new Date().toISOString(),
@@ -232,8 +228,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   return true;
 }
 
-const error = (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) =>
-  send(res, status, { error: { code, message } }, headers);
+const error = (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) => send(res, status, { error: { code, message } }, headers);
 
 /** The traces of one business transaction, each span once, in start order. */
 export function traceView(correlationId: string, spans: SpanRecord[]) {

@@ -59,7 +59,13 @@ function systemProperties(e: HubEvent): Record<string, unknown> {
 }
 
 export function eventHubTriggerMetadata(events: HubEvent[], spec: EventHubTriggerSpec, partition: number): Record<string, RpcTypedData> {
-  const partitionContext = json({ FullyQualifiedNamespace: spec.namespace, EventHubName: spec.hub, ConsumerGroup: spec.consumerGroup, PartitionId: String(partition), IsCheckpointingAfterInvocation: true });
+  const partitionContext = json({
+    FullyQualifiedNamespace: spec.namespace,
+    EventHubName: spec.hub,
+    ConsumerGroup: spec.consumerGroup,
+    PartitionId: String(partition),
+    IsCheckpointingAfterInvocation: true,
+  });
   if (!spec.many) {
     const e = events[0]!;
     return {

@@ -109,11 +109,7 @@ export class FunctionExecutor {
         }
         const next = attempt + 1;
         const delay = retryDelayMs(retry, next);
-        this.#log(
-          fn,
-          'debug',
-          `Waiting for \`${new Date(delay).toISOString().slice(11, 23)}\` before retrying function execution. Next attempt: '${next}'. Max retry count: '${max}'.`,
-        );
+        this.#log(fn, 'debug', `Waiting for \`${new Date(delay).toISOString().slice(11, 23)}\` before retrying function execution. Next attempt: '${next}'. Max retry count: '${max}'.`);
         await abortableDelay(delay, opts.signal);
         if (opts.signal?.aborted) {
           this.#log(fn, 'debug', 'Cancellation requested. Exiting retry loop.');
@@ -147,8 +143,7 @@ export class FunctionExecutor {
       this.#log(fn, 'information', `Trigger Details: ${details}`, invocationId);
     }
     const userCategory = `Function.${fn.metadata.name}.User`;
-    const log = (level: LogLevel, category: string, message: string) =>
-      this.logger.log(level, category === 'user' ? userCategory : `Function.${fn.metadata.name}`, message, invocationId);
+    const log = (level: LogLevel, category: string, message: string) => this.logger.log(level, category === 'user' ? userCategory : `Function.${fn.metadata.name}`, message, invocationId);
     let timer: NodeJS.Timeout | undefined;
     const trigger = Object.values(fn.metadata.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type ?? ''))?.type ?? 'unknown';
     const span = hostTracer().startSpan(
@@ -171,10 +166,7 @@ export class FunctionExecutor {
         ? await Promise.race([
             run,
             new Promise<never>((_, reject) => {
-              timer = setTimeout(
-                () => reject(new Error(`Timeout value of ${this.options.functionTimeoutMs}ms was exceeded by function: ${name}`)),
-                this.options.functionTimeoutMs,
-              );
+              timer = setTimeout(() => reject(new Error(`Timeout value of ${this.options.functionTimeoutMs}ms was exceeded by function: ${name}`)), this.options.functionTimeoutMs);
             }),
           ])
         : await run;
@@ -184,12 +176,7 @@ export class FunctionExecutor {
       const e = error as Error;
       span.recordException(e);
       span.setStatus({ code: SpanStatusCode.ERROR, message: e?.message ?? String(error) });
-      this.#log(
-        fn,
-        'error',
-        `Executed '${name}' (Failed, Id=${invocationId}, Duration=${Math.round(performance.now() - started)}ms)\n${e?.stack ?? String(error)}`,
-        invocationId,
-      );
+      this.#log(fn, 'error', `Executed '${name}' (Failed, Id=${invocationId}, Duration=${Math.round(performance.now() - started)}ms)\n${e?.stack ?? String(error)}`, invocationId);
       throw error;
     } finally {
       span.end();

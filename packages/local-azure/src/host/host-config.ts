@@ -120,11 +120,7 @@ export function loadHostConfig(appDir: string, env: NodeJS.ProcessEnv, processor
       maxMessageBatchSize: Math.max(1, num('maxMessageBatchSize', 1000)),
       autoCompleteMessages: getCI(sb, 'autoCompleteMessages') !== false,
       maxAutoLockRenewalDurationMs: durationMs(getCI(sb, 'maxAutoLockRenewalDuration'), 5 * 60_000, 'maxAutoLockRenewalDuration'),
-      sessionIdleTimeoutMs: durationMs(
-        getCI(sb, 'sessionIdleTimeout') ?? getCI(getCI(sb, 'clientRetryOptions') as Json | undefined, 'tryTimeout'),
-        60_000,
-        'sessionIdleTimeout',
-      ),
+      sessionIdleTimeoutMs: durationMs(getCI(sb, 'sessionIdleTimeout') ?? getCI(getCI(sb, 'clientRetryOptions') as Json | undefined, 'tryTimeout'), 60_000, 'sessionIdleTimeout'),
     },
     eventHubs,
     durableTask: loadDurableOptions((getCI(extensions, 'durableTask') as Json | undefined) ?? {}, processorCount),
@@ -135,12 +131,8 @@ export function loadHostConfig(appDir: string, env: NodeJS.ProcessEnv, processor
           retryStrategy: String(getCI(retry, 'strategy') ?? 'exponentialBackoff') === 'fixedDelay' ? 'fixedDelay' : 'exponentialBackoff',
           maxRetryCount: Number(getCI(retry, 'maxRetryCount')),
           delayInterval: getCI(retry, 'delayInterval') ? toRpcDuration(durationMs(getCI(retry, 'delayInterval'), 0, 'retry.delayInterval')) : undefined,
-          minimumInterval: getCI(retry, 'minimumInterval')
-            ? toRpcDuration(durationMs(getCI(retry, 'minimumInterval'), 0, 'retry.minimumInterval'))
-            : undefined,
-          maximumInterval: getCI(retry, 'maximumInterval')
-            ? toRpcDuration(durationMs(getCI(retry, 'maximumInterval'), 0, 'retry.maximumInterval'))
-            : undefined,
+          minimumInterval: getCI(retry, 'minimumInterval') ? toRpcDuration(durationMs(getCI(retry, 'minimumInterval'), 0, 'retry.minimumInterval')) : undefined,
+          maximumInterval: getCI(retry, 'maximumInterval') ? toRpcDuration(durationMs(getCI(retry, 'maximumInterval'), 0, 'retry.maximumInterval')) : undefined,
         }
       : undefined,
   };

@@ -210,8 +210,7 @@ export class EmbeddedHost {
             .map(([name]) => ({ name, data: { json: JSON.stringify(durableClientData(runtime.baseUrl, taskHub, durableSystemKey)) } })),
       });
       const outputs = new OutputBindings(broker, env, eventHubs, documents);
-      const afterInvocation = (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) =>
-        outputs.apply(fn, response, invocationId);
+      const afterInvocation = (fn: RegisteredFunction, response: RpcInvocationResponse, invocationId: string) => outputs.apply(fn, response, invocationId);
       const http = new HttpListener({
         routePrefix: config.routePrefix,
         executor,
@@ -284,9 +283,7 @@ export class EmbeddedHost {
           if (b.type?.startsWith('serviceBus')) {
             const connection = typeof b.connection === 'string' && b.connection ? b.connection : 'AzureWebJobsServiceBus';
             if (!connectionConfigured(connection, env)) {
-              throw new Error(
-                `${where}: Service Bus account connection string '${connection}' does not exist. Make sure that it is a defined App Setting.`,
-              );
+              throw new Error(`${where}: Service Bus account connection string '${connection}' does not exist. Make sure that it is a defined App Setting.`);
             }
           }
           if (b.type === 'eventHub' && b.direction === 'out') {
@@ -355,7 +352,25 @@ export class EmbeddedHost {
       }
 
       phases.end('triggers');
-      const host = new EmbeddedHost(config, logger, db, commit, broker, http, serviceBus, timers, cosmosListener, documents, eventHubs, eventHubListener, durable, baseUrl, databaseFile, usage, settlement);
+      const host = new EmbeddedHost(
+        config,
+        logger,
+        db,
+        commit,
+        broker,
+        http,
+        serviceBus,
+        timers,
+        cosmosListener,
+        documents,
+        eventHubs,
+        eventHubListener,
+        durable,
+        baseUrl,
+        databaseFile,
+        usage,
+        settlement,
+      );
       host.stopSweeping = stopSweeping;
       host.restoreEnvironment = restoreEnvironment;
       for (const info of infos) {
@@ -448,15 +463,7 @@ async function loadApp(appDir: string): Promise<void> {
   loadedApp = appDir;
 }
 
-function serviceBusSpec(
-  fn: RegisteredFunction,
-  triggerName: string,
-  trigger: RpcBindingInfo,
-  config: HostConfig,
-  env: NodeJS.ProcessEnv,
-  broker: EmbeddedBroker,
-  logger: HostLogger,
-) {
+function serviceBusSpec(fn: RegisteredFunction, triggerName: string, trigger: RpcBindingInfo, config: HostConfig, env: NodeJS.ProcessEnv, broker: EmbeddedBroker, logger: HostLogger) {
   const where = `function '${fn.metadata.name}'`;
   const path =
     typeof trigger.queueName === 'string'
@@ -465,16 +472,10 @@ function serviceBusSpec(
   const { entity } = broker.entities.receiving(path);
   const sessions = trigger.isSessionsEnabled === true;
   if (sessions !== entity.receiver.requiresSession) {
-    throw new Error(
-      `${where}: isSessionsEnabled is ${sessions} but '${path}' ${entity.receiver.requiresSession ? 'requires' : 'does not support'} sessions`,
-    );
+    throw new Error(`${where}: isSessionsEnabled is ${sessions} but '${path}' ${entity.receiver.requiresSession ? 'requires' : 'does not support'} sessions`);
   }
   if (fn.metadata.retryOptions) {
-    logger.log(
-      'warning',
-      'Host.Startup',
-      `Soon retries will not be supported for function 'Functions.${fn.metadata.name}'. For more information, please visit http://aka.ms/func-retry-policies.`,
-    );
+    logger.log('warning', 'Host.Startup', `Soon retries will not be supported for function 'Functions.${fn.metadata.name}'. For more information, please visit http://aka.ms/func-retry-policies.`);
   }
   return {
     fn,
@@ -489,7 +490,6 @@ function serviceBusSpec(
   };
 }
 
-
 /** Why the embedded host cannot run a function (a trigger or binding type it does not serve), if it cannot. */
 function unsupportedBinding(fn: RegisteredFunction, triggerType: string): string | undefined {
   if (!SUPPORTED_TRIGGERS.has(triggerType)) return `its trigger type ${triggerType} is not one the embedded host runs`;
@@ -499,4 +499,3 @@ function unsupportedBinding(fn: RegisteredFunction, triggerType: string): string
   }
   return undefined;
 }
-

@@ -140,8 +140,7 @@ export class HttpListener {
     const trigger = fn.metadata.bindings[triggerName]!;
     const route = typeof trigger.route === 'string' ? trigger.route : fn.metadata.name;
     const methods = Array.isArray(trigger.methods) ? (trigger.methods as string[]).map((m) => m.toUpperCase()) : undefined;
-    const outputName =
-      Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'out' && b.type?.toLowerCase() === 'http')?.[0] ?? '$return';
+    const outputName = Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'out' && b.type?.toLowerCase() === 'http')?.[0] ?? '$return';
     const anonymous = String(trigger.authLevel ?? 'function').toLowerCase() === 'anonymous';
     this.#routes.push({ fn, triggerName, anonymous, unavailable, template: new RouteTemplate(route), methods, outputName });
     this.#routes.sort((a, b) => compareRoutes(a.template, b.template));
@@ -375,10 +374,7 @@ export class HttpListener {
       res.end();
       return;
     }
-    const data =
-      route.outputName === '$return'
-        ? outcome.response.returnValue
-        : outcome.response.outputData?.find((o) => o.name === route.outputName)?.data;
+    const data = route.outputName === '$return' ? outcome.response.returnValue : outcome.response.outputData?.find((o) => o.name === route.outputName)?.data;
     const httpOut = data?.http;
     if (!httpOut) {
       res.writeHead(204, { 'Content-Length': '0' });

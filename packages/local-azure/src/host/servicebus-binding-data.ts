@@ -178,7 +178,5 @@ export function triggerInput(messages: ReceivedMessage[], many: boolean, dataTyp
 /** The trace context a message carries: its traceparent, else its Diagnostic-Id (older SDKs set only that). */
 export function parentTraceparentOf(m: ReceivedMessage | undefined): string | undefined {
   const props = m?.applicationProperties ?? {};
-  return [props.traceparent, props['Diagnostic-Id']].find(
-    (v): v is string => typeof v === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(v),
-  );
+  return [props.traceparent, props['Diagnostic-Id']].find((v): v is string => typeof v === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(v));
 }

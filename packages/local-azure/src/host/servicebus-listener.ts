@@ -12,13 +12,7 @@ import type { FunctionExecutor } from './executor';
 import type { ServiceBusHostOptions } from './host-config';
 import type { HostLogger } from './logger';
 import { sdkTriggerInput, type SettlementService } from './servicebus-sdk-binding';
-import {
-  batchMetadata,
-  roundTripFormat,
-  singleMessageMetadata,
-  parentTraceparentOf,
-  triggerInput,
-} from './servicebus-binding-data';
+import { batchMetadata, roundTripFormat, singleMessageMetadata, parentTraceparentOf, triggerInput } from './servicebus-binding-data';
 
 export interface ServiceBusTriggerSpec {
   fn: RegisteredFunction;

@@ -81,9 +81,7 @@ function modelBindingData(m: ReceivedMessage): ModelBindingData {
 }
 
 export function sdkTriggerInput(messages: ReceivedMessage[], many: boolean): RpcTypedData {
-  return many
-    ? { collectionModelBindingData: { modelBindingData: messages.map(modelBindingData) } }
-    : { modelBindingData: modelBindingData(messages[0]!) };
+  return many ? { collectionModelBindingData: { modelBindingData: messages.map(modelBindingData) } } : { modelBindingData: modelBindingData(messages[0]!) };
 }
 
 /** propertiesToModify arrives as an AMQP-encoded map (empty when absent). */
@@ -142,14 +140,12 @@ export class SettlementService {
     const loaded = grpc.loadPackageDefinition(definition) as unknown as { Settlement: { service: grpc.ServiceDefinition } };
     const server = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_LENGTH, 'grpc.max_send_message_length': GRPC_MAX_MESSAGE_LENGTH });
     let service: SettlementService | undefined;
-    const call =
-      (fn: (req: Record<string, unknown>) => Promise<unknown>) =>
-      (c: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, done: grpc.sendUnaryData<unknown>) => {
-        fn(c.request).then(
-          (reply) => done(null, reply ?? {}),
-          (error: Error & { code?: string }) => done({ code: grpc.status.FAILED_PRECONDITION, details: `${error.code ?? 'Error'}: ${error.message}` }),
-        );
-      };
+    const call = (fn: (req: Record<string, unknown>) => Promise<unknown>) => (c: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, done: grpc.sendUnaryData<unknown>) => {
+      fn(c.request).then(
+        (reply) => done(null, reply ?? {}),
+        (error: Error & { code?: string }) => done({ code: grpc.status.FAILED_PRECONDITION, details: `${error.code ?? 'Error'}: ${error.message}` }),
+      );
+    };
     const broker = () => getEmbeddedRuntime().broker;
     const text = (v: unknown) => (v && typeof v === 'object' && 'value' in v ? String((v as { value: unknown }).value) : undefined);
     const settled = (token: unknown) => service!.#settled.add(String(token));
@@ -194,9 +190,7 @@ export class SettlementService {
       }),
     });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${SettlementService.#lastPort}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
-        error ? reject(error) : resolve(p),
-      ),
+      server.bindAsync(`127.0.0.1:${SettlementService.#lastPort}`, grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
     );
     SettlementService.#lastPort = port;
     service = new SettlementService(port, server);

@@ -9,18 +9,14 @@ export interface LocalSettings {
   host: { LocalHttpPort?: number; CORS?: string; CORSCredentials?: boolean };
 }
 
-export function loadLocalSettings(
-  appDir: string,
-  env: NodeJS.ProcessEnv,
-  warn: (message: string) => void,
-): LocalSettings {
+export function loadLocalSettings(appDir: string, env: NodeJS.ProcessEnv, warn: (message: string) => void): LocalSettings {
   const file = join(appDir, 'local.settings.json');
   if (!existsSync(file)) return { values: {}, host: {} };
   let doc: { IsEncrypted?: boolean; Values?: Record<string, unknown>; Host?: LocalSettings['host'] };
   try {
     doc = JSON.parse(readFileSync(file, 'utf8')) as typeof doc;
   } catch (error) {
-    throw new Error(`local.settings.json is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`local.settings.json is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (doc.IsEncrypted) throw new Error('local.settings.json is encrypted; the embedded host reads plain settings only.');
   const values: Record<string, string> = {};

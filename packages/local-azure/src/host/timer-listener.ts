@@ -26,7 +26,10 @@ export function parseSchedule(expression: string, timeZone: string): Schedule {
       return {
         description: `Cron: '${expression}'`,
         isCron: true,
-        next: (after) => CronExpressionParser.parse(expression, { currentDate: new Date(after), tz: timeZone }).next().getTime(),
+        next: (after) =>
+          CronExpressionParser.parse(expression, { currentDate: new Date(after), tz: timeZone })
+            .next()
+            .getTime(),
       };
     } catch {
       // fall through to TimeSpan / error below
@@ -84,9 +87,7 @@ export class TimerListener {
   readonly #stmt;
 
   constructor(private readonly options: TimerListenerOptions) {
-    migrate(options.db, 'timers', [
-      `CREATE TABLE timer_status (function TEXT PRIMARY KEY, last INTEGER, next INTEGER NOT NULL, last_updated INTEGER NOT NULL) WITHOUT ROWID;`,
-    ]);
+    migrate(options.db, 'timers', [`CREATE TABLE timer_status (function TEXT PRIMARY KEY, last INTEGER, next INTEGER NOT NULL, last_updated INTEGER NOT NULL) WITHOUT ROWID;`]);
     this.#stmt = {
       get: options.db.prepare('SELECT last, next, last_updated FROM timer_status WHERE function = ?'),
       put: options.db.prepare(
@@ -121,11 +122,7 @@ export class TimerListener {
       const occurrences: string[] = [];
       let t = now;
       for (let i = 0; i < 5; i++) occurrences.push(new Date((t = entry.schedule.next(t))).toISOString());
-      logger.log(
-        'information',
-        `Host.Triggers.Timer`,
-        `The next 5 occurrences of the '${entry.fn.metadata.name}' schedule (${entry.schedule.description}) will be:\n${occurrences.join('\n')}`,
-      );
+      logger.log('information', `Host.Triggers.Timer`, `The next 5 occurrences of the '${entry.fn.metadata.name}' schedule (${entry.schedule.description}) will be:\n${occurrences.join('\n')}`);
       const status = entry.useMonitor ? (this.#stmt.get.get(entry.fn.metadata.functionId) as Status | undefined) : undefined;
       if (status && status.next < now) {
         logger.log('debug', `Host.Triggers.Timer`, `Function '${entry.fn.metadata.name}' is past due on startup. Executing now.`);
@@ -169,18 +166,14 @@ export class TimerListener {
     const next = entry.schedule.next(clock.now());
     const timerInfo = {
       Schedule: { AdjustForDST: entry.schedule.isCron },
-      ScheduleStatus: entry.useMonitor
-        ? { Last: iso(previous?.last ?? null) ?? '0001-01-01T00:00:00', Next: iso(scheduled), LastUpdated: iso(previous?.last_updated ?? clock.now()) }
-        : null,
+      ScheduleStatus: entry.useMonitor ? { Last: iso(previous?.last ?? null) ?? '0001-01-01T00:00:00', Next: iso(scheduled), LastUpdated: iso(previous?.last_updated ?? clock.now()) } : null,
       IsPastDue: isPastDue,
     };
     let invocationId = '';
     try {
       const outcome = await executor.execute(entry.fn, {
         reason: `Timer fired at ${new Date(clock.now()).toISOString()}`,
-        triggerDetails: unscheduledReason
-          ? { UnscheduledInvocationReason: unscheduledReason, OriginalSchedule: new Date(scheduled).toISOString() }
-          : undefined,
+        triggerDetails: unscheduledReason ? { UnscheduledInvocationReason: unscheduledReason, OriginalSchedule: new Date(scheduled).toISOString() } : undefined,
         request: ({ invocationId: iid }) => {
           invocationId = iid;
           return { inputData: [{ name: entry.triggerName, data: { json: JSON.stringify(timerInfo) } }] };
@@ -197,6 +190,6 @@ export class TimerListener {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const e of this.#entries) e.timer?.cancel();
-    await Promise.allSettled(this.#entries.map((e) => e.running));
+    await Promise.allSettled(this.#entries.map((e) => e.running ?? Promise.resolve()));
   }
 }

@@ -129,6 +129,8 @@ export async function invoke(
   } finally {
     coreCtx.state = undefined;
   }
+  // Whatever the function threw, as it threw it (the worker reports a thrown non-Error the same way).
+  // eslint-disable-next-line @typescript-eslint/only-throw-error
   if (post.error) throw post.error;
   const response = buildResponse ? await invocationModel.getResponse(context, post.result) : { invocationId: request.invocationId, outputData: [] };
   return { response, context, result: post.result };

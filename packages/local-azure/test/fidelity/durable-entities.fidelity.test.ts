@@ -18,8 +18,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-const signal = (key: string, op: string, input?: unknown) =>
-  fetch(`${app.baseUrl}/api/counters/${key}/${op}`, { method: 'POST', ...(input === undefined ? {} : { body: JSON.stringify(input) }) });
+const signal = (key: string, op: string, input?: unknown) => fetch(`${app.baseUrl}/api/counters/${key}/${op}`, { method: 'POST', ...(input === undefined ? {} : { body: JSON.stringify(input) }) });
 const read = async (key: string) => (await (await fetch(`${app.baseUrl}/api/counters/${key}`)).json()) as { entityExists: boolean; entityState?: unknown };
 
 async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
@@ -49,7 +48,12 @@ const runtimeStatus = async (s: CheckStatus) => ((await (await fetch(s.statusQue
 test('a client signals a counter and reads its state (DurableClient.signalEntity / readEntityState)', async () => {
   expect(await read('c1')).toEqual({ entityExists: false });
   for (const n of [1, 2, 3]) expect((await signal('c1', 'add', n)).status).toBe(202);
-  expect(await until(() => read('c1'), (s) => s.entityState === 6)).toEqual({ entityExists: true, entityState: 6 });
+  expect(
+    await until(
+      () => read('c1'),
+      (s) => s.entityState === 6,
+    ),
+  ).toEqual({ entityExists: true, entityState: 6 });
 });
 
 test('the HTTP API reads and signals entities as the extension does', async () => {
@@ -57,13 +61,23 @@ test('the HTTP API reads and signals entities as the extension does', async () =
   expect((await fetch(`${api}/h1`)).status).toBe(404);
   const posted = await fetch(`${api}/h1?op=add`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '7' });
   expect(posted.status).toBe(202);
-  const state = await until(() => fetch(`${api}/h1`), (r) => r.status === 200);
+  const state = await until(
+    () => fetch(`${api}/h1`),
+    (r) => r.status === 200,
+  );
   expect(await state.json()).toBe(7);
   const listed = (await (await fetch(`${api}?fetchState=true`)).json()) as { entityId: { name: string; key: string }; state: unknown }[];
   expect(listed).toContainEqual(expect.objectContaining({ entityId: { name: 'counter', key: 'h1' }, state: 7 }));
   // DELETE is the 'delete' operation: the counter destructs and has no state any more.
   expect((await fetch(`${api}/h1`, { method: 'DELETE' })).status).toBe(202);
-  expect((await until(() => fetch(`${api}/h1`), (r) => r.status === 404)).status).toBe(404);
+  expect(
+    (
+      await until(
+        () => fetch(`${api}/h1`),
+        (r) => r.status === 404,
+      )
+    ).status,
+  ).toBe(404);
   // Bad input is refused before anything is queued.
   expect((await fetch(`${api}/h1?op=add`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{' })).status).toBe(400);
   const unknown = await fetch(`${app.baseUrl}/runtime/webhooks/durabletask/entities/nosuch/k?op=x`, { method: 'POST' });
@@ -80,7 +94,12 @@ test('an orchestration calls and signals an entity; a failing operation fails on
 
 test('an operation that signals another entity', async () => {
   await signal('s1', 'addAndTell', 4);
-  expect(await until(() => read('s1-log'), (s) => s.entityState === 1)).toEqual({ entityExists: true, entityState: 1 });
+  expect(
+    await until(
+      () => read('s1-log'),
+      (s) => s.entityState === 1,
+    ),
+  ).toEqual({ entityExists: true, entityState: 1 });
   expect(await read('s1')).toEqual({ entityExists: true, entityState: 4 });
 });
 
@@ -111,17 +130,35 @@ test('an orchestration terminated while waiting for a lock does not leave the en
   expect(await untilEnded(holder.statusQueryGetUri)).toMatchObject({ runtimeStatus: 'Completed', output: 'released' });
   // The terminated one's request is dropped, not granted: a signal from outside gets through.
   await signal('held', 'add', 2);
-  expect(await until(() => read('held'), (s) => s.entityState === 2)).toEqual({ entityExists: true, entityState: 2 });
+  expect(
+    await until(
+      () => read('held'),
+      (s) => s.entityState === 2,
+    ),
+  ).toEqual({ entityExists: true, entityState: 2 });
 });
 
 test('entity state and accepted signals survive a SIGKILL of the host', async () => {
   for (const n of [10, 20]) await signal('k1', 'add', n);
-  await until(() => read('k1'), (s) => s.entityState === 30);
+  await until(
+    () => read('k1'),
+    (s) => s.entityState === 30,
+  );
   // Accepted (202) just before the kill: it must be applied after the restart, once.
   expect((await signal('k1', 'add', 5)).status).toBe(202);
   await app.kill();
   app = await startApp(appDir, { dataDir: app.dataDir });
-  expect(await until(() => read('k1'), (s) => s.entityState === 35)).toEqual({ entityExists: true, entityState: 35 });
+  expect(
+    await until(
+      () => read('k1'),
+      (s) => s.entityState === 35,
+    ),
+  ).toEqual({ entityExists: true, entityState: 35 });
   await signal('k1', 'add', 1);
-  expect(await until(() => read('k1'), (s) => s.entityState === 36)).toEqual({ entityExists: true, entityState: 36 });
+  expect(
+    await until(
+      () => read('k1'),
+      (s) => s.entityState === 36,
+    ),
+  ).toEqual({ entityExists: true, entityState: 36 });
 });

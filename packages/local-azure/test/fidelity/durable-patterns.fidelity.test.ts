@@ -105,7 +105,7 @@ test('callHttp: a GET, and a 202 + Location job polled until it answers 200', as
   });
 });
 
-test('showHistory=true answers the extension\'s shape: one historyEvents array, folded task events', async () => {
+test("showHistory=true answers the extension's shape: one historyEvents array, folded task events", async () => {
   const started = await start('fanOutFanIn', 2);
   await untilEnded(started.statusQueryGetUri);
   const res = await fetch(`${started.statusQueryGetUri}&showHistory=true&showHistoryOutput=true`);

@@ -28,9 +28,7 @@ function fakeBroker() {
       if (path === 't') return { name: 't', kind: 'topic', scheduledMessageCount: 0, sizeInBytes: 0, subscriptionCount: 1 };
       const total = totals.get(path)!;
       const common = { activeMessageCount: total, deadLetterMessageCount: 0, transferMessageCount: 0, transferDeadLetterMessageCount: 0, totalMessageCount: total };
-      return path === 'q'
-        ? { name: 'q', kind: 'queue', scheduledMessageCount: 0, sizeInBytes: 0, ...common }
-        : { name: path, kind: 'subscription', topicName: 't', subscriptionName: 's', ...common };
+      return path === 'q' ? { name: 'q', kind: 'queue', scheduledMessageCount: 0, sizeInBytes: 0, ...common } : { name: path, kind: 'subscription', topicName: 't', subscriptionName: 's', ...common };
     },
     usage: () => [...usage.values()].map((r) => ({ ...r })),
   };

@@ -48,7 +48,13 @@ test('a task hub of an earlier build is migrated: instances, their versions, eve
   insert.run('a', 'ea', 'Completed', '"done"', null, 1, 9, null, JSON.stringify(newEngineState()), null);
   const history = db.prepare('INSERT INTO df_history (instance_id, seq, event) VALUES (?, ?, ?)');
   // Written out of order: the migrated history keeps each instance's sequence.
-  for (const [id, seq] of [['b', 1], ['a', 0], ['b', 0], ['b', 2]] as const) history.run(id, seq, JSON.stringify(event(EventType.TaskScheduled, at, { EventId: seq, Name: `${id}${seq}` })));
+  for (const [id, seq] of [
+    ['b', 1],
+    ['a', 0],
+    ['b', 0],
+    ['b', 2],
+  ] as const)
+    history.run(id, seq, JSON.stringify(event(EventType.TaskScheduled, at, { EventId: seq, Name: `${id}${seq}` })));
   const work = db.prepare("INSERT INTO df_work (instance_id, execution_id, task_id, name, input, created_at) VALUES ('b', 'eb', ?, ?, ?, 3)");
   work.run(2, 'b2', '{"n":2}');
   // A work item done before the upgrade: its id is never given again.

@@ -22,7 +22,11 @@ describe('compareVersions', () => {
 });
 
 describe('versionMismatch', () => {
-  const worker = (matchStrategy: 'None' | 'Strict' | 'CurrentOrOlder', defaultVersion?: string) => ({ matchStrategy, failureStrategy: 'Reject' as const, ...(defaultVersion ? { defaultVersion } : {}) });
+  const worker = (matchStrategy: 'None' | 'Strict' | 'CurrentOrOlder', defaultVersion?: string) => ({
+    matchStrategy,
+    failureStrategy: 'Reject' as const,
+    ...(defaultVersion ? { defaultVersion } : {}),
+  });
 
   test('CurrentOrOlder runs its own and older versions (and unversioned instances), not newer ones', () => {
     expect(versionMismatch('1.0', worker('CurrentOrOlder', '2.0'))).toBeUndefined();

@@ -27,7 +27,11 @@ describe('host.json', () => {
   test('durableTask versioning: the extension defaults, the repo host.json, and an override that keeps "2.0" a string', () => {
     writeFileSync(join(dir, 'host.json'), JSON.stringify({ version: '2.0' }));
     expect(loadHostConfig(dir, {}, 2).durableTask.versioning).toEqual({ matchStrategy: 'CurrentOrOlder', failureStrategy: 'Reject' });
-    const overridden = loadHostConfig(dir, { AzureFunctionsJobHost__extensions__durableTask__defaultVersion: '2.0', AzureFunctionsJobHost__extensions__durableTask__versionFailureStrategy: 'fail' }, 2);
+    const overridden = loadHostConfig(
+      dir,
+      { AzureFunctionsJobHost__extensions__durableTask__defaultVersion: '2.0', AzureFunctionsJobHost__extensions__durableTask__versionFailureStrategy: 'fail' },
+      2,
+    );
     expect(overridden.durableTask.versioning).toEqual({ defaultVersion: '2.0', matchStrategy: 'CurrentOrOlder', failureStrategy: 'Fail' });
     // The app of this repository (its host.json) sets defaultVersion 1.0.
     expect(loadHostConfig(join(__dirname, '..', '..', '..', '..', '..'), {}, 2).durableTask.versioning).toEqual({ defaultVersion: '1.0', matchStrategy: 'CurrentOrOlder', failureStrategy: 'Reject' });

@@ -1,12 +1,4 @@
-import {
-  batchMetadata,
-  netDateTime,
-  netDateTimeOffset,
-  roundTripFormat,
-  singleMessageMetadata,
-  parentTraceparentOf,
-  triggerInput,
-} from '../../src/host/servicebus-binding-data';
+import { batchMetadata, netDateTime, netDateTimeOffset, roundTripFormat, singleMessageMetadata, parentTraceparentOf, triggerInput } from '../../src/host/servicebus-binding-data';
 import { serviceBusOutputBodies } from '../../src/host/output-bindings';
 import type { ReceivedMessage } from '@backbone/azure-model/service-bus';
 

@@ -50,7 +50,10 @@ app.cosmosDB('publishNotes', {
   feedPollDelay: 250,
   extraOutputs: [noteEvents],
   handler: async (documents, context) => {
-    context.extraOutputs.set(noteEvents, documents.map((d) => ({ id: d.id, text: d.text })));
+    context.extraOutputs.set(
+      noteEvents,
+      documents.map((d) => ({ id: d.id, text: d.text })),
+    );
   },
 });
 
@@ -62,7 +65,10 @@ app.eventHub('auditNotes', {
   consumerGroup: 'auditors',
   extraOutputs: [auditOut],
   handler: async (events, context) => {
-    context.extraOutputs.set(auditOut, events.map((e) => ({ id: `audit-${e.id}`, noteId: e.id, text: e.text, partition: context.triggerMetadata.partitionContext?.partitionId ?? null })));
+    context.extraOutputs.set(
+      auditOut,
+      events.map((e) => ({ id: `audit-${e.id}`, noteId: e.id, text: e.text, partition: context.triggerMetadata.partitionContext?.partitionId ?? null })),
+    );
   },
 });
 
