@@ -20,32 +20,17 @@ import type { Clock, Timer } from '../clock';
 import type { GroupCommit } from '../sqlite';
 import type { FunctionExecutor } from '../host/executor';
 import type { HostLogger } from '../host/logger';
-import type { RpcInvocationResponse, RpcTypedData } from '../worker/rpc';
+import type { RpcInvocationResponse } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
-import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto, type RetryOptionsDto } from './history';
+import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto } from './history';
 import { NO_VERSIONING, versionMismatch, type VersioningOptions } from './versioning';
-import { randomUUID } from 'node:crypto';
-import { entityOf, EntityScheduler, schedulerId } from './entities';
-import { HTTP_ACTIVITY, runHttpActivity, type DurableHttpRequest } from './http-activity';
-import {
-  cloneState,
-  DurableStore,
-  newEngineState,
-  TERMINAL,
-  type CachedInstance,
-  type EngineState,
-  type EntityMessage,
-  type EntityRequest,
-  type InstanceRow,
-  type MessageRow,
-  type RetryInfo,
-  type RuntimeStatus,
-  type Slot,
-  type WorkItem,
-} from './store';
+import { actionName, libraryInputText, nondeterminismMessage, orchestratorState, parseJson, retryDelayMs, retryTimedOut, SCHEMA_VERSION } from './replay-protocol';
+export { nondeterminismMessage, retryDelayMs, SCHEMA_VERSION } from './replay-protocol';
+import { entityOf, EntityScheduler } from './entities';
+import { ActionRecorder, noEffects, type Effects } from './actions';
+import { ActivityRunner } from './activity-runner';
+import { cloneState, DurableStore, newEngineState, TERMINAL, type CachedInstance, type EngineState, type InstanceRow, type MessageRow, type RuntimeStatus } from './store';
 
-/** The replay schema this engine speaks (durable-functions ReplaySchema.V2: compound actions), as the extension's upperSchemaVersion. */
-export const SCHEMA_VERSION = 1;
 /**
  * The newest schema it also speaks, as the extension's upperSchemaVersionNew (which the library
  * prefers): V3 (the library splits long timers and drives callHttp's 202 polling — never needed
@@ -90,16 +75,6 @@ interface Registered {
   triggerName: string;
 }
 
-interface Effects {
-  messages: { instanceId: string; executionId: string | null; payload: HistoryEvent; visibleAt: number }[];
-  /** eventIndex: where its TaskScheduled event (which holds the input) is among the episode's new events. */
-  work: { taskId: number; name: string; input: string; eventIndex: number }[];
-  cancelTimers: number[];
-  children: { instanceId: string; name: string; input: string; taskId: number; version?: string }[];
-  /** Operation, lock and release messages to entities. */
-  entityMessages: { target: string; message: EntityMessage }[];
-}
-
 /** The dispatcher reads the messages table itself at least this often (and whenever a timer is due). */
 const RESCAN_MS = 1_000;
 const RESCAN_LIMIT = 10_000;
@@ -107,113 +82,8 @@ const RESCAN_LIMIT = 10_000;
 /** How long a rejected orchestration work item waits before a worker looks at it again. */
 export const REJECTED_RETRY_MS = 30_000;
 
-function typedValue(data: RpcTypedData | null | undefined): unknown {
-  if (!data) return undefined;
-  if (data.json != null) return JSON.parse(data.json) as unknown;
-  if (data.string != null) return data.string;
-  if (data.int != null) return Number(data.int);
-  if (data.double != null) return data.double;
-  if (data.bytes != null) return Buffer.from(data.bytes).toString('base64');
-  return undefined;
-}
-
-/**
- * The orchestrator's state, taken from the object the handler returned rather than parsed from the
- * JSON the worker would send. The engine reads what JSON would give: inputs, output and custom
- * status are only ever serialized again (the same text), and the two fields JSON changes — a
- * timer's Date and numbers that are not finite — are read through `fireAtOf` and `retryOptionsOf`.
- */
-function orchestratorState(result: unknown): OrchestratorStateDto | undefined {
-  const r = result as Partial<OrchestratorStateDto> | null | undefined;
-  if (!r || typeof r !== 'object' || !Array.isArray(r.actions)) return undefined;
-  return {
-    isDone: r.isDone === true,
-    actions: r.actions.map((group) => (Array.isArray(group) ? group : [])),
-    ...(r.output !== undefined ? { output: r.output } : {}),
-    ...(r.customStatus !== undefined ? { customStatus: r.customStatus } : {}),
-    ...(r.error !== undefined ? { error: r.error } : {}),
-    schemaVersion: r.schemaVersion ?? SCHEMA_VERSION,
-  };
-}
-
-/** A timer's fire time (a Date from the handler, its ISO text from JSON), in epoch ms. */
-const fireAtOf = (a: ActionDto): number => ((a.fireAt as unknown) instanceof Date ? (a.fireAt as unknown as Date).getTime() : Date.parse(a.fireAt!));
-
-const RETRY_FIELDS = ['firstRetryIntervalInMilliseconds', 'maxNumberOfAttempts', 'backoffCoefficient', 'maxRetryIntervalInMilliseconds', 'retryTimeoutInMilliseconds'] as const;
-
-/** An action's retry options as plain data, as JSON would give them (a number that is not finite becomes null). */
-function retryOptionsOf(o: RetryOptionsDto): RetryOptionsDto {
-  const out: Record<string, unknown> = {};
-  for (const k of RETRY_FIELDS) {
-    const v = o[k];
-    if (v !== undefined) out[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
-  }
-  return out as unknown as RetryOptionsDto;
-}
-
-const parseJson = (text: string | null | undefined): unknown => (text === null || text === undefined || text === '' ? null : JSON.parse(text));
-
-/** The name an action schedules, for the nondeterminism check. */
-function actionName(a: ActionDto): string | undefined {
-  switch (a.actionType) {
-    case ActionType.CallActivity:
-    case ActionType.CallActivityWithRetry:
-    case ActionType.CallSubOrchestrator:
-    case ActionType.CallSubOrchestratorWithRetry:
-      return a.functionName;
-    case ActionType.WaitForExternalEvent:
-      return a.externalEventName;
-    case ActionType.CallEntity:
-    case ActionType.SignalEntity:
-      return a.instanceId;
-    case ActionType.CallHttp:
-      return HTTP_ACTIVITY;
-    default:
-      return undefined;
-  }
-}
-
-const TYPE_WORDS: Partial<Record<ActionType, string>> = {
-  [ActionType.CallActivity]: 'an activity task',
-  [ActionType.CallActivityWithRetry]: 'an activity task',
-  [ActionType.CallSubOrchestrator]: 'a sub-orchestration',
-  [ActionType.CallSubOrchestratorWithRetry]: 'a sub-orchestration',
-  [ActionType.CreateTimer]: 'a timer',
-  [ActionType.WaitForExternalEvent]: 'a wait for an external event',
-  [ActionType.ContinueAsNew]: 'a continue-as-new',
-  [ActionType.CallEntity]: 'an entity call',
-  [ActionType.SignalEntity]: 'an entity signal',
-  [ActionType.LockEntities]: 'an entity lock',
-  [ActionType.ReleaseEntities]: 'an entity lock release',
-  [ActionType.CallHttp]: 'an HTTP call',
-};
-
-export function nondeterminismMessage(index: number, recorded: Slot, now: ActionDto): string {
-  const was = `${TYPE_WORDS[recorded.type] ?? `action type ${recorded.type}`}${recorded.name ? ` named '${recorded.name}'` : ''}`;
-  const is = `${TYPE_WORDS[now.actionType] ?? `action type ${now.actionType}`}${actionName(now) ? ` named '${actionName(now)}'` : ''}`;
-  return (
-    `Non-Deterministic workflow detected: A previous execution of this orchestration scheduled ${was}` +
-    `${recorded.eventId !== undefined ? ` with sequence ID ${recorded.eventId}` : ''} as action ${index}, but the current replay execution scheduled ${is} instead. ` +
-    'Was a change made to the orchestrator code after this instance had already started running?'
-  );
-}
-
-/** DurableTask.Core's retry delay: first interval × coefficient^(failed attempts − 1), capped. */
-export function retryDelayMs(info: RetryInfo): number {
-  const o = info.options;
-  const delay = o.firstRetryIntervalInMilliseconds * (o.backoffCoefficient ?? 1) ** (info.attempt - 1);
-  // The extension's default maximum retry interval is 6 days.
-  return Math.min(delay, o.maxRetryIntervalInMilliseconds && o.maxRetryIntervalInMilliseconds > 0 ? o.maxRetryIntervalInMilliseconds : 6 * 86_400_000);
-}
-
-function retryTimedOut(info: RetryInfo, now: number): boolean {
-  const t = info.options.retryTimeoutInMilliseconds;
-  return t !== undefined && t > 0 && t < Number.MAX_SAFE_INTEGER && now - info.firstAttemptAt >= t;
-}
-
 export class DurableEngine {
   readonly #orchestrators = new Map<string, Registered>();
-  readonly #activities = new Map<string, Registered>();
   readonly #busy = new Set<string>();
   readonly #activeWork = new Set<number>();
   readonly #running = new Set<Promise<void>>();
@@ -236,12 +106,16 @@ export class DurableEngine {
 
   readonly #versioning: VersioningOptions;
   readonly #entities: EntityScheduler;
+  readonly #actions: ActionRecorder;
+  readonly #activityRunner: ActivityRunner;
   /** Stops the HTTP activity's polling when the host stops. */
   readonly #stopping = new AbortController();
 
   constructor(private readonly o: DurableEngineOptions) {
     this.#versioning = o.versioning ?? NO_VERSIONING;
     this.#entities = new EntityScheduler({ ...o, wake: () => this.#wake() });
+    this.#actions = new ActionRecorder(this.#entities, this.#versioning);
+    this.#activityRunner = new ActivityRunner({ ...o, stopping: this.#stopping.signal, wake: () => this.#wake() });
   }
 
   /** The entity functions and their state (signals and reads of the HTTP API and the durable client). */
@@ -262,7 +136,7 @@ export class DurableEngine {
   }
 
   addActivity(fn: RegisteredFunction, triggerName: string): void {
-    this.#activities.set(fn.metadata.name.toLowerCase(), { fn, triggerName });
+    this.#activityRunner.add(fn, triggerName);
   }
 
   /** Hears of every orchestrator invocation (history length, time spent replaying): for benchmarks. */
@@ -309,7 +183,7 @@ export class DurableEngine {
   }
 
   get hasFunctions(): boolean {
-    return this.#orchestrators.size > 0 || this.#activities.size > 0 || this.#entities.size > 0;
+    return this.#orchestrators.size > 0 || this.#activityRunner.size > 0 || this.#entities.size > 0;
   }
 
   start(): void {
@@ -424,7 +298,7 @@ export class DurableEngine {
           if (this.#activeWork.has(item.id)) continue;
           this.#activeWork.add(item.id);
           this.#track(
-            this.#runActivity(item).finally(() => {
+            this.#activityRunner.run(item).finally(() => {
               this.#activeWork.delete(item.id);
               this.#wakeActivities?.();
             }),
@@ -437,56 +311,6 @@ export class DurableEngine {
 
   #log(level: 'information' | 'warning' | 'error' | 'debug', message: string): void {
     this.o.logger.log(level, 'Host.Triggers.DurableTask', message);
-  }
-
-  // ---------------------------------------------------------------- activities
-
-  async #runActivity(item: WorkItem): Promise<void> {
-    const activity = this.#activities.get(item.name.toLowerCase());
-    let message: HistoryEvent;
-    const at = () => new Date(this.o.clock.now());
-    if (item.name === HTTP_ACTIVITY) {
-      try {
-        const response = await runHttpActivity(JSON.parse(this.o.store.workInput(item)) as DurableHttpRequest, { signal: this.#stopping.signal });
-        message = event(EventType.TaskCompleted, at(), { TaskScheduledId: item.taskId, Result: JSON.stringify(response) });
-      } catch (error) {
-        if (this.#stopped) return; // the work item stays, and runs again at the next start
-        const e = error as Error;
-        message = event(EventType.TaskFailed, at(), { TaskScheduledId: item.taskId, Reason: e.message, Details: JSON.stringify({ Message: e.message, ClassName: e.name }) });
-      }
-    } else if (!activity) {
-      message = event(EventType.TaskFailed, at(), {
-        TaskScheduledId: item.taskId,
-        Reason: `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`,
-        Details: '',
-      });
-    } else {
-      try {
-        let invocationId = '';
-        const outcome = await this.o.executor.execute(activity.fn, {
-          reason: `(null)`,
-          request: ({ invocationId: id }) => {
-            invocationId = id;
-            return { inputData: [{ name: activity.triggerName, data: { json: this.o.store.workInput(item) } }], triggerMetadata: {} };
-          },
-        });
-        await this.o.afterInvocation(activity.fn, outcome.response, invocationId);
-        message = event(EventType.TaskCompleted, at(), { TaskScheduledId: item.taskId, Result: jsonText(typedValue(outcome.response.returnValue)) });
-      } catch (error) {
-        const e = error as Error;
-        message = event(EventType.TaskFailed, at(), {
-          TaskScheduledId: item.taskId,
-          // As the extension words it (the space it keeps before the message included).
-          Reason: `Activity function '${item.name}' failed:  ${e?.message ?? String(error)}`,
-          Details: JSON.stringify({ Message: e?.message, ClassName: e?.name ?? 'Error', StackTraceString: e?.stack }),
-        });
-      }
-    }
-    await this.o.commit.run(() => {
-      this.o.store.deleteWork(item.id);
-      this.o.store.addMessage(item.instanceId, item.executionId, 'event', message, this.o.clock.now());
-      this.o.commit.afterCommit(() => this.#wake());
-    });
   }
 
   // ---------------------------------------------------------------- orchestrations
@@ -640,7 +464,7 @@ export class DurableEngine {
     const now = clock.now();
     const at = new Date(now);
     const state: EngineState = cloneState(instance.state);
-    const effects: Effects = { messages: [], work: [], cancelTimers: [], children: [], entityMessages: [] };
+    const effects: Effects = noEffects();
     const incoming = { ...(message.payload as HistoryEvent), IsPlayed: false };
     const newEvents: HistoryEvent[] = [event(EventType.OrchestratorStarted, at), incoming];
 
@@ -675,7 +499,7 @@ export class DurableEngine {
           info.attempt++;
           const taskId = state.nextEventId++;
           state.retryByTask[taskId] = info;
-          this.#schedule(instance, info, taskId, at, newEvents, effects);
+          this.#actions.schedule(instance, info, taskId, at, newEvents, effects);
         }
       }
     }
@@ -720,7 +544,7 @@ export class DurableEngine {
       });
       try {
         for (const action of actions.slice(state.slots.length)) {
-          const slot = this.#newAction(instance, state, action, at, newEvents, effects);
+          const slot = this.#actions.record(instance, state, action, at, newEvents, effects);
           state.slots.push(slot);
           if (action.actionType === ActionType.ContinueAsNew) continueAsNew = action;
         }
@@ -791,155 +615,11 @@ export class DurableEngine {
     if (failure) this.#log('error', `Instance ${instance.instanceId} (${instance.name}) failed: ${failure}`);
   }
 
-  /** Records a new action: its event id, the history event, and the work it starts. */
-  #newAction(instance: InstanceRow, state: EngineState, action: ActionDto, at: Date, newEvents: HistoryEvent[], effects: Effects): Slot {
-    const now = at.getTime();
-    switch (action.actionType) {
-      case ActionType.CallActivity:
-      case ActionType.CallActivityWithRetry:
-      case ActionType.CallSubOrchestrator:
-      case ActionType.CallSubOrchestratorWithRetry: {
-        const taskId = state.nextEventId++;
-        const sub = action.actionType === ActionType.CallSubOrchestrator || action.actionType === ActionType.CallSubOrchestratorWithRetry;
-        const info: RetryInfo = {
-          kind: sub ? 'sub' : 'activity',
-          name: action.functionName!,
-          // Sub-orchestration inputs come as values; activity inputs as the library encodes them.
-          input: sub ? jsonText(action.input) : libraryInputText(action.input),
-          // DurableTask.Core names an unnamed child after the parent's execution id and the task's sequence number.
-          ...(sub ? { instanceId: action.instanceId || `${instance.executionId}:${taskId}` } : {}),
-          // A sub-orchestration started without a version gets the worker's default version.
-          ...(sub && (action.version || this.#versioning.defaultVersion) ? { version: action.version || this.#versioning.defaultVersion } : {}),
-          options: action.retryOptions ? retryOptionsOf(action.retryOptions) : { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 },
-          attempt: 1,
-          firstAttemptAt: now,
-        };
-        if (action.actionType === ActionType.CallActivityWithRetry || action.actionType === ActionType.CallSubOrchestratorWithRetry) state.retryByTask[taskId] = info;
-        if (sub) state.children[taskId] = info.instanceId!;
-        this.#schedule(instance, info, taskId, at, newEvents, effects);
-        return { type: action.actionType, name: action.functionName, eventId: taskId };
-      }
-      case ActionType.CreateTimer: {
-        const timerId = state.nextEventId++;
-        const fireAt = fireAtOf(action);
-        newEvents.push(event(EventType.TimerCreated, at, { EventId: timerId, FireAt: new Date(fireAt).toISOString() }));
-        if (!action.isCanceled) {
-          effects.messages.push({
-            instanceId: instance.instanceId,
-            executionId: instance.executionId,
-            payload: event(EventType.TimerFired, new Date(fireAt), { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }),
-            visibleAt: Math.max(fireAt, now),
-          });
-        }
-        return { type: action.actionType, eventId: timerId, ...(action.isCanceled ? { canceled: true } : {}) };
-      }
-      case ActionType.WaitForExternalEvent:
-        return { type: action.actionType, name: action.externalEventName };
-      case ActionType.ContinueAsNew:
-        return { type: action.actionType };
-      case ActionType.CallEntity:
-      case ActionType.SignalEntity: {
-        const target = this.#entityTarget(action.instanceId);
-        const taskId = state.nextEventId++;
-        // The extension's RequestMessage; its id names the EventRaised that answers a call.
-        const request: EntityRequest = {
-          id: randomUUID(),
-          op: action.operation ?? '',
-          ...(action.actionType === ActionType.SignalEntity ? { signal: true } : {}),
-          ...(action.input !== undefined && action.input !== null ? { input: jsonText(action.input) } : {}),
-          parent: instance.instanceId,
-          parentExecution: instance.executionId,
-        };
-        newEvents.push(event(EventType.EventSent, at, { EventId: taskId, InstanceId: target, Name: 'op', Input: JSON.stringify(request) }));
-        effects.entityMessages.push({ target, message: { name: 'op', input: request } });
-        return { type: action.actionType, name: target, eventId: taskId };
-      }
-      case ActionType.LockEntities: {
-        const set = action.lockSet ?? [];
-        const targets = set.map((e) => this.#entityTarget(schedulerId(e)));
-        if (!targets.length) throw new Error('The list of entities to lock must not be null or empty.');
-        const taskId = state.nextEventId++;
-        // Sent to the first entity; each one that grants its lock passes the request to the next.
-        const request: EntityRequest = {
-          id: action.lockRequestId ?? randomUUID(),
-          parent: instance.instanceId,
-          parentExecution: instance.executionId,
-          lockset: set.map((e) => ({ name: e.name, key: e.key })),
-          pos: 0,
-        };
-        newEvents.push(event(EventType.EventSent, at, { EventId: taskId, InstanceId: targets[0], Name: 'op', Input: JSON.stringify(request) }));
-        effects.entityMessages.push({ target: targets[0]!, message: { name: 'op', input: request } });
-        state.locks = { requestId: request.id, entities: targets };
-        return { type: action.actionType, eventId: taskId };
-      }
-      case ActionType.ReleaseEntities: {
-        // One release message per locked entity, each taking a sequence number (as durable-functions counts them).
-        for (const target of state.locks?.entities ?? []) {
-          const release = { id: state.locks!.requestId, parent: instance.instanceId };
-          newEvents.push(event(EventType.EventSent, at, { EventId: state.nextEventId++, InstanceId: target, Name: 'release', Input: JSON.stringify(release) }));
-          effects.entityMessages.push({ target, message: { name: 'release', input: release } });
-        }
-        delete state.locks;
-        return { type: action.actionType };
-      }
-      case ActionType.CallHttp: {
-        const taskId = state.nextEventId++;
-        const input = JSON.stringify(action.httpRequest ?? {});
-        newEvents.push(event(EventType.TaskScheduled, at, { EventId: taskId, Name: HTTP_ACTIVITY, Input: input }));
-        effects.work.push({ taskId, name: HTTP_ACTIVITY, input, eventIndex: newEvents.length - 1 });
-        return { type: action.actionType, name: HTTP_ACTIVITY, eventId: taskId };
-      }
-      default:
-        throw new Error(`${ActionType[action.actionType] ?? `Action type ${action.actionType}`} is not supported by the embedded Durable engine.`);
-    }
-  }
-
-  /** An entity's scheduler id, refused as the extension refuses a name with no entity function. */
-  #entityTarget(instanceId: string | undefined): string {
-    const entity = instanceId ? entityOf(instanceId) : undefined;
-    if (!entity || !this.#entities.has(entity.name)) throw new Error(EntityScheduler.missing(entity?.name ?? String(instanceId)));
-    return instanceId!;
-  }
-
   /** An orchestration that ends (or continues as new) inside a critical section lets its entities go, as the extension does. */
   #releaseLocks(instance: InstanceRow, state: EngineState, now: number): void {
     if (!state.locks) return;
     for (const target of state.locks.entities) this.#entities.send(target, { name: 'release', input: { id: state.locks.requestId, parent: instance.instanceId } }, now);
     delete state.locks;
-  }
-
-  /** Schedules one attempt of an activity or sub-orchestration under a task id. */
-  #schedule(instance: InstanceRow, info: RetryInfo, taskId: number, at: Date, newEvents: HistoryEvent[], effects: Effects): void {
-    const now = at.getTime();
-    const timedOut = info.attempt > 1 && retryTimedOut(info, now);
-    if (info.kind === 'activity') {
-      newEvents.push(event(EventType.TaskScheduled, at, { EventId: taskId, Name: info.name, Input: info.input }));
-      if (timedOut) {
-        // The retry timeout has passed: the attempts left fail at once with the last error.
-        effects.messages.push({
-          instanceId: instance.instanceId,
-          executionId: instance.executionId,
-          payload: event(EventType.TaskFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }),
-          visibleAt: now,
-        });
-      } else {
-        effects.work.push({ taskId, name: info.name, input: info.input, eventIndex: newEvents.length - 1 });
-      }
-    } else {
-      newEvents.push(
-        event(EventType.SubOrchestrationInstanceCreated, at, { EventId: taskId, Name: info.name, InstanceId: info.instanceId, Input: info.input, ...(info.version ? { Version: info.version } : {}) }),
-      );
-      if (timedOut) {
-        effects.messages.push({
-          instanceId: instance.instanceId,
-          executionId: instance.executionId,
-          payload: event(EventType.SubOrchestrationInstanceFailed, at, { TaskScheduledId: taskId, Reason: info.lastReason ?? 'Retry timeout exceeded', Details: info.lastDetails ?? '' }),
-          visibleAt: now,
-        });
-      } else {
-        effects.children.push({ instanceId: info.instanceId!, name: info.name, input: info.input, taskId, ...(info.version ? { version: info.version } : {}) });
-      }
-    }
   }
 
   #startedEvent(name: string, instanceId: string, executionId: string, input: string, at: Date, parent?: { instanceId: string; executionId: string; taskId: number }, version?: string): HistoryEvent {
@@ -1053,24 +733,4 @@ export class DurableEngine {
       return n;
     });
   }
-}
-
-/**
- * The JSON text of an activity's or a continue-as-new's input as the orchestrator returned it.
- * durable-functions JSON-encodes a string input itself (Utils.processInput: `"Tokyo"` arrives as
- * the text "\"Tokyo\"") and leaves other values as they are; the Durable extension takes that layer
- * off before the activity or the new execution sees the input (Azure's function-chaining sample
- * answers "Hello Tokyo", not "Hello \"Tokyo\""). Sub-orchestration inputs are not encoded by the
- * library and go through jsonText.
- */
-function libraryInputText(input: unknown): string {
-  if (typeof input === 'string') {
-    try {
-      JSON.parse(input);
-      return input;
-    } catch {
-      return jsonText(input);
-    }
-  }
-  return jsonText(input);
 }
