@@ -4,11 +4,8 @@
 // embedded services (broker, ...) persisted in one SQLite file.
 import { randomBytes } from 'node:crypto';
 import { UsageMeter } from '../usage';
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { loadCosmosDefinition } from '@backbone/azure-model/cosmos';
-import { loadTopology, parseTopology } from '@backbone/azure-model/topology';
 import { EmbeddedDocumentStore } from '../docstore/store';
 import { CosmosDBListener } from './cosmosdb-listener';
 import { EventHubListener } from './eventhub-listener';
@@ -16,13 +13,11 @@ import { DurableEngine } from '../durable/engine';
 import { DurableStore } from '../durable/store';
 import { durableApiHandler, durableClientData } from '../durable/http-api';
 import { EmbeddedEventHubs } from '../eventhubs/event-log';
-import { loadEventHubsDefinition } from '@backbone/azure-model/eventhubs';
 import { EmbeddedBroker } from '../broker/broker';
-import { EntityTable, subscriptionPath } from '../broker/entities';
 import { systemClock, type Clock } from '../clock';
 import { setEmbeddedRuntime } from '../runtime';
 import { embeddedTelemetry, type EmbeddedTelemetry } from '../telemetry';
-import { GroupCommit, openDatabase, type Db } from '../sqlite';
+import type { GroupCommit, Db } from '../sqlite';
 import { installCoreModule } from '../worker/install-core-module';
 import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
 import type { RpcBindingInfo, RpcInvocationResponse } from '../worker/rpc';
@@ -36,10 +31,11 @@ import { loadHostConfig, type HostConfig } from './host-config';
 import { HttpListener, requestBodyLimit } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
-import { containersFromBindings, eventHubsFromBindings, topologyFromBindings } from './resources-from-bindings';
+import { openServices } from './services';
+import { bindFunction, SUPPORTED_INPUTS, usesSdkBinding, type FunctionBinder } from './function-bindings';
 import { ServiceBusListener } from './servicebus-listener';
 import { SettlementService } from './servicebus-sdk-binding';
-import { connectionConfigured, loadLocalSettings, resolveSettingExpression } from './settings';
+import { loadLocalSettings, resolveSettingExpression } from './settings';
 import { TimerListener } from './timer-listener';
 
 export interface EmbeddedHostOptions {
@@ -70,9 +66,6 @@ export interface FunctionInfo {
   /** Why the host does not run it (a binding it does not serve); unset when it runs. */
   unavailable?: string;
 }
-
-const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'serviceBusTrigger', 'timerTrigger', 'cosmosDBTrigger', 'eventHubTrigger', 'orchestrationTrigger', 'activityTrigger', 'entityTrigger']);
-const SUPPORTED_INPUTS = new Set(['durableClient', 'orchestrationClient']);
 
 export class EmbeddedHost {
   readonly functions: FunctionInfo[] = [];
@@ -130,24 +123,9 @@ export class EmbeddedHost {
 
     const databaseFile = options.database ?? join(resolve(appDir, env.DATA_DIR || '.data'), 'embedded.sqlite');
     const configDir = env.CONFIG_DIR ? resolve(env.CONFIG_DIR) : join(appDir, 'config');
-    // An app without config/topology.yaml declares no queues or topics (any v4 app can start).
-    const topologyFile = options.topologyFile ?? join(configDir, 'topology.yaml');
-    const topologyDeclared = Boolean(options.topologyFile) || existsSync(topologyFile);
-    const topology = topologyDeclared ? loadTopology(topologyFile) : parseTopology('serviceBus: { queues: [], topics: [] }', '(no config/topology.yaml)');
     phases.end('settings');
-    const db = openDatabase(databaseFile);
-    const commit = new GroupCommit(db);
-    const broker = new EmbeddedBroker(db, new EntityTable(topology), clock, commit, { sweepIntervalMs: options.sweepIntervalMs, usage });
-    // An app without config/cosmos.yaml uses no containers.
-    const cosmosFile = join(configDir, 'cosmos.yaml');
-    const cosmosDeclared = existsSync(cosmosFile);
-    const cosmos = cosmosDeclared ? loadCosmosDefinition(cosmosFile).cosmos : { databaseName: 'embedded', containers: [] };
-    const documents = new EmbeddedDocumentStore(cosmos.databaseName, cosmos.containers, db, commit, clock, usage);
-
-    const hubsFile = join(configDir, 'eventhubs.yaml');
-    const hubsDeclared = existsSync(hubsFile);
-    const eventHubs = new EmbeddedEventHubs(hubsDeclared ? loadEventHubsDefinition(hubsFile).eventHubs.hubs : [], db, commit, clock, usage);
-
+    const services = openServices({ databaseFile, configDir, topologyFile: options.topologyFile, clock, usage, sweepIntervalMs: options.sweepIntervalMs });
+    const { db, commit, broker, documents, eventHubs } = services;
     phases.end('database');
     const runtime = { broker, documents, eventHubs, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
@@ -177,24 +155,8 @@ export class EmbeddedHost {
       phases.end('app');
       const functions = [...workerState.functions.values()];
       if (functions.length === 0) throw new Error('The app registered no functions.');
-      // No topology declared: the queues, topics and subscriptions the bindings name are created,
-      // with Service Bus's defaults, one line each (as a developer would create them by hand).
-      if (!topologyDeclared) {
-        const { topology: derived, created } = topologyFromBindings(functions, env);
-        broker.entities.add(derived);
-        for (const line of created) logger.log('information', 'Host.Startup', line);
-      }
-      if (!cosmosDeclared) {
-        const derived = containersFromBindings(functions, env);
-        if (derived.databaseName) documents.useDatabase(derived.databaseName);
-        for (const c of derived.containers) documents.addContainer(c);
-        for (const line of derived.created) logger.log('information', 'Host.Startup', line);
-      }
-      if (!hubsDeclared) {
-        const derived = eventHubsFromBindings(functions, env);
-        for (const h of derived.hubs) eventHubs.add(h);
-        for (const line of derived.created) logger.log('information', 'Host.Startup', line);
-      }
+      // What the app's bindings name and no config/ declares is created, one line each (as a developer would create it by hand).
+      for (const line of services.declareFromBindings(functions, env)) logger.log('information', 'Host.Startup', line);
 
       const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
       // The Durable webhooks' system key: with the app's HTTP auth on, the API that can start,
@@ -265,68 +227,8 @@ export class EmbeddedHost {
 
       const infos: FunctionInfo[] = [];
       const starters: (() => void)[] = [];
-      for (const fn of functions) {
-        const [triggerName, trigger] = Object.entries(fn.metadata.bindings).find(([, b]) => b.direction === 'in' && b.type?.endsWith('Trigger'))!;
-        const type = trigger.type!;
-        const where = `function '${fn.metadata.name}'`;
-        // As Azure does with a function it cannot index, one the embedded host cannot run is left
-        // out, with a warning naming it and the binding; the rest of the app runs. An HTTP one
-        // answers 501 with the reason, so a caller is not left with a 404.
-        const unsupported = unsupportedBinding(fn, type);
-        if (unsupported) {
-          logger.log('warning', 'Host.Startup', `${where} is not loaded: ${unsupported}. The other functions run.`);
-          if (type === 'httpTrigger') http.add(fn, triggerName, `${where} is not run by the embedded host: ${unsupported}`);
-          infos.push({ name: fn.metadata.name, trigger: type, bindings: fn.metadata.bindings, unavailable: unsupported });
-          continue;
-        }
-        for (const [, b] of Object.entries(fn.metadata.bindings)) {
-          if (b.type?.startsWith('serviceBus')) {
-            const connection = typeof b.connection === 'string' && b.connection ? b.connection : 'AzureWebJobsServiceBus';
-            if (!connectionConfigured(connection, env)) {
-              throw new Error(`${where}: Service Bus account connection string '${connection}' does not exist. Make sure that it is a defined App Setting.`);
-            }
-          }
-          if (b.type === 'eventHub' && b.direction === 'out') {
-            const connection = typeof b.connection === 'string' ? b.connection : '';
-            if (!connection || (!env[connection] && !env[`${connection}__fullyQualifiedNamespace`])) {
-              throw new Error(`${where}: Event Hubs connection '${connection || '(none)'}' does not exist. Make sure that it is a defined App Setting.`);
-            }
-            eventHubs.hub(resolveSettingExpression(String(b.eventHubName ?? ''), env));
-          }
-          if (b.type === 'serviceBus' && b.direction === 'out') {
-            broker.entities.sending(resolveSettingExpression(String(b.queueName ?? b.topicName ?? ''), env));
-          }
-        }
-        const info: FunctionInfo = { name: fn.metadata.name, trigger: type, bindings: fn.metadata.bindings };
-        infos.push(info);
-        if (type === 'httpTrigger') {
-          http.add(fn, triggerName);
-        } else if (type === 'serviceBusTrigger') {
-          starters.push(() => serviceBus.start(serviceBusSpec(fn, triggerName, trigger, config, env, broker, logger)));
-        } else if (type === 'orchestrationTrigger') {
-          durable.addOrchestrator(fn, triggerName);
-        } else if (type === 'activityTrigger') {
-          durable.addActivity(fn, triggerName);
-        } else if (type === 'entityTrigger') {
-          durable.addEntity(fn, triggerName);
-        } else if (type === 'eventHubTrigger') {
-          eventHubListener.add(eventHubListener.spec(fn, triggerName, trigger));
-        } else if (type === 'cosmosDBTrigger') {
-          // As Azure's host does when a listener cannot start (a lease container that does not
-          // exist, a database the store does not hold): an error naming it, and the rest runs.
-          let spec: ReturnType<CosmosDBListener['spec']>;
-          try {
-            spec = cosmosListener.spec(fn, triggerName, trigger);
-          } catch (error) {
-            logger.log('error', 'Host.Startup', `The listener for function '${fn.metadata.name}' was unable to start. ${(error as Error).message}`);
-            continue;
-          }
-          cosmosListener.add(spec);
-        } else if (type === 'timerTrigger') {
-          timers.add(fn, triggerName);
-          starters.push(() => undefined);
-        }
-      }
+      const binder: FunctionBinder = { logger, env, config, http, serviceBus, durable, eventHubListener, cosmosListener, timers, broker, eventHubs, infos, starters };
+      for (const fn of functions) bindFunction(fn, binder);
 
       phases.end('bindings');
       await runAppStartHooks(appDir);
@@ -434,11 +336,6 @@ function startupPhases(started: number) {
   };
 }
 
-function usesSdkBinding(binding: RpcBindingInfo): boolean {
-  const properties = binding.properties as Record<string, unknown> | undefined;
-  return binding.type === 'serviceBusTrigger' && (binding.sdkBinding === true || properties?.supportsDeferredBinding === 'true');
-}
-
 let loadedApp: string | undefined;
 
 /**
@@ -463,39 +360,4 @@ async function loadApp(appDir: string): Promise<void> {
   loadedApp = appDir;
 }
 
-function serviceBusSpec(fn: RegisteredFunction, triggerName: string, trigger: RpcBindingInfo, config: HostConfig, env: NodeJS.ProcessEnv, broker: EmbeddedBroker, logger: HostLogger) {
-  const where = `function '${fn.metadata.name}'`;
-  const path =
-    typeof trigger.queueName === 'string'
-      ? resolveSettingExpression(trigger.queueName, env)
-      : subscriptionPath(resolveSettingExpression(String(trigger.topicName), env), resolveSettingExpression(String(trigger.subscriptionName), env));
-  const { entity } = broker.entities.receiving(path);
-  const sessions = trigger.isSessionsEnabled === true;
-  if (sessions !== entity.receiver.requiresSession) {
-    throw new Error(`${where}: isSessionsEnabled is ${sessions} but '${path}' ${entity.receiver.requiresSession ? 'requires' : 'does not support'} sessions`);
-  }
-  if (fn.metadata.retryOptions) {
-    logger.log('warning', 'Host.Startup', `Soon retries will not be supported for function 'Functions.${fn.metadata.name}'. For more information, please visit http://aka.ms/func-retry-policies.`);
-  }
-  return {
-    fn,
-    sdkBinding: usesSdkBinding(trigger),
-    triggerName,
-    entityPath: path,
-    sessions,
-    many: trigger.cardinality === 'many',
-    dataType: typeof trigger.dataType === 'string' ? trigger.dataType : undefined,
-    autoComplete: typeof trigger.autoCompleteMessages === 'boolean' ? trigger.autoCompleteMessages : config.serviceBus.autoCompleteMessages,
-    maxBatchSize: typeof trigger.maxMessageBatchSize === 'number' ? trigger.maxMessageBatchSize : config.serviceBus.maxMessageBatchSize,
-  };
-}
-
 /** Why the embedded host cannot run a function (a trigger or binding type it does not serve), if it cannot. */
-function unsupportedBinding(fn: RegisteredFunction, triggerType: string): string | undefined {
-  if (!SUPPORTED_TRIGGERS.has(triggerType)) return `its trigger type ${triggerType} is not one the embedded host runs`;
-  for (const [name, b] of Object.entries(fn.metadata.bindings)) {
-    if (b.direction === 'in' && !b.type?.endsWith('Trigger') && !SUPPORTED_INPUTS.has(b.type ?? '')) return `its input binding '${name}' of type ${b.type} is not supported by the embedded host`;
-    if (b.direction === 'out' && !OutputBindings.supported(b)) return `its output binding '${name}' of type ${b.type} is not supported by the embedded host`;
-  }
-  return undefined;
-}
