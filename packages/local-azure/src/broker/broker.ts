@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { LocalServiceBus } from '@backbone/azure-model/local-runtime';
 import type { Clock, Timer } from '../clock';
 import { GroupCommit, migrate, type Db } from '../sqlite';
+import { prepareStatements, SCHEMA, type BrokerStatements } from './statements';
+import { decodeProps, encodeProps, STATE_CODE, toOutgoing, toReceived, type Row } from './rows';
 import { DLQ_SUFFIX, EntityTable, type ReceivingEntity, type SendingEntity } from './entities';
 import type { FilterMessage } from './sql-filter';
 import {
@@ -25,45 +27,10 @@ import {
   type SessionLock,
 } from '@backbone/azure-model/service-bus';
 
-const SCHEMA = [
-  `CREATE TABLE sb_messages (
-     id INTEGER PRIMARY KEY,
-     entity TEXT NOT NULL,
-     dlq INTEGER NOT NULL DEFAULT 0,
-     seq INTEGER NOT NULL,
-     state INTEGER NOT NULL,
-     message_id TEXT NOT NULL,
-     session_id TEXT, partition_key TEXT, correlation_id TEXT, content_type TEXT, subject TEXT,
-     to_addr TEXT, reply_to TEXT, reply_to_session_id TEXT,
-     app_props TEXT,
-     body BLOB NOT NULL,
-     size INTEGER NOT NULL,
-     ttl_ms INTEGER,
-     enqueued_at INTEGER NOT NULL,
-     scheduled_at INTEGER,
-     expires_at INTEGER,
-     delivery_count INTEGER NOT NULL DEFAULT 0,
-     lock_token TEXT, locked_until INTEGER, session_lock TEXT,
-     dl_reason TEXT, dl_description TEXT, dl_source TEXT
-   );
-   CREATE INDEX sb_messages_order ON sb_messages(entity, dlq, seq);
-   CREATE INDEX sb_messages_session ON sb_messages(entity, session_id, seq) WHERE session_id IS NOT NULL;
-   CREATE INDEX sb_messages_scheduled ON sb_messages(scheduled_at) WHERE state = 2;
-   CREATE INDEX sb_messages_locked ON sb_messages(entity, locked_until) WHERE lock_token IS NOT NULL;
-   CREATE UNIQUE INDEX sb_messages_lock ON sb_messages(lock_token) WHERE lock_token IS NOT NULL;
-   CREATE TABLE sb_duplicates (entity TEXT NOT NULL, message_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
-     PRIMARY KEY (entity, message_id)) WITHOUT ROWID;
-   CREATE TABLE sb_sessions (entity TEXT NOT NULL, session_id TEXT NOT NULL, lock_token TEXT, locked_until INTEGER,
-     state BLOB, PRIMARY KEY (entity, session_id)) WITHOUT ROWID;
-   CREATE TABLE sb_sequences (entity TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
-];
-
 /** A message's size as Service Bus counts it, roughly: body and application properties. */
 const messageBytes = (m: { body: Buffer; applicationProperties?: Record<string, unknown> }): number =>
   m.body.length + (m.applicationProperties ? Buffer.byteLength(JSON.stringify(m.applicationProperties)) : 0);
 
-const STATE_CODE: Record<MessageState, number> = { active: 0, deferred: 1, scheduled: 2 };
-const STATE_NAME: MessageState[] = ['active', 'deferred', 'scheduled'];
 const MAX_ID_LENGTH = 128;
 const MAX_HEADER_BYTES = 64 * 1024;
 const MAX_DEAD_LETTER_TEXT = 4096;
@@ -73,37 +40,6 @@ const SESSION_TOUCH = '\u0001';
 const sessionKey = (path: string, sessionId: string) => `${path}${SESSION_KEY}${sessionId}`;
 const sessionTouch = (path: string, sessionId: string) => `${SESSION_TOUCH}${path}${SESSION_TOUCH}${sessionId}`;
 const NEVER = Number.MAX_SAFE_INTEGER;
-
-interface Row {
-  id: number;
-  entity: string;
-  dlq: number;
-  seq: number;
-  state: number;
-  message_id: string;
-  session_id: string | null;
-  partition_key: string | null;
-  correlation_id: string | null;
-  content_type: string | null;
-  subject: string | null;
-  to_addr: string | null;
-  reply_to: string | null;
-  reply_to_session_id: string | null;
-  app_props: string | null;
-  body: Buffer;
-  size: number;
-  ttl_ms: number | null;
-  enqueued_at: number;
-  scheduled_at: number | null;
-  expires_at: number | null;
-  delivery_count: number;
-  lock_token: string | null;
-  locked_until: number | null;
-  session_lock: string | null;
-  dl_reason: string | null;
-  dl_description: string | null;
-  dl_source: string | null;
-}
 
 export interface ReceiveOptions {
   maxMessages?: number;
@@ -123,19 +59,6 @@ export interface BrokerOptions {
   sweepIntervalMs?: number;
   /** Counts API calls (what Service Bus bills as operations). */
   usage?: UsageMeter;
-}
-
-function encodeProps(props: Record<string, PropertyValue> | undefined): string | null {
-  if (!props || Object.keys(props).length === 0) return null;
-  return JSON.stringify(props, function (this: Record<string, unknown>, key, value: unknown) {
-    const raw = this[key];
-    return raw instanceof Date ? { $date: raw.getTime() } : value;
-  });
-}
-
-function decodeProps(text: string | null): Record<string, PropertyValue> {
-  if (!text) return {};
-  return JSON.parse(text, (_key, value: unknown) => (value && typeof value === 'object' && '$date' in value ? new Date((value as { $date: number }).$date) : value)) as Record<string, PropertyValue>;
 }
 
 function headerBytes(m: OutgoingMessage): number {
@@ -160,7 +83,7 @@ export class EmbeddedBroker implements LocalServiceBus {
   #activationAt = NEVER;
   #sweepTimer?: NodeJS.Timeout;
   #closed = false;
-  readonly #stmt: ReturnType<EmbeddedBroker['prepare']>;
+  readonly #stmt: BrokerStatements;
 
   readonly #usage: UsageMeter | undefined;
 
@@ -171,7 +94,7 @@ export class EmbeddedBroker implements LocalServiceBus {
     this.#commit = commit;
     this.entities = entities;
     migrate(db, 'broker', SCHEMA);
-    this.#stmt = this.prepare();
+    this.#stmt = prepareStatements(db);
     this.#recoverLocks();
     this.#armActivation();
     const sweepMs = options.sweepIntervalMs ?? 10_000;
@@ -179,91 +102,6 @@ export class EmbeddedBroker implements LocalServiceBus {
       this.#sweepTimer = setInterval(() => void this.sweepExpired().catch(() => undefined), sweepMs);
       this.#sweepTimer.unref();
     }
-  }
-
-  private prepare() {
-    const db = this.#db;
-    return {
-      nextSeq: db
-        .prepare(
-          `INSERT INTO sb_sequences (entity, value) VALUES (?, 1)
-         ON CONFLICT(entity) DO UPDATE SET value = value + 1 RETURNING value`,
-        )
-        .pluck(),
-      insert: db.prepare(
-        `INSERT INTO sb_messages (entity, dlq, seq, state, message_id, session_id, partition_key, correlation_id,
-           content_type, subject, to_addr, reply_to, reply_to_session_id, app_props, body, size, ttl_ms, enqueued_at,
-           scheduled_at, expires_at, delivery_count, dl_reason, dl_description, dl_source)
-         VALUES (@entity, @dlq, @seq, @state, @message_id, @session_id, @partition_key, @correlation_id,
-           @content_type, @subject, @to_addr, @reply_to, @reply_to_session_id, @app_props, @body, @size, @ttl_ms,
-           @enqueued_at, @scheduled_at, @expires_at, @delivery_count, @dl_reason, @dl_description, @dl_source)`,
-      ),
-      dupGet: db.prepare('SELECT expires_at FROM sb_duplicates WHERE entity = ? AND message_id = ?').pluck(),
-      dupPut: db.prepare(
-        `INSERT INTO sb_duplicates (entity, message_id, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT(entity, message_id) DO UPDATE SET expires_at = excluded.expires_at`,
-      ),
-      dupSweep: db.prepare('DELETE FROM sb_duplicates WHERE expires_at <= ?'),
-      candidates: db.prepare(
-        `SELECT * FROM sb_messages
-         WHERE entity = ? AND dlq = ? AND state = 0 AND (lock_token IS NULL OR locked_until <= ?) AND seq > ?
-         ORDER BY seq LIMIT ?`,
-      ),
-      sessionCandidates: db.prepare(
-        `SELECT * FROM sb_messages
-         WHERE entity = ? AND session_id = ? AND dlq = 0 AND state = 0 AND lock_token IS NULL AND seq > ?
-         ORDER BY seq LIMIT ?`,
-      ),
-      lock: db.prepare('UPDATE sb_messages SET lock_token = ?, locked_until = ?, session_lock = ? WHERE id = ?'),
-      byLock: db.prepare('SELECT * FROM sb_messages WHERE lock_token = ?'),
-      byId: db.prepare('SELECT * FROM sb_messages WHERE id = ?'),
-      delete: db.prepare('DELETE FROM sb_messages WHERE id = ?'),
-      release: db.prepare(
-        `UPDATE sb_messages SET lock_token = NULL, locked_until = NULL, session_lock = NULL,
-           delivery_count = ?, app_props = ?, state = ? WHERE id = ?`,
-      ),
-      toDlq: db.prepare(
-        `UPDATE sb_messages SET dlq = 1, state = 0, lock_token = NULL, locked_until = NULL, session_lock = NULL,
-           delivery_count = ?, app_props = ?, dl_reason = ?, dl_description = ? WHERE id = ?`,
-      ),
-      expiredRows: db.prepare(
-        `SELECT * FROM sb_messages WHERE entity = ? AND dlq = 0 AND state = 0 AND expires_at <= ?
-           AND (lock_token IS NULL OR locked_until <= ?) LIMIT 500`,
-      ),
-      dueScheduled: db.prepare('SELECT * FROM sb_messages WHERE state = 2 AND scheduled_at <= ? ORDER BY seq LIMIT 1000'),
-      nextScheduled: db.prepare('SELECT MIN(scheduled_at) FROM sb_messages WHERE state = 2').pluck(),
-      nextLockExpiry: db.prepare('SELECT MIN(locked_until) FROM sb_messages WHERE entity = ? AND lock_token IS NOT NULL AND locked_until > ?').pluck(),
-      nextSessionExpiry: db.prepare('SELECT MIN(locked_until) FROM sb_sessions WHERE entity = ? AND lock_token IS NOT NULL AND locked_until > ?').pluck(),
-      scheduledBySeq: db.prepare('SELECT id FROM sb_messages WHERE entity = ? AND seq = ? AND state = 2').pluck(),
-      peek: db.prepare('SELECT * FROM sb_messages WHERE entity = ? AND dlq = ? AND seq >= ? ORDER BY seq LIMIT ?'),
-      deferredBySeq: db.prepare('SELECT * FROM sb_messages WHERE entity = ? AND dlq = ? AND seq = ? AND state = 1'),
-      session: db.prepare('SELECT * FROM sb_sessions WHERE entity = ? AND session_id = ?'),
-      sessionUpsert: db.prepare(
-        `INSERT INTO sb_sessions (entity, session_id, lock_token, locked_until) VALUES (?, ?, ?, ?)
-         ON CONFLICT(entity, session_id) DO UPDATE SET lock_token = excluded.lock_token, locked_until = excluded.locked_until`,
-      ),
-      sessionState: db.prepare('UPDATE sb_sessions SET state = ? WHERE entity = ? AND session_id = ?'),
-      nextSession: db.prepare(
-        `SELECT m.session_id FROM sb_messages m
-           LEFT JOIN sb_sessions s ON s.entity = m.entity AND s.session_id = m.session_id
-         WHERE m.entity = ? AND m.dlq = 0 AND m.state = 0 AND m.session_id IS NOT NULL
-           AND (m.lock_token IS NULL OR m.locked_until <= ?)
-           AND (s.lock_token IS NULL OR s.locked_until <= ?)
-         ORDER BY m.seq LIMIT 1`,
-      ),
-      sessionMessagesLocked: db.prepare('SELECT * FROM sb_messages WHERE session_lock = ?'),
-      extendSessionMessages: db.prepare('UPDATE sb_messages SET locked_until = ? WHERE session_lock = ?'),
-      counts: db.prepare(
-        `SELECT
-           COALESCE(SUM(CASE WHEN dlq = 0 AND state IN (0, 1) THEN 1 ELSE 0 END), 0) AS active,
-           COALESCE(SUM(CASE WHEN dlq = 0 AND state = 2 THEN 1 ELSE 0 END), 0) AS scheduled,
-           COALESCE(SUM(CASE WHEN dlq = 1 THEN 1 ELSE 0 END), 0) AS dead,
-           COUNT(*) AS total, COALESCE(SUM(size), 0) AS bytes
-         FROM sb_messages WHERE entity = ?`,
-      ),
-      allLocked: db.prepare('SELECT * FROM sb_messages WHERE lock_token IS NOT NULL'),
-      clearSessionLocks: db.prepare('UPDATE sb_sessions SET lock_token = NULL, locked_until = NULL'),
-    };
   }
 
   // ------------------------------------------------------------------ sending
@@ -460,7 +298,7 @@ export class EmbeddedBroker implements LocalServiceBus {
         const entity = this.entities.get(row.entity);
         this.#stmt.delete.run(row.id);
         if (!entity || entity.kind === 'subscription') continue;
-        const m = { ...this.#toOutgoing(row), scheduledEnqueueTimeUtc: row.scheduled_at ?? undefined };
+        const m = { ...toOutgoing(row), scheduledEnqueueTimeUtc: row.scheduled_at ?? undefined };
         this.#enqueue(entity, m, this.#nextSeq(entity.path), now, touched);
       }
     });
@@ -567,7 +405,7 @@ export class EmbeddedBroker implements LocalServiceBus {
   #lockRow(row: Row, entity: ReceivingEntity, dlq: boolean, sessionLock: string | null, until: number): ReceivedMessage {
     const token = randomUUID();
     this.#stmt.lock.run(token, until, sessionLock, row.id);
-    return this.#toReceived({ ...row, lock_token: token, locked_until: until }, entity.path + (dlq ? DLQ_SUFFIX : ''));
+    return toReceived({ ...row, lock_token: token, locked_until: until }, entity.path + (dlq ? DLQ_SUFFIX : ''));
   }
 
   // ------------------------------------------------------------------ sessions
@@ -812,7 +650,7 @@ export class EmbeddedBroker implements LocalServiceBus {
     const max = Math.min(Math.max(options.maxMessageCount ?? 1, 1), 250);
     const rows = this.#stmt.peek.all(entity.path, dlq ? 1 : 0, options.fromSequenceNumber ?? 0, max) as Row[];
     return rows.map((r) => {
-      const m = this.#toReceived(r, path);
+      const m = toReceived(r, path);
       delete m.lockToken;
       delete m.lockedUntilUtc;
       return m;
@@ -891,7 +729,7 @@ export class EmbeddedBroker implements LocalServiceBus {
       }
       if (row.lock_token && (row.locked_until ?? 0) > now) throw new BrokerError('MessageLockLost', `Message ${sequenceNumber} is locked by a receiver.`);
       // What goes back is the caller's to say (its conventions for a resubmitted message's id and properties).
-      const built = build(this.#toReceived(row, sourcePath));
+      const built = build(toReceived(row, sourcePath));
       const messageId = built.messageId ?? randomUUID();
       const m = { ...built, messageId };
       this.#stmt.delete.run(row.id);
@@ -1038,54 +876,4 @@ export class EmbeddedBroker implements LocalServiceBus {
   }
 
   // ------------------------------------------------------------------ mapping
-
-  #toOutgoing(row: Row): OutgoingMessage & { messageId: string } {
-    return {
-      body: row.body,
-      messageId: row.message_id,
-      contentType: row.content_type ?? undefined,
-      correlationId: row.correlation_id ?? undefined,
-      subject: row.subject ?? undefined,
-      to: row.to_addr ?? undefined,
-      replyTo: row.reply_to ?? undefined,
-      replyToSessionId: row.reply_to_session_id ?? undefined,
-      sessionId: row.session_id ?? undefined,
-      partitionKey: row.partition_key ?? undefined,
-      timeToLiveMs: row.ttl_ms ?? undefined,
-      applicationProperties: decodeProps(row.app_props),
-    };
-  }
-
-  #toReceived(row: Row, entityPath: string): ReceivedMessage {
-    const m: ReceivedMessage = {
-      entityPath,
-      body: row.body,
-      messageId: row.message_id,
-      applicationProperties: decodeProps(row.app_props),
-      sequenceNumber: row.seq,
-      enqueuedTimeUtc: new Date(row.state === 2 ? (row.scheduled_at ?? row.enqueued_at) : row.enqueued_at),
-      deliveryCount: row.delivery_count,
-      state: STATE_NAME[row.state]!,
-    };
-    const optional: [keyof ReceivedMessage, unknown][] = [
-      ['contentType', row.content_type],
-      ['correlationId', row.correlation_id],
-      ['subject', row.subject],
-      ['to', row.to_addr],
-      ['replyTo', row.reply_to],
-      ['replyToSessionId', row.reply_to_session_id],
-      ['sessionId', row.session_id],
-      ['partitionKey', row.partition_key],
-      ['timeToLiveMs', row.ttl_ms],
-      ['expiresAtUtc', row.expires_at === null ? null : new Date(row.expires_at)],
-      ['scheduledEnqueueTimeUtc', row.scheduled_at === null ? null : new Date(row.scheduled_at)],
-      ['lockToken', row.lock_token],
-      ['lockedUntilUtc', row.locked_until === null ? null : new Date(row.locked_until)],
-      ['deadLetterReason', row.dl_reason],
-      ['deadLetterErrorDescription', row.dl_description],
-      ['deadLetterSource', row.dl_source],
-    ];
-    for (const [k, v] of optional) if (v !== null && v !== undefined) (m as unknown as Record<string, unknown>)[k] = v;
-    return m;
-  }
 }
