@@ -1,3 +1,5 @@
+// What a resubmitted dead letter becomes, the same for both messaging adapters: a new message with
+// a new messageId and the app's resubmit properties (so duplicate detection keeps it, and triage can tell).
 import { createHash } from 'node:crypto';
 import type { OutgoingMessage, PropertyValue, ReceivedMessage } from '@backbone/azure-model/service-bus';
 
