@@ -2,6 +2,7 @@
 //   --port <n>         HTTP port (default $PORT, local.settings.json Host.LocalHttpPort, 7071)
 //   --data-dir <dir>   where the SQLite file lives (default $DATA_DIR or .data)
 //   --app <dir>        the function app folder (default: the current directory)
+//   --amqp-port <n|off> Service Bus over AMQP 1.0 (default $LOCAL_AZURE_AMQP_PORT or 5672, the emulator's port)
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbeddedHost } from './host/host';
@@ -12,19 +13,24 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       app: { type: 'string' },
+      'amqp-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('Usage: npm start -- [--port 7071] [--data-dir .data] [--app .]\n');
+    process.stdout.write('Usage: npm start -- [--port 7071] [--data-dir .data] [--app .] [--amqp-port 5672|off]\n');
     return;
   }
   if (values['data-dir']) process.env.DATA_DIR = resolve(values['data-dir']);
   const port = values.port !== undefined ? Number(values.port) : undefined;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new Error(`--port must be 0..65535, not ${values.port}`);
 
-  const host = await EmbeddedHost.start({ appDir: values.app ?? process.cwd(), port });
+  const amqpSetting = values['amqp-port'] ?? process.env.LOCAL_AZURE_AMQP_PORT ?? '5672';
+  const amqpPort = amqpSetting === 'off' ? undefined : Number(amqpSetting);
+  if (amqpPort !== undefined && (!Number.isInteger(amqpPort) || amqpPort < 0 || amqpPort > 65535)) throw new Error(`--amqp-port must be 0..65535 or off, not ${amqpSetting}`);
+
+  const host = await EmbeddedHost.start({ appDir: values.app ?? process.cwd(), port, ...(amqpPort !== undefined ? { amqpPort } : {}) });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1); // a second Ctrl+C forces the exit

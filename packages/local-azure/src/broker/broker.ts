@@ -579,6 +579,21 @@ export class EmbeddedBroker implements LocalServiceBus {
     this.#notify(entityPath);
   }
 
+  /**
+   * Gives back a lock that never reached a receiver (an AMQP link whose credit ran out, or that
+   * closed, before the delivery went out): available again at once, no delivery counted — the
+   * service only locks what it delivers.
+   */
+  async release(lockToken: string): Promise<void> {
+    const entityPath = await this.#commit.run(() => {
+      const row = this.#stmt.byLock.get(lockToken) as Row | undefined;
+      if (!row) return undefined;
+      this.#stmt.release.run(row.delivery_count, row.app_props, row.state, row.id);
+      return row.entity;
+    });
+    if (entityPath) this.#notify(entityPath);
+  }
+
   async deadLetter(lockToken: string, options: DeadLetterOptions = {}): Promise<void> {
     const reason = options.deadLetterReason ?? '';
     const description = options.deadLetterErrorDescription ?? '';

@@ -32,6 +32,7 @@ import { HttpListener, requestBodyLimit } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
 import { openServices } from './services';
+import { ServiceBusAmqpListener } from '../amqp/service-bus-amqp';
 import { bindFunction, SUPPORTED_INPUTS, usesSdkBinding, type FunctionBinder } from './function-bindings';
 import { ServiceBusListener } from './servicebus-listener';
 import { SettlementService } from './servicebus-sdk-binding';
@@ -55,6 +56,11 @@ export interface EmbeddedHostOptions {
   sweepIntervalMs?: number;
   /** What the app hands the host (default: the module its package.json names in "localAzure": { "hooks" }). */
   hooks?: LocalAzureHooks;
+  /**
+   * Service Bus over AMQP 1.0 on this port (0: a free one), for any Service Bus client with the
+   * emulator's connection string; default: $LOCAL_AZURE_AMQP_PORT, else none.
+   */
+  amqpPort?: number;
 }
 
 export interface FunctionInfo {
@@ -96,6 +102,9 @@ export class EmbeddedHost {
     private readonly settlement: SettlementService | undefined,
   ) {}
 
+  /** The AMQP 1.0 listener (Service Bus), when the host runs one. */
+  amqp?: ServiceBusAmqpListener;
+
   /** Spans, metrics and logs of this process (OpenTelemetry; in Azure they go to Application Insights). */
   get telemetry(): EmbeddedTelemetry {
     return embeddedTelemetry();
@@ -131,8 +140,10 @@ export class EmbeddedHost {
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
     let restoreEnvironment: (() => void) | undefined;
+    let amqp: ServiceBusAmqpListener | undefined;
     const cleanupOnFailure = () => {
       restoreEnvironment?.();
+      void amqp?.close();
       void settlement?.release();
       setEmbeddedRuntime(undefined);
       broker.close();
@@ -236,6 +247,22 @@ export class EmbeddedHost {
       const baseUrl = await http.listen(port, options.hostname);
       runtime.baseUrl = baseUrl;
       phases.end('listen');
+      const amqpPort = options.amqpPort ?? (env.LOCAL_AZURE_AMQP_PORT ? Number(env.LOCAL_AZURE_AMQP_PORT) : undefined);
+      if (amqpPort !== undefined) {
+        amqp = new ServiceBusAmqpListener({ broker, logger });
+        try {
+          const bound = await amqp.listen(amqpPort);
+          logger.log(
+            'information',
+            'Host.Startup',
+            `Service Bus (AMQP 1.0): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
+          );
+        } catch (error) {
+          // Another process has the port (a second host, the official emulator): the rest runs.
+          logger.log('warning', 'Host.Startup', `Service Bus over AMQP is not served: port ${amqpPort}: ${(error as Error).message}`);
+          amqp = undefined;
+        }
+      }
       for (const start of starters) start();
       timers.start();
       cosmosListener.start();
@@ -275,6 +302,7 @@ export class EmbeddedHost {
       );
       host.stopSweeping = stopSweeping;
       host.restoreEnvironment = restoreEnvironment;
+      if (amqp) host.amqp = amqp;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -305,6 +333,7 @@ export class EmbeddedHost {
     const cosmosStopped = this.cosmos.stop();
     const eventHubsStopped = this.eventHubListener.stop();
     const durableStopped = this.durable.stop();
+    await this.amqp?.close();
     await this.http.close();
     await this.serviceBus.stop();
     await this.timers.stop();

@@ -1,0 +1,134 @@
+// Service Bus over AMQP, checked with a client nobody here wrote: @azure/service-bus, connected with
+// the official emulator's connection string (UseDevelopmentEmulator=true: plain TCP, SAS through
+// CBS) to the local Azure's AMQP listener in front of its broker. What the SDK does and reads is
+// Service Bus' dialect: a send is accepted once on disk; peek-lock deliveries carry the lock token,
+// sequence number, enqueued time and locked-until; complete, abandon and dead-letter settle as the
+// service does (the SDK waits for the disposition); an unknown entity is amqp:not-found; a wrong
+// key is refused.
+import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
+import { parseTopology } from '@backbone/azure-model/topology';
+import { ServiceBusAmqpListener } from '../../src/amqp/service-bus-amqp';
+import { EmbeddedBroker } from '../../src/broker/broker';
+import { EntityTable } from '../../src/broker/entities';
+import { systemClock } from '../../src/clock';
+import { HostLogger } from '../../src/host/logger';
+import { GroupCommit, openDatabase } from '../../src/sqlite';
+
+const TOPOLOGY = `
+serviceBus:
+  queues:
+    - { name: orders, maxDeliveryCount: 3 }
+    - { name: empty }
+  topics:
+    - name: events
+      subscriptions:
+        - { name: all }
+`;
+
+const db = openDatabase(':memory:');
+const commit = new GroupCommit(db);
+const broker = new EmbeddedBroker(db, new EntityTable(parseTopology(TOPOLOGY, 'test')), systemClock, commit, { sweepIntervalMs: 0 });
+const listener = new ServiceBusAmqpListener({ broker, logger: new HostLogger({ default: 'none' }) });
+let client: ServiceBusClient;
+let port = 0;
+const connectionString = (key = 'SAS_KEY_VALUE') => `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
+
+beforeAll(async () => {
+  port = await listener.listen(0);
+  client = new ServiceBusClient(connectionString(), { retryOptions: { maxRetries: 0, timeoutInMs: 10_000 } });
+});
+afterAll(async () => {
+  await client?.close();
+  await listener.close();
+  broker.close();
+  commit.close();
+  db.close();
+});
+
+async function receiveAll(receiver: ReturnType<ServiceBusClient['createReceiver']>, n: number): Promise<ServiceBusReceivedMessage[]> {
+  const got: ServiceBusReceivedMessage[] = [];
+  for (let i = 0; i < 10 && got.length < n; i++) got.push(...(await receiver.receiveMessages(n - got.length, { maxWaitTimeInMs: 1_000 })));
+  return got;
+}
+
+test('a message sent through the SDK is on the broker, with its properties', async () => {
+  const sender = client.createSender('orders');
+  await sender.sendMessages({ body: { orderId: 'o-1' }, messageId: 'm-1', contentType: 'application/json', subject: 'OrderPlaced', correlationId: 'c-1', applicationProperties: { priority: 2 } });
+  await sender.close();
+  const [peeked] = broker.peek('orders');
+  expect(peeked).toMatchObject({ messageId: 'm-1', contentType: 'application/json', subject: 'OrderPlaced', correlationId: 'c-1', applicationProperties: { priority: 2 } });
+  // Drain it for the next tests.
+  const receiver = client.createReceiver('orders', { receiveMode: 'receiveAndDelete' });
+  const [got] = await receiveAll(receiver, 1);
+  await receiver.close();
+  expect(got?.body).toEqual({ orderId: 'o-1' });
+});
+
+test('a batch is one transfer of several messages, each stored on its own', async () => {
+  const sender = client.createSender('orders');
+  const batch = await sender.createMessageBatch();
+  for (let i = 0; i < 3; i++) expect(batch.tryAddMessage({ body: `b-${i}`, messageId: `batch-${i}` })).toBe(true);
+  await sender.sendMessages(batch);
+  await sender.close();
+  expect(broker.peek('orders', { maxMessageCount: 10 }).map((m) => m.messageId)).toEqual(['batch-0', 'batch-1', 'batch-2']);
+  const drain = client.createReceiver('orders', { receiveMode: 'receiveAndDelete' });
+  expect((await receiveAll(drain, 3)).map((m) => m.body)).toEqual(['b-0', 'b-1', 'b-2']);
+  await drain.close();
+});
+
+test('peek-lock: the delivery carries lock token, sequence number, enqueued time and locked-until; complete removes it', async () => {
+  await broker.send('orders', [{ body: Buffer.from('"to complete"'), messageId: 'pl-1' }]);
+  const receiver = client.createReceiver('orders');
+  const [m] = await receiveAll(receiver, 1);
+  expect(m).toBeDefined();
+  expect(m!.messageId).toBe('pl-1');
+  expect(m!.lockToken).toMatch(/^[0-9a-f-]{36}$/);
+  expect(Number(m!.sequenceNumber)).toBeGreaterThan(0);
+  expect(m!.enqueuedTimeUtc).toBeInstanceOf(Date);
+  expect(m!.lockedUntilUtc!.getTime()).toBeGreaterThan(Date.now());
+  expect(m!.deliveryCount).toBe(0);
+  await receiver.completeMessage(m!);
+  await receiver.close();
+  expect(broker.runtimeProperties('orders')).toMatchObject({ activeMessageCount: 0 });
+});
+
+test('abandon puts it back with its delivery count up; dead-letter moves it with the reason', async () => {
+  await broker.send('orders', [{ body: Buffer.from('"unlucky"'), messageId: 'ab-1' }]);
+  const receiver = client.createReceiver('orders');
+  const [first] = await receiveAll(receiver, 1);
+  await receiver.abandonMessage(first!);
+  const [again] = await receiveAll(receiver, 1);
+  expect(again!.messageId).toBe('ab-1');
+  expect(again!.deliveryCount).toBe(1);
+  await receiver.deadLetterMessage(again!, { deadLetterReason: 'Unroutable', deadLetterErrorDescription: 'no route for it' });
+  await receiver.close();
+  const dlq = client.createReceiver('orders', { subQueueType: 'deadLetter' });
+  const [dead] = await receiveAll(dlq, 1);
+  expect(dead).toMatchObject({ messageId: 'ab-1', deadLetterReason: 'Unroutable', deadLetterErrorDescription: 'no route for it' });
+  await dlq.completeMessage(dead!);
+  await dlq.close();
+});
+
+test('a topic fans out to its subscription, received at topic/Subscriptions/name', async () => {
+  const sender = client.createSender('events');
+  await sender.sendMessages({ body: 'hello', messageId: 'ev-1' });
+  await sender.close();
+  const receiver = client.createReceiver('events', 'all');
+  const [m] = await receiveAll(receiver, 1);
+  expect(m).toMatchObject({ messageId: 'ev-1', body: 'hello' });
+  await receiver.completeMessage(m!);
+  await receiver.close();
+});
+
+test('an unknown entity is amqp:not-found (MessagingEntityNotFound in the SDK)', async () => {
+  const sender = client.createSender('no-such-queue');
+  await expect(sender.sendMessages({ body: 'x' })).rejects.toMatchObject({ code: 'MessagingEntityNotFound' });
+  await sender.close();
+});
+
+test('a token signed with another key is refused', async () => {
+  const wrong = new ServiceBusClient(connectionString('not-the-key'), { retryOptions: { maxRetries: 0, timeoutInMs: 5_000 } });
+  const sender = wrong.createSender('orders');
+  await expect(sender.sendMessages({ body: 'x' })).rejects.toMatchObject({ code: 'UnauthorizedAccess' });
+  await wrong.close();
+});
