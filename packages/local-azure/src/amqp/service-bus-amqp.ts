@@ -18,7 +18,9 @@
 //   x-opt-deadletter-source) and the lock token as the delivery tag (in .NET's GUID byte order);
 // - settlement: accepted (complete), modified (abandon; undeliverable-here: defer, with properties
 //   to modify), rejected with com.microsoft:dead-letter (reason, description, properties).
-// Not yet: $management operations (renew lock, peek, schedule, deferred receive, sessions, rules).
+// - $management (management.ts): renew lock, peek, schedule and cancel, receive deferred by
+//   sequence number and settle it (update-disposition).
+// Not yet: sessions (the session filter, session state, session lock renewal), rules.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { create_container, message as amqpMessage, types, type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
@@ -26,6 +28,7 @@ import type { OutgoingMessage, PropertyValue, ReceivedMessage } from '@backbone/
 import { BrokerError } from '@backbone/azure-model/service-bus';
 import type { EmbeddedBroker } from '../broker/broker';
 import type { HostLogger } from '../host/logger';
+import { manage } from './management';
 
 /** The official emulator's key: what `Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;` signs with. */
 export const DEVELOPMENT_KEYS: Record<string, string> = { RootManageSharedAccessKey: 'SAS_KEY_VALUE' };
@@ -214,7 +217,7 @@ export class ServiceBusAmqpListener {
   #senderOpened(context: EventContext): void {
     const sender = context.sender!;
     const address = sender.source?.address ?? '';
-    if (address === '$cbs') return;
+    if (address === '$cbs' || address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       sender.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Listen' claim(s) are required to perform this operation on ${address}.` });
       return;
@@ -268,7 +271,7 @@ export class ServiceBusAmqpListener {
   #receiverOpened(context: EventContext): void {
     const receiver = context.receiver as Receiver;
     const address = receiver.target?.address ?? '';
-    if (address === '$cbs') return;
+    if (address === '$cbs' || address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       receiver.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Send' claim(s) are required to perform this operation on ${address}.` });
       return;
@@ -288,6 +291,7 @@ export class ServiceBusAmqpListener {
     const delivery = context.delivery!;
     const address = receiver.target?.address ?? '';
     if (address === '$cbs') return this.#putToken(context);
+    if (address.toLowerCase().endsWith('/$management')) return this.#management(context, address.slice(0, -'/$management'.length));
     let messages: OutgoingMessage[];
     try {
       const format = (delivery as unknown as { format?: number }).format;
@@ -342,6 +346,24 @@ export class ServiceBusAmqpListener {
     } catch (error) {
       delivery.update(true, outcomes.rejected({ error: amqpError(error) }).described());
     }
+  }
+
+  /** A $management request: carried out on the broker, answered on the client's reply link. */
+  async #management(context: EventContext, entityAddress: string): Promise<void> {
+    const request = context.message!;
+    context.delivery!.accept();
+    const operation = String((request.application_properties as Record<string, unknown> | undefined)?.operation ?? '');
+    const reply = this.#authorized(context.connection, entityAddress)
+      ? await manage(this.o.broker, brokerPath(entityAddress), operation, (request.body ?? {}) as Record<string, unknown>, { toAmqp, toOutgoing })
+      : { statusCode: 401, statusDescription: `Unauthorized access to ${entityAddress}.`, errorCondition: 'amqp:unauthorized-access' };
+    const replyTo = request.reply_to;
+    const link = context.connection.find_sender((s: Sender) => s.target?.address === replyTo) ?? context.connection.find_sender((s: Sender) => s.source?.address === `${entityAddress}/$management`);
+    link?.send({
+      body: reply.body ?? null,
+      correlation_id: request.message_id,
+      ...(replyTo ? { to: replyTo } : {}),
+      application_properties: { statusCode: reply.statusCode, statusDescription: reply.statusDescription, ...(reply.errorCondition ? { 'error-condition': reply.errorCondition } : {}) },
+    });
   }
 
   /** CBS put-token: the reply goes to the client's reply-to link, correlated with its message id. */

@@ -132,3 +132,64 @@ test('a token signed with another key is refused', async () => {
   await expect(sender.sendMessages({ body: 'x' })).rejects.toMatchObject({ code: 'UnauthorizedAccess' });
   await wrong.close();
 });
+
+describe('$management operations, as the SDK calls them', () => {
+  test('renew lock moves locked-until on', async () => {
+    await broker.send('orders', [{ body: Buffer.from('"renew me"'), messageId: 'rn-1' }]);
+    const receiver = client.createReceiver('orders', { maxAutoLockRenewalDurationInMs: 0 });
+    const [m] = await receiveAll(receiver, 1);
+    const before = m!.lockedUntilUtc!.getTime();
+    await new Promise((r) => setTimeout(r, 20));
+    const renewed = await receiver.renewMessageLock(m!);
+    expect(renewed.getTime()).toBeGreaterThan(before);
+    await receiver.completeMessage(m!);
+    await receiver.close();
+  });
+
+  test('peek shows messages without locking them, from a sequence number', async () => {
+    await broker.send('orders', [
+      { body: Buffer.from('"p1"'), messageId: 'pk-1' },
+      { body: Buffer.from('"p2"'), messageId: 'pk-2' },
+    ]);
+    const receiver = client.createReceiver('orders', { receiveMode: 'receiveAndDelete' });
+    const peeked = await receiver.peekMessages(10);
+    expect(peeked.map((m) => m.messageId)).toEqual(['pk-1', 'pk-2']);
+    expect(peeked[0]!.lockToken).toBeUndefined();
+    const from = await receiver.peekMessages(10, { fromSequenceNumber: peeked[1]!.sequenceNumber });
+    expect(from.map((m) => m.messageId)).toEqual(['pk-2']);
+    expect((await receiveAll(receiver, 2)).map((m) => m.messageId)).toEqual(['pk-1', 'pk-2']);
+    expect(await receiver.peekMessages(10)).toEqual([]);
+    await receiver.close();
+  });
+
+  test('scheduled messages appear at their time; a cancelled one never does', async () => {
+    const sender = client.createSender('orders');
+    const later = new Date(Date.now() + 60_000);
+    const [keep, drop] = await sender.scheduleMessages(
+      [
+        { body: 'later', messageId: 'sc-1' },
+        { body: 'never', messageId: 'sc-2' },
+      ],
+      later,
+    );
+    expect(Number(keep)).toBeGreaterThan(0);
+    expect(broker.runtimeProperties('orders')).toMatchObject({ scheduledMessageCount: 2 });
+    await sender.cancelScheduledMessages(drop!);
+    expect(broker.runtimeProperties('orders')).toMatchObject({ scheduledMessageCount: 1 });
+    await sender.cancelScheduledMessages(keep!);
+    await sender.close();
+  });
+
+  test('a deferred message comes back only by its sequence number, and is settled there', async () => {
+    await broker.send('orders', [{ body: Buffer.from('"later please"'), messageId: 'df-1' }]);
+    const receiver = client.createReceiver('orders');
+    const [m] = await receiveAll(receiver, 1);
+    await receiver.deferMessage(m!);
+    expect(await receiver.receiveMessages(1, { maxWaitTimeInMs: 300 })).toEqual([]);
+    const [back] = await receiver.receiveDeferredMessages(m!.sequenceNumber!);
+    expect(back).toMatchObject({ messageId: 'df-1', body: 'later please' });
+    await receiver.completeMessage(back!);
+    expect(broker.runtimeProperties('orders')).toMatchObject({ activeMessageCount: 0 });
+    await receiver.close();
+  });
+});
