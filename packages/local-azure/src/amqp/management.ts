@@ -2,9 +2,9 @@
 // them: application property `operation`, an AMQP map as body; the answer correlated by message
 // id, with `statusCode` / `statusDescription` / `error-condition`): renew lock, peek, schedule and
 // cancel scheduled messages, receive deferred messages by sequence number, and settle them
-// (update-disposition).
+// (update-disposition); a session's lock renewal and state.
 import { message as amqpMessage, string_to_uuid, types, uuid_to_string, type Message } from 'rhea';
-import { BrokerError, type OutgoingMessage, type ReceivedMessage } from '@backbone/azure-model/service-bus';
+import { BrokerError, type OutgoingMessage, type ReceivedMessage, type SessionLock } from '@backbone/azure-model/service-bus';
 import type { EmbeddedBroker } from '../broker/broker';
 
 export interface ManagementReply {
@@ -14,7 +14,7 @@ export interface ManagementReply {
   body?: unknown;
 }
 
-type Codec = { toAmqp(m: ReceivedMessage): Message; toOutgoing(m: Message): OutgoingMessage };
+type Codec = { toAmqp(m: ReceivedMessage): Message; toOutgoing(m: Message): OutgoingMessage; session(sessionId: string): SessionLock | undefined };
 
 /** A long as rhea decodes it: a number, or its 8 bytes big-endian. */
 function longOf(v: unknown): number {
@@ -113,6 +113,25 @@ export async function manage(broker: EmbeddedBroker, path: string, operation: st
             });
           } else throw new BrokerError('InvalidOperation', `Unknown disposition-status '${status}'.`);
         }
+        return { statusCode: 200, statusDescription: 'OK' };
+      }
+      case 'com.microsoft:renew-session-lock':
+      case 'com.microsoft:get-session-state':
+      case 'com.microsoft:set-session-state': {
+        const sessionId = String(body['session-id'] ?? '');
+        const session = codec.session(sessionId);
+        if (!session) throw new BrokerError('SessionLockLost', `The session lock on '${sessionId}' is not held by this connection.`);
+        if (operation === 'com.microsoft:renew-session-lock') {
+          const until = await broker.renewSessionLock(session);
+          session.lockedUntilUtc = until;
+          return { statusCode: 200, statusDescription: 'OK', body: { expiration: until } };
+        }
+        if (operation === 'com.microsoft:get-session-state') {
+          const state = await broker.getSessionState(session);
+          return { statusCode: 200, statusDescription: 'OK', body: { 'session-state': state === null ? null : types.wrap_binary(state) } };
+        }
+        const state = body['session-state'];
+        await broker.setSessionState(session, state === null || state === undefined ? null : Buffer.from(state as Buffer));
         return { statusCode: 200, statusDescription: 'OK' };
       }
       default:

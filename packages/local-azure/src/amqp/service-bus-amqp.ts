@@ -24,7 +24,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { create_container, message as amqpMessage, types, type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
-import type { OutgoingMessage, PropertyValue, ReceivedMessage } from '@backbone/azure-model/service-bus';
+import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '@backbone/azure-model/service-bus';
 import { BrokerError } from '@backbone/azure-model/service-bus';
 import type { EmbeddedBroker } from '../broker/broker';
 import type { HostLogger } from '../host/logger';
@@ -37,6 +37,17 @@ const BATCH_FORMAT = 0x80013700;
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const DEAD_LETTER_CONDITION = 'com.microsoft:dead-letter';
 const DLQ = '/$deadletterqueue';
+const SESSION_FILTER = 'com.microsoft:session-filter';
+/** How long an "accept the next session" link waits for one before it is refused. */
+const NEXT_SESSION_WAIT_MS = 5_000;
+
+/** A time as .NET ticks (100 ns since 0001-01-01), 8 bytes big-endian: how Service Bus states a session's locked-until. */
+export function ticksOf(date: Date): Buffer {
+  const ticks = BigInt(date.getTime()) * 10_000n + 621_355_968_000_000_000n;
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(ticks);
+  return b;
+}
 
 export interface ServiceBusAmqpOptions {
   broker: EmbeddedBroker;
@@ -161,6 +172,10 @@ function amqpError(error: unknown): { condition: string; description: string } {
       return { condition: 'com.microsoft:message-lock-lost', description };
     case 'SessionLockLost':
       return { condition: 'com.microsoft:session-lock-lost', description };
+    case 'SessionCannotBeLocked':
+      return { condition: 'com.microsoft:session-cannot-be-locked', description };
+    case 'InvalidOperation':
+      return { condition: 'amqp:invalid-field', description };
     default:
       return { condition: 'amqp:internal-error', description };
   }
@@ -175,6 +190,8 @@ export class ServiceBusAmqpListener {
   // Modified stays modified (abandon and defer differ by undeliverable-here); settlement is answered once the broker has it.
   readonly #container = create_container({ id: 'local-azure-servicebus', treat_modified_as_released: false, autosettle: false } as Parameters<typeof create_container>[0]);
   readonly #claims = new WeakMap<Connection, Claim[]>();
+  /** The sessions each connection holds, by entity path and session id ($management's session operations name them so). */
+  readonly #sessions = new WeakMap<Connection, Map<string, SessionLock>>();
   #server?: ListeningServer;
   readonly #closing = new AbortController();
 
@@ -230,7 +247,65 @@ export class ServiceBusAmqpListener {
       return;
     }
     const receiveAndDelete = (sender as unknown as { rcv_settle_mode?: number; snd_settle_mode?: number }).snd_settle_mode === 1;
+    const filter = (sender.source as { filter?: Record<string, unknown> } | undefined)?.filter;
+    if (filter && SESSION_FILTER in filter) {
+      void this.#openSession(context, path, filter[SESSION_FILTER] ?? undefined, receiveAndDelete);
+      return;
+    }
     void this.#pump(sender, path, receiveAndDelete);
+  }
+
+  /**
+   * A session receiver: the attach is answered only once a session is locked — the one asked for,
+   * or the next available — naming it in the source's session filter and its lock's end in the
+   * link's com.microsoft:locked-until-utc; none available: the link is refused
+   * (com.microsoft:session-cannot-be-locked, or com.microsoft:timeout for the next available).
+   */
+  async #openSession(context: EventContext, path: string, requested: unknown, receiveAndDelete: boolean): Promise<void> {
+    const sender = context.sender!;
+    // rhea answers the attach as soon as the event returns; held back until the session is known.
+    const state = (sender as unknown as { state: { open_requests: number } }).state;
+    const held = state.open_requests;
+    state.open_requests = 0;
+    const answer = () => {
+      state.open_requests = held;
+      (sender.connection as unknown as { _register(): void })._register();
+    };
+    let session: SessionLock | null = null;
+    let failure: { condition: string; description: string } | undefined;
+    try {
+      session = await this.o.broker.acceptSession(path, { ...(typeof requested === 'string' ? { sessionId: requested } : {}), maxWaitMs: typeof requested === 'string' ? 0 : NEXT_SESSION_WAIT_MS });
+      if (!session) {
+        failure =
+          typeof requested === 'string'
+            ? { condition: 'com.microsoft:session-cannot-be-locked', description: `The requested session '${requested}' cannot be accepted. It may be locked by another receiver.` }
+            : { condition: 'com.microsoft:timeout', description: 'No unlocked sessions were available.' };
+      }
+    } catch (error) {
+      failure = amqpError(error);
+    }
+    const address = sender.source?.address ?? path;
+    if (!session) {
+      // Attached naming no session: the SDKs read that as "cannot be locked" for a requested
+      // session (and close the link); an error on the link says why when none was available.
+      sender.set_source({ address });
+      answer();
+      if (typeof requested !== 'string' || failure?.condition !== 'com.microsoft:session-cannot-be-locked') sender.close(failure);
+      return;
+    }
+    sender.set_source({ address, filter: { [SESSION_FILTER]: session.sessionId } });
+    (sender as unknown as { local: { attach: { properties?: unknown } } }).local.attach.properties = { 'com.microsoft:locked-until-utc': types.wrap_long(ticksOf(session.lockedUntilUtc)) };
+    const held_ = this.#sessions.get(context.connection) ?? new Map<string, SessionLock>();
+    held_.set(`${path.toLowerCase()}\u0000${session.sessionId}`, session);
+    this.#sessions.set(context.connection, held_);
+    answer();
+    sender.once('sender_close', () => void this.o.broker.releaseSession(session).catch(() => undefined));
+    void this.#pump(sender, path, receiveAndDelete, session);
+  }
+
+  /** The session a $management request names, as this connection holds it. */
+  sessionOf(connection: Connection, path: string, sessionId: string): SessionLock | undefined {
+    return this.#sessions.get(connection)?.get(`${path.toLowerCase()}\u0000${sessionId}`);
   }
 
   /**
@@ -238,7 +313,7 @@ export class ServiceBusAmqpListener {
    * whatever the link can no longer take by the time the locks are on disk (the client drained its
    * credit or closed), as the service locks only what it delivers.
    */
-  async #pump(sender: Sender, path: string, receiveAndDelete: boolean): Promise<void> {
+  async #pump(sender: Sender, path: string, receiveAndDelete: boolean, session?: SessionLock): Promise<void> {
     const link = sender as Sender & { is_closed(): boolean; credit: number };
     while (!this.#closing.signal.aborted && !link.is_closed()) {
       if (link.credit <= 0) {
@@ -247,7 +322,8 @@ export class ServiceBusAmqpListener {
       }
       let got: ReceivedMessage[];
       try {
-        got = await this.o.broker.receive(path, { maxMessages: Math.min(link.credit, 100), maxWaitMs: 200 });
+        const options = { maxMessages: Math.min(link.credit, 100), maxWaitMs: 200 };
+        got = session ? await this.o.broker.receiveFromSession(session, options) : await this.o.broker.receive(path, options);
       } catch (error) {
         sender.close(amqpError(error));
         return;
@@ -354,7 +430,11 @@ export class ServiceBusAmqpListener {
     context.delivery!.accept();
     const operation = String((request.application_properties as Record<string, unknown> | undefined)?.operation ?? '');
     const reply = this.#authorized(context.connection, entityAddress)
-      ? await manage(this.o.broker, brokerPath(entityAddress), operation, (request.body ?? {}) as Record<string, unknown>, { toAmqp, toOutgoing })
+      ? await manage(this.o.broker, brokerPath(entityAddress), operation, (request.body ?? {}) as Record<string, unknown>, {
+          toAmqp,
+          toOutgoing,
+          session: (sessionId) => this.sessionOf(context.connection, brokerPath(entityAddress), sessionId),
+        })
       : { statusCode: 401, statusDescription: `Unauthorized access to ${entityAddress}.`, errorCondition: 'amqp:unauthorized-access' };
     const replyTo = request.reply_to;
     const link = context.connection.find_sender((s: Sender) => s.target?.address === replyTo) ?? context.connection.find_sender((s: Sender) => s.source?.address === `${entityAddress}/$management`);

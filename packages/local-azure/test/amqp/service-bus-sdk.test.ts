@@ -19,6 +19,7 @@ serviceBus:
   queues:
     - { name: orders, maxDeliveryCount: 3 }
     - { name: empty }
+    - { name: jobs, requiresSession: true }
   topics:
     - name: events
       subscriptions:
@@ -192,4 +193,41 @@ describe('$management operations, as the SDK calls them', () => {
     expect(broker.runtimeProperties('orders')).toMatchObject({ activeMessageCount: 0 });
     await receiver.close();
   });
+});
+
+describe('sessions', () => {
+  test('accepting a session gets its messages only, in order; its state is kept; a held session cannot be accepted again', async () => {
+    const sender = client.createSender('jobs');
+    await sender.sendMessages([
+      { body: 'a1', sessionId: 's-a', messageId: 'a1' },
+      { body: 'b1', sessionId: 's-b', messageId: 'b1' },
+      { body: 'a2', sessionId: 's-a', messageId: 'a2' },
+    ]);
+    await sender.close();
+    const a = await client.acceptSession('jobs', 's-a');
+    expect(a.sessionId).toBe('s-a');
+    expect(a.sessionLockedUntilUtc!.getTime()).toBeGreaterThan(Date.now());
+    const got = await receiveAll(a as unknown as ReturnType<ServiceBusClient['createReceiver']>, 2);
+    expect(got.map((m) => m.body)).toEqual(['a1', 'a2']);
+    for (const m of got) await a.completeMessage(m);
+    await a.setSessionState('step-2');
+    expect(await a.getSessionState()).toBe('step-2');
+    const before = a.sessionLockedUntilUtc!.getTime();
+    await new Promise((r) => setTimeout(r, 20));
+    await a.renewSessionLock();
+    expect(a.sessionLockedUntilUtc!.getTime()).toBeGreaterThan(before);
+    await expect(client.acceptSession('jobs', 's-a')).rejects.toMatchObject({ code: 'SessionCannotBeLocked' });
+    await a.close();
+    // The next available session is the other one.
+    const next = await client.acceptNextSession('jobs');
+    expect(next.sessionId).toBe('s-b');
+    const [b1] = await receiveAll(next as unknown as ReturnType<ServiceBusClient['createReceiver']>, 1);
+    expect(b1?.body).toBe('b1');
+    await next.completeMessage(b1!);
+    await next.close();
+    // Released: s-a can be accepted again, with its state.
+    const again = await client.acceptSession('jobs', 's-a');
+    expect(await again.getSessionState()).toBe('step-2');
+    await again.close();
+  }, 30_000);
 });
