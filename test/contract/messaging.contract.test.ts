@@ -4,12 +4,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutgoingMessage, ReceivedMessage } from '@backbone/azure-model/service-bus';
-import { azureHarness, azureHarnessConfig, embeddedHarness, type MessagingHarness } from '../support/messaging-harness';
+import { amqpHarness, azureHarness, azureHarnessConfig, embeddedHarness, type MessagingHarness } from '../support/messaging-harness';
 
 type Factory = () => Promise<MessagingHarness>;
-const factories: [string, Factory][] = [['embedded broker', async () => embeddedHarness()]];
+/** What a backend does not have yet, and why: those tests are skipped there, saying so in their title. */
+type Gaps = Partial<Record<'adminApi' | 'refusedSettlement' | 'sessionLockExpiry', string>>;
+const OVER_AMQP: Gaps = {
+  adminApi: "runtime properties come from Service Bus' HTTP management API (ATOM), which the local Azure does not serve yet (issue 18)",
+  refusedSettlement: 'a settlement the broker refuses does not reach the SDK as an error yet (issue 18)',
+  sessionLockExpiry: "a session lock that runs out on the broker's clock is not yet ended on the AMQP link that holds it (issue 18)",
+};
+const factories: [string, Factory, Gaps][] = [
+  ['embedded broker', async () => embeddedHarness(), {}],
+  ['Azure adapter over AMQP on the local Azure', () => amqpHarness(), OVER_AMQP],
+];
 const azure = azureHarnessConfig();
-if ('env' in azure) factories.push(['Azure Service Bus', () => azureHarness(azure.env)]);
+if ('env' in azure) factories.push(['Azure Service Bus', () => azureHarness(azure.env), {}]);
 else console.log(azure.skip);
 
 const LOCK = 5_000;
@@ -20,8 +30,9 @@ function msg(id: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage 
 
 const ids = (messages: ReceivedMessage[]) => messages.map((m) => m.messageId);
 
-describe.each(factories)('messaging contract: %s', (_name, create) => {
+describe.each(factories)('messaging contract: %s', (_name, create, gaps) => {
   let h: MessagingHarness;
+  const testIf = (gap: keyof Gaps): typeof test => (gaps[gap] ? (((title: string, fn: () => Promise<void>) => test.skip(`${title} — not here: ${gaps[gap]}`, fn)) as typeof test) : test);
   beforeEach(async () => {
     h = await create();
   }, 120_000);
@@ -141,7 +152,7 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
       expect((await receiveOne('contract-basic/$deadletterqueue')).deadLetterReason).toBe('MaxDeliveryCountExceeded');
     });
 
-    test('an explicit dead-letter keeps the reason and description; a dead letter cannot be dead-lettered again', async () => {
+    testIf('refusedSettlement')('an explicit dead-letter keeps the reason and description; a dead letter cannot be dead-lettered again', async () => {
       await h.messaging.send('contract-basic', [msg('dl-1')]);
       const m = await receiveOne('contract-basic');
       await h.messaging.deadLetter(m, { deadLetterReason: 'NoRouteMatched', deadLetterErrorDescription: 'no route for Foo' });
@@ -158,7 +169,7 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
       expect(ids(await waiting)).toEqual(['wake-dlq']);
     });
 
-    test('runtime properties count active and dead-lettered messages', async () => {
+    testIf('adminApi')('runtime properties count active and dead-lettered messages', async () => {
       await h.messaging.send('contract-basic', [msg('c1'), msg('c2')]);
       const m = await receiveOne('contract-basic');
       await h.messaging.deadLetter(m, { deadLetterReason: 'x' });
@@ -219,7 +230,7 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
   });
 
   describe('scheduled delivery', () => {
-    test('a scheduled message stays invisible until its time, then arrives', async () => {
+    testIf('adminApi')('a scheduled message stays invisible until its time, then arrives', async () => {
       const [seq] = await h.messaging.schedule('contract-basic', [msg('later')], new Date(h.now() + 8_000));
       expect(typeof seq).toBe('number');
       expect(await receive('contract-basic')).toHaveLength(0);
@@ -291,7 +302,7 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
       await h.messaging.releaseSession(next!);
     });
 
-    test('a session whose lock runs out can be taken by another receiver', async () => {
+    testIf('sessionLockExpiry')('a session whose lock runs out can be taken by another receiver', async () => {
       await h.messaging.send('contract-sessions', [msg('lost-1', { sessionId: 'C' })]);
       const s = (await h.messaging.acceptSession('contract-sessions', { sessionId: 'C' }))!;
       await h.messaging.receiveFromSession(s, { maxWaitMs: h.waitMs });
@@ -395,7 +406,7 @@ describe.each(factories)('messaging contract: %s', (_name, create) => {
       expect(await delivered('two-rules')).toEqual(['eu-big', 'shipped-eu']);
     });
 
-    test('a message without a sessionId that a session subscription selects is dead-lettered there', async () => {
+    testIf('adminApi')('a message without a sessionId that a session subscription selects is dead-lettered there', async () => {
       await h.messaging.send('contract-filters', [msg('no-sid', { applicationProperties: { region: 'SESSION' } })]);
       expect(await h.messaging.runtimeProperties(sub('sessions'))).toMatchObject({ kind: 'subscription', activeMessageCount: 0, deadLetterMessageCount: 1 });
       const dead = await receiveOne(`${sub('sessions')}/$deadletterqueue`);

@@ -12,6 +12,8 @@ import { EmbeddedBroker } from '@backbone/local-azure/broker/broker';
 import { EntityTable } from '@backbone/local-azure/broker/entities';
 import { ManualClock } from '@backbone/local-azure/clock';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
+import { ServiceBusAmqpListener } from '@backbone/local-azure/amqp/service-bus-amqp';
+import { HostLogger } from '@backbone/local-azure/host/logger';
 import type { Messaging } from '../../src/ports/messaging';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
@@ -140,5 +142,37 @@ export async function azureHarness(env: NodeJS.ProcessEnv): Promise<MessagingHar
     now: () => Date.now(),
     advance: (ms) => new Promise((r) => setTimeout(r, ms)),
     close: () => messaging.close(),
+  };
+}
+
+/**
+ * The app's Service Bus adapter (@azure/service-bus) against the local Azure over AMQP: the
+ * embedded broker (on a manual clock) behind its AMQP listener, reached with the emulator's
+ * connection string — the production code path, run locally.
+ */
+export async function amqpHarness(clock = new ManualClock()): Promise<MessagingHarness> {
+  const db = openDatabase(':memory:');
+  const commit = new GroupCommit(db);
+  const broker = new EmbeddedBroker(db, new EntityTable(loadTopology(contractTopologyFile)), clock, commit, { sweepIntervalMs: 0 });
+  const listener = new ServiceBusAmqpListener({ broker, logger: new HostLogger({ default: process.env.AMQP_LOGS ? 'debug' : 'none' }), now: () => Date.now() });
+  const port = await listener.listen(0);
+  const env = { SB_TEST: `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;` };
+  const messaging = new AzureServiceBusMessaging({ connection: 'SB_TEST', env });
+  return {
+    name: 'Azure adapter over AMQP on the local Azure',
+    messaging,
+    waitMs: 1000,
+    now: () => clock.now(),
+    async advance(ms) {
+      clock.advance(ms);
+      await flushIo();
+    },
+    async close() {
+      await messaging.close();
+      await listener.close();
+      broker.close();
+      commit.close();
+      db.close();
+    },
   };
 }

@@ -137,6 +137,8 @@ function toAmqp(m: ReceivedMessage): Message {
   if (m.partitionKey) annotations['x-opt-partition-key'] = m.partitionKey;
   if (m.scheduledEnqueueTimeUtc) annotations['x-opt-scheduled-enqueue-time'] = m.scheduledEnqueueTimeUtc;
   if (m.deadLetterSource) annotations['x-opt-deadletter-source'] = m.deadLetterSource;
+  // 0 active, 1 deferred, 2 scheduled: how a peeked or deferred message says what it is.
+  annotations['x-opt-message-state'] = types.wrap_int(m.state === 'deferred' ? 1 : m.state === 'scheduled' ? 2 : 0);
   const out: Message = {
     body: amqpMessage.data_section(m.body),
     message_id: m.messageId,
@@ -155,7 +157,9 @@ function toAmqp(m: ReceivedMessage): Message {
   if (m.replyTo) out.reply_to = m.replyTo;
   if (m.replyToSessionId) out.reply_to_group_id = m.replyToSessionId;
   if (m.sessionId) out.group_id = m.sessionId;
-  if (m.timeToLiveMs !== undefined) out.ttl = m.timeToLiveMs;
+  // The time to live in effect (the message's own, or the entity's default when shorter): what the SDKs add to the enqueued time as expiresAtUtc.
+  const ttl = m.expiresAtUtc ? m.expiresAtUtc.getTime() - m.enqueuedTimeUtc.getTime() : m.timeToLiveMs;
+  if (ttl !== undefined) out.ttl = ttl;
   return out;
 }
 
@@ -187,8 +191,10 @@ type Outcome = { described(): unknown };
 const outcomes = amqpMessage as unknown as { accepted(): Outcome; released(): Outcome; modified(fields?: unknown): Outcome; rejected(fields?: unknown): Outcome };
 
 export class ServiceBusAmqpListener {
-  // Modified stays modified (abandon and defer differ by undeliverable-here); settlement is answered once the broker has it.
-  readonly #container = create_container({ id: 'local-azure-servicebus', treat_modified_as_released: false, autosettle: false } as Parameters<typeof create_container>[0]);
+  // Modified stays modified (abandon and defer differ by undeliverable-here); settlement is
+  // answered once the broker has it; a message sent to us is accepted only once it is on disk
+  // (rhea would accept it as soon as the handler returned).
+  readonly #container = create_container({ id: 'local-azure-servicebus', treat_modified_as_released: false, autosettle: false, autoaccept: false } as Parameters<typeof create_container>[0]);
   readonly #claims = new WeakMap<Connection, Claim[]>();
   /** The sessions each connection holds, by entity path and session id ($management's session operations name them so). */
   readonly #sessions = new WeakMap<Connection, Map<string, SessionLock>>();
@@ -227,7 +233,9 @@ export class ServiceBusAmqpListener {
   /** Whether the connection holds an unexpired token for the entity (a namespace-wide one, or the entity's own or a parent's). */
   #authorized(connection: Connection, address: string): boolean {
     const entity = brokerPath(address).replace(DLQ, '').toLowerCase();
-    return (this.#claims.get(connection) ?? []).some((c) => c.expiresAt > this.#now && entity.startsWith(c.audience.replace(/^(sb|amqps?):\/\/[^/]+\/?/, '')));
+    // A token for `<entity>/$management` (the SDKs ask for one before a management request) grants the entity too.
+    const granted = (c: Claim) => c.audience.replace(/^(sb|amqps?):\/\/[^/]+\/?/, '').replace(/\/\$management$/, '');
+    return (this.#claims.get(connection) ?? []).some((c) => c.expiresAt > this.#now && entity.startsWith(granted(c)));
   }
 
   /** The client's receiver: CBS replies, or messages of an entity. */
@@ -420,6 +428,7 @@ export class ServiceBusAmqpListener {
               : outcomes.rejected({});
       delivery.update(true, echoed.described());
     } catch (error) {
+      this.o.logger.log('debug', 'Host.AMQP', `settlement refused: ${(error as Error).message}`);
       delivery.update(true, outcomes.rejected({ error: amqpError(error) }).described());
     }
   }
