@@ -474,7 +474,9 @@ export class ServiceBusAmqpListener {
       correlation_id: request.message_id,
       application_properties: { 'status-code': ok ? 202 : 401, 'status-description': ok ? 'Accepted' : `InvalidSignature: ${verdict as string}` },
     };
-    const replySender = context.connection.find_sender((s: Sender) => s.source?.address === '$cbs' && (!replyTo || s.target?.address === replyTo || true));
-    replySender?.send({ ...reply, to: replyTo });
+    // The client's $cbs receiver: the one whose target is the reply-to address, else any on $cbs (clients open one).
+    const replySender =
+      context.connection.find_sender((s: Sender) => s.source?.address === '$cbs' && s.target?.address === replyTo) ?? context.connection.find_sender((s: Sender) => s.source?.address === '$cbs');
+    replySender?.send({ ...reply, ...(replyTo ? { to: replyTo } : {}) });
   }
 }
