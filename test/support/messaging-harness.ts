@@ -12,7 +12,8 @@ import { EmbeddedBroker } from '@backbone/local-azure/broker/broker';
 import { EntityTable } from '@backbone/local-azure/broker/entities';
 import { ManualClock } from '@backbone/local-azure/clock';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
-import { ServiceBusAmqpListener } from '@backbone/local-azure/amqp/service-bus-amqp';
+import { AmqpListener } from '@backbone/local-azure/amqp/listener';
+import { ServiceBusAmqp } from '@backbone/local-azure/amqp/service-bus-amqp';
 import { HostLogger } from '@backbone/local-azure/host/logger';
 import type { Messaging } from '../../src/ports/messaging';
 
@@ -154,7 +155,9 @@ export async function amqpHarness(clock = new ManualClock()): Promise<MessagingH
   const db = openDatabase(':memory:');
   const commit = new GroupCommit(db);
   const broker = new EmbeddedBroker(db, new EntityTable(loadTopology(contractTopologyFile)), clock, commit, { sweepIntervalMs: 0 });
-  const listener = new ServiceBusAmqpListener({ broker, logger: new HostLogger({ default: process.env.AMQP_LOGS ? 'debug' : 'none' }), now: () => Date.now() });
+  const logger = new HostLogger({ default: process.env.AMQP_LOGS ? 'debug' : 'none' });
+  const listener = new AmqpListener({ logger, now: () => Date.now() });
+  listener.serve(new ServiceBusAmqp(broker, listener, logger));
   const port = await listener.listen(0);
   const env = { SB_TEST: `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;` };
   const messaging = new AzureServiceBusMessaging({ connection: 'SB_TEST', env });

@@ -1,13 +1,7 @@
-// Service Bus on the wire: an AMQP 1.0 listener in front of the embedded broker, speaking the
-// dialect @azure/service-bus and the other Service Bus SDKs send (read in their source and in
-// Microsoft's "AMQP 1.0 in Azure Service Bus" guide), over plain TCP as the official emulator does
-// with UseDevelopmentEmulator=true. rhea does the framing; this file is the Service Bus semantics.
-//
-// What is served so far:
-// - SASL ANONYMOUS (the SDKs authenticate with claims-based security, not SASL) and CBS: put-token
-//   on $cbs with a SharedAccessSignature, verified against the host's keys (the development key,
-//   RootManageSharedAccessKey / SAS_KEY_VALUE, by default); a link to an entity needs a valid token
-//   for it first (401 amqp:unauthorized-access otherwise);
+// Service Bus on the wire: the dialect @azure/service-bus and the other Service Bus SDKs speak
+// over AMQP 1.0 (read in their source and in Microsoft's "AMQP 1.0 in Azure Service Bus" guide),
+// served by the local Azure's AMQP listener (listener.ts: CBS, routing) in front of the embedded
+// broker. rhea does the framing; this file is the Service Bus semantics:
 // - sender links to a queue or topic: single messages and batches (message format 0x80013700, one
 //   encoded message per data section), accepted once the broker has them on disk; refused with
 //   amqp:not-found (unknown entity), com.microsoft:message-size-exceeded or the broker's error;
@@ -15,23 +9,20 @@
 //   peek-lock (rcv-settle-mode second: settled when the service answers the disposition) and
 //   receive-and-delete, with the annotations the SDKs read (x-opt-sequence-number,
 //   x-opt-enqueued-time, x-opt-locked-until, x-opt-partition-key, x-opt-scheduled-enqueue-time,
-//   x-opt-deadletter-source) and the lock token as the delivery tag (in .NET's GUID byte order);
+//   x-opt-deadletter-source, x-opt-message-state) and the lock token as the delivery tag (in .NET's
+//   GUID byte order);
 // - settlement: accepted (complete), modified (abandon; undeliverable-here: defer, with properties
-//   to modify), rejected with com.microsoft:dead-letter (reason, description, properties).
+//   to modify), rejected with com.microsoft:dead-letter (reason, description, properties);
+// - sessions: a receiver link with the session filter locks the session it names or the next one;
 // - $management (management.ts): renew lock, peek, schedule and cancel, receive deferred by
-//   sequence number and settle it (update-disposition).
-// Not yet: sessions (the session filter, session state, session lock renewal), rules.
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { create_container, message as amqpMessage, types, type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
+//   sequence number and settle it (update-disposition), session state and lock renewal, rules.
+import { message as amqpMessage, types, type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } from '@backbone/azure-model/service-bus';
 import { BrokerError } from '@backbone/azure-model/service-bus';
 import type { EmbeddedBroker } from '../broker/broker';
 import type { HostLogger } from '../host/logger';
+import type { AmqpAccess, AmqpService, Outcome as SettlementOutcome } from './listener';
 import { manage } from './management';
-
-/** The official emulator's key: what `Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;` signs with. */
-export const DEVELOPMENT_KEYS: Record<string, string> = { RootManageSharedAccessKey: 'SAS_KEY_VALUE' };
 
 const BATCH_FORMAT = 0x80013700;
 const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -49,50 +40,12 @@ export function ticksOf(date: Date): Buffer {
   return b;
 }
 
-export interface ServiceBusAmqpOptions {
-  broker: EmbeddedBroker;
-  logger: HostLogger;
-  /** Shared access key name → key. */
-  keys?: Record<string, string>;
-  port?: number;
-  host?: string;
-  now?: () => number;
-}
-
-interface Claim {
-  audience: string;
-  expiresAt: number;
-}
-
 /** The entity a link address names, as the broker's path ('queue', 'topic/subscriptions/sub', with '/$deadletterqueue'). */
 export function brokerPath(address: string): string {
   let path = address.replace(/^amqps?:\/\/[^/]+\//i, '').replace(/^\//, '');
   path = path.replace(/\/subscriptions\//i, '/subscriptions/');
   if (path.toLowerCase().endsWith(DLQ)) path = `${path.slice(0, -DLQ.length)}${DLQ}`;
   return path;
-}
-
-/** Verifies a SharedAccessSignature token against the keys; returns what it grants, or why not. */
-export function verifySas(token: string, keys: Record<string, string>, now: number): Claim | string {
-  if (!token.startsWith('SharedAccessSignature ')) return 'not a SharedAccessSignature';
-  const fields = new Map<string, string>();
-  for (const part of token.slice('SharedAccessSignature '.length).split('&')) {
-    const at = part.indexOf('=');
-    if (at > 0) fields.set(part.slice(0, at), part.slice(at + 1));
-  }
-  const sr = fields.get('sr');
-  const sig = fields.get('sig');
-  const se = fields.get('se');
-  const skn = fields.get('skn');
-  if (!sr || !sig || !se || !skn) return 'the token lacks sr, sig, se or skn';
-  const key = keys[skn];
-  if (key === undefined) return `no key named ${skn}`;
-  const expected = createHmac('sha256', key).update(`${sr}\n${se}`).digest();
-  const given = Buffer.from(decodeURIComponent(sig), 'base64');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'the signature does not match';
-  const expiresAt = Number(se) * 1000;
-  if (!(expiresAt > now)) return 'the token has expired';
-  return { audience: decodeURIComponent(sr).toLowerCase(), expiresAt };
 }
 
 /** The lock token (a GUID's text) as the delivery tag, in the byte order the SDKs read it in (.NET's). */
@@ -185,71 +138,41 @@ function amqpError(error: unknown): { condition: string; description: string } {
   }
 }
 
-type ListeningServer = { close(cb?: () => void): void; address(): AddressInfo | string | null; once(event: string, cb: (...args: unknown[]) => void): void };
 /** rhea's outcome constructors (its typings leave them out). */
 type Outcome = { described(): unknown };
 const outcomes = amqpMessage as unknown as { accepted(): Outcome; released(): Outcome; modified(fields?: unknown): Outcome; rejected(fields?: unknown): Outcome };
 
-export class ServiceBusAmqpListener {
-  // Modified stays modified (abandon and defer differ by undeliverable-here); settlement is
-  // answered once the broker has it; a message sent to us is accepted only once it is on disk
-  // (rhea would accept it as soon as the handler returned).
-  readonly #container = create_container({ id: 'local-azure-servicebus', treat_modified_as_released: false, autosettle: false, autoaccept: false } as Parameters<typeof create_container>[0]);
-  readonly #claims = new WeakMap<Connection, Claim[]>();
+export class ServiceBusAmqp implements AmqpService {
   /** The sessions each connection holds, by entity path and session id ($management's session operations name them so). */
   readonly #sessions = new WeakMap<Connection, Map<string, SessionLock>>();
-  #server?: ListeningServer;
-  readonly #closing = new AbortController();
 
-  constructor(private readonly o: ServiceBusAmqpOptions) {
-    this.#container.sasl_server_mechanisms.enable_anonymous();
-    this.#container.on('sender_open', (context: EventContext) => this.#senderOpened(context));
-    this.#container.on('receiver_open', (context: EventContext) => this.#receiverOpened(context));
-    this.#container.on('message', (context: EventContext) => void this.#message(context));
-    for (const outcome of ['accepted', 'rejected', 'released', 'modified'] as const) this.#container.on(outcome, (context: EventContext) => void this.#settle(context, outcome));
-    this.#container.on('error', (context: EventContext) => this.o.logger.log('debug', 'Host.AMQP', `AMQP: ${String(context.error ?? '')}`));
+  constructor(
+    private readonly broker: EmbeddedBroker,
+    private readonly access: AmqpAccess,
+    private readonly logger: HostLogger,
+  ) {}
+
+  /** The catch-all: any address that is not another service's is a Service Bus entity (known or not: amqp:not-found). */
+  owns(): boolean {
+    return true;
   }
 
-  /** Listens (5672, the AMQP port, unless told otherwise; 0 for a free one); resolves with the port. */
-  async listen(port = this.o.port ?? 5672): Promise<number> {
-    const server = this.#container.listen({ port, host: this.o.host ?? '127.0.0.1' }) as unknown as ListeningServer;
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', () => resolve());
-      server.once('error', (e) => reject(e as Error));
-    });
-    this.#server = server;
-    return (server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    this.#closing.abort();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-  }
-
-  get #now(): number {
-    return this.o.now?.() ?? Date.now();
-  }
-
-  /** Whether the connection holds an unexpired token for the entity (a namespace-wide one, or the entity's own or a parent's). */
+  /** Whether the connection may use the entity (a token for it, a parent, the namespace, or its `$management`). */
   #authorized(connection: Connection, address: string): boolean {
-    const entity = brokerPath(address).replace(DLQ, '').toLowerCase();
-    // A token for `<entity>/$management` (the SDKs ask for one before a management request) grants the entity too.
-    const granted = (c: Claim) => c.audience.replace(/^(sb|amqps?):\/\/[^/]+\/?/, '').replace(/\/\$management$/, '');
-    return (this.#claims.get(connection) ?? []).some((c) => c.expiresAt > this.#now && entity.startsWith(granted(c)));
+    return this.access.authorized(connection, brokerPath(address).replace(DLQ, ''));
   }
 
-  /** The client's receiver: CBS replies, or messages of an entity. */
-  #senderOpened(context: EventContext): void {
+  /** The client's receiver: management replies, or messages of an entity. */
+  senderOpened(context: EventContext, address: string): void {
     const sender = context.sender!;
-    const address = sender.source?.address ?? '';
-    if (address === '$cbs' || address.toLowerCase().endsWith('/$management')) return;
+    if (address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       sender.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Listen' claim(s) are required to perform this operation on ${address}.` });
       return;
     }
     const path = brokerPath(address);
     try {
-      this.o.broker.runtimeProperties(path.replace(DLQ, ''));
+      this.broker.runtimeProperties(path.replace(DLQ, ''));
     } catch (error) {
       sender.close(amqpError(error));
       return;
@@ -282,7 +205,7 @@ export class ServiceBusAmqpListener {
     let session: SessionLock | null = null;
     let failure: { condition: string; description: string } | undefined;
     try {
-      session = await this.o.broker.acceptSession(path, { ...(typeof requested === 'string' ? { sessionId: requested } : {}), maxWaitMs: typeof requested === 'string' ? 0 : NEXT_SESSION_WAIT_MS });
+      session = await this.broker.acceptSession(path, { ...(typeof requested === 'string' ? { sessionId: requested } : {}), maxWaitMs: typeof requested === 'string' ? 0 : NEXT_SESSION_WAIT_MS });
       if (!session) {
         failure =
           typeof requested === 'string'
@@ -307,7 +230,7 @@ export class ServiceBusAmqpListener {
     held_.set(`${path.toLowerCase()}\u0000${session.sessionId}`, session);
     this.#sessions.set(context.connection, held_);
     answer();
-    sender.once('sender_close', () => void this.o.broker.releaseSession(session).catch(() => undefined));
+    sender.once('sender_close', () => void this.broker.releaseSession(session).catch(() => undefined));
     void this.#pump(sender, path, receiveAndDelete, session);
   }
 
@@ -323,7 +246,7 @@ export class ServiceBusAmqpListener {
    */
   async #pump(sender: Sender, path: string, receiveAndDelete: boolean, session?: SessionLock): Promise<void> {
     const link = sender as Sender & { is_closed(): boolean; credit: number };
-    while (!this.#closing.signal.aborted && !link.is_closed()) {
+    while (!this.access.closing.aborted && !link.is_closed()) {
       if (link.credit <= 0) {
         await new Promise((r) => setTimeout(r, 20));
         continue;
@@ -331,18 +254,18 @@ export class ServiceBusAmqpListener {
       let got: ReceivedMessage[];
       try {
         const options = { maxMessages: Math.min(link.credit, 100), maxWaitMs: 200 };
-        got = session ? await this.o.broker.receiveFromSession(session, options) : await this.o.broker.receive(path, options);
+        got = session ? await this.broker.receiveFromSession(session, options) : await this.broker.receive(path, options);
       } catch (error) {
         sender.close(amqpError(error));
         return;
       }
       for (const m of got) {
         if (link.is_closed() || link.credit <= 0) {
-          await this.o.broker.release(m.lockToken!).catch(() => undefined);
+          await this.broker.release(m.lockToken!).catch(() => undefined);
           continue;
         }
         if (receiveAndDelete) {
-          await this.o.broker.complete(m.lockToken!);
+          await this.broker.complete(m.lockToken!);
           sender.send(toAmqp({ ...m, lockToken: undefined } as ReceivedMessage));
         } else {
           const delivery = sender.send(toAmqp(m), lockTokenTag(m.lockToken!));
@@ -352,16 +275,15 @@ export class ServiceBusAmqpListener {
     }
   }
 
-  #receiverOpened(context: EventContext): void {
+  receiverOpened(context: EventContext, address: string): void {
     const receiver = context.receiver as Receiver;
-    const address = receiver.target?.address ?? '';
-    if (address === '$cbs' || address.toLowerCase().endsWith('/$management')) return;
+    if (address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       receiver.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Send' claim(s) are required to perform this operation on ${address}.` });
       return;
     }
     try {
-      this.o.broker.entities.sending(brokerPath(address));
+      this.broker.entities.sending(brokerPath(address));
     } catch (error) {
       receiver.close(amqpError(error));
       return;
@@ -370,11 +292,8 @@ export class ServiceBusAmqpListener {
     (receiver as unknown as { local: { attach: { max_message_size?: unknown } } }).local.attach.max_message_size = MAX_MESSAGE_BYTES;
   }
 
-  async #message(context: EventContext): Promise<void> {
-    const receiver = context.receiver!;
+  async message(context: EventContext, address: string): Promise<void> {
     const delivery = context.delivery!;
-    const address = receiver.target?.address ?? '';
-    if (address === '$cbs') return this.#putToken(context);
     if (address.toLowerCase().endsWith('/$management')) return this.#management(context, address.slice(0, -'/$management'.length));
     let messages: OutgoingMessage[];
     try {
@@ -387,7 +306,7 @@ export class ServiceBusAmqpListener {
         const encoded = section.multiple ? (section.content as Buffer[]) : [section.content as Buffer];
         messages = encoded.map((bytes) => toOutgoing(amqpMessage.decode(Buffer.from(bytes)) as unknown as Message));
       } else messages = [toOutgoing(context.message!)];
-      await this.o.broker.send(brokerPath(address), messages);
+      await this.broker.send(brokerPath(address), messages);
       delivery.accept();
     } catch (error) {
       delivery.reject(amqpError(error));
@@ -395,27 +314,27 @@ export class ServiceBusAmqpListener {
   }
 
   /** The client settled a message it received: the broker does it, then the disposition is settled (peek-lock: the SDK waits for it). */
-  async #settle(context: EventContext, outcome: 'accepted' | 'rejected' | 'released' | 'modified'): Promise<void> {
+  async settled(context: EventContext, outcome: SettlementOutcome): Promise<void> {
     const delivery = context.delivery as Delivery & { lockToken?: string; remote_state?: Record<string, unknown> };
     const lockToken = delivery.lockToken;
     if (!lockToken) return;
     const state = delivery.remote_state ?? {};
     const annotations = (state.message_annotations ?? undefined) as Record<string, PropertyValue> | undefined;
     try {
-      if (outcome === 'accepted') await this.o.broker.complete(lockToken);
+      if (outcome === 'accepted') await this.broker.complete(lockToken);
       else if (outcome === 'rejected') {
         const error = (state.error ?? {}) as { condition?: string; description?: string; info?: Record<string, unknown> };
-        if (error.condition !== DEAD_LETTER_CONDITION) await this.o.broker.abandon(lockToken);
+        if (error.condition !== DEAD_LETTER_CONDITION) await this.broker.abandon(lockToken);
         else {
           const { DeadLetterReason, DeadLetterErrorDescription, ...props } = error.info ?? {};
-          await this.o.broker.deadLetter(lockToken, {
+          await this.broker.deadLetter(lockToken, {
             ...(DeadLetterReason !== undefined ? { deadLetterReason: String(DeadLetterReason) } : {}),
             ...(DeadLetterErrorDescription !== undefined ? { deadLetterErrorDescription: String(DeadLetterErrorDescription) } : {}),
             ...(Object.keys(props).length ? { propertiesToModify: props as Record<string, PropertyValue> } : {}),
           });
         }
-      } else if (outcome === 'modified' && state.undeliverable_here === true) await this.o.broker.defer(lockToken, annotations);
-      else await this.o.broker.abandon(lockToken, annotations);
+      } else if (outcome === 'modified' && state.undeliverable_here === true) await this.broker.defer(lockToken, annotations);
+      else await this.broker.abandon(lockToken, annotations);
       // Settled with the outcome the client chose, without an error: the SDK then resolves the
       // settlement (an error in the state rejects it — as for a lock that was lost, below).
       const echoed =
@@ -428,7 +347,7 @@ export class ServiceBusAmqpListener {
               : outcomes.rejected({});
       delivery.update(true, echoed.described());
     } catch (error) {
-      this.o.logger.log('debug', 'Host.AMQP', `settlement refused: ${(error as Error).message}`);
+      this.logger.log('debug', 'Host.AMQP', `settlement refused: ${(error as Error).message}`);
       delivery.update(true, outcomes.rejected({ error: amqpError(error) }).described());
     }
   }
@@ -439,7 +358,7 @@ export class ServiceBusAmqpListener {
     context.delivery!.accept();
     const operation = String((request.application_properties as Record<string, unknown> | undefined)?.operation ?? '');
     const reply = this.#authorized(context.connection, entityAddress)
-      ? await manage(this.o.broker, brokerPath(entityAddress), operation, (request.body ?? {}) as Record<string, unknown>, {
+      ? await manage(this.broker, brokerPath(entityAddress), operation, (request.body ?? {}) as Record<string, unknown>, {
           toAmqp,
           toOutgoing,
           session: (sessionId) => this.sessionOf(context.connection, brokerPath(entityAddress), sessionId),
@@ -453,30 +372,5 @@ export class ServiceBusAmqpListener {
       ...(replyTo ? { to: replyTo } : {}),
       application_properties: { statusCode: reply.statusCode, statusDescription: reply.statusDescription, ...(reply.errorCondition ? { 'error-condition': reply.errorCondition } : {}) },
     });
-  }
-
-  /** CBS put-token: the reply goes to the client's reply-to link, correlated with its message id. */
-  #putToken(context: EventContext): void {
-    const request = context.message!;
-    const props = (request.application_properties ?? {}) as Record<string, unknown>;
-    const token = String(request.body ?? '');
-    const verdict = props.operation === 'put-token' ? verifySas(token, this.o.keys ?? DEVELOPMENT_KEYS, this.#now) : 'the operation is not put-token';
-    context.delivery!.accept();
-    const ok = typeof verdict !== 'string';
-    if (ok) {
-      const claims = this.#claims.get(context.connection) ?? [];
-      claims.push(verdict);
-      this.#claims.set(context.connection, claims);
-    }
-    const replyTo = request.reply_to;
-    const reply: Message = {
-      body: null,
-      correlation_id: request.message_id,
-      application_properties: { 'status-code': ok ? 202 : 401, 'status-description': ok ? 'Accepted' : `InvalidSignature: ${verdict as string}` },
-    };
-    // The client's $cbs receiver: the one whose target is the reply-to address, else any on $cbs (clients open one).
-    const replySender =
-      context.connection.find_sender((s: Sender) => s.source?.address === '$cbs' && s.target?.address === replyTo) ?? context.connection.find_sender((s: Sender) => s.source?.address === '$cbs');
-    replySender?.send({ ...reply, ...(replyTo ? { to: replyTo } : {}) });
   }
 }

@@ -32,7 +32,8 @@ import { HttpListener, requestBodyLimit } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
 import { openServices } from './services';
-import { ServiceBusAmqpListener } from '../amqp/service-bus-amqp';
+import { AmqpListener } from '../amqp/listener';
+import { ServiceBusAmqp } from '../amqp/service-bus-amqp';
 import { bindFunction, SUPPORTED_INPUTS, usesSdkBinding, type FunctionBinder } from './function-bindings';
 import { ServiceBusListener } from './servicebus-listener';
 import { SettlementService } from './servicebus-sdk-binding';
@@ -103,7 +104,7 @@ export class EmbeddedHost {
   ) {}
 
   /** The AMQP 1.0 listener (Service Bus), when the host runs one. */
-  amqp?: ServiceBusAmqpListener;
+  amqp?: AmqpListener;
 
   /** Spans, metrics and logs of this process (OpenTelemetry; in Azure they go to Application Insights). */
   get telemetry(): EmbeddedTelemetry {
@@ -140,7 +141,7 @@ export class EmbeddedHost {
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
     let restoreEnvironment: (() => void) | undefined;
-    let amqp: ServiceBusAmqpListener | undefined;
+    let amqp: AmqpListener | undefined;
     const cleanupOnFailure = () => {
       restoreEnvironment?.();
       void amqp?.close();
@@ -249,7 +250,8 @@ export class EmbeddedHost {
       phases.end('listen');
       const amqpPort = options.amqpPort ?? (env.LOCAL_AZURE_AMQP_PORT ? Number(env.LOCAL_AZURE_AMQP_PORT) : undefined);
       if (amqpPort !== undefined) {
-        amqp = new ServiceBusAmqpListener({ broker, logger });
+        amqp = new AmqpListener({ logger });
+        amqp.serve(new ServiceBusAmqp(broker, amqp, logger));
         try {
           const bound = await amqp.listen(amqpPort);
           logger.log(

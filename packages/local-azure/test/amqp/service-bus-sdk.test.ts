@@ -7,7 +7,8 @@
 // key is refused.
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
 import { parseTopology } from '@backbone/azure-model/topology';
-import { ServiceBusAmqpListener } from '../../src/amqp/service-bus-amqp';
+import { AmqpListener } from '../../src/amqp/listener';
+import { ServiceBusAmqp } from '../../src/amqp/service-bus-amqp';
 import { EmbeddedBroker } from '../../src/broker/broker';
 import { EntityTable } from '../../src/broker/entities';
 import { systemClock } from '../../src/clock';
@@ -29,7 +30,9 @@ serviceBus:
 const db = openDatabase(':memory:');
 const commit = new GroupCommit(db);
 const broker = new EmbeddedBroker(db, new EntityTable(parseTopology(TOPOLOGY, 'test')), systemClock, commit, { sweepIntervalMs: 0 });
-const listener = new ServiceBusAmqpListener({ broker, logger: new HostLogger({ default: 'none' }) });
+const logger = new HostLogger({ default: 'none' });
+const listener = new AmqpListener({ logger });
+listener.serve(new ServiceBusAmqp(broker, listener, logger));
 let client: ServiceBusClient;
 let port = 0;
 const connectionString = (key = 'SAS_KEY_VALUE') => `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
