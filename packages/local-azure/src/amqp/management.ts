@@ -43,6 +43,8 @@ export function failure(error: unknown): ManagementReply {
       return { statusCode: 410, statusDescription: description, errorCondition: 'com.microsoft:session-lock-lost' };
     case 'InvalidOperation':
       return { statusCode: 400, statusDescription: description, errorCondition: 'amqp:invalid-field' };
+    case 'GeneralError':
+      return { statusCode: 400, statusDescription: description, errorCondition: 'amqp:not-allowed' };
     default:
       return { statusCode: 500, statusDescription: description, errorCondition: 'amqp:internal-error' };
   }

@@ -31,6 +31,8 @@ const DLQ = '/$deadletterqueue';
 const SESSION_FILTER = 'com.microsoft:session-filter';
 /** How long an "accept the next session" link waits for one before it is refused. */
 const NEXT_SESSION_WAIT_MS = 5_000;
+/** How long (on the broker's clock) an idle session link waits for credit before looking again; its lock running out or credit ends the wait sooner. */
+const SESSION_PROBE_MS = 60_000;
 
 /** A time as .NET ticks (100 ns since 0001-01-01), 8 bytes big-endian: how Service Bus states a session's locked-until. */
 export function ticksOf(date: Date): Buffer {
@@ -133,6 +135,11 @@ function amqpError(error: unknown): { condition: string; description: string } {
       return { condition: 'com.microsoft:session-cannot-be-locked', description };
     case 'InvalidOperation':
       return { condition: 'amqp:invalid-field', description };
+    // A request the broker will never carry out (dead-lettering a dead letter): amqp:not-allowed,
+    // which the SDKs take as final (InvalidOperation) — internal-error they retry, and a retried
+    // settlement of a delivery already settled only hides the refusal.
+    case 'GeneralError':
+      return { condition: 'amqp:not-allowed', description };
     default:
       return { condition: 'amqp:internal-error', description };
   }
@@ -230,8 +237,47 @@ export class ServiceBusAmqp implements AmqpService {
     held_.set(`${path.toLowerCase()}\u0000${session.sessionId}`, session);
     this.#sessions.set(context.connection, held_);
     answer();
-    sender.once('sender_close', () => void this.broker.releaseSession(session).catch(() => undefined));
+    sender.once('sender_close', () => void this.#release(session).catch(() => undefined));
     void this.#pump(sender, path, receiveAndDelete, session);
+  }
+
+  /**
+   * A session link closed: the session is free again, its unsettled messages uncounted — unless
+   * its lock had already run out, when they count one more delivery, as in Service Bus (the next
+   * acceptor's lock settles them so; a release now would not count them).
+   */
+  async #release(session: SessionLock): Promise<void> {
+    if (await this.#lockLost(session)) return;
+    await this.broker.releaseSession(session);
+  }
+
+  /** Whether the session's lock ran out on the broker's clock (a receive of nothing checks it). */
+  async #lockLost(session: SessionLock, signal?: AbortSignal, waitMs = 0): Promise<boolean> {
+    try {
+      await this.broker.receiveFromSession(session, { maxMessages: 0, maxWaitMs: waitMs, ...(signal ? { signal } : {}) });
+      return false;
+    } catch (error) {
+      if (error instanceof BrokerError && error.code === 'SessionLockLost') return true;
+      throw error;
+    }
+  }
+
+  /**
+   * A session link without credit: waits for credit, and meanwhile for its lock to run out on the
+   * broker's clock — then the service detaches the link with com.microsoft:session-lock-lost, which
+   * the SDKs turn into SessionLockLost for the receive and settlement that follow.
+   */
+  async #creditOrLockLoss(sender: Sender, session: SessionLock): Promise<boolean> {
+    const wake = new AbortController();
+    const onCredit = () => wake.abort();
+    sender.on('sendable', onCredit);
+    sender.on('sender_close', onCredit);
+    try {
+      return await this.#lockLost(session, AbortSignal.any([wake.signal, this.access.closing]), SESSION_PROBE_MS);
+    } finally {
+      sender.removeListener('sendable', onCredit);
+      sender.removeListener('sender_close', onCredit);
+    }
   }
 
   /** The session a $management request names, as this connection holds it. */
@@ -248,7 +294,11 @@ export class ServiceBusAmqp implements AmqpService {
     const link = sender as Sender & { is_closed(): boolean; credit: number };
     while (!this.access.closing.aborted && !link.is_closed()) {
       if (link.credit <= 0) {
-        await new Promise((r) => setTimeout(r, 20));
+        if (!session) await new Promise((r) => setTimeout(r, 20));
+        else if (await this.#creditOrLockLoss(sender, session).catch(() => false)) {
+          if (!link.is_closed()) sender.close({ condition: 'com.microsoft:session-lock-lost', description: `The session lock on '${session.sessionId}' has expired.` });
+          return;
+        }
         continue;
       }
       let got: ReceivedMessage[];
