@@ -96,7 +96,8 @@ export async function manage(broker: EmbeddedBroker, path: string, operation: st
         const messages = [];
         for (const m of received) {
           if (receiveAndDelete) await broker.complete(m.lockToken!);
-          messages.push(types.wrap_map({ 'lock-token': string_to_uuid(m.lockToken!), message: amqpMessage.encode(codec.toAmqp(m)) }));
+          // The lock token as an AMQP uuid: .NET takes it only as one (a binary leaves the message "peeked", unsettleable).
+          messages.push(types.wrap_map({ 'lock-token': types.wrap_uuid(string_to_uuid(m.lockToken!)), message: amqpMessage.encode(codec.toAmqp(m)) }));
         }
         return { statusCode: 200, statusDescription: 'OK', body: { messages } };
       }

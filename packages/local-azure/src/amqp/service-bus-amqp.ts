@@ -83,6 +83,19 @@ function toOutgoing(m: Message): OutgoingMessage {
   return out;
 }
 
+/**
+ * Whole numbers as int (long beyond 32 bits), as a .NET sender's `3` goes out and its reader casts
+ * it back: rhea would write a positive one as uint, which (int)value refuses. The broker keeps a
+ * property's number, not its AMQP type.
+ */
+function typedProperties(props: Record<string, PropertyValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(props)) {
+    out[k] = typeof v === 'number' && Number.isInteger(v) ? (v >= -0x8000_0000 && v <= 0x7fff_ffff ? types.wrap_int(v) : types.wrap_long(v)) : v;
+  }
+  return out;
+}
+
 function toAmqp(m: ReceivedMessage): Message {
   const annotations: Record<string, unknown> = {
     'x-opt-sequence-number': types.wrap_long(m.sequenceNumber),
@@ -100,7 +113,7 @@ function toAmqp(m: ReceivedMessage): Message {
     delivery_count: m.deliveryCount,
     message_annotations: annotations,
     application_properties: {
-      ...(m.applicationProperties ?? {}),
+      ...typedProperties(m.applicationProperties ?? {}),
       ...(m.deadLetterReason ? { DeadLetterReason: m.deadLetterReason } : {}),
       ...(m.deadLetterErrorDescription ? { DeadLetterErrorDescription: m.deadLetterErrorDescription } : {}),
     },
@@ -145,6 +158,17 @@ function amqpError(error: unknown): { condition: string; description: string } {
   }
 }
 
+/**
+ * Answers an attach naming the client's own source and target: Microsoft.Azure.Amqp (the .NET SDK)
+ * reads an attach without them as a refused link and waits for the detach that follows one.
+ */
+function attachAsAsked(link: Sender | Receiver): void {
+  const asked = (link as unknown as { remote: { attach?: { source?: { address?: string } | null; target?: { address?: string } | null } } }).remote.attach;
+  // A terminus without an address (a .NET sender's source) is answered without one: rhea writes null.
+  link.set_source({ address: asked?.source?.address as string });
+  link.set_target({ address: asked?.target?.address as string });
+}
+
 /** rhea's outcome constructors (its typings leave them out). */
 type Outcome = { described(): unknown };
 const outcomes = amqpMessage as unknown as { accepted(): Outcome; released(): Outcome; modified(fields?: unknown): Outcome; rejected(fields?: unknown): Outcome };
@@ -172,6 +196,7 @@ export class ServiceBusAmqp implements AmqpService {
   /** The client's receiver: management replies, or messages of an entity. */
   senderOpened(context: EventContext, address: string): void {
     const sender = context.sender!;
+    attachAsAsked(sender);
     if (address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       sender.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Listen' claim(s) are required to perform this operation on ${address}.` });
@@ -301,13 +326,26 @@ export class ServiceBusAmqp implements AmqpService {
         }
         continue;
       }
+      // A client that drains (.NET at the end of every receive that found too few) waits for its
+      // credit back: what is there now goes out, then a flow gives back the rest.
+      const draining = () => (sender as unknown as { _draining?: boolean })._draining === true;
+      const drain = new AbortController();
+      const onDrain = () => drain.abort();
+      sender.on('sender_draining', onDrain);
       let got: ReceivedMessage[];
       try {
-        const options = { maxMessages: Math.min(link.credit, 100), maxWaitMs: 200 };
+        const options = { maxMessages: Math.min(link.credit, 100), maxWaitMs: draining() ? 0 : 200, signal: drain.signal };
         got = session ? await this.broker.receiveFromSession(session, options) : await this.broker.receive(path, options);
       } catch (error) {
         sender.close(amqpError(error));
         return;
+      } finally {
+        sender.removeListener('sender_draining', onDrain);
+      }
+      if (got.length === 0 && draining() && !link.is_closed()) {
+        sender.set_drained(true);
+        (sender.connection as unknown as { _register(): void })._register();
+        continue;
       }
       for (const m of got) {
         if (link.is_closed() || link.credit <= 0) {
@@ -327,6 +365,7 @@ export class ServiceBusAmqp implements AmqpService {
 
   receiverOpened(context: EventContext, address: string): void {
     const receiver = context.receiver as Receiver;
+    attachAsAsked(receiver);
     if (address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       receiver.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Send' claim(s) are required to perform this operation on ${address}.` });
@@ -420,7 +459,12 @@ export class ServiceBusAmqp implements AmqpService {
       body: reply.body ?? null,
       correlation_id: request.message_id,
       ...(replyTo ? { to: replyTo } : {}),
-      application_properties: { statusCode: reply.statusCode, statusDescription: reply.statusDescription, ...(reply.errorCondition ? { 'error-condition': reply.errorCondition } : {}) },
+      // statusCode an int, as the SDKs cast it (rhea would write 200 as uint).
+      application_properties: {
+        statusCode: types.wrap_int(reply.statusCode),
+        statusDescription: reply.statusDescription,
+        ...(reply.errorCondition ? { 'error-condition': reply.errorCondition } : {}),
+      },
     });
   }
 }

@@ -1,0 +1,239 @@
+// Drives a Service Bus namespace with Microsoft's .NET SDK: a client nobody on this project wrote,
+// so what it expects of the wire is Service Bus' dialect, not ours. One JSON line per step
+// ({"step", "ok", ...what was seen}); the exit code is the number of failed steps (2 for bad usage).
+//
+//   dotnet ServiceBusCheck.dll <connection-string> <queue> <session-queue> <topic> <subscription>
+//
+// The queue and the session queue must start empty with maxDeliveryCount >= 3; the subscription's
+// rule must select `color = 'red'` (application property) and nothing else.
+//
+// Event Hubs goes next to this (Azure.Messaging.EventHubs, its own Steps class and arguments) once
+// the local Azure serves it over AMQP on the branch this runs against.
+using System.Text.Json;
+using Azure.Messaging.ServiceBus;
+
+if (args.Length != 5)
+{
+    Console.Error.WriteLine("usage: ServiceBusCheck <connection-string> <queue> <session-queue> <topic> <subscription>");
+    return 2;
+}
+
+var (connectionString, queue, sessionQueue, topic, subscription) = (args[0], args[1], args[2], args[3], args[4]);
+await using var client = new ServiceBusClient(connectionString, new ServiceBusClientOptions
+{
+    // A refusal should show as the step's error, not hide behind retries.
+    RetryOptions = new ServiceBusRetryOptions { MaxRetries = 0, TryTimeout = TimeSpan.FromSeconds(20) },
+});
+var steps = new Steps(client, queue, sessionQueue, topic, subscription);
+var failed = 0;
+foreach (var (name, step) in steps.All())
+{
+    var line = new Dictionary<string, object?> { ["step"] = name };
+    try
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+        var seen = await step(timeout.Token);
+        line["ok"] = true;
+        foreach (var (k, v) in seen) line[k] = v;
+    }
+    catch (Exception e)
+    {
+        failed++;
+        line["ok"] = false;
+        line["error"] = $"{e.GetType().Name}: {e.Message}";
+        if (e is ServiceBusException sb) line["reason"] = sb.Reason.ToString();
+    }
+    Console.WriteLine(JsonSerializer.Serialize(line));
+}
+return failed;
+
+/// <summary>A step's failure: what was expected and what came.</summary>
+sealed class CheckFailed(string message) : Exception(message);
+
+sealed class Steps(ServiceBusClient client, string queue, string sessionQueue, string topic, string subscription)
+{
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    public IEnumerable<(string, Func<CancellationToken, Task<Dictionary<string, object?>>>)> All() =>
+    [
+        ("send-receive-complete", SendReceiveComplete),
+        ("abandon-redelivery", AbandonRedelivery),
+        ("dead-letter", DeadLetter),
+        ("schedule", Schedule),
+        ("defer", Defer),
+        ("session-state", SessionState),
+        ("topic-sql-filter", TopicSqlFilter),
+    ];
+
+    static void Expect(bool condition, string what)
+    {
+        if (!condition) throw new CheckFailed(what);
+    }
+
+    async Task<ServiceBusReceivedMessage> ReceiveOne(ServiceBusReceiver receiver, CancellationToken ct)
+    {
+        var m = await receiver.ReceiveMessageAsync(Wait, ct);
+        return m ?? throw new CheckFailed($"no message arrived on {receiver.EntityPath} within {Wait.TotalSeconds} s");
+    }
+
+    async Task ExpectEmpty(ServiceBusReceiver receiver, CancellationToken ct)
+    {
+        var extra = await receiver.ReceiveMessageAsync(TimeSpan.FromMilliseconds(500), ct);
+        Expect(extra is null, $"{receiver.EntityPath} should be empty, got {extra?.MessageId}");
+    }
+
+    async Task<Dictionary<string, object?>> SendReceiveComplete(CancellationToken ct)
+    {
+        await using var sender = client.CreateSender(queue);
+        var sent = new ServiceBusMessage(BinaryData.FromString("hello from .NET"))
+        {
+            MessageId = "net-1",
+            Subject = "Greeting",
+            CorrelationId = "corr-1",
+            ContentType = "text/plain",
+            ApplicationProperties = { ["region"] = "EU", ["count"] = 3 },
+        };
+        await sender.SendMessageAsync(sent, ct);
+        await using var receiver = client.CreateReceiver(queue);
+        var m = await ReceiveOne(receiver, ct);
+        Expect(m.MessageId == "net-1", $"message id {m.MessageId}");
+        Expect(m.Body.ToString() == "hello from .NET", $"body {m.Body}");
+        Expect(m.Subject == "Greeting" && m.CorrelationId == "corr-1" && m.ContentType == "text/plain", "subject, correlation id or content type differ");
+        Expect(Equals(m.ApplicationProperties["region"], "EU") && Equals(m.ApplicationProperties["count"], 3), "application properties differ");
+        Expect(m.DeliveryCount == 1, $"delivery count {m.DeliveryCount}");
+        Expect(m.SequenceNumber > 0 && m.LockedUntil > DateTimeOffset.UtcNow, "sequence number or locked-until missing");
+        await receiver.CompleteMessageAsync(m, ct);
+        await ExpectEmpty(receiver, ct);
+        return new() { ["messageId"] = m.MessageId, ["sequenceNumber"] = m.SequenceNumber, ["deliveryCount"] = m.DeliveryCount };
+    }
+
+    async Task<Dictionary<string, object?>> AbandonRedelivery(CancellationToken ct)
+    {
+        await using var sender = client.CreateSender(queue);
+        await sender.SendMessageAsync(new ServiceBusMessage("abandon me") { MessageId = "net-abandon" }, ct);
+        await using var receiver = client.CreateReceiver(queue);
+        var first = await ReceiveOne(receiver, ct);
+        await receiver.AbandonMessageAsync(first, cancellationToken: ct);
+        var again = await ReceiveOne(receiver, ct);
+        Expect(again.MessageId == "net-abandon", $"redelivered {again.MessageId}");
+        Expect(again.DeliveryCount == 2, $"delivery count after abandon {again.DeliveryCount}");
+        await receiver.CompleteMessageAsync(again, ct);
+        return new() { ["deliveryCount"] = again.DeliveryCount };
+    }
+
+    async Task<Dictionary<string, object?>> DeadLetter(CancellationToken ct)
+    {
+        await using var sender = client.CreateSender(queue);
+        await sender.SendMessageAsync(new ServiceBusMessage("poison") { MessageId = "net-dead" }, ct);
+        await using var receiver = client.CreateReceiver(queue);
+        var m = await ReceiveOne(receiver, ct);
+        await receiver.DeadLetterMessageAsync(m, "BadPayload", "the payload did not parse", ct);
+        await using var dlq = client.CreateReceiver(queue, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
+        var dead = await ReceiveOne(dlq, ct);
+        Expect(dead.MessageId == "net-dead", $"dead letter {dead.MessageId}");
+        Expect(dead.DeadLetterReason == "BadPayload", $"reason {dead.DeadLetterReason}");
+        Expect(dead.DeadLetterErrorDescription == "the payload did not parse", $"description {dead.DeadLetterErrorDescription}");
+        await dlq.CompleteMessageAsync(dead, ct);
+        await ExpectEmpty(receiver, ct);
+        return new() { ["deadLetterReason"] = dead.DeadLetterReason, ["deadLetterErrorDescription"] = dead.DeadLetterErrorDescription };
+    }
+
+    async Task<Dictionary<string, object?>> Schedule(CancellationToken ct)
+    {
+        await using var sender = client.CreateSender(queue);
+        var at = DateTimeOffset.UtcNow.AddSeconds(2);
+        var sequenceNumber = await sender.ScheduleMessageAsync(new ServiceBusMessage("later") { MessageId = "net-scheduled" }, at, ct);
+        await using var receiver = client.CreateReceiver(queue);
+        var peeked = await receiver.PeekMessageAsync(sequenceNumber, ct) ?? throw new CheckFailed("the scheduled message cannot be peeked");
+        Expect(peeked.SequenceNumber == sequenceNumber && peeked.MessageId == "net-scheduled", $"peeked {peeked.MessageId} #{peeked.SequenceNumber}");
+        Expect(peeked.State == ServiceBusMessageState.Scheduled, $"peeked state {peeked.State}");
+        Expect(Math.Abs((peeked.ScheduledEnqueueTime - at).TotalMilliseconds) < 1, $"scheduled enqueue time {peeked.ScheduledEnqueueTime:o}, asked {at:o}");
+        var early = await receiver.ReceiveMessageAsync(TimeSpan.FromMilliseconds(300), ct);
+        Expect(early is null, "the scheduled message arrived before its time");
+        var m = await receiver.ReceiveMessageAsync(TimeSpan.FromSeconds(10), ct) ?? throw new CheckFailed("the scheduled message never arrived");
+        Expect(m.MessageId == "net-scheduled" && DateTimeOffset.UtcNow >= at.AddMilliseconds(-50), $"arrived {m.MessageId} at {DateTimeOffset.UtcNow:o}");
+        await receiver.CompleteMessageAsync(m, ct);
+        return new() { ["sequenceNumber"] = sequenceNumber, ["peekedState"] = peeked.State.ToString() };
+    }
+
+    async Task<Dictionary<string, object?>> Defer(CancellationToken ct)
+    {
+        await using var sender = client.CreateSender(queue);
+        await sender.SendMessageAsync(new ServiceBusMessage("not now") { MessageId = "net-deferred" }, ct);
+        await using var receiver = client.CreateReceiver(queue);
+        var m = await ReceiveOne(receiver, ct);
+        await receiver.DeferMessageAsync(m, cancellationToken: ct);
+        await ExpectEmpty(receiver, ct);
+        var back = await receiver.ReceiveDeferredMessageAsync(m.SequenceNumber, ct);
+        Expect(back.MessageId == "net-deferred" && back.Body.ToString() == "not now", $"deferred came back as {back.MessageId}");
+        Expect(back.State == ServiceBusMessageState.Deferred, $"state {back.State}");
+        await receiver.CompleteMessageAsync(back, ct);
+        var gone = await receiver.PeekMessageAsync(m.SequenceNumber, ct);
+        Expect(gone is null || gone.SequenceNumber != m.SequenceNumber, "the completed deferred message is still there");
+        return new() { ["sequenceNumber"] = back.SequenceNumber, ["state"] = back.State.ToString() };
+    }
+
+    async Task<Dictionary<string, object?>> SessionState(CancellationToken ct)
+    {
+        await using var sender = client.CreateSender(sessionQueue);
+        await sender.SendMessagesAsync(
+        [
+            new ServiceBusMessage("s1") { SessionId = "net-session", MessageId = "s-1" },
+            new ServiceBusMessage("other") { SessionId = "net-other", MessageId = "o-1" },
+            new ServiceBusMessage("s2") { SessionId = "net-session", MessageId = "s-2" },
+        ], ct);
+        var session = await client.AcceptSessionAsync(sessionQueue, "net-session", cancellationToken: ct);
+        await using (session)
+        {
+            Expect(session.SessionId == "net-session" && session.SessionLockedUntil > DateTimeOffset.UtcNow, $"session {session.SessionId} locked until {session.SessionLockedUntil:o}");
+            var got = new List<ServiceBusReceivedMessage>();
+            while (got.Count < 2)
+            {
+                var batch = await session.ReceiveMessagesAsync(2 - got.Count, Wait, ct);
+                if (batch.Count == 0) break;
+                got.AddRange(batch);
+            }
+            Expect(string.Join(",", got.Select(m => m.MessageId)) == "s-1,s-2", $"session messages {string.Join(",", got.Select(m => m.MessageId))}");
+            foreach (var m in got) await session.CompleteMessageAsync(m, ct);
+            Expect(await session.GetSessionStateAsync(ct) is null, "a new session has state");
+            await session.SetSessionStateAsync(BinaryData.FromString("step-2"), ct);
+            var state = await session.GetSessionStateAsync(ct);
+            Expect(state?.ToString() == "step-2", $"state {state}");
+        }
+        var other = await client.AcceptNextSessionAsync(sessionQueue, cancellationToken: ct);
+        await using (other)
+        {
+            Expect(other.SessionId == "net-other", $"next session {other.SessionId}");
+            await other.CompleteMessageAsync(await ReceiveOne(other, ct), ct);
+        }
+        var again = await client.AcceptSessionAsync(sessionQueue, "net-session", cancellationToken: ct);
+        await using (again)
+        {
+            var kept = await again.GetSessionStateAsync(ct);
+            Expect(kept?.ToString() == "step-2", $"state after release {kept}");
+            await again.SetSessionStateAsync(null, ct);
+        }
+        return new() { ["sessionId"] = "net-session", ["state"] = "step-2", ["nextSession"] = "net-other" };
+    }
+
+    async Task<Dictionary<string, object?>> TopicSqlFilter(CancellationToken ct)
+    {
+        await using var sender = client.CreateSender(topic);
+        await sender.SendMessagesAsync(
+        [
+            new ServiceBusMessage("red one") { MessageId = "red-1", ApplicationProperties = { ["color"] = "red" } },
+            new ServiceBusMessage("blue one") { MessageId = "blue-1", ApplicationProperties = { ["color"] = "blue" } },
+            new ServiceBusMessage("no color") { MessageId = "none-1" },
+            new ServiceBusMessage("red two") { MessageId = "red-2", ApplicationProperties = { ["color"] = "red" } },
+        ], ct);
+        await using var receiver = client.CreateReceiver(topic, subscription);
+        var got = new List<string>();
+        for (var m = await receiver.ReceiveMessageAsync(Wait, ct); m is not null; m = await receiver.ReceiveMessageAsync(TimeSpan.FromMilliseconds(500), ct))
+        {
+            got.Add(m.MessageId);
+            await receiver.CompleteMessageAsync(m, ct);
+        }
+        Expect(string.Join(",", got) == "red-1,red-2", $"the subscription got {string.Join(",", got)}");
+        return new() { ["received"] = got };
+    }
+}
