@@ -4,7 +4,7 @@
 // broker. rhea does the framing; this file is the Service Bus semantics:
 // - sender links to a queue or topic: single messages and batches (message format 0x80013700, one
 //   encoded message per data section), accepted once the broker has them on disk; refused with
-//   amqp:not-found (unknown entity), com.microsoft:message-size-exceeded or the broker's error;
+//   amqp:not-found (unknown entity), amqp:link:message-size-exceeded or the broker's error;
 // - receiver links on a queue, `topic/Subscriptions/name` and their `/$DeadLetterQueue`, in
 //   peek-lock (rcv-settle-mode second: settled when the service answers the disposition) and
 //   receive-and-delete, with the annotations the SDKs read (x-opt-sequence-number,
@@ -124,7 +124,7 @@ function amqpError(error: unknown): { condition: string; description: string } {
     case 'MessagingEntityNotFound':
       return { condition: 'amqp:not-found', description };
     case 'MessageSizeExceeded':
-      return { condition: 'com.microsoft:message-size-exceeded', description };
+      return { condition: 'amqp:link:message-size-exceeded', description };
     case 'MessageLockLost':
       return { condition: 'com.microsoft:message-lock-lost', description };
     case 'SessionLockLost':
