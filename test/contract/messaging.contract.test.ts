@@ -10,7 +10,6 @@ type Factory = () => Promise<MessagingHarness>;
 /** What a backend does not have yet, and why: those tests are skipped there, saying so in their title. */
 type Gaps = Partial<Record<'adminApi' | 'refusedSettlement' | 'sessionLockExpiry', string>>;
 const OVER_AMQP: Gaps = {
-  adminApi: "runtime properties come from Service Bus' HTTP management API (ATOM), which the local Azure does not serve yet (issue 18)",
   refusedSettlement: 'a settlement the broker refuses does not reach the SDK as an error yet (issue 18)',
   sessionLockExpiry: "a session lock that runs out on the broker's clock is not yet ended on the AMQP link that holds it (issue 18)",
 };

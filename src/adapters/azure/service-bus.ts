@@ -88,6 +88,28 @@ export interface AzureServiceBusOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The administration client. The emulators serve the administration API on a port of its own
+ * (the official one on 5300, beside AMQP's 5672), so it may have a connection string of its own,
+ * <Connection>__administrationConnectionString. With UseDevelopmentEmulator=true that API is
+ * plain HTTP: @azure/service-bus 7.9 always speaks HTTPS to it, later releases do what the
+ * policy here does (Azure/azure-sdk-for-js#32771).
+ */
+function administrationClient(connectionString: string): ServiceBusAdministrationClient {
+  const admin = new ServiceBusAdministrationClient(connectionString);
+  if (/(^|;)\s*UseDevelopmentEmulator\s*=\s*true\s*(;|$)/i.test(connectionString)) {
+    admin.pipeline.addPolicy({
+      name: 'developmentEmulatorHttp',
+      sendRequest: (request, next) => {
+        request.url = request.url.replace(/^https:/, 'http:');
+        request.allowInsecureConnection = true;
+        return next(request);
+      },
+    });
+  }
+  return admin;
+}
+
 export class AzureServiceBusMessaging implements Messaging {
   readonly kind = 'azure' as const;
   readonly #client: ServiceBusClient;
@@ -107,7 +129,7 @@ export class AzureServiceBusMessaging implements Messaging {
       this.#admin = new ServiceBusAdministrationClient(namespace, credential);
     } else if (connectionString) {
       this.#client = new ServiceBusClient(connectionString);
-      this.#admin = new ServiceBusAdministrationClient(connectionString);
+      this.#admin = administrationClient(env[`${options.connection}__administrationConnectionString`] || connectionString);
     } else {
       throw new Error(`Set ${options.connection}__fullyQualifiedNamespace (identity) or ${options.connection} (emulator connection string).`);
     }
