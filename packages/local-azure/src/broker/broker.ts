@@ -14,7 +14,7 @@ import type { Clock, Timer } from '../clock';
 import { GroupCommit, migrate, type Db } from '../sqlite';
 import { prepareStatements, SCHEMA, type BrokerStatements } from './statements';
 import { decodeProps, encodeProps, STATE_CODE, toOutgoing, toReceived, type Row } from './rows';
-import { DLQ_SUFFIX, EntityTable, type EntityChange, type ReceivingEntity, type SendingEntity } from './entities';
+import { DLQ_SUFFIX, EntityTable, subscriptionCopies, type EntityChange, type ReceivingEntity, type SendingEntity } from './entities';
 import type { FilterMessage } from './sql-filter';
 import {
   BrokerError,
@@ -228,16 +228,19 @@ export class EmbeddedBroker implements LocalServiceBus {
     }
     const filterMessage = this.#filterView(m, seq, now);
     for (const sub of entity.subscriptions) {
-      if (!sub.rules.some((r) => r.filter.matches(filterMessage))) continue;
-      if (sub.receiver.requiresSession && !m.sessionId) {
-        this.#insert(sub.path, m, seq, 'active', now, sub.receiver.defaultTtlMs, {
-          reason: 'Session id is null.',
-          description: "Session enabled entity doesn't allow a message whose session identifier is null.",
-        });
-      } else {
-        this.#insert(sub.path, m, seq, 'active', now, sub.receiver.defaultTtlMs);
-      }
-      touched.add(sub.receiver.requiresSession && m.sessionId ? sessionTouch(sub.path, m.sessionId) : sub.path);
+      // Copies past the first (rules with actions) take sequence numbers of their own, so each stays unique in the subscription.
+      subscriptionCopies(sub, m, filterMessage).forEach((copy, i) => {
+        const copySeq = i === 0 ? seq : this.#nextSeq(entity.path);
+        if (sub.receiver.requiresSession && !copy.sessionId) {
+          this.#insert(sub.path, copy, copySeq, 'active', now, sub.receiver.defaultTtlMs, {
+            reason: 'Session id is null.',
+            description: "Session enabled entity doesn't allow a message whose session identifier is null.",
+          });
+        } else {
+          this.#insert(sub.path, copy, copySeq, 'active', now, sub.receiver.defaultTtlMs);
+        }
+        touched.add(sub.receiver.requiresSession && copy.sessionId ? sessionTouch(sub.path, copy.sessionId) : sub.path);
+      });
     }
   }
 

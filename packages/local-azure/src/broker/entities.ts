@@ -18,8 +18,8 @@ import {
   type TopicDefinition,
   type TopologyDefinition,
 } from '@backbone/azure-model/topology';
-import { BrokerError } from '@backbone/azure-model/service-bus';
-import { compileCorrelationFilter, compileSqlFilter, type CompiledFilter } from './sql-filter';
+import { BrokerError, type OutgoingMessage, type PropertyValue } from '@backbone/azure-model/service-bus';
+import { compileCorrelationFilter, compileSqlAction, compileSqlFilter, type CompiledAction, type CompiledFilter, type FilterMessage } from './sql-filter';
 
 /**
  * Properties Service Bus keeps for an entity that the embedded broker stores and reports but does
@@ -34,14 +34,16 @@ export interface EntityExtras {
   deadLetteringOnFilterEvaluationExceptions?: boolean;
 }
 
-/** A rule as the administration API describes it: TrueFilter and FalseFilter are SQL filters with a name of their own. */
+/** A rule as the administration API describes it: TrueFilter and FalseFilter are SQL filters with a name of their own; an action annotates what the rule selects. */
 export interface RuleSpec extends RuleDefinition {
   filterShorthand?: 'TrueFilter' | 'FalseFilter';
+  action?: { sqlExpression: string };
 }
 
 export interface SubscriptionRule {
   name: string;
   filter: CompiledFilter;
+  action?: CompiledAction;
   definition: RuleSpec;
   createdAt: number;
 }
@@ -103,8 +105,40 @@ export function subscriptionPath(topic: string, subscription: string): string {
   return `${topic}/subscriptions/${subscription}`;
 }
 
-function compileRule(rule: RuleSpec): CompiledFilter {
-  return rule.filterType === 'SqlFilter' ? compileSqlFilter(rule.sqlFilter!.sqlExpression) : compileCorrelationFilter(rule.correlationFilter!);
+function compileRule(rule: RuleSpec): Pick<SubscriptionRule, 'filter' | 'action'> {
+  const filter = rule.filterType === 'SqlFilter' ? compileSqlFilter(rule.sqlFilter!.sqlExpression) : compileCorrelationFilter(rule.correlationFilter!);
+  return rule.action ? { filter, action: compileSqlAction(rule.action.sqlExpression) } : { filter };
+}
+
+/** The system properties an action may set, as message headers. */
+const HEADERS: [string, keyof OutgoingMessage][] = [
+  ['MessageId', 'messageId'],
+  ['CorrelationId', 'correlationId'],
+  ['To', 'to'],
+  ['ReplyTo', 'replyTo'],
+  ['Label', 'subject'],
+  ['SessionId', 'sessionId'],
+  ['ReplyToSessionId', 'replyToSessionId'],
+  ['ContentType', 'contentType'],
+];
+
+/**
+ * What a message sent to the topic leaves in a subscription: one copy when any rule without an
+ * action selects it (however many do), and one more for each selecting rule with an action — that
+ * copy annotated by the action and carrying the rule's name in RuleName, as Service Bus does.
+ */
+export function subscriptionCopies<M extends OutgoingMessage>(sub: SubscriptionEntity, m: M, view: FilterMessage): M[] {
+  const matched = sub.rules.filter((r) => r.filter.matches(view));
+  const copies: M[] = matched.some((r) => !r.action) ? [m] : [];
+  for (const rule of matched) {
+    if (!rule.action) continue;
+    const annotated = rule.action.apply(view);
+    const copy: M = { ...m, applicationProperties: { ...(annotated.application as Record<string, PropertyValue>), RuleName: rule.name } };
+    for (const [system, header] of HEADERS) (copy as Record<string, unknown>)[header] = annotated.system[system] ?? undefined;
+    if (!copy.messageId) copy.messageId = m.messageId;
+    copies.push(copy);
+  }
+  return copies;
 }
 
 const TRUE_RULE: RuleSpec = { name: DEFAULT_RULE_NAME, filterType: 'SqlFilter', sqlFilter: { sqlExpression: '1=1' }, filterShorthand: 'TrueFilter' };
@@ -195,7 +229,7 @@ export class EntityTable {
       receiver: receiverSettings(definition, topic.definition.defaultMessageTimeToLive),
       rules: rules.map((r) => {
         try {
-          return { name: r.name, filter: compileRule(r), definition: r, createdAt: at };
+          return { name: r.name, ...compileRule(r), definition: r, createdAt: at };
         } catch (error) {
           throw new Error(`rule ${r.name}: ${(error as Error).message}`, { cause: error });
         }
@@ -287,8 +321,7 @@ export class EntityTable {
         const op = replay ? (at_ >= 0 ? 'update' : 'create') : change.op;
         if (op === 'create' && at_ >= 0) throw alreadyExists(`${sub.path}/rules/${change.definition.name}`);
         if (op === 'update' && at_ < 0) throw notFound(`${sub.path}/rules/${change.definition.name}`);
-        const filter = compileRuleOrRefuse(change.definition);
-        const rule: SubscriptionRule = { name: change.definition.name, filter, definition: change.definition, createdAt: at_ >= 0 ? sub.rules[at_]!.createdAt : at };
+        const rule: SubscriptionRule = { name: change.definition.name, ...compileRuleOrRefuse(change.definition), definition: change.definition, createdAt: at_ >= 0 ? sub.rules[at_]!.createdAt : at };
         if (at_ >= 0) sub.rules[at_] = rule;
         else sub.rules.push(rule);
         sub.updatedAt = at;
@@ -393,7 +426,7 @@ function checkUnchanged(path: string, property: string, current: boolean, reques
   if (current !== requested) throw new BrokerError('InvalidOperation', `The value for the ${property} property of an existing entity '${path}' cannot be changed.`);
 }
 
-function compileRuleOrRefuse(rule: RuleSpec): CompiledFilter {
+function compileRuleOrRefuse(rule: RuleSpec): Pick<SubscriptionRule, 'filter' | 'action'> {
   try {
     return compileRule(rule);
   } catch (error) {
@@ -408,7 +441,7 @@ function compileRuleOrRefuse(rule: RuleSpec): CompiledFilter {
  */
 function validate(serviceBus: { queues: QueueDefinition[]; topics: TopicDefinition[] }): void {
   const strip = (r: RuleSpec): RuleDefinition => {
-    const { filterShorthand: _, ...rule } = r;
+    const { filterShorthand: _, action: __, ...rule } = r;
     return rule;
   };
   const doc = {

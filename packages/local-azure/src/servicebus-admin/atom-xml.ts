@@ -229,7 +229,7 @@ function filterElement(rule: RuleSpec): Element {
 export function ruleEntry(ctx: EntryContext, s: SubscriptionEntity, rule: SubscriptionRule): Element {
   return entry(ctx, `${s.topic}/Subscriptions/${s.subscriptionName}/Rules/${rule.name}`, rule.name, { createdAt: rule.createdAt, updatedAt: rule.createdAt }, 'RuleDescription', {
     Filter: filterElement(rule.definition),
-    Action: { '@i:type': 'EmptyRuleAction' },
+    Action: rule.definition.action ? { '@i:type': 'SqlRuleAction', SqlExpression: rule.definition.action.sqlExpression, CompatibilityLevel: 20 } : { '@i:type': 'EmptyRuleAction' },
     CreatedAt: iso(rule.createdAt),
     Name: rule.name,
   });
@@ -442,10 +442,19 @@ export function parseRule(name: string, d: Element): RuleSpec {
           .split(':')
           .pop()
       : undefined;
-  if (actionType && actionType !== 'EmptyRuleAction') {
-    throw bad(`${actionType} is not supported by the local Azure's Service Bus (rule actions: a message reaches a subscription unchanged).`);
+  let ruleAction: { action?: { sqlExpression: string } } = {};
+  if (actionType === 'SqlRuleAction') {
+    const sqlExpression = text(action!, 'SqlExpression');
+    if (!sqlExpression) throw bad('A SqlRuleAction needs a SqlExpression.');
+    ruleAction = { action: { sqlExpression } };
+  } else if (actionType && actionType !== 'EmptyRuleAction') {
+    throw bad(`Rule action type ${actionType} is not known.`);
   }
-  if (filter.Parameters) throw bad("Parameters is not supported by the local Azure's Service Bus (SQL filter parameters).");
+  if (filter.Parameters || action?.Parameters) throw bad("Parameters is not supported by the local Azure's Service Bus (SQL filter and action parameters).");
+  return { ...parseFilter(name, filter), ...ruleAction };
+}
+
+function parseFilter(name: string, filter: Element): RuleSpec {
   const type =
     typeof filter === 'object'
       ? String((filter['@type'] as string | undefined) ?? 'SqlFilter')

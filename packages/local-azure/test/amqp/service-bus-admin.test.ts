@@ -210,8 +210,29 @@ test('rules: a SQL filter and a correlation filter select what reaches the subsc
 
   // What the broker cannot do is refused, not ignored.
   expect(await statusOf(admin.createRule('routed', 'eu', 'broken', { sqlExpression: 'region = = 1' }))).toMatchObject({ status: 400 });
-  expect(await statusOf(admin.createRule('routed', 'eu', 'stamped', { sqlExpression: '1=1' }, { sqlExpression: "SET sys.label = 'x'" }))).toMatchObject({ status: 400 });
+  expect(await statusOf(admin.createRule('routed', 'eu', 'stamped', { sqlExpression: '1=1' }, { sqlExpression: 'SET sys.SequenceNumber = 1' }))).toMatchObject({ status: 400 });
+  expect(await statusOf(admin.createRule('routed', 'eu', 'stamped', { sqlExpression: '1=1', sqlParameters: { '@p': 1 } }))).toMatchObject({ status: 400 });
   await admin.deleteTopic('routed');
+});
+
+test('a rule with an action leaves an annotated copy of its own, named in RuleName; rules without actions leave one copy between them', async () => {
+  await admin.createTopic('annotated');
+  await admin.createSubscription('annotated', 'sub');
+  await admin.createRule('annotated', 'sub', 'also-true', { sqlExpression: '1=1' });
+  const created = await admin.createRule('annotated', 'sub', 'stamp', { sqlExpression: 'priority > 1' }, { sqlExpression: "SET sys.Label = 'urgent'; SET escalated = priority * 10; REMOVE secret" });
+  expect(created.action).toMatchObject({ sqlExpression: "SET sys.Label = 'urgent'; SET escalated = priority * 10; REMOVE secret" });
+  await broker.send('annotated', [
+    { body: Buffer.from('a'), subject: 'normal', applicationProperties: { priority: 2, secret: 'x' } },
+    { body: Buffer.from('b'), applicationProperties: { priority: 1 } },
+  ]);
+  const got = broker.peek('annotated/subscriptions/sub', { maxMessageCount: 10 }).map((m) => ({ body: m.body.toString(), subject: m.subject, props: m.applicationProperties }));
+  expect(got).toEqual([
+    { body: 'a', subject: 'normal', props: { priority: 2, secret: 'x' } },
+    { body: 'a', subject: 'urgent', props: { priority: 2, escalated: 20, RuleName: 'stamp' } },
+    { body: 'b', subject: undefined, props: { priority: 1 } },
+  ]);
+  expect(await admin.getSubscriptionRuntimeProperties('annotated', 'sub')).toMatchObject({ activeMessageCount: 3 });
+  await admin.deleteTopic('annotated');
 });
 
 test('a subscription created with a default rule filters with it', async () => {
