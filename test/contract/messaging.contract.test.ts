@@ -176,6 +176,19 @@ describe.each(factories)('messaging contract: %s', (_name, create, gaps) => {
       expect(props).toMatchObject({ kind: 'queue', activeMessageCount: 1, deadLetterMessageCount: 1 });
     });
 
+    testIf('adminApi')('runtime properties of a topic count its subscriptions; the entity list names queues, topics and subscriptions', async () => {
+      const entities = await h.messaging.listEntities();
+      expect(entities).toEqual(
+        expect.arrayContaining([
+          { path: 'contract-basic', kind: 'queue' },
+          { path: 'contract-filters', kind: 'topic' },
+          { path: 'contract-filters/subscriptions/all', kind: 'subscription' },
+        ]),
+      );
+      const subscriptions = entities.filter((e) => e.kind === 'subscription' && e.path.startsWith('contract-filters/')).length;
+      expect(await h.messaging.runtimeProperties('contract-filters')).toMatchObject({ kind: 'topic', name: 'contract-filters', subscriptionCount: subscriptions });
+    });
+
     test('a resubmitted dead letter is a new message in its entity (new id suffix, delivery count 0)', async () => {
       await h.messaging.send('contract-basic', [msg('re-1')]);
       await h.messaging.deadLetter(await receiveOne('contract-basic'), { deadLetterReason: 'Broken' });

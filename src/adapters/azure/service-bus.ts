@@ -316,24 +316,24 @@ export class AzureServiceBusMessaging implements Messaging {
         totalMessageCount: s.totalMessageCount,
       };
     }
-    try {
-      const q = await this.#admin.getQueueRuntimeProperties(a.queue!);
-      return {
-        name: q.name,
-        kind: 'queue',
-        activeMessageCount: q.activeMessageCount,
-        deadLetterMessageCount: q.deadLetterMessageCount,
-        scheduledMessageCount: q.scheduledMessageCount,
-        transferMessageCount: q.transferMessageCount,
-        transferDeadLetterMessageCount: q.transferDeadLetterMessageCount,
-        totalMessageCount: q.totalMessageCount ?? 0,
-        sizeInBytes: q.sizeInBytes ?? 0,
-      };
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'MessageEntityNotFoundError') throw error;
+    // Service Bus answers GET /{name} with whichever entity has the name, and a topic's description
+    // reads as a queue's runtime properties without complaint: ask which kind it is first.
+    if (!(await this.#admin.queueExists(a.queue!))) {
       const t = await this.#admin.getTopicRuntimeProperties(a.queue!);
       return { name: t.name, kind: 'topic', scheduledMessageCount: t.scheduledMessageCount, sizeInBytes: t.sizeInBytes ?? 0, subscriptionCount: t.subscriptionCount ?? 0 };
     }
+    const q = await this.#admin.getQueueRuntimeProperties(a.queue!);
+    return {
+      name: q.name,
+      kind: 'queue',
+      activeMessageCount: q.activeMessageCount,
+      deadLetterMessageCount: q.deadLetterMessageCount,
+      scheduledMessageCount: q.scheduledMessageCount,
+      transferMessageCount: q.transferMessageCount,
+      transferDeadLetterMessageCount: q.transferDeadLetterMessageCount,
+      totalMessageCount: q.totalMessageCount ?? 0,
+      sizeInBytes: q.sizeInBytes ?? 0,
+    };
   }
 
   /**
