@@ -279,7 +279,7 @@ export class EmbeddedHost {
       if (adminPort !== undefined) {
         serviceBusAdmin = new ServiceBusAdminServer({ broker, logger });
         try {
-          const bound = await serviceBusAdmin.listen(adminPort, options.hostname);
+          const bound = await serviceBusAdmin.listen(adminPort);
           logger.log(
             'information',
             'Host.Startup',

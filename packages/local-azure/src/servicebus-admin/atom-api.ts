@@ -311,13 +311,17 @@ export class ServiceBusAdminServer {
     this.#server.keepAliveTimeout = 5_000;
   }
 
-  /** Resolves with the port bound (0 picks a free one). */
-  listen(port: number, host?: string): Promise<number> {
+  /** The port bound, once listening. */
+  port?: number;
+
+  /** Resolves with the port bound (0 picks a free one); on the loopback interface by default, as the AMQP listener. */
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
-        resolve((this.#server.address() as AddressInfo).port);
+        this.port = (this.#server.address() as AddressInfo).port;
+        resolve(this.port);
       });
     });
   }
