@@ -71,6 +71,17 @@ export function grantedPath(audience: string): string {
     .replace(/\/$/, '');
 }
 
+/**
+ * Sends a reply (CBS, $management) settled: nothing follows it, and rhea keeps an unsettled
+ * delivery in the session's window of 2,048 until both sides settle it — a client that renews
+ * locks or tokens all day would fill that window and rhea would throw.
+ */
+export function sendSettled(link: Sender, message: Message): void {
+  const delivery = link.send(message) as unknown as { settled: boolean };
+  // Before the transfer goes out (rhea writes it on its next turn): sent pre-settled.
+  delivery.settled = true;
+}
+
 type ListeningServer = { close(cb?: () => void): void; address(): AddressInfo | string | null; once(event: string, cb: (...args: unknown[]) => void): void };
 
 export interface AmqpListenerOptions {
@@ -175,6 +186,6 @@ export class AmqpListener implements AmqpAccess {
     // The client's $cbs receiver: the one whose target is the reply-to address, else any on $cbs (clients open one).
     const replySender =
       context.connection.find_sender((s: Sender) => s.source?.address === '$cbs' && s.target?.address === replyTo) ?? context.connection.find_sender((s: Sender) => s.source?.address === '$cbs');
-    replySender?.send({ ...reply, ...(replyTo ? { to: replyTo } : {}) });
+    if (replySender) sendSettled(replySender, { ...reply, ...(replyTo ? { to: replyTo } : {}) });
   }
 }
