@@ -2,10 +2,13 @@
 // them: application property `operation`, an AMQP map as body; the answer correlated by message
 // id, with `statusCode` / `statusDescription` / `error-condition`): renew lock, peek, schedule and
 // cancel scheduled messages, receive deferred messages by sequence number, and settle them
-// (update-disposition); a session's lock renewal and state.
+// (update-disposition); a session's lock renewal and state; a subscription's rules (add, remove,
+// enumerate — as ServiceBusRuleManager calls them in the SDKs) over the broker's rule model.
 import { message as amqpMessage, string_to_uuid, types, uuid_to_string, type Message } from 'rhea';
 import { BrokerError, type OutgoingMessage, type ReceivedMessage, type SessionLock } from '@backbone/azure-model/service-bus';
+import type { CorrelationFilterDefinition } from '@backbone/azure-model/topology';
 import type { EmbeddedBroker } from '../broker/broker';
+import type { RuleSpec, SubscriptionRule } from '../broker/entities';
 
 export interface ManagementReply {
   statusCode: number;
@@ -41,6 +44,8 @@ export function failure(error: unknown): ManagementReply {
       return { statusCode: 404, statusDescription: description, errorCondition: 'com.microsoft:message-not-found' };
     case 'SessionLockLost':
       return { statusCode: 410, statusDescription: description, errorCondition: 'com.microsoft:session-lock-lost' };
+    case 'MessagingEntityAlreadyExists':
+      return { statusCode: 409, statusDescription: description, errorCondition: 'com.microsoft:entity-already-exists' };
     case 'InvalidOperation':
       return { statusCode: 400, statusDescription: description, errorCondition: 'amqp:invalid-field' };
     case 'GeneralError':
@@ -48,6 +53,90 @@ export function failure(error: unknown): ManagementReply {
     default:
       return { statusCode: 500, statusDescription: description, errorCondition: 'amqp:internal-error' };
   }
+}
+
+// The described types Service Bus states a rule in (enumerate-rules): their descriptor codes, as
+// Microsoft's "AMQP request-response operations" document and the SDKs' codecs read them.
+const RULE_DESCRIPTION = 0x0000013700000004n;
+const EMPTY_RULE_ACTION = 0x0000013700000005n;
+const SQL_RULE_ACTION = 0x0000013700000006n;
+const SQL_FILTER = 0x000000_1370000006n;
+const TRUE_FILTER = 0x000000_1370000007n;
+const FALSE_FILTER = 0x000000_1370000008n;
+const CORRELATION_FILTER = 0x000000_1370000009n;
+/** The SQL compatibility level Service Bus states with a filter or an action. */
+const SQL_COMPATIBILITY_LEVEL = 20;
+
+function described(code: bigint, fields: unknown[]): unknown {
+  const descriptor = Buffer.alloc(8);
+  descriptor.writeBigUInt64BE(code);
+  return types.described(types.wrap_ulong(descriptor), types.wrap_list(fields));
+}
+
+/** A property value as .NET reads it back: whole numbers as int (long beyond 32 bits), not the uint rhea would write. */
+function typedValue(v: unknown): unknown {
+  if (typeof v !== 'number' || !Number.isInteger(v)) return v;
+  return v >= -0x8000_0000 && v <= 0x7fff_ffff ? types.wrap_int(v) : types.wrap_long(v);
+}
+
+/** A rule as enumerate-rules states it: rule-description(filter, action, name, created-at). */
+function ruleDescription(rule: SubscriptionRule): unknown {
+  const d = rule.definition;
+  let filter: unknown;
+  if (d.filterType === 'CorrelationFilter') {
+    const c = d.correlationFilter ?? {};
+    const props = Object.fromEntries(Object.entries(c.properties ?? {}).map(([k, v]) => [k, typedValue(v)]));
+    filter = described(
+      CORRELATION_FILTER,
+      [c.correlationId, c.messageId, c.to, c.replyTo, c.label, c.sessionId, c.replyToSessionId, c.contentType, types.wrap_map(props)].map((v) => v ?? null),
+    );
+  } else {
+    const code = d.filterShorthand === 'TrueFilter' ? TRUE_FILTER : d.filterShorthand === 'FalseFilter' ? FALSE_FILTER : SQL_FILTER;
+    filter = described(code, [d.sqlFilter?.sqlExpression ?? '1=1', types.wrap_int(SQL_COMPATIBILITY_LEVEL)]);
+  }
+  const action = d.action ? described(SQL_RULE_ACTION, [d.action.sqlExpression, types.wrap_int(SQL_COMPATIBILITY_LEVEL)]) : described(EMPTY_RULE_ACTION, []);
+  return described(RULE_DESCRIPTION, [filter, action, rule.name, types.wrap_timestamp(rule.createdAt)]);
+}
+
+const text = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
+
+/** The rule an add-rule request describes: a map with sql-filter or correlation-filter, and sql-rule-action. */
+function ruleSpec(name: string, description: Record<string, unknown>): RuleSpec {
+  const sql = description['sql-filter'] as Record<string, unknown> | null | undefined;
+  const correlation = description['correlation-filter'] as Record<string, unknown> | null | undefined;
+  const action = description['sql-rule-action'] as Record<string, unknown> | null | undefined;
+  let spec: RuleSpec;
+  if (sql) spec = { name, filterType: 'SqlFilter', sqlFilter: { sqlExpression: String(sql.expression ?? '') } };
+  else if (correlation) {
+    const filter: CorrelationFilterDefinition = {};
+    const fields: [keyof Omit<CorrelationFilterDefinition, 'properties'>, string][] = [
+      ['correlationId', 'correlation-id'],
+      ['messageId', 'message-id'],
+      ['to', 'to'],
+      ['replyTo', 'reply-to'],
+      ['label', 'label'],
+      ['sessionId', 'session-id'],
+      ['replyToSessionId', 'reply-to-session-id'],
+      ['contentType', 'content-type'],
+    ];
+    for (const [key, field] of fields) {
+      const value = text(correlation[field]);
+      if (value !== undefined) filter[key] = value;
+    }
+    const props = correlation.properties as Record<string, string | number | boolean> | null | undefined;
+    if (props && Object.keys(props).length) filter.properties = { ...props };
+    spec = { name, filterType: 'CorrelationFilter', correlationFilter: filter };
+  } else throw new BrokerError('InvalidOperation', `Rule '${name}' has neither a sql-filter nor a correlation-filter.`);
+  const actionExpression = text(action?.expression);
+  if (actionExpression !== undefined) spec.action = { sqlExpression: actionExpression };
+  return spec;
+}
+
+/** The topic and subscription a rule operation's entity names (rules belong to subscriptions only). */
+function subscriptionOf(path: string): { topic: string; subscription: string } {
+  const m = /^(.+)\/subscriptions\/([^/]+)$/i.exec(path);
+  if (!m) throw new BrokerError('InvalidOperation', `'${path}' is not a subscription; rules belong to subscriptions.`);
+  return { topic: m[1]!, subscription: m[2]! };
 }
 
 /** Carries out one management request on the entity at `path` (a queue, or topic/subscriptions/name). */
@@ -136,6 +225,26 @@ export async function manage(broker: EmbeddedBroker, path: string, operation: st
         const state = body['session-state'];
         await broker.setSessionState(session, state === null || state === undefined ? null : Buffer.from(state as Buffer));
         return { statusCode: 200, statusDescription: 'OK' };
+      }
+      case 'com.microsoft:add-rule': {
+        const name = String(body['rule-name'] ?? '');
+        if (!name) throw new BrokerError('InvalidOperation', 'add-rule needs a rule-name.');
+        await broker.changeEntity({ op: 'create', kind: 'rule', ...subscriptionOf(path), definition: ruleSpec(name, (body['rule-description'] ?? {}) as Record<string, unknown>) });
+        return { statusCode: 200, statusDescription: 'OK' };
+      }
+      case 'com.microsoft:remove-rule': {
+        await broker.changeEntity({ op: 'delete', kind: 'rule', ...subscriptionOf(path), name: String(body['rule-name'] ?? '') });
+        return { statusCode: 200, statusDescription: 'OK' };
+      }
+      case 'com.microsoft:enumerate-rules': {
+        const { topic, subscription } = subscriptionOf(path);
+        const sub = broker.entities.get(`${topic}/subscriptions/${subscription}`);
+        if (sub?.kind !== 'subscription') throw new BrokerError('MessagingEntityNotFound', `The messaging entity '${path}' could not be found.`);
+        const skip = Number(body.skip ?? 0);
+        const top = Number(body.top ?? Number.MAX_SAFE_INTEGER);
+        const rules = sub.rules.slice(skip, skip + top);
+        if (!rules.length) return { statusCode: 204, statusDescription: 'No rules' };
+        return { statusCode: 200, statusDescription: 'OK', body: { rules: rules.map((r) => types.wrap_map({ 'rule-description': ruleDescription(r) })) } };
       }
       default:
         return { statusCode: 501, statusDescription: `The operation '${operation}' is not served by the local Azure yet.`, errorCondition: 'amqp:not-implemented' };

@@ -234,3 +234,56 @@ describe('sessions', () => {
     await again.close();
   }, 30_000);
 });
+
+describe("a subscription's rules over $management (ServiceBusRuleManager)", () => {
+  const all = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
+    const out: T[] = [];
+    for await (const item of items) out.push(item);
+    return out;
+  };
+
+  test('listed with their filters and actions; added (SQL, correlation, with an action) and removed; the subscription then gets what they select', async () => {
+    const rules = client.createRuleManager('events', 'all');
+    // The default rule: a TrueFilter, which the SDK reads as 1=1.
+    expect(await all(rules.listRules())).toEqual([expect.objectContaining({ name: '$Default', filter: { sqlExpression: '1=1' } })]);
+    await rules.createRule('red', { sqlExpression: "color = 'red'" });
+    await rules.createRule('shipped-eu', { subject: 'Shipped', applicationProperties: { region: 'EU', priority: 2 } });
+    await rules.createRule('tagged', { sqlExpression: "kind = 'x'" }, { sqlExpression: "SET tag = 'seen'" });
+    await expect(rules.createRule('red', { sqlExpression: '1=1' })).rejects.toMatchObject({ code: 'MessagingEntityAlreadyExists' });
+    await expect(rules.createRule('broken', { sqlExpression: 'color = ' })).rejects.toThrow();
+    await rules.deleteRule('$Default');
+    await expect(rules.deleteRule('$Default')).rejects.toMatchObject({ code: 'MessagingEntityNotFound' });
+
+    const listed = await all(rules.listRules());
+    expect(listed.map((r) => r.name)).toEqual(['red', 'shipped-eu', 'tagged']);
+    expect(listed[0]).toMatchObject({ filter: { sqlExpression: "color = 'red'" } });
+    expect(listed[0]!.action).toEqual({});
+    expect(listed[1]!.filter).toMatchObject({ subject: 'Shipped', applicationProperties: { region: 'EU', priority: 2 } });
+    expect(listed[2]).toMatchObject({ filter: { sqlExpression: "kind = 'x'" }, action: { sqlExpression: "SET tag = 'seen'" } });
+    // Page by page (top and skip on the wire).
+    const pages = await all(rules.listRules().byPage({ maxPageSize: 2 }));
+    expect(pages.map((page) => page.map((r) => r.name))).toEqual([['red', 'shipped-eu'], ['tagged']]);
+
+    const sender = client.createSender('events');
+    await sender.sendMessages([
+      { body: 'r', messageId: 'rule-red', applicationProperties: { color: 'red' } },
+      { body: 'b', messageId: 'rule-blue', applicationProperties: { color: 'blue' } },
+      { body: 's', messageId: 'rule-shipped', subject: 'Shipped', applicationProperties: { region: 'EU', priority: 2 } },
+      { body: 's2', messageId: 'rule-shipped-us', subject: 'Shipped', applicationProperties: { region: 'US', priority: 2 } },
+      { body: 'x', messageId: 'rule-tagged', applicationProperties: { kind: 'x' } },
+    ]);
+    await sender.close();
+    const receiver = client.createReceiver('events', 'all', { receiveMode: 'receiveAndDelete' });
+    const got = await receiveAll(receiver, 3);
+    expect(await receiver.receiveMessages(5, { maxWaitTimeInMs: 300 })).toEqual([]);
+    await receiver.close();
+    expect(got.map((m) => m.messageId)).toEqual(['rule-red', 'rule-shipped', 'rule-tagged']);
+    // The action's copy carries what it set and the rule's name.
+    expect(got[2]!.applicationProperties).toMatchObject({ kind: 'x', tag: 'seen', RuleName: 'tagged' });
+
+    // Back as the topology declared it, for whoever runs after.
+    for (const r of listed) await rules.deleteRule(r.name);
+    await rules.createRule('$Default', { sqlExpression: '1=1' });
+    expect((await all(rules.listRules())).map((r) => r.name)).toEqual(['$Default']);
+  });
+});
