@@ -5,12 +5,14 @@
 //   dotnet ServiceBusCheck.dll <connection-string> <queue> <session-queue> <topic> <subscription>
 //
 // The queue and the session queue must start empty with maxDeliveryCount >= 3; the subscription's
-// rule must select `color = 'red'` (application property) and nothing else.
+// one rule, named `red`, must select `color = 'red'` (application property); the rule-manager step
+// adds rules beside it and removes them again.
 //
 // Event Hubs goes next to this (Azure.Messaging.EventHubs, its own Steps class and arguments) once
 // the local Azure serves it over AMQP on the branch this runs against.
 using System.Text.Json;
 using Azure.Messaging.ServiceBus;
+using Azure.Messaging.ServiceBus.Administration;
 
 if (args.Length != 5)
 {
@@ -63,6 +65,7 @@ sealed class Steps(ServiceBusClient client, string queue, string sessionQueue, s
         ("defer", Defer),
         ("session-state", SessionState),
         ("topic-sql-filter", TopicSqlFilter),
+        ("rule-manager", RuleManager),
     ];
 
     static void Expect(bool condition, string what)
@@ -235,5 +238,49 @@ sealed class Steps(ServiceBusClient client, string queue, string sessionQueue, s
         }
         Expect(string.Join(",", got) == "red-1,red-2", $"the subscription got {string.Join(",", got)}");
         return new() { ["received"] = got };
+    }
+
+    async Task<Dictionary<string, object?>> RuleManager(CancellationToken ct)
+    {
+        await using var rules = client.CreateRuleManager(topic, subscription);
+        async Task<List<RuleProperties>> List()
+        {
+            var all = new List<RuleProperties>();
+            await foreach (var rule in rules.GetRulesAsync(ct)) all.Add(rule);
+            return all;
+        }
+        var before = await List();
+        Expect(before.Count == 1 && before[0].Name == "red" && before[0].Filter is SqlRuleFilter { SqlExpression: "color = 'red'" }, $"rules before: {string.Join(",", before.Select(r => $"{r.Name}:{r.Filter}"))}");
+        await rules.CreateRuleAsync("shipped-eu", new CorrelationRuleFilter { Subject = "Shipped", ApplicationProperties = { ["region"] = "EU", ["priority"] = 2 } }, ct);
+        await rules.CreateRuleAsync(new CreateRuleOptions("tagged", new SqlRuleFilter("kind = 'x'")) { Action = new SqlRuleAction("SET tag = 'seen'") }, ct);
+        var listed = await List();
+        Expect(string.Join(",", listed.Select(r => r.Name)) == "red,shipped-eu,tagged", $"rules {string.Join(",", listed.Select(r => r.Name))}");
+        var correlation = listed[1].Filter as CorrelationRuleFilter ?? throw new CheckFailed($"shipped-eu came back as {listed[1].Filter}");
+        Expect(correlation.Subject == "Shipped" && Equals(correlation.ApplicationProperties["region"], "EU") && Equals(correlation.ApplicationProperties["priority"], 2), $"correlation filter {correlation}");
+        Expect(listed[1].Action is null, $"shipped-eu action {listed[1].Action}");
+        Expect(listed[2].Action is SqlRuleAction { SqlExpression: "SET tag = 'seen'" }, $"tagged action {listed[2].Action}");
+
+        await using var sender = client.CreateSender(topic);
+        await sender.SendMessagesAsync(
+        [
+            new ServiceBusMessage("eu") { MessageId = "shipped-eu-1", Subject = "Shipped", ApplicationProperties = { ["region"] = "EU", ["priority"] = 2 } },
+            new ServiceBusMessage("us") { MessageId = "shipped-us-1", Subject = "Shipped", ApplicationProperties = { ["region"] = "US", ["priority"] = 2 } },
+            new ServiceBusMessage("x") { MessageId = "tagged-1", ApplicationProperties = { ["kind"] = "x" } },
+        ], ct);
+        await using var receiver = client.CreateReceiver(topic, subscription);
+        var got = new List<ServiceBusReceivedMessage>();
+        for (var m = await receiver.ReceiveMessageAsync(Wait, ct); m is not null; m = await receiver.ReceiveMessageAsync(TimeSpan.FromMilliseconds(500), ct))
+        {
+            got.Add(m);
+            await receiver.CompleteMessageAsync(m, ct);
+        }
+        Expect(string.Join(",", got.Select(m => m.MessageId)) == "shipped-eu-1,tagged-1", $"the subscription got {string.Join(",", got.Select(m => m.MessageId))}");
+        Expect(Equals(got[1].ApplicationProperties["tag"], "seen") && Equals(got[1].ApplicationProperties["RuleName"], "tagged"), "the action's copy lacks tag or RuleName");
+
+        await rules.DeleteRuleAsync("shipped-eu", ct);
+        await rules.DeleteRuleAsync("tagged", ct);
+        var after = await List();
+        Expect(after.Count == 1 && after[0].Name == "red", $"rules after: {string.Join(",", after.Select(r => r.Name))}");
+        return new() { ["rules"] = listed.Select(r => r.Name).ToList(), ["received"] = got.Select(m => m.MessageId).ToList() };
     }
 }

@@ -191,6 +191,10 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
     expect(step('topic-sql-filter')).toMatchObject({ received: ['red-1', 'red-2'] });
   });
 
+  test("a subscription's rules through ServiceBusRuleManager: listed with .NET's codecs, added (correlation, SQL with an action), applied, removed", () => {
+    expect(step('rule-manager')).toMatchObject({ rules: ['red', 'shipped-eu', 'tagged'], received: ['shipped-eu-1', 'tagged-1'] });
+  });
+
   test('the broker is left empty (every step settled what it received)', () => {
     expect(broker.runtimeProperties('dotnet-queue')).toMatchObject({ activeMessageCount: 0, deadLetterMessageCount: 0, scheduledMessageCount: 0 });
     expect(broker.runtimeProperties('dotnet-sessions')).toMatchObject({ activeMessageCount: 0, deadLetterMessageCount: 0 });
