@@ -136,9 +136,22 @@ sealed class Steps(ServiceBusClient client, string queue, string sessionQueue, s
         Expect(dead.MessageId == "net-dead", $"dead letter {dead.MessageId}");
         Expect(dead.DeadLetterReason == "BadPayload", $"reason {dead.DeadLetterReason}");
         Expect(dead.DeadLetterErrorDescription == "the payload did not parse", $"description {dead.DeadLetterErrorDescription}");
+        // A dead letter cannot be dead-lettered again: the SDK sends it, the service refuses it, and
+        // the message stays where it is, still locked by this receiver.
+        string? refusal = null;
+        try
+        {
+            await dlq.DeadLetterMessageAsync(dead, "again", cancellationToken: ct);
+        }
+        catch (Exception e) when (e is ServiceBusException or InvalidOperationException)
+        {
+            refusal = e is ServiceBusException sb ? $"ServiceBusException:{sb.Reason}" : e.GetType().Name;
+        }
+        Expect(refusal is not null, "dead-lettering a dead letter was not refused");
         await dlq.CompleteMessageAsync(dead, ct);
         await ExpectEmpty(receiver, ct);
-        return new() { ["deadLetterReason"] = dead.DeadLetterReason, ["deadLetterErrorDescription"] = dead.DeadLetterErrorDescription };
+        await ExpectEmpty(dlq, ct);
+        return new() { ["deadLetterReason"] = dead.DeadLetterReason, ["deadLetterErrorDescription"] = dead.DeadLetterErrorDescription, ["deadLetterAgain"] = refusal };
     }
 
     async Task<Dictionary<string, object?>> Schedule(CancellationToken ct)

@@ -171,8 +171,8 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
     expect(step('abandon-redelivery')).toMatchObject({ deliveryCount: 2 });
   });
 
-  test('dead-lettered with reason and description, read back from the dead-letter queue with both', () => {
-    expect(step('dead-letter')).toMatchObject({ deadLetterReason: 'BadPayload', deadLetterErrorDescription: 'the payload did not parse' });
+  test('dead-lettered with reason and description, read back from the dead-letter queue with both; dead-lettering it again is refused (amqp:not-allowed: InvalidOperationException in .NET)', () => {
+    expect(step('dead-letter')).toMatchObject({ deadLetterReason: 'BadPayload', deadLetterErrorDescription: 'the payload did not parse', deadLetterAgain: 'InvalidOperationException' });
   });
 
   test('a scheduled message is peekable as scheduled, and arrives at its time', () => {
