@@ -1,0 +1,260 @@
+// Event Hubs over AMQP, checked with a client nobody here wrote: @azure/event-hubs, connected with
+// the official emulator's connection string (UseDevelopmentEmulator=true: plain TCP, SAS through
+// CBS) to the local Azure's AMQP listener in front of the embedded log. What the SDK reads is
+// Event Hubs' dialect: hub and partition properties from $management; a partition key lands where
+// Azure's hash puts it; events come back from the position asked for with their sequence number,
+// offset and enqueued time; an owner level takes a partition from a lower one; a wrong key, an
+// unknown hub and an event over 1 MB are refused.
+import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition, latestEventPosition, type EventPosition, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
+import { AmqpListener } from '../../src/amqp/listener';
+import { EventHubsAmqp, parseHubAddress, parseSelector } from '../../src/amqp/event-hubs-amqp';
+import { systemClock } from '../../src/clock';
+import { EmbeddedEventHubs } from '../../src/eventhubs/event-log';
+import { partitionForKey } from '../../src/eventhubs/partition-key-hash';
+import { HostLogger } from '../../src/host/logger';
+import { GroupCommit, openDatabase } from '../../src/sqlite';
+
+const hubDefinitions = [
+  { name: 'telemetry', partitionCount: 4, messageRetentionInDays: 1, consumerGroups: ['analytics'] },
+  { name: 'spread', partitionCount: 4, messageRetentionInDays: 1, consumerGroups: [] },
+  { name: 'positions', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
+  { name: 'owners', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
+];
+
+const db = openDatabase(':memory:');
+const commit = new GroupCommit(db);
+const hubs = new EmbeddedEventHubs(hubDefinitions, db, commit, systemClock);
+const logger = new HostLogger({ default: process.env.AMQP_LOGS ? 'debug' : 'none' });
+const listener = new AmqpListener({ logger });
+listener.serve(new EventHubsAmqp(hubs, listener, logger));
+let port = 0;
+const clients: { close(): Promise<void> }[] = [];
+const retryOptions = { maxRetries: 0, timeoutInMs: 10_000 };
+const connectionString = (hub: string, key = 'SAS_KEY_VALUE') =>
+  `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${key};UseDevelopmentEmulator=true;EntityPath=${hub}`;
+const producer = (hub: string, key?: string) => {
+  const p = new EventHubProducerClient(connectionString(hub, key), { retryOptions });
+  clients.push(p);
+  return p;
+};
+const consumer = (hub: string, group = '$Default') => {
+  const c = new EventHubConsumerClient(group, connectionString(hub), { retryOptions });
+  clients.push(c);
+  return c;
+};
+
+beforeAll(async () => {
+  port = await listener.listen(0);
+});
+afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  await listener.close();
+  commit.close();
+  db.close();
+});
+
+/** Subscribes to one partition from a position until `n` events came (or the time is up). */
+async function receive(c: EventHubConsumerClient, partition: string, startPosition: EventPosition, n: number, waitMs = 5_000): Promise<ReceivedEventData[]> {
+  const got: ReceivedEventData[] = [];
+  let done!: () => void;
+  const enough = new Promise<void>((r) => (done = r));
+  const sub = c.subscribe(
+    partition,
+    {
+      processEvents: async (events) => {
+        got.push(...events);
+        if (got.length >= n) done();
+      },
+      processError: async () => undefined,
+    },
+    { startPosition, maxWaitTimeInSeconds: 1, maxBatchSize: 50 },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([enough, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+  clearTimeout(timer);
+  await sub.close();
+  return got;
+}
+
+test('addresses and selectors as the SDKs write them', () => {
+  expect(parseHubAddress('telemetry')).toEqual({ kind: 'send', hub: 'telemetry' });
+  expect(parseHubAddress('amqp://localhost:5672/telemetry/Partitions/2')).toEqual({ kind: 'send', hub: 'telemetry', partition: '2' });
+  expect(parseHubAddress('telemetry/ConsumerGroups/$default/Partitions/0')).toEqual({ kind: 'receive', hub: 'telemetry', group: '$default', partition: '0' });
+  expect(parseHubAddress('$management')).toEqual({ kind: 'management' });
+  expect(parseSelector("amqp.annotation.x-opt-offset > '-1'")).toEqual({ on: 'offset', inclusive: false, value: '-1' });
+  expect(parseSelector("amqp.annotation.x-opt-sequence-number >= '12'")).toEqual({ on: 'sequence', inclusive: true, value: '12' });
+  expect(parseSelector("amqp.annotation.x-opt-enqueued-time > '1700000000000'")).toEqual({ on: 'enqueued', inclusive: false, value: '1700000000000' });
+  expect(parseSelector('x-opt-offset = 3')).toBeUndefined();
+});
+
+test('hub and partition properties, as $management answers them', async () => {
+  const p = producer('telemetry');
+  const props = await p.getEventHubProperties();
+  expect(props.name).toBe('telemetry');
+  expect(props.partitionIds).toEqual(['0', '1', '2', '3']);
+  expect(props.createdOn).toBeInstanceOf(Date);
+  expect(props.createdOn.getTime()).toBeLessThanOrEqual(Date.now());
+
+  const empty = await p.getPartitionProperties('3');
+  expect(empty).toMatchObject({ eventHubName: 'telemetry', partitionId: '3', isEmpty: true, lastEnqueuedSequenceNumber: -1 });
+
+  await p.sendBatch([{ body: 'a' }, { body: 'b' }], { partitionId: '1' });
+  const [, second] = hubs.read('telemetry', 1, -1, 10);
+  const one = await p.getPartitionProperties('1');
+  expect(one).toMatchObject({ eventHubName: 'telemetry', partitionId: '1', isEmpty: false, beginningSequenceNumber: 0, lastEnqueuedSequenceNumber: 1, lastEnqueuedOffset: String(second!.offset) });
+  expect(one.lastEnqueuedOnUtc.getTime()).toBe(second!.enqueuedTime.getTime());
+
+  await expect(p.getPartitionProperties('9')).rejects.toThrow(/partition '9' is invalid/);
+});
+
+test('a partition key lands on the partition Azure hashes it to; a partition id on that partition', async () => {
+  const p = producer('telemetry');
+  const keys = ['device-1', 'device-2', 'order-42', 'ünïcode-kéy', 'a much longer partition key than twelve bytes'];
+  for (const key of keys) {
+    const batch = await p.createBatch({ partitionKey: key });
+    expect(batch.tryAdd({ body: { key }, messageId: `pk-${key}` })).toBe(true);
+    await p.sendBatch(batch);
+    // Also a single event array with the key (its own envelope).
+    await p.sendBatch([{ body: { key }, messageId: `pk2-${key}` }], { partitionKey: key });
+  }
+  for (const key of keys) {
+    const expected = partitionForKey(key, 4);
+    const on = [0, 1, 2, 3].filter((part) => hubs.read('telemetry', part, -1, 1000).some((e) => e.messageId === `pk-${key}` || e.messageId === `pk2-${key}`));
+    expect(on).toEqual([expected]);
+    expect(
+      hubs
+        .read('telemetry', expected, -1, 1000)
+        .filter((e) => e.messageId?.endsWith(key))
+        .map((e) => e.partitionKey),
+    ).toEqual([key, key]);
+  }
+  await p.sendBatch([{ body: 'to two', messageId: 'pid-2' }], { partitionId: '2' });
+  expect(hubs.read('telemetry', 2, -1, 1000).some((e) => e.messageId === 'pid-2')).toBe(true);
+});
+
+test('without key or partition, events go round robin', async () => {
+  const p = producer('spread');
+  for (let i = 0; i < 8; i++) await p.sendBatch([{ body: i, messageId: `rr-${i}` }]);
+  const counts = [0, 1, 2, 3].map((part) => hubs.read('spread', part, -1, 100).length);
+  expect(counts).toEqual([2, 2, 2, 2]);
+});
+
+test('an event comes back with body, properties, message id, content type and its place in the log', async () => {
+  const p = producer('telemetry');
+  const c = consumer('telemetry', 'analytics');
+  await p.sendBatch([{ body: { temperature: 21.5 }, properties: { unit: 'C', sensor: 7, calibrated: true }, messageId: 'roundtrip-1', contentType: 'application/json', correlationId: 'corr-1' }], {
+    partitionKey: 'roundtrip',
+  });
+  const partition = String(partitionForKey('roundtrip', 4));
+  const got = (await receive(c, partition, earliestEventPosition, 100, 1_500)).find((e) => e.messageId === 'roundtrip-1');
+  const stored = hubs.read('telemetry', Number(partition), -1, 1000).find((e) => e.messageId === 'roundtrip-1')!;
+  expect(got).toMatchObject({
+    body: { temperature: 21.5 },
+    properties: { unit: 'C', sensor: 7, calibrated: true },
+    contentType: 'application/json',
+    correlationId: 'corr-1',
+    partitionKey: 'roundtrip',
+    sequenceNumber: stored.sequenceNumber,
+    offset: String(stored.offset),
+  });
+  expect(typeof got!.offset).toBe('string');
+  expect(got!.enqueuedTimeUtc.getTime()).toBe(stored.enqueuedTime.getTime());
+});
+
+test('reading from earliest, latest, a sequence number, an offset and an enqueued time', async () => {
+  const p = producer('positions');
+  const c = consumer('positions');
+  for (let i = 0; i < 5; i++) await p.sendBatch([{ body: `e${i}`, messageId: `pos-${i}` }], { partitionId: '0' });
+  const log = hubs.read('positions', 0, -1, 100);
+  const ids = (events: ReceivedEventData[]) => events.map((e) => e.messageId);
+
+  expect(ids(await receive(c, '0', earliestEventPosition, 5))).toEqual(['pos-0', 'pos-1', 'pos-2', 'pos-3', 'pos-4']);
+  expect(ids(await receive(c, '0', { sequenceNumber: 2 }, 2))).toEqual(['pos-3', 'pos-4']);
+  expect(ids(await receive(c, '0', { sequenceNumber: 2, isInclusive: true }, 3))).toEqual(['pos-2', 'pos-3', 'pos-4']);
+  expect(ids(await receive(c, '0', { offset: String(log[1]!.offset) }, 3))).toEqual(['pos-2', 'pos-3', 'pos-4']);
+  expect(ids(await receive(c, '0', { offset: String(log[1]!.offset), isInclusive: true }, 4))).toEqual(['pos-1', 'pos-2', 'pos-3', 'pos-4']);
+
+  // An enqueued time: the events enqueued after it.
+  await new Promise((r) => setTimeout(r, 20));
+  const mark = new Date();
+  await new Promise((r) => setTimeout(r, 20));
+  await p.sendBatch([{ body: 'late', messageId: 'pos-late' }], { partitionId: '0' });
+  expect(ids(await receive(c, '0', { enqueuedOn: mark }, 1))).toEqual(['pos-late']);
+
+  // Latest: only what is published once the reader is there, pushed as it is committed.
+  const got: ReceivedEventData[] = [];
+  let opened!: () => void;
+  const ready = new Promise<void>((r) => (opened = r));
+  const sub: Subscription = c.subscribe(
+    '0',
+    {
+      processInitialize: async () => opened(),
+      processEvents: async (events) => void got.push(...events),
+      processError: async () => undefined,
+    },
+    { startPosition: latestEventPosition, maxWaitTimeInSeconds: 1 },
+  );
+  await ready;
+  await new Promise((r) => setTimeout(r, 500));
+  await p.sendBatch([{ body: 'new', messageId: 'pos-new' }], { partitionId: '0' });
+  for (let i = 0; i < 50 && !got.length; i++) await new Promise((r) => setTimeout(r, 100));
+  await sub.close();
+  expect(ids(got)).toEqual(['pos-new']);
+});
+
+test('an owner level takes the partition from a lower one; a lower one is then refused', async () => {
+  // One client each: a client keeps one subscriber per partition itself.
+  const [c1, c2, c3] = [consumer('owners'), consumer('owners'), consumer('owners')];
+  const errors: { low: unknown[]; lower: unknown[] } = { low: [], lower: [] };
+  const closed: string[] = [];
+  const handlers = (into: unknown[]) => ({
+    processEvents: async () => undefined,
+    processError: async (e: Error) => void into.push(e),
+    processClose: async (reason: string) => void closed.push(reason),
+  });
+  const low = c1.subscribe('0', handlers(errors.low), { ownerLevel: 1, startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 });
+  await new Promise((r) => setTimeout(r, 1_000));
+  const high = c2.subscribe('0', { processEvents: async () => undefined, processError: async () => undefined }, { ownerLevel: 2, startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 });
+  for (let i = 0; i < 50 && !errors.low.length; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(errors.low[0]).toMatchObject({ code: 'ReceiverDisconnectedError' });
+  for (let i = 0; i < 20 && !closed.length; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(closed).toContain('OwnershipLost');
+
+  const lower = c3.subscribe('0', handlers(errors.lower), { ownerLevel: 1, startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 });
+  for (let i = 0; i < 50 && !errors.lower.length; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(errors.lower[0]).toMatchObject({ code: 'ReceiverDisconnectedError' });
+  expect(String((errors.lower[0] as Error).message)).toMatch(/higher epoch '2'/);
+  await Promise.all([low.close(), high.close(), lower.close()]);
+});
+
+test('an unknown consumer group is not found', async () => {
+  const c = consumer('owners', 'nobody');
+  const errors: Error[] = [];
+  const sub = c.subscribe('0', { processEvents: async () => undefined, processError: async (e) => void errors.push(e) }, { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 });
+  for (let i = 0; i < 50 && !errors.length; i++) await new Promise((r) => setTimeout(r, 100));
+  await sub.close();
+  expect(errors[0]?.message).toMatch(/owners\/ConsumerGroups\/nobody' could not be found/);
+});
+
+test('a wrong key is refused', async () => {
+  const p = producer('telemetry', 'not-the-key');
+  await expect(p.getEventHubProperties()).rejects.toThrow(/InvalidSignature|signature does not match/);
+  await expect(p.sendBatch([{ body: 'x' }])).rejects.toThrow();
+  expect([0, 1, 2, 3].flatMap((part) => hubs.read('telemetry', part, -1, 1000)).some((e) => e.body.toString() === 'x')).toBe(false);
+});
+
+test('an unknown hub is not found', async () => {
+  const p = producer('nohub');
+  await expect(p.getEventHubProperties()).rejects.toThrow(/'nohub' could not be found/);
+  await expect(p.sendBatch([{ body: 'x' }], { partitionId: '0' })).rejects.toThrow(/'nohub' could not be found/);
+});
+
+test('an event over 1 MB is refused; the link says so to batches', async () => {
+  const p = producer('spread');
+  const batch = await p.createBatch();
+  expect(batch.maxSizeInBytes).toBe(1024 * 1024);
+  expect(batch.tryAdd({ body: Buffer.alloc(1_100_000, 1) })).toBe(false);
+  const before = [0, 1, 2, 3].map((part) => hubs.read('spread', part, -1, 1000).length);
+  await expect(p.sendBatch([{ body: Buffer.alloc(1_100_000, 1) }])).rejects.toMatchObject({ code: 'MessageTooLargeError' });
+  expect([0, 1, 2, 3].map((part) => hubs.read('spread', part, -1, 1000).length)).toEqual(before);
+});
