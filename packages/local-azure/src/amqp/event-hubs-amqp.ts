@@ -25,7 +25,8 @@ import type { AmqpAccess, AmqpService } from './listener';
 const BATCH_FORMAT = 0x80013700;
 const SELECTOR_FILTER = 'apache.org:selector-filter:string';
 const EPOCH = 'com.microsoft:epoch';
-const RUNTIME_METRIC = 'com.microsoft:enable-receiver-runtime-metric-retrieval';
+/** What @azure/event-hubs and Azure.Messaging.EventHubs desire for "track last enqueued event properties" (the brief's '-retrieval' spelling is accepted too). */
+const RUNTIME_METRIC = /^com\.microsoft:enable-receiver-runtime-metric(-retrieval)?$/;
 const STOLEN = 'amqp:link:stolen';
 /** Event Hubs' quota of readers without an owner level per partition and consumer group. */
 const MAX_NON_EPOCH_READERS = 5;
@@ -211,10 +212,11 @@ export class EventHubsAmqp implements AmqpService {
     const local = (sender as unknown as { local: { attach: Record<string, unknown> } }).local.attach;
     // Events go pre-settled: a reader's position is its own (checkpoints), not the service's.
     local.snd_settle_mode = 1;
-    if (desired.includes(RUNTIME_METRIC)) local.offered_capabilities = [RUNTIME_METRIC];
+    const runtimeMetric = desired.filter((c) => RUNTIME_METRIC.test(c));
+    if (runtimeMetric.length) local.offered_capabilities = runtimeMetric;
     sender.set_source({ address, ...(filter ? { filter } : {}) } as Parameters<Sender['set_source']>[0]);
 
-    const reader: PartitionReader = { sender, hub: hub.name, partition, after, runtimeMetric: desired.includes(RUNTIME_METRIC), stop: () => undefined };
+    const reader: PartitionReader = { sender, hub: hub.name, partition, after, runtimeMetric: runtimeMetric.length > 0, stop: () => undefined };
     if (epoch !== undefined) reader.epoch = epoch;
     const wake = () => this.#deliver(reader);
     const unsubscribe = this.hubs.onPublish(hub.name, wake);
@@ -296,10 +298,8 @@ export class EventHubsAmqp implements AmqpService {
   /** Delivers what the log holds past the reader's position, as far as its credit goes. */
   #deliver(reader: PartitionReader): void {
     const sender = reader.sender as Sender & { credit: number };
-    if (!this.#live(reader)) {
-      if (sender.is_closed() || this.access.closing.aborted) reader.stop();
-      return;
-    }
+    // A reader whose link or connection went (a dropped socket detaches nothing) stops at its next wake.
+    if (!this.#live(reader)) return reader.stop();
     try {
       while (sender.sendable()) {
         const page = this.hubs.read(reader.hub, reader.partition, reader.after, Math.min(sender.credit, READ_PAGE));

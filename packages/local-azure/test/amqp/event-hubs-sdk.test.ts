@@ -6,6 +6,8 @@
 // offset and enqueued time; an owner level takes a partition from a lower one; a wrong key, an
 // unknown hub and an event over 1 MB are refused.
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition, latestEventPosition, type EventPosition, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
+import { createHmac } from 'node:crypto';
+import { create_container, types, type Connection, type Message, type Receiver } from 'rhea';
 import { AmqpListener } from '../../src/amqp/listener';
 import { EventHubsAmqp, parseHubAddress, parseSelector } from '../../src/amqp/event-hubs-amqp';
 import { systemClock } from '../../src/clock';
@@ -19,6 +21,7 @@ const hubDefinitions = [
   { name: 'spread', partitionCount: 4, messageRetentionInDays: 1, consumerGroups: [] },
   { name: 'positions', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
   { name: 'owners', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
+  { name: 'wire', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
 ];
 
 const db = openDatabase(':memory:');
@@ -48,6 +51,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of clients) await c.close().catch(() => undefined);
+  for (const c of rawConnections) c.close();
   await listener.close();
   commit.close();
   db.close();
@@ -257,4 +261,111 @@ test('an event over 1 MB is refused; the link says so to batches', async () => {
   const before = [0, 1, 2, 3].map((part) => hubs.read('spread', part, -1, 1000).length);
   await expect(p.sendBatch([{ body: Buffer.alloc(1_100_000, 1) }])).rejects.toMatchObject({ code: 'MessageTooLargeError' });
   expect([0, 1, 2, 3].map((part) => hubs.read('spread', part, -1, 1000).length)).toEqual(before);
+});
+
+test('with trackLastEnqueuedEventProperties, deliveries say what the partition last enqueued', async () => {
+  const p = producer('positions');
+  const c = consumer('positions');
+  await p.sendBatch([{ body: 'tracked' }], { partitionId: '1' });
+  const last = hubs.read('positions', 1, -1, 1000).at(-1)!;
+  let seen: { sequenceNumber?: number; offset?: string; enqueuedOn?: Date } | undefined;
+  let done!: () => void;
+  const got = new Promise<void>((r) => (done = r));
+  const sub = c.subscribe(
+    '1',
+    {
+      processEvents: async (events, context) => {
+        if (!events.length) return;
+        seen = { ...context.lastEnqueuedEventProperties };
+        done();
+      },
+      processError: async () => undefined,
+    },
+    { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1, trackLastEnqueuedEventProperties: true },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([got, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+  clearTimeout(timer);
+  await sub.close();
+  expect(seen).toMatchObject({ sequenceNumber: last.sequenceNumber, offset: String(last.offset) });
+  expect(seen!.enqueuedOn!.getTime()).toBe(last.enqueuedTime.getTime());
+});
+
+// The wire as another client (Azure.Messaging.EventHubs) writes it: whole URIs as link addresses.
+const raw = create_container({ id: 'raw-client' });
+const rawConnections: Connection[] = [];
+// The crashed-process test drops a socket on purpose.
+raw.on('disconnected', () => undefined);
+function sas(audience: string): string {
+  const sr = encodeURIComponent(audience);
+  const se = Math.floor(Date.now() / 1000) + 600;
+  const sig = encodeURIComponent(createHmac('sha256', 'SAS_KEY_VALUE').update(`${sr}\n${se}`).digest('base64'));
+  return `SharedAccessSignature sr=${sr}&sig=${sig}&se=${se}&skn=RootManageSharedAccessKey`;
+}
+async function rawConnection(audience: string): Promise<Connection> {
+  const connection = raw.connect({ host: '127.0.0.1', port, reconnect: false } as Parameters<typeof raw.connect>[0]);
+  rawConnections.push(connection);
+  await new Promise((r) => connection.once('connection_open', r));
+  const cbs = connection.open_receiver({ source: { address: '$cbs' }, target: { address: 'cbs-reply' } });
+  const put = connection.open_sender({ target: { address: '$cbs' } });
+  await new Promise((r) => put.once('sendable', r));
+  const reply = new Promise<Message>((r) => cbs.once('message', (ctx) => r(ctx.message!)));
+  put.send({ body: sas(audience), reply_to: 'cbs-reply', message_id: 'put-1', application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken', name: audience } });
+  expect((await reply).application_properties).toMatchObject({ 'status-code': 202 });
+  return connection;
+}
+/** Attached and still open a moment later (a refusal is an attach followed by a detach with the error). */
+const attached = (link: Receiver) =>
+  new Promise<void>((resolve, reject) => {
+    link.once('receiver_open', () => setTimeout(resolve, 200));
+    link.once('receiver_close', () => {
+      const error = link.error as { condition?: string; description?: string } | undefined;
+      reject(new Error(`${error?.condition ?? 'closed'}: ${error?.description ?? ''}`));
+    });
+  });
+
+test('whole URIs as addresses; events pre-settled with a long sequence number, a string offset and a timestamp', async () => {
+  const base = `amqp://localhost:${port}`;
+  const connection = await rawConnection(`sb://localhost:${port}/wire`);
+  const sender = connection.open_sender({ target: { address: `${base}/wire/Partitions/1` } });
+  await new Promise((r) => sender.once('sendable', r));
+  expect(Number(sender.max_message_size)).toBe(1024 * 1024);
+  const accepted = new Promise((r) => sender.once('accepted', r));
+  sender.send({ body: 'on the wire', message_id: 'wire-1', application_properties: { at: new Date(1_700_000_000_000) } });
+  await accepted;
+
+  const receiver = connection.open_receiver({
+    source: {
+      address: `${base}/wire/ConsumerGroups/$Default/Partitions/1`,
+      filter: { 'apache.org:selector-filter:string': types.wrap_described("amqp.annotation.x-opt-offset > '-1'", 0x468c00000004) },
+    },
+    credit_window: 0,
+    autoaccept: false,
+  } as Parameters<Connection['open_receiver']>[0]);
+  const delivered = new Promise<{ message: Message; settled: boolean }>((r) => receiver.once('message', (ctx) => r({ message: ctx.message!, settled: Boolean(ctx.delivery?.remote_settled) })));
+  await attached(receiver);
+  receiver.add_credit(10);
+  const { message, settled } = await delivered;
+  expect(settled).toBe(true);
+  const annotations = message.message_annotations as Record<string, unknown>;
+  expect(annotations['x-opt-sequence-number']).toBe(0);
+  expect(annotations['x-opt-offset']).toBe('0');
+  expect(annotations['x-opt-enqueued-time']).toBeInstanceOf(Date);
+  expect(message.message_id).toBe('wire-1');
+  expect(message.application_properties).toEqual({ at: 1_700_000_000_000 });
+  connection.close();
+});
+
+test("a dropped connection's epoch reader does not hold the partition", async () => {
+  const address = 'wire/ConsumerGroups/$Default/Partitions/0';
+  const first = await rawConnection(`sb://localhost:${port}/wire`);
+  const epochReader = first.open_receiver({ source: { address }, properties: { 'com.microsoft:epoch': types.wrap_long(5) }, credit_window: 0 } as Parameters<Connection['open_receiver']>[0]);
+  await attached(epochReader);
+  const second = await rawConnection(`sb://localhost:${port}/wire`);
+  await expect(attached(second.open_receiver({ source: { address }, credit_window: 0 } as Parameters<Connection['open_receiver']>[0]))).rejects.toThrow(/epoch of '5'/);
+  // The socket goes without a detach (a crashed process).
+  (first as unknown as { socket: { destroy(): void } }).socket.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  await attached(second.open_receiver({ source: { address }, credit_window: 0 } as Parameters<Connection['open_receiver']>[0]));
+  second.close();
 });
