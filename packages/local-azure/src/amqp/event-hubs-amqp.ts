@@ -423,7 +423,8 @@ export class EventHubsAmqp implements AmqpService {
       application_properties: {
         'status-code': types.wrap_int(reply.statusCode),
         'status-description': reply.statusDescription,
-        ...(reply.errorCondition ? { 'error-condition': reply.errorCondition } : {}),
+        // A symbol: Azure.Messaging.EventHubs reads it as one (else it goes by the status code alone).
+        ...(reply.errorCondition ? { 'error-condition': types.wrap_symbol(reply.errorCondition) } : {}),
       },
     });
   }
@@ -434,8 +435,11 @@ export class EventHubsAmqp implements AmqpService {
     const name = String(props.name ?? '');
     if (operation !== 'READ') return { statusCode: 501, statusDescription: `The operation '${operation}' is not an Event Hubs management operation.`, errorCondition: 'amqp:not-implemented' };
     const hub = this.#hub(name);
-    // The SDKs put a token for <hub>/$management (granting the hub) before the request.
-    if (!this.access.authorized(connection, hub?.name ?? name))
+    // @azure/event-hubs puts a token for <hub>/$management (granting the hub) before the request;
+    // Azure.Messaging.EventHubs authorizes no management link and sends the token with each request.
+    const token = props.security_token;
+    const entity = hub?.name ?? name;
+    if (!this.access.authorized(connection, entity) && !(typeof token === 'string' && this.access.tokenGrants(token, entity)))
       return { statusCode: 401, statusDescription: `Unauthorized access. 'Manage' or 'Listen' claim(s) are required to read ${name}.`, errorCondition: 'amqp:unauthorized-access' };
     if (!hub) return { statusCode: 404, statusDescription: this.#notFound(name).description, errorCondition: 'amqp:not-found' };
     if (type === 'com.microsoft:eventhub') {

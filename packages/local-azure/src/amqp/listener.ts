@@ -36,6 +36,8 @@ export interface AmqpService {
 /** What a service asks of the listener: whether a connection may use an entity, and the time. */
 export interface AmqpAccess {
   authorized(connection: Connection, entity: string): boolean;
+  /** Whether a token a request carries itself (Event Hubs' $management: security_token) grants the entity. */
+  tokenGrants(token: string, entity: string): boolean;
   now(): number;
   readonly closing: AbortSignal;
 }
@@ -139,12 +141,19 @@ export class AmqpListener implements AmqpAccess {
 
   /** Whether the connection holds an unexpired token for the entity (a namespace-wide one, or the entity's own or a parent's). */
   authorized(connection: Connection, entity: string): boolean {
+    return (this.#claims.get(connection) ?? []).some((c) => this.#grants(c, entity));
+  }
+
+  tokenGrants(token: string, entity: string): boolean {
+    const claim = verifySas(token, this.o.keys ?? DEVELOPMENT_KEYS, this.now());
+    return typeof claim !== 'string' && this.#grants(claim, entity);
+  }
+
+  #grants(claim: Claim, entity: string): boolean {
+    if (!(claim.expiresAt > this.now())) return false;
     const path = entity.toLowerCase();
-    return (this.#claims.get(connection) ?? []).some((c) => {
-      if (!(c.expiresAt > this.now())) return false;
-      const granted = grantedPath(c.audience);
-      return granted === '' || path === granted || path.startsWith(`${granted}/`);
-    });
+    const granted = grantedPath(claim.audience);
+    return granted === '' || path === granted || path.startsWith(`${granted}/`);
   }
 
   #route(address: string | undefined, to: (service: AmqpService, address: string) => void): void {

@@ -84,6 +84,8 @@ test('addresses and selectors as the SDKs write them', () => {
   expect(parseHubAddress('telemetry')).toEqual({ kind: 'send', hub: 'telemetry' });
   expect(parseHubAddress('amqp://localhost:5672/telemetry/Partitions/2')).toEqual({ kind: 'send', hub: 'telemetry', partition: '2' });
   expect(parseHubAddress('telemetry/ConsumerGroups/$default/Partitions/0')).toEqual({ kind: 'receive', hub: 'telemetry', group: '$default', partition: '0' });
+  // Azure.Messaging.EventHubs: the endpoint's absolute path.
+  expect(parseHubAddress('/telemetry/ConsumerGroups/$Default/Partitions/3')).toEqual({ kind: 'receive', hub: 'telemetry', group: '$Default', partition: '3' });
   expect(parseHubAddress('$management')).toEqual({ kind: 'management' });
   expect(parseSelector("amqp.annotation.x-opt-offset > '-1'")).toEqual({ on: 'offset', inclusive: false, value: '-1' });
   expect(parseSelector("amqp.annotation.x-opt-sequence-number >= '12'")).toEqual({ on: 'sequence', inclusive: true, value: '12' });
@@ -368,4 +370,54 @@ test("a dropped connection's epoch reader does not hold the partition", async ()
   await new Promise((r) => setTimeout(r, 200));
   await attached(second.open_receiver({ source: { address }, credit_window: 0 } as Parameters<Connection['open_receiver']>[0]));
   second.close();
+});
+
+test('$management: a request may carry its own token (as Azure.Messaging.EventHubs sends it); without one for the hub, 401', async () => {
+  // A connection whose only claim is for another hub.
+  const connection = await rawConnection(`sb://localhost:${port}/positions`);
+  const replies = connection.open_receiver({ source: { address: '$management' }, target: { address: 'mgmt-reply' } });
+  const requests = connection.open_sender({ target: { address: '$management' } });
+  await new Promise((r) => requests.once('sendable', r));
+  const ask = (id: string, props: Record<string, unknown>) => {
+    const reply = new Promise<Message>((resolve) => {
+      const onMessage = (ctx: { message?: Message }) => {
+        if (ctx.message?.correlation_id !== id) return;
+        replies.removeListener('message', onMessage);
+        resolve(ctx.message);
+      };
+      replies.on('message', onMessage);
+    });
+    requests.send({ body: Buffer.from('[]'), message_id: id, reply_to: 'mgmt-reply', application_properties: { operation: 'READ', ...props } });
+    return reply;
+  };
+  const denied = await ask('m-1', { name: 'wire', type: 'com.microsoft:eventhub' });
+  expect(denied.application_properties).toMatchObject({ 'status-code': 401, 'error-condition': 'amqp:unauthorized-access' });
+
+  const token = sas(`amqps://localhost:${port}/wire`);
+  const hub = await ask('m-2', { name: 'wire', type: 'com.microsoft:eventhub', security_token: token });
+  expect(hub.application_properties).toMatchObject({ 'status-code': 200 });
+  expect(hub.body).toMatchObject({ name: 'wire', partition_count: 2, partition_ids: ['0', '1'] });
+  expect((hub.body as { created_at: unknown }).created_at).toBeInstanceOf(Date);
+
+  const partition = await ask('m-3', { name: 'wire', type: 'com.microsoft:partition', partition: '1', security_token: token });
+  const last = hubs.read('wire', 1, -1, 1000).at(-1)!;
+  expect(partition.body).toMatchObject({
+    name: 'wire',
+    partition: '1',
+    begin_sequence_number: 0,
+    last_enqueued_sequence_number: last.sequenceNumber,
+    last_enqueued_offset: String(last.offset),
+    is_partition_empty: false,
+  });
+  expect((partition.body as { last_enqueued_time_utc: Date }).last_enqueued_time_utc.getTime()).toBe(last.enqueuedTime.getTime());
+
+  const unknown = await ask('m-4', { name: 'nohub', type: 'com.microsoft:eventhub', security_token: sas(`amqps://localhost:${port}/nohub`) });
+  expect(unknown.application_properties).toMatchObject({ 'status-code': 404, 'error-condition': 'amqp:not-found' });
+  expect(String(unknown.application_properties?.['status-description'])).toMatch(/The messaging entity 'nohub' could not be found/);
+
+  // Sending needs the hub's own claim on the connection.
+  const sender = connection.open_sender({ target: { address: 'wire' } });
+  const refused = await new Promise<{ condition?: string }>((r) => sender.once('sender_close', () => r(sender.error as { condition?: string })));
+  expect(refused.condition).toBe('amqp:unauthorized-access');
+  connection.close();
 });
