@@ -229,6 +229,11 @@ export class EventHubsAmqp implements AmqpService {
       if (!readers.size && this.#readers.get(key) === readers) this.#readers.delete(key);
     };
     sender.on('sendable', wake);
+    // A drain: what the log holds now goes, the rest of the credit is given back.
+    sender.on('sender_draining', () => {
+      wake();
+      sender.set_drained(true);
+    });
     sender.once('sender_close', () => reader.stop());
     wake();
   }

@@ -421,3 +421,18 @@ test('$management: a request may carry its own token (as Azure.Messaging.EventHu
   expect(refused.condition).toBe('amqp:unauthorized-access');
   connection.close();
 });
+
+test('a drain gets what the partition holds, then the credit back', async () => {
+  const connection = await rawConnection(`sb://localhost:${port}/wire`);
+  const receiver = connection.open_receiver({ source: { address: 'wire/ConsumerGroups/$Default/Partitions/1' }, credit_window: 0 } as Parameters<Connection['open_receiver']>[0]);
+  await attached(receiver);
+  const got: Message[] = [];
+  receiver.on('message', (ctx) => void got.push(ctx.message!));
+  const drained = new Promise((r) => receiver.once('receiver_drained', r));
+  receiver.add_credit(10);
+  receiver.drain_credit();
+  await drained;
+  expect(got.map((m) => m.message_id)).toEqual(hubs.read('wire', 1, -1, 100).map((e) => e.messageId));
+  expect((receiver as unknown as { credit: number }).credit).toBe(0);
+  connection.close();
+});
