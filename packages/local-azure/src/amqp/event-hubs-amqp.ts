@@ -198,8 +198,9 @@ export class EventHubsAmqp implements AmqpService {
     if (selector !== undefined && selector !== null) {
       const text = typeof selector === 'object' && 'value' in (selector as object) ? (selector as { value: unknown }).value : selector;
       const position = parseSelector(String(text));
-      if (!position) return void sender.close({ condition: 'amqp:invalid-field', description: `The selector '${String(text)}' is not an Event Hubs event position.` });
-      after = this.#start(hub.name, partition, position);
+      const start = position ? this.#start(hub.name, partition, position) : undefined;
+      if (start === undefined) return void sender.close({ condition: 'amqp:invalid-field', description: `The selector '${String(text)}' is not an Event Hubs event position.` });
+      after = start;
     }
 
     const rawEpoch = (sender.properties as Record<string, unknown> | undefined)?.[EPOCH];
@@ -277,13 +278,15 @@ export class EventHubsAmqp implements AmqpService {
     return !this.access.closing.aborted && r.sender.is_open();
   }
 
-  /** The sequence number to read after for a filter's position. */
-  #start(hub: string, partition: number, position: FilterPosition): number {
+  /** The sequence number to read after for a filter's position (undefined: not a position). */
+  #start(hub: string, partition: number, position: FilterPosition): number | undefined {
     const last = this.hubs.startPosition(hub, partition, { type: 'fromEnd' });
+    const value = /^-?\d+$/.test(position.value) ? Number(position.value) : undefined;
     if (position.on === 'offset') {
       if (position.value === '@latest') return last;
-      const offset = Number(position.value);
-      if (!Number.isFinite(offset) || offset < 0) return -1;
+      if (value === undefined) return undefined;
+      const offset = value;
+      if (offset < 0) return -1;
       // No index by offset: the first event at (or past) it, page by page.
       for (let after = -1; ;) {
         const page = this.hubs.read(hub, partition, after, 500);
@@ -293,11 +296,9 @@ export class EventHubsAmqp implements AmqpService {
         after = page.at(-1)!.sequenceNumber;
       }
     }
-    if (position.on === 'sequence') {
-      const sequence = Number(position.value);
-      return position.inclusive ? sequence - 1 : sequence;
-    }
-    return this.hubs.startPosition(hub, partition, { type: 'fromEnqueuedTime', enqueuedTimeUtc: Number(position.value) });
+    if (value === undefined) return undefined;
+    if (position.on === 'sequence') return position.inclusive ? value - 1 : value;
+    return this.hubs.startPosition(hub, partition, { type: 'fromEnqueuedTime', enqueuedTimeUtc: value });
   }
 
   /** Delivers what the log holds past the reader's position, as far as its credit goes. */

@@ -436,3 +436,15 @@ test('a drain gets what the partition holds, then the credit back', async () => 
   expect((receiver as unknown as { credit: number }).credit).toBe(0);
   connection.close();
 });
+
+test('a selector that is no event position is refused', async () => {
+  const connection = await rawConnection(`sb://localhost:${port}/wire`);
+  for (const selector of ["amqp.annotation.x-opt-sequence-number > 'abc'", "amqp.annotation.x-opt-offset = '3'", 'x-opt-offset > 0']) {
+    const receiver = connection.open_receiver({
+      source: { address: 'wire/ConsumerGroups/$Default/Partitions/0', filter: { 'apache.org:selector-filter:string': types.wrap_described(selector, 0x468c00000004) } },
+      credit_window: 0,
+    } as Parameters<Connection['open_receiver']>[0]);
+    await expect(attached(receiver)).rejects.toThrow(/amqp:invalid-field/);
+  }
+  connection.close();
+});
