@@ -131,6 +131,8 @@ interface ManagementReply {
 export class EventHubsAmqp implements AmqpService {
   /** The readers of each hub + consumer group + partition: owner level is enforced among them. */
   readonly #readers = new Map<string, Set<PartitionReader>>();
+  /** $management replies waiting for their link's credit or room in its session's window. */
+  readonly #replies = new WeakMap<Sender, Message[]>();
   /** The log keeps no creation time: a hub's is when this endpoint began serving it. */
   readonly #createdAt: Date;
 
@@ -422,7 +424,8 @@ export class EventHubsAmqp implements AmqpService {
     const link =
       context.connection.find_sender((s: Sender) => s.target?.address === replyTo) ??
       context.connection.find_sender((s: Sender) => entityPathOf(s.source?.address ?? '').toLowerCase() === '$management');
-    link?.send({
+    if (!link) return;
+    this.#reply(link, {
       body: reply.body ?? null,
       correlation_id: request.message_id,
       ...(replyTo ? { to: replyTo } : {}),
@@ -433,6 +436,30 @@ export class EventHubsAmqp implements AmqpService {
         ...(reply.errorCondition ? { 'error-condition': types.wrap_symbol(reply.errorCondition) } : {}),
       },
     });
+  }
+
+  /**
+   * Sends a reply pre-settled (nothing follows it; unsettled, it would stay in the session's window
+   * of 2,048 deliveries until rhea throws) once the link has credit and room in that window; until
+   * then (a client with many requests in flight) replies wait here, in order.
+   */
+  #reply(link: Sender, message: Message): void {
+    let queue = this.#replies.get(link);
+    if (!queue) {
+      const waiting: Message[] = [];
+      queue = waiting;
+      this.#replies.set(link, waiting);
+      link.on('sendable', () => {
+        while (waiting.length && link.sendable()) this.#sendSettled(link, waiting.shift()!);
+      });
+    }
+    if (!queue.length && link.sendable()) this.#sendSettled(link, message);
+    else queue.push(message);
+  }
+
+  #sendSettled(link: Sender, message: Message): void {
+    // Before rhea writes the transfer on its next turn: it goes out pre-settled.
+    (link.send(message) as unknown as { settled: boolean }).settled = true;
   }
 
   #read(connection: Connection, props: Record<string, unknown>): ManagementReply {

@@ -448,3 +448,37 @@ test('a selector that is no event position is refused', async () => {
   }
   connection.close();
 });
+
+test('more $management requests on one link than rhea keeps unsettled deliveries (2,048) are all answered', async () => {
+  const connection = await rawConnection(`sb://localhost:${port}/wire/$management`);
+  // A session of their own, as the SDKs open one per request/response pair (on this branch the
+  // listener's CBS reply still goes unsettled and would hold the window of a shared session).
+  const session = connection.create_session();
+  session.begin();
+  const replies = session.attach_receiver({ source: { address: '$management' }, target: { address: 'many-replies' } });
+  const requests = session.attach_sender({ target: { address: '$management' } });
+  await new Promise((r) => requests.once('sendable', r));
+  const total = 2_100;
+  let answered = 0;
+  const all = new Promise<void>((resolve) =>
+    replies.on('message', (ctx) => {
+      if ((ctx.message?.application_properties as Record<string, unknown>)?.['status-code'] === 200 && ++answered === total) resolve();
+    }),
+  );
+  let sent = 0;
+  const sendSome = () => {
+    while (sent < total && requests.sendable()) {
+      requests.send({
+        body: Buffer.from('[]'),
+        message_id: `many-${sent++}`,
+        reply_to: 'many-replies',
+        application_properties: { operation: 'READ', name: 'wire', type: 'com.microsoft:partition', partition: '0' },
+      });
+    }
+  };
+  requests.on('sendable', sendSome);
+  sendSome();
+  await all;
+  expect(answered).toBe(total);
+  connection.close();
+}, 60_000);
