@@ -22,6 +22,7 @@ const hubDefinitions = [
   { name: 'positions', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
   { name: 'owners', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
   { name: 'wire', partitionCount: 2, messageRetentionInDays: 1, consumerGroups: [] },
+  { name: 'bulk', partitionCount: 1, messageRetentionInDays: 1, consumerGroups: [] },
 ];
 
 const db = openDatabase(':memory:');
@@ -481,4 +482,15 @@ test('more $management requests on one link than rhea keeps unsettled deliveries
   await all;
   expect(answered).toBe(total);
   connection.close();
+}, 60_000);
+
+test('one receiver link takes more events than rhea keeps deliveries in a window (2,048)', async () => {
+  const total = 3_000;
+  await hubs.publish(
+    'bulk',
+    Array.from({ length: total }, (_, i) => ({ body: Buffer.from(String(i)) })),
+  );
+  const got = await receive(consumer('bulk'), '0', earliestEventPosition, total, 30_000);
+  expect(got.length).toBe(total);
+  expect(got.map((e) => e.sequenceNumber)).toEqual(Array.from({ length: total }, (_, i) => i));
 }, 60_000);
