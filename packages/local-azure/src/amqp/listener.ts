@@ -36,6 +36,8 @@ export interface AmqpService {
 /** What a service asks of the listener: whether a connection may use an entity, and the time. */
 export interface AmqpAccess {
   authorized(connection: Connection, entity: string): boolean;
+  /** Whether a token a request carries itself (Event Hubs' $management: security_token) grants the entity. */
+  tokenGrants(token: string, entity: string): boolean;
   now(): number;
   readonly closing: AbortSignal;
 }
@@ -71,15 +73,31 @@ export function grantedPath(audience: string): string {
     .replace(/\/$/, '');
 }
 
+const waitingReplies = new WeakMap<Sender, Message[]>();
+
 /**
- * Sends a reply (CBS, $management) settled: nothing follows it, and rhea keeps an unsettled
- * delivery in the session's window of 2,048 until both sides settle it — a client that renews
- * locks or tokens all day would fill that window and rhea would throw.
+ * Sends a reply (CBS, $management) pre-settled, once the link has credit and room in the session's
+ * window; until then (a client with many requests in flight) replies wait, in order. Nothing
+ * follows a reply, and rhea keeps an unsettled delivery in the session's window of 2,048 until
+ * both sides settle it: a client renewing locks or tokens all day would fill it and rhea throws.
  */
 export function sendSettled(link: Sender, message: Message): void {
-  const delivery = link.send(message) as unknown as { settled: boolean };
-  // Before the transfer goes out (rhea writes it on its next turn): sent pre-settled.
-  delivery.settled = true;
+  let waiting = waitingReplies.get(link);
+  if (!waiting) {
+    const queue: Message[] = [];
+    waiting = queue;
+    waitingReplies.set(link, queue);
+    link.on('sendable', () => {
+      while (queue.length && link.sendable()) transferSettled(link, queue.shift()!);
+    });
+  }
+  if (!waiting.length && link.sendable()) transferSettled(link, message);
+  else waiting.push(message);
+}
+
+function transferSettled(link: Sender, message: Message): void {
+  // Before rhea writes the transfer (on its next turn): it goes out pre-settled.
+  (link.send(message) as unknown as { settled: boolean }).settled = true;
 }
 
 type ListeningServer = { close(cb?: () => void): void; address(): AddressInfo | string | null; once(event: string, cb: (...args: unknown[]) => void): void };
@@ -150,12 +168,19 @@ export class AmqpListener implements AmqpAccess {
 
   /** Whether the connection holds an unexpired token for the entity (a namespace-wide one, or the entity's own or a parent's). */
   authorized(connection: Connection, entity: string): boolean {
+    return (this.#claims.get(connection) ?? []).some((c) => this.#grants(c, entity));
+  }
+
+  tokenGrants(token: string, entity: string): boolean {
+    const claim = verifySas(token, this.o.keys ?? DEVELOPMENT_KEYS, this.now());
+    return typeof claim !== 'string' && this.#grants(claim, entity);
+  }
+
+  #grants(claim: Claim, entity: string): boolean {
+    if (!(claim.expiresAt > this.now())) return false;
     const path = entity.toLowerCase();
-    return (this.#claims.get(connection) ?? []).some((c) => {
-      if (!(c.expiresAt > this.now())) return false;
-      const granted = grantedPath(c.audience);
-      return granted === '' || path === granted || path.startsWith(`${granted}/`);
-    });
+    const granted = grantedPath(claim.audience);
+    return granted === '' || path === granted || path.startsWith(`${granted}/`);
   }
 
   #route(address: string | undefined, to: (service: AmqpService, address: string) => void): void {

@@ -34,6 +34,7 @@ import { OutputBindings } from './output-bindings';
 import { openServices } from './services';
 import { AmqpListener } from '../amqp/listener';
 import { ServiceBusAmqp } from '../amqp/service-bus-amqp';
+import { EventHubsAmqp } from '../amqp/event-hubs-amqp';
 import { ServiceBusAdminServer } from '../servicebus-admin/atom-api';
 import { bindFunction, SUPPORTED_INPUTS, usesSdkBinding, type FunctionBinder } from './function-bindings';
 import { ServiceBusListener } from './servicebus-listener';
@@ -261,7 +262,7 @@ export class EmbeddedHost {
       const amqpPort = options.amqpPort ?? (env.LOCAL_AZURE_AMQP_PORT ? Number(env.LOCAL_AZURE_AMQP_PORT) : undefined);
       if (amqpPort !== undefined) {
         amqp = new AmqpListener({ logger });
-        amqp.serve(new ServiceBusAmqp(broker, amqp, logger));
+        amqp.serve(new EventHubsAmqp(eventHubs, amqp, logger)).serve(new ServiceBusAmqp(broker, amqp, logger));
         try {
           const bound = await amqp.listen(amqpPort);
           logger.log(
@@ -269,9 +270,14 @@ export class EmbeddedHost {
             'Host.Startup',
             `Service Bus (AMQP 1.0): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
           );
+          logger.log(
+            'information',
+            'Host.Startup',
+            `Event Hubs (AMQP 1.0): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath=<hub> (EntityPath names the hub, or pass the hub name to the client instead)`,
+          );
         } catch (error) {
           // Another process has the port (a second host, the official emulator): the rest runs.
-          logger.log('warning', 'Host.Startup', `Service Bus over AMQP is not served: port ${amqpPort}: ${(error as Error).message}`);
+          logger.log('warning', 'Host.Startup', `Service Bus and Event Hubs over AMQP are not served: port ${amqpPort}: ${(error as Error).message}`);
           amqp = undefined;
         }
       }
