@@ -186,6 +186,16 @@ sealed class Steps(ServiceBusClient client, string queue, string sessionQueue, s
         await receiver.CompleteMessageAsync(back, ct);
         var gone = await receiver.PeekMessageAsync(m.SequenceNumber, ct);
         Expect(gone is null || gone.SequenceNumber != m.SequenceNumber, "the completed deferred message is still there");
+        string? notFound = null;
+        try
+        {
+            await receiver.ReceiveDeferredMessageAsync(m.SequenceNumber, ct);
+        }
+        catch (ServiceBusException e)
+        {
+            notFound = e.Reason.ToString();
+        }
+        Expect(notFound == nameof(ServiceBusFailureReason.MessageNotFound), $"receiving a completed deferred message again: {notFound ?? "not refused"}");
         return new() { ["sequenceNumber"] = back.SequenceNumber, ["state"] = back.State.ToString() };
     }
 
@@ -292,6 +302,17 @@ sealed class Steps(ServiceBusClient client, string queue, string sessionQueue, s
 
         await rules.DeleteRuleAsync("shipped-eu", ct);
         await rules.DeleteRuleAsync("tagged", ct);
+        // A $management refusal as .NET reads it: status code and error condition to the reason.
+        string? missing = null;
+        try
+        {
+            await rules.DeleteRuleAsync("no-such-rule", ct);
+        }
+        catch (ServiceBusException e)
+        {
+            missing = e.Reason.ToString();
+        }
+        Expect(missing == nameof(ServiceBusFailureReason.MessagingEntityNotFound), $"removing an unknown rule: {missing ?? "not refused"}");
         var after = await List();
         Expect(after.Count == 1 && after[0].Name == "red", $"rules after: {string.Join(",", after.Select(r => r.Name))}");
         return new() { ["rules"] = listed.Select(r => r.Name).ToList(), ["received"] = got.Select(m => m.MessageId).ToList() };

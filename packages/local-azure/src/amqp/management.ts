@@ -180,7 +180,16 @@ export async function manage(broker: EmbeddedBroker, path: string, operation: st
         return { statusCode: 200, statusDescription: 'OK' };
       }
       case 'com.microsoft:receive-by-sequence-number': {
-        const received = await broker.receiveDeferred(path, list(body['sequence-numbers']).map(longOf));
+        const requested = list(body['sequence-numbers']).map(longOf);
+        const received = await broker.receiveDeferred(path, requested);
+        // Service Bus answers all or nothing: a number that names no deferred message (never
+        // deferred, settled, or locked by another) fails the request with MessageNotFound, and
+        // what was found stays deferred, unlocked (.NET would otherwise index an empty answer).
+        if (received.length < new Set(requested).size) {
+          for (const m of received) await broker.release(m.lockToken!);
+          const found = new Set(received.map((m) => m.sequenceNumber));
+          throw new BrokerError('MessageNotFound', `Failed to lock one or more specified messages. The messages ${requested.filter((n) => !found.has(n)).join(', ')} are not deferred in '${path}'.`);
+        }
         const receiveAndDelete = Number(body['receiver-settle-mode'] ?? 1) === 0;
         const messages = [];
         for (const m of received) {

@@ -476,7 +476,10 @@ export class ServiceBusAmqp implements AmqpService {
       application_properties: {
         statusCode: types.wrap_int(reply.statusCode),
         statusDescription: reply.statusDescription,
-        ...(reply.errorCondition ? { 'error-condition': reply.errorCondition } : {}),
+        // errorCondition, camel-cased like its neighbours and a symbol, as Service Bus' management
+        // replies carry it (Event Hubs' say error-condition): .NET reads it so and no other way,
+        // else guesses from the status code (404 → MessagingEntityNotFound); @azure/service-bus reads either.
+        ...(reply.errorCondition ? { errorCondition: types.wrap_symbol(reply.errorCondition) } : {}),
       },
     });
   }

@@ -179,7 +179,7 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
     expect(step('schedule')).toMatchObject({ peekedState: 'Scheduled' });
   });
 
-  test('a deferred message comes back by sequence number, deferred, and is completed there', () => {
+  test('a deferred message comes back by sequence number, deferred, and is completed there; asked for again, MessageNotFound', () => {
     expect(step('defer')).toMatchObject({ state: 'Deferred' });
   });
 

@@ -194,6 +194,8 @@ describe('$management operations, as the SDK calls them', () => {
     expect(back).toMatchObject({ messageId: 'df-1', body: 'later please' });
     await receiver.completeMessage(back!);
     expect(broker.runtimeProperties('orders')).toMatchObject({ activeMessageCount: 0 });
+    // A number that names no deferred message fails the whole request, as Service Bus does.
+    await expect(receiver.receiveDeferredMessages(m!.sequenceNumber!)).rejects.toMatchObject({ code: 'MessageNotFound' });
     await receiver.close();
   });
 });
