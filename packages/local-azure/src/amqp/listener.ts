@@ -14,6 +14,7 @@
 // only what passed. An error while rhea decodes or dispatches ends that connection, never the host.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { format } from 'node:util';
 import { create_container, type Connection, type EventContext, type ConnectionOptions, type Message, type Receiver, type Sender } from 'rhea';
 import type { HostLogger } from '../host/logger';
 
@@ -421,7 +422,7 @@ export class AmqpListener implements AmqpAccess {
     const processFrames = connection._process.bind(connection);
     connection._process = () => {
       try {
-        processFrames();
+        this.#quietly(processFrames);
       } catch (error) {
         this.o.logger.log('debug', 'Host.AMQP', `AMQP: writing frames failed: ${(error as Error).message}`);
         guarded.gate.stop();
@@ -485,7 +486,7 @@ export class AmqpListener implements AmqpAccess {
   #deliver(guarded: Guarded, bytes: Buffer): void {
     this.#reading = guarded;
     try {
-      guarded.connection.input(bytes);
+      this.#quietly(() => guarded.connection.input(bytes));
     } catch (error) {
       // Thrown by a handler while rhea reported another error: the connection is beyond saving.
       this.o.logger.log('debug', 'Host.AMQP', `AMQP: ${(error as Error).message}`);
@@ -496,6 +497,23 @@ export class AmqpListener implements AmqpAccess {
     }
     // rhea caught an error and ended the socket: what else the client sends is not read.
     if (guarded.connection.saved_error !== undefined) guarded.gate.stop();
+  }
+
+  /**
+   * Runs rhea on what a client sent with its console warnings (an unknown terminus, a message
+   * section it did not expect, an error on write) going to the host log at debug: otherwise any
+   * client could write to the host's console at will. rhea runs synchronously here, so no one
+   * else's console output is caught.
+   */
+  #quietly(run: () => void): void {
+    const { warn, error } = console;
+    console.warn = console.error = (...args: unknown[]) => this.o.logger.log('debug', 'Host.AMQP', `rhea: ${format(...args)}`);
+    try {
+      run();
+    } finally {
+      console.warn = warn;
+      console.error = error;
+    }
   }
 
   /**
