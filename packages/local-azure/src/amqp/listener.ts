@@ -124,6 +124,7 @@ export interface AmqpListenerOptions {
 /** Service Bus' open frame: max-frame-size 65536, channel-max 4999, idle-time-out 120000. */
 const SERVICE_BUS_OPEN = { maxFrameSize: 65_536, channelMax: 4_999, idleTimeoutMs: 120_000 };
 const HANDSHAKE_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** How long a socket this side has ended may wait for the peer's end before it is destroyed. */
 const LINGER_MS = 1_000;
 const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]);
@@ -497,6 +498,29 @@ export class AmqpListener implements AmqpAccess {
     }
     // rhea caught an error and ended the socket: what else the client sends is not read.
     if (guarded.connection.saved_error !== undefined) guarded.gate.stop();
+    else this.#boundPartialMessages(guarded);
+  }
+
+  /**
+   * rhea joins the frames of a message sent in parts (transfers with more=true) without limit: a
+   * message past the receiving link's max-message-size (Service Bus' 256 KB on an entity's link;
+   * 1 MiB where none is set) ends the connection, as a client that ignores the size it was told
+   * would go on sending.
+   */
+  #boundPartialMessages(guarded: Guarded): void {
+    guarded.connection.each_receiver((receiver: Receiver) => {
+      const link = receiver as unknown as { _incomplete?: { frames?: (Buffer | undefined)[] }; local: { attach: { max_message_size?: unknown } }; name: string };
+      const frames = link._incomplete?.frames;
+      if (!frames || guarded.gate.stage === 'done') return;
+      const size = frames.reduce((n, f) => n + (f?.length ?? 0), 0);
+      const limit = Number(link.local.attach.max_message_size) || DEFAULT_MAX_MESSAGE_BYTES;
+      if (size <= limit) return;
+      this.o.logger.log('debug', 'Host.AMQP', `AMQP: a message of over ${limit} bytes on link ${link.name}; closing the connection`);
+      guarded.gate.stop();
+      link._incomplete = undefined;
+      this.#closeWith(guarded, { condition: 'amqp:link:message-size-exceeded', description: `The message on link '${link.name}' exceeds the link's max-message-size of ${limit} bytes.` });
+      guarded.socket.end();
+    });
   }
 
   /**

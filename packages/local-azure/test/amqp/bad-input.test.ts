@@ -410,6 +410,20 @@ describe('CBS and links', () => {
   });
 });
 
+test("a message sent in parts past the link's max-message-size (256 KB): the connection is closed with amqp:link:message-size-exceeded", async () => {
+  const { c, putToken } = await withCbs();
+  expect(await putToken(sasToken(audience('orders')), audience('orders'))).toMatchObject({ 'status-code': 202 });
+  c.write(amqpFrame(0, 'attach', { name: 'big', handle: 4, role: false, source: source('big'), target: target('orders'), initial_delivery_count: 0 }));
+  const attach = await c.frame('attach', (f) => f.performative?.name === 'big');
+  expect(Number(attach.performative!.max_message_size)).toBe(256 * 1024);
+  await c.frame('flow', (f) => f.performative?.handle !== undefined && Number(f.performative.handle) === Number(attach.performative!.handle));
+  // The delivery ids go on from the put-token's (0).
+  const part = Buffer.alloc(60_000, 0x61);
+  for (let i = 0; i < 5; i++) c.write(amqpFrame(0, 'transfer', { handle: 4, ...(i === 0 ? { delivery_id: 1, delivery_tag: Buffer.from('big'), message_format: 0 } : {}), more: true }, part));
+  expect((await closeOf(c))?.condition).toBe('amqp:link:message-size-exceeded');
+  expect(broker.peek('orders')).toEqual([]);
+});
+
 describe('many connections', () => {
   test('300 connections opened and dropped at every stage leave none behind', async () => {
     const stages = [
