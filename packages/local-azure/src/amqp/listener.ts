@@ -125,6 +125,7 @@ export interface AmqpListenerOptions {
 const SERVICE_BUS_OPEN = { maxFrameSize: 65_536, channelMax: 4_999, idleTimeoutMs: 120_000 };
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+const SASL_WAIT_MS = 1_000;
 /** How long a socket this side has ended may wait for the peer's end before it is destroyed. */
 const LINGER_MS = 1_000;
 const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]);
@@ -161,6 +162,7 @@ export class FrameGate {
   #remaining = 0;
   /** Bytes held back behind an AMQP header that came before rhea finished SASL (a pipelining client). */
   #held: Buffer | undefined;
+  #saslFrames = 0;
 
   constructor(
     private readonly host: GateHost,
@@ -257,7 +259,11 @@ export class FrameGate {
         return 'ok';
       }
       if (!head.equals(AMQP_HEADER)) return { stage: 'sasl', error: { condition: 'amqp:connection:framing-error', description: `unsupported protocol header after SASL ${head.toString('hex')}` } };
-      if (!this.host.saslDone()) return 'hold';
+      if (!this.host.saslDone()) {
+        // Only a sasl-init (ANONYMOUS: answered a tick later) is worth waiting for.
+        if (this.#saslFrames === 0) return { stage: 'sasl', error: { condition: 'amqp:connection:framing-error', description: 'an AMQP header before any SASL frame' } };
+        return 'hold';
+      }
       this.#stage = 'amqp';
       return 'ok';
     }
@@ -273,6 +279,7 @@ export class FrameGate {
     if (type !== expected) return framing(`frame type ${type} where ${this.#stage === 'sasl' ? 'SASL (1)' : 'AMQP (0)'} frames are read`);
     if (type === 0 && head.readUInt16BE(6) > this.limits.channelMax) return framing(`channel ${head.readUInt16BE(6)} exceeds channel-max ${this.limits.channelMax}`);
     this.#remaining = size - 8;
+    if (type === 1) this.#saslFrames++;
     return 'ok';
   }
 }
@@ -475,12 +482,19 @@ export class AmqpListener implements AmqpAccess {
     }, this.#limits.idleTimeoutMs).unref();
   }
 
-  /** An AMQP header came before rhea answered the sasl-init: read on once it has (a tick or two; the handshake deadline bounds it). */
-  #awaitSasl(guarded: Guarded): void {
+  /**
+   * An AMQP header came before rhea answered the sasl-init: read on once it has (a tick or two).
+   * A SASL that does not end well within a second (a mechanism this side does not offer: the
+   * outcome refuses it) ends the connection rather than a poll to the handshake deadline.
+   */
+  #awaitSasl(guarded: Guarded, since = Date.now()): void {
     if (guarded.resume) return;
     guarded.resume = setTimeout(() => {
       guarded.resume = undefined;
-      if (!guarded.gate.resume() && guarded.gate.holding) this.#awaitSasl(guarded);
+      if (guarded.gate.resume() || !guarded.gate.holding) return;
+      if (Date.now() - since < SASL_WAIT_MS) return this.#awaitSasl(guarded, since);
+      guarded.gate.stop();
+      this.#refuse(guarded, 'sasl', { condition: 'amqp:unauthorized-access', description: 'SASL did not complete' });
     }, 5).unref();
   }
 

@@ -206,6 +206,26 @@ describe('the protocol header', () => {
     expect(lastLog()).toMatch(/unsupported protocol header after SASL/);
   });
 
+  test('the AMQP header straight after the SASL header, before any SASL frame: refused, the socket closed', async () => {
+    const c = await WireClient.connect();
+    c.write(SASL_HEADER, AMQP_HEADER, amqpFrame(0, 'open', { container_id: 'too-soon' }));
+    const s = await c.end();
+    expect(s.headers).toEqual([SASL_HEADER]);
+    expect(s.frames.map((f) => f.name)).toEqual(['sasl-mechanisms']);
+    expect(lastLog()).toMatch(/an AMQP header before any SASL frame/);
+  });
+
+  test('a mechanism this side does not offer, then the AMQP header and open: the outcome refuses it, and the socket is closed', async () => {
+    const c = await WireClient.connect();
+    c.write(SASL_HEADER, saslFrame('sasl_init', { mechanism: 'PLAIN', initial_response: Buffer.from('\0user\0pass') }), AMQP_HEADER, amqpFrame(0, 'open', { container_id: 'plain' }));
+    const s = await c.end();
+    expect(s.frames.map((f) => [f.name, f.performative?.code])).toEqual([
+      ['sasl-mechanisms', undefined],
+      ['sasl-outcome', 1],
+    ]);
+    expect(s.headers).toEqual([SASL_HEADER]);
+  });
+
   test('the SASL and AMQP headers, SASL and open sent at once (pipelined) are read in turn', async () => {
     const c = await opened();
     const s = c.stream;
