@@ -12,6 +12,8 @@ export class ChildHost {
     readonly baseUrl: string,
     readonly exited: Promise<number | null>,
     private readonly errorOutput: () => string,
+    /** The AMQP endpoint's connection string (Service Bus and Event Hubs), when the host serves one. */
+    readonly amqpConnectionString?: string,
   ) {}
 
   /** What the host wrote on stderr so far (its warnings and errors). */
@@ -19,17 +21,22 @@ export class ChildHost {
     return this.errorOutput();
   }
 
-  /** Starts the host on a free port; every stdout line is appended to `lines` (across restarts). */
+  /**
+   * Starts the host on a free port (its AMQP endpoint too, unless `env` says otherwise: a test host
+   * never takes 5672 from a developer's `npm start`); every stdout line is appended to `lines`
+   * (across restarts).
+   */
   static async start(dataDir: string, lines: string[], env: Record<string, string> = {}, port = 0): Promise<ChildHost> {
     const root = appRoot();
     const child = spawn(process.execPath, [join(root, 'packages', 'local-azure', 'dist', 'src', 'cli.js'), '--port', String(port), '--data-dir', dataDir], {
       cwd: root,
-      env: { ...process.env, ...env },
+      env: { ...process.env, LOCAL_AZURE_AMQP_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let buffered = '';
     let stderr = '';
+    let amqp: string | undefined;
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const baseUrl = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the host did not start in 20 s:\n${buffered}\n${stderr}`)), 20_000);
@@ -39,6 +46,7 @@ export class ChildHost {
         buffered = parts.pop()!;
         for (const line of parts) {
           lines.push(line);
+          amqp ??= /Service Bus \(AMQP 1\.0\): (Endpoint=sb:\/\/localhost:\d+;\S+)/.exec(line)?.[1];
           const m = /health: \[GET\] (http:\/\/[^/]+)\/api\/health/.exec(line);
           if (m) {
             clearTimeout(timer);
@@ -52,7 +60,7 @@ export class ChildHost {
       });
     });
     assert.match(baseUrl, /^http:\/\/localhost:\d+$/);
-    return new ChildHost(child, baseUrl, exited, () => stderr);
+    return new ChildHost(child, baseUrl, exited, () => stderr, amqp);
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

@@ -1,11 +1,15 @@
 // The integration-event publisher port's contract: what consumers of the integration-events hub
 // rely on — one stream's events (one partition key) on one partition, in the order published;
 // the body as JSON; the event id as messageId and the properties carried; an event too large for
-// a batch refused. Run against the adapter on the local Azure's Event Hubs and, with
+// a batch refused. Run against the adapter on the local Azure's Event Hubs, the @azure/event-hubs
+// adapter against the local Azure's AMQP endpoint (read back over AMQP too) and, with
 // EVENTHUBS_CONNECTION set (a connection string: an emulator or a namespace with a hub named
-// `contract-events`), the @azure/event-hubs adapter.
-import { EventHubConsumerClient, earliestEventPosition } from '@azure/event-hubs';
+// `contract-events`), the @azure/event-hubs adapter there.
+import { EventHubConsumerClient, earliestEventPosition, type Subscription } from '@azure/event-hubs';
+import { EventHubsAmqp } from '@backbone/local-azure/amqp/event-hubs-amqp';
+import { AmqpListener } from '@backbone/local-azure/amqp/listener';
 import { ManualClock } from '@backbone/local-azure/clock';
+import { HostLogger } from '@backbone/local-azure/host/logger';
 import { EmbeddedEventHubs } from '@backbone/local-azure/eventhubs/event-log';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { AzureEventHubsPublisher } from '../../src/adapters/azure/event-hubs';
@@ -56,6 +60,63 @@ const embedded: Backend = {
   },
 };
 
+/** Every event on the hub, each partition read from the start up to what its properties say was last enqueued. */
+async function readOverAmqp(consumer: EventHubConsumerClient): Promise<Received[]> {
+  const partitions = await Promise.all(
+    (await consumer.getPartitionIds()).map(async (partition) => {
+      const properties = await consumer.getPartitionProperties(partition);
+      const out: Received[] = [];
+      if (properties.isEmpty) return out;
+      let subscription: Subscription | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`partition ${partition}: not all events up to ${properties.lastEnqueuedSequenceNumber} arrived`)), 20_000);
+        subscription = consumer.subscribe(
+          partition,
+          {
+            processEvents: async (events) => {
+              for (const e of events) out.push({ partition, body: e.body, messageId: e.messageId as string | undefined, contentType: e.contentType, properties: e.properties ?? {} });
+              if (events.some((e) => e.sequenceNumber >= properties.lastEnqueuedSequenceNumber)) resolve();
+            },
+            processError: async (error) => reject(error),
+          },
+          { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1, maxBatchSize: 500 },
+        );
+      }).finally(() => clearTimeout(timer));
+      await subscription?.close();
+      return out;
+    }),
+  );
+  return partitions.flat();
+}
+
+const localAmqp: Backend = {
+  name: '@azure/event-hubs adapter on the local Azure over AMQP',
+  async create() {
+    const db = openDatabase(':memory:');
+    const commit = new GroupCommit(db);
+    const hubs = new EmbeddedEventHubs([{ name: HUB, partitionCount: 4, messageRetentionInDays: 1, consumerGroups: [] }], db, commit, new ManualClock());
+    const logger = new HostLogger({ default: process.env.AMQP_LOGS ? 'debug' : 'none' });
+    const listener = new AmqpListener({ logger });
+    listener.serve(new EventHubsAmqp(hubs, listener, logger));
+    const port = await listener.listen(0);
+    const connection = `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`;
+    const publisher = new AzureEventHubsPublisher('CONTRACT_EVENTHUBS', { CONTRACT_EVENTHUBS: connection });
+    const consumer = new EventHubConsumerClient('$Default', connection, HUB, { retryOptions: { maxRetries: 0, timeoutInMs: 10_000 } });
+    return {
+      publisher,
+      read: () => readOverAmqp(consumer),
+      async close() {
+        await publisher.close();
+        await consumer.close();
+        await listener.close();
+        commit.close();
+        db.close();
+      },
+    };
+  },
+};
+
 function azure(): Backend | undefined {
   const connection = process.env.EVENTHUBS_CONNECTION;
   if (!connection) {
@@ -93,7 +154,7 @@ function azure(): Backend | undefined {
   };
 }
 
-const backends = [embedded, azure()].filter((b): b is Backend => b !== undefined);
+const backends = [embedded, localAmqp, azure()].filter((b): b is Backend => b !== undefined);
 
 const event = (stream: string, n: number, extra: Partial<IntegrationEventMessage> = {}): IntegrationEventMessage => ({
   body: { eventId: `${stream}:${n}`, eventType: 'OrderSubmitted', streamVersion: n },

@@ -10,7 +10,6 @@ type Factory = () => Promise<MessagingHarness>;
 /** What a backend does not have yet, and why: those tests are skipped there, saying so in their title. */
 type Gaps = Partial<Record<'adminApi' | 'refusedSettlement' | 'sessionLockExpiry', string>>;
 const OVER_AMQP: Gaps = {
-  adminApi: "runtime properties come from Service Bus' HTTP management API (ATOM), which the local Azure does not serve yet (issue 18)",
   refusedSettlement: 'a settlement the broker refuses does not reach the SDK as an error yet (issue 18)',
   sessionLockExpiry: "a session lock that runs out on the broker's clock is not yet ended on the AMQP link that holds it (issue 18)",
 };
@@ -175,6 +174,19 @@ describe.each(factories)('messaging contract: %s', (_name, create, gaps) => {
       await h.messaging.deadLetter(m, { deadLetterReason: 'x' });
       const props = await h.messaging.runtimeProperties('contract-basic');
       expect(props).toMatchObject({ kind: 'queue', activeMessageCount: 1, deadLetterMessageCount: 1 });
+    });
+
+    testIf('adminApi')('runtime properties of a topic count its subscriptions; the entity list names queues, topics and subscriptions', async () => {
+      const entities = await h.messaging.listEntities();
+      expect(entities).toEqual(
+        expect.arrayContaining([
+          { path: 'contract-basic', kind: 'queue' },
+          { path: 'contract-filters', kind: 'topic' },
+          { path: 'contract-filters/subscriptions/all', kind: 'subscription' },
+        ]),
+      );
+      const subscriptions = entities.filter((e) => e.kind === 'subscription' && e.path.startsWith('contract-filters/')).length;
+      expect(await h.messaging.runtimeProperties('contract-filters')).toMatchObject({ kind: 'topic', name: 'contract-filters', subscriptionCount: subscriptions });
     });
 
     test('a resubmitted dead letter is a new message in its entity (new id suffix, delivery count 0)', async () => {

@@ -14,6 +14,7 @@ import { ManualClock } from '@backbone/local-azure/clock';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { AmqpListener } from '@backbone/local-azure/amqp/listener';
 import { ServiceBusAmqp } from '@backbone/local-azure/amqp/service-bus-amqp';
+import { ServiceBusAdminServer } from '@backbone/local-azure/servicebus-admin/atom-api';
 import { HostLogger } from '@backbone/local-azure/host/logger';
 import type { Messaging } from '../../src/ports/messaging';
 
@@ -148,8 +149,8 @@ export async function azureHarness(env: NodeJS.ProcessEnv): Promise<MessagingHar
 
 /**
  * The app's Service Bus adapter (@azure/service-bus) against the local Azure over AMQP: the
- * embedded broker (on a manual clock) behind its AMQP listener, reached with the emulator's
- * connection string — the production code path, run locally.
+ * embedded broker (on a manual clock) behind its AMQP listener and its administration API,
+ * reached with the emulator's connection strings — the production code path, run locally.
  */
 export async function amqpHarness(clock = new ManualClock()): Promise<MessagingHarness> {
   const db = openDatabase(':memory:');
@@ -159,7 +160,10 @@ export async function amqpHarness(clock = new ManualClock()): Promise<MessagingH
   const listener = new AmqpListener({ logger, now: () => Date.now() });
   listener.serve(new ServiceBusAmqp(broker, listener, logger));
   const port = await listener.listen(0);
-  const env = { SB_TEST: `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;` };
+  const admin = new ServiceBusAdminServer({ broker });
+  const adminPort = await admin.listen(0);
+  const emulator = (p: number) => `Endpoint=sb://localhost:${p};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`;
+  const env = { SB_TEST: emulator(port), SB_TEST__administrationConnectionString: emulator(adminPort) };
   const messaging = new AzureServiceBusMessaging({ connection: 'SB_TEST', env });
   return {
     name: 'Azure adapter over AMQP on the local Azure',
@@ -173,6 +177,7 @@ export async function amqpHarness(clock = new ManualClock()): Promise<MessagingH
     async close() {
       await messaging.close();
       await listener.close();
+      await admin.close();
       broker.close();
       commit.close();
       db.close();

@@ -55,7 +55,15 @@ export interface ReceivedMessage extends MessageHeaders {
 
 /** Error codes follow ServiceBusError.code in @azure/service-bus. */
 export type BrokerErrorCode =
-  'MessagingEntityNotFound' | 'MessageLockLost' | 'SessionLockLost' | 'SessionCannotBeLocked' | 'MessageSizeExceeded' | 'MessageNotFound' | 'InvalidOperation' | 'GeneralError';
+  | 'MessagingEntityNotFound'
+  | 'MessagingEntityAlreadyExists'
+  | 'MessageLockLost'
+  | 'SessionLockLost'
+  | 'SessionCannotBeLocked'
+  | 'MessageSizeExceeded'
+  | 'MessageNotFound'
+  | 'InvalidOperation'
+  | 'GeneralError';
 
 export class BrokerError extends Error {
   override name = 'ServiceBusError';

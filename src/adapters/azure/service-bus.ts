@@ -88,6 +88,28 @@ export interface AzureServiceBusOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The administration client. The emulators serve the administration API on a port of its own
+ * (the official one on 5300, beside AMQP's 5672), so it may have a connection string of its own,
+ * <Connection>__administrationConnectionString. With UseDevelopmentEmulator=true that API is
+ * plain HTTP: @azure/service-bus 7.9 always speaks HTTPS to it, later releases do what the
+ * policy here does (Azure/azure-sdk-for-js#32771).
+ */
+function administrationClient(connectionString: string): ServiceBusAdministrationClient {
+  const admin = new ServiceBusAdministrationClient(connectionString);
+  if (/(^|;)\s*UseDevelopmentEmulator\s*=\s*true\s*(;|$)/i.test(connectionString)) {
+    admin.pipeline.addPolicy({
+      name: 'developmentEmulatorHttp',
+      sendRequest: (request, next) => {
+        request.url = request.url.replace(/^https:/, 'http:');
+        request.allowInsecureConnection = true;
+        return next(request);
+      },
+    });
+  }
+  return admin;
+}
+
 export class AzureServiceBusMessaging implements Messaging {
   readonly kind = 'azure' as const;
   readonly #client: ServiceBusClient;
@@ -107,7 +129,7 @@ export class AzureServiceBusMessaging implements Messaging {
       this.#admin = new ServiceBusAdministrationClient(namespace, credential);
     } else if (connectionString) {
       this.#client = new ServiceBusClient(connectionString);
-      this.#admin = new ServiceBusAdministrationClient(connectionString);
+      this.#admin = administrationClient(env[`${options.connection}__administrationConnectionString`] || connectionString);
     } else {
       throw new Error(`Set ${options.connection}__fullyQualifiedNamespace (identity) or ${options.connection} (emulator connection string).`);
     }
@@ -294,24 +316,24 @@ export class AzureServiceBusMessaging implements Messaging {
         totalMessageCount: s.totalMessageCount,
       };
     }
-    try {
-      const q = await this.#admin.getQueueRuntimeProperties(a.queue!);
-      return {
-        name: q.name,
-        kind: 'queue',
-        activeMessageCount: q.activeMessageCount,
-        deadLetterMessageCount: q.deadLetterMessageCount,
-        scheduledMessageCount: q.scheduledMessageCount,
-        transferMessageCount: q.transferMessageCount,
-        transferDeadLetterMessageCount: q.transferDeadLetterMessageCount,
-        totalMessageCount: q.totalMessageCount ?? 0,
-        sizeInBytes: q.sizeInBytes ?? 0,
-      };
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'MessageEntityNotFoundError') throw error;
+    // Service Bus answers GET /{name} with whichever entity has the name, and a topic's description
+    // reads as a queue's runtime properties without complaint: ask which kind it is first.
+    if (!(await this.#admin.queueExists(a.queue!))) {
       const t = await this.#admin.getTopicRuntimeProperties(a.queue!);
       return { name: t.name, kind: 'topic', scheduledMessageCount: t.scheduledMessageCount, sizeInBytes: t.sizeInBytes ?? 0, subscriptionCount: t.subscriptionCount ?? 0 };
     }
+    const q = await this.#admin.getQueueRuntimeProperties(a.queue!);
+    return {
+      name: q.name,
+      kind: 'queue',
+      activeMessageCount: q.activeMessageCount,
+      deadLetterMessageCount: q.deadLetterMessageCount,
+      scheduledMessageCount: q.scheduledMessageCount,
+      transferMessageCount: q.transferMessageCount,
+      transferDeadLetterMessageCount: q.transferDeadLetterMessageCount,
+      totalMessageCount: q.totalMessageCount ?? 0,
+      sizeInBytes: q.sizeInBytes ?? 0,
+    };
   }
 
   /**

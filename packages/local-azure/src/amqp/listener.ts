@@ -45,6 +45,8 @@ export interface AmqpService {
 /** What a service asks of the listener: whether a connection may use an entity, and the time. */
 export interface AmqpAccess {
   authorized(connection: Connection, entity: string): boolean;
+  /** Whether a token a request carries itself (Event Hubs' $management: security_token) grants the entity. */
+  tokenGrants(token: string, entity: string): boolean;
   now(): number;
   readonly closing: AbortSignal;
 }
@@ -96,6 +98,33 @@ export function grantedPath(audience: string): string {
     .replace(/^(sb|amqps?|https?):\/\/[^/]+\/?/, '')
     .replace(/\/\$management$/, '')
     .replace(/\/$/, '');
+}
+
+const waitingReplies = new WeakMap<Sender, Message[]>();
+
+/**
+ * Sends a reply (CBS, $management) pre-settled, once the link has credit and room in the session's
+ * window; until then (a client with many requests in flight) replies wait, in order. Nothing
+ * follows a reply, and rhea keeps an unsettled delivery in the session's window of 2,048 until
+ * both sides settle it: a client renewing locks or tokens all day would fill it and rhea throws.
+ */
+export function sendSettled(link: Sender, message: Message): void {
+  let waiting = waitingReplies.get(link);
+  if (!waiting) {
+    const queue: Message[] = [];
+    waiting = queue;
+    waitingReplies.set(link, queue);
+    link.on('sendable', () => {
+      while (queue.length && link.sendable()) transferSettled(link, queue.shift()!);
+    });
+  }
+  if (!waiting.length && link.sendable()) transferSettled(link, message);
+  else waiting.push(message);
+}
+
+function transferSettled(link: Sender, message: Message): void {
+  // Before rhea writes the transfer (on its next turn): it goes out pre-settled.
+  (link.send(message) as unknown as { settled: boolean }).settled = true;
 }
 
 export interface AmqpListenerOptions {
@@ -582,7 +611,16 @@ export class AmqpListener implements AmqpAccess {
 
   /** Whether the connection holds an unexpired token for the entity (a namespace-wide one, or the entity's own or a parent's). */
   authorized(connection: Connection, entity: string): boolean {
-    return (this.#claims.get(connection) ?? []).some((c) => c.expiresAt > this.now() && covers(c.audience, entity));
+    return (this.#claims.get(connection) ?? []).some((c) => this.#grants(c, entity));
+  }
+
+  tokenGrants(token: string, entity: string): boolean {
+    const claim = verifySas(token, this.o.keys ?? DEVELOPMENT_KEYS, this.now());
+    return typeof claim !== 'string' && this.#grants(claim, entity);
+  }
+
+  #grants(claim: Claim, entity: string): boolean {
+    return claim.expiresAt > this.now() && covers(claim.audience, entity);
   }
 
   /**
@@ -646,7 +684,7 @@ export class AmqpListener implements AmqpAccess {
     // The client's $cbs receiver: the one whose target is the reply-to address, else any on $cbs (clients open one).
     const replySender =
       context.connection.find_sender((s: Sender) => s.source?.address === '$cbs' && s.target?.address === replyTo) ?? context.connection.find_sender((s: Sender) => s.source?.address === '$cbs');
-    replySender?.send({ ...reply, ...(replyTo ? { to: replyTo } : {}) });
+    if (replySender) sendSettled(replySender, { ...reply, ...(replyTo ? { to: replyTo } : {}) });
   }
 }
 

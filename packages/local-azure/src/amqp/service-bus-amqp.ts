@@ -4,7 +4,7 @@
 // broker. rhea does the framing; this file is the Service Bus semantics:
 // - sender links to a queue or topic: single messages and batches (message format 0x80013700, one
 //   encoded message per data section), accepted once the broker has them on disk; refused with
-//   amqp:not-found (unknown entity), com.microsoft:message-size-exceeded or the broker's error;
+//   amqp:not-found (unknown entity), amqp:link:message-size-exceeded or the broker's error;
 // - receiver links on a queue, `topic/Subscriptions/name` and their `/$DeadLetterQueue`, in
 //   peek-lock (rcv-settle-mode second: settled when the service answers the disposition) and
 //   receive-and-delete, with the annotations the SDKs read (x-opt-sequence-number,
@@ -21,7 +21,7 @@ import type { OutgoingMessage, PropertyValue, ReceivedMessage, SessionLock } fro
 import { BrokerError } from '@backbone/azure-model/service-bus';
 import type { EmbeddedBroker } from '../broker/broker';
 import type { HostLogger } from '../host/logger';
-import type { AmqpAccess, AmqpService, Outcome as SettlementOutcome } from './listener';
+import { sendSettled, type AmqpAccess, type AmqpService, type Outcome as SettlementOutcome } from './listener';
 import { manage } from './management';
 
 const BATCH_FORMAT = 0x80013700;
@@ -124,7 +124,7 @@ function amqpError(error: unknown): { condition: string; description: string } {
     case 'MessagingEntityNotFound':
       return { condition: 'amqp:not-found', description };
     case 'MessageSizeExceeded':
-      return { condition: 'com.microsoft:message-size-exceeded', description };
+      return { condition: 'amqp:link:message-size-exceeded', description };
     case 'MessageLockLost':
       return { condition: 'com.microsoft:message-lock-lost', description };
     case 'SessionLockLost':
@@ -246,8 +246,10 @@ export class ServiceBusAmqp implements AmqpService {
    */
   async #pump(sender: Sender, path: string, receiveAndDelete: boolean, session?: SessionLock): Promise<void> {
     const link = sender as Sender & { is_closed(): boolean; credit: number };
+    // sendable(): credit, and room in the session's window of unsettled deliveries (rhea keeps
+    // 2,048 and throws past them: a client holding that many locks waits, the host does not fall over).
     while (!this.access.closing.aborted && !link.is_closed()) {
-      if (link.credit <= 0) {
+      if (link.credit <= 0 || !sender.sendable()) {
         await new Promise((r) => setTimeout(r, 20));
         continue;
       }
@@ -260,7 +262,7 @@ export class ServiceBusAmqp implements AmqpService {
         return;
       }
       for (const m of got) {
-        if (link.is_closed() || link.credit <= 0) {
+        if (link.is_closed() || link.credit <= 0 || !sender.sendable()) {
           await this.broker.release(m.lockToken!).catch(() => undefined);
           continue;
         }
@@ -350,6 +352,10 @@ export class ServiceBusAmqp implements AmqpService {
       this.logger.log('debug', 'Host.AMQP', `settlement refused: ${(error as Error).message}`);
       delivery.update(true, outcomes.rejected({ error: amqpError(error) }).described());
     }
+    // In rcv-settle-mode second the service settling is the last word (AMQP 1.0, 2.6.12: the
+    // receiver then settles without a frame), so the delivery is done here; rhea would wait for a
+    // disposition that never comes and keep it in the session's window until the window is full.
+    (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
   }
 
   /** A $management request: carried out on the broker, answered on the client's reply link. */
@@ -366,7 +372,8 @@ export class ServiceBusAmqp implements AmqpService {
       : { statusCode: 401, statusDescription: `Unauthorized access to ${entityAddress}.`, errorCondition: 'amqp:unauthorized-access' };
     const replyTo = request.reply_to;
     const link = context.connection.find_sender((s: Sender) => s.target?.address === replyTo) ?? context.connection.find_sender((s: Sender) => s.source?.address === `${entityAddress}/$management`);
-    link?.send({
+    if (!link) return;
+    sendSettled(link, {
       body: reply.body ?? null,
       correlation_id: request.message_id,
       ...(replyTo ? { to: replyTo } : {}),

@@ -14,7 +14,7 @@ import type { Clock, Timer } from '../clock';
 import { GroupCommit, migrate, type Db } from '../sqlite';
 import { prepareStatements, SCHEMA, type BrokerStatements } from './statements';
 import { decodeProps, encodeProps, STATE_CODE, toOutgoing, toReceived, type Row } from './rows';
-import { DLQ_SUFFIX, EntityTable, type ReceivingEntity, type SendingEntity } from './entities';
+import { DLQ_SUFFIX, EntityTable, subscriptionCopies, type EntityChange, type ReceivingEntity, type SendingEntity } from './entities';
 import type { FilterMessage } from './sql-filter';
 import {
   BrokerError,
@@ -95,6 +95,9 @@ export class EmbeddedBroker implements LocalServiceBus {
     this.entities = entities;
     migrate(db, 'broker', SCHEMA);
     this.#stmt = prepareStatements(db);
+    for (const row of this.#stmt.entityChanges.all() as { change: string; at: number }[]) {
+      this.entities.apply(JSON.parse(row.change) as EntityChange, row.at, true);
+    }
     this.#recoverLocks();
     this.#armActivation();
     const sweepMs = options.sweepIntervalMs ?? 10_000;
@@ -113,6 +116,23 @@ export class EmbeddedBroker implements LocalServiceBus {
 
   #count(path: string, operation: string, sizes: readonly number[] = []): void {
     this.#usage?.call('serviceBus', path, operation, sizes);
+    this.entities.touch(path, this.#clock.now());
+  }
+
+  /**
+   * Creates, changes or deletes an entity (the administration API). The change is logged, and a
+   * deleted entity's messages, sessions and duplicate history removed, in one transaction.
+   */
+  async changeEntity(change: EntityChange): Promise<void> {
+    if (this.#closed) throw new BrokerError('GeneralError', 'The broker is closed');
+    await this.#commit.run(() => {
+      const at = this.#clock.now();
+      this.#stmt.recordEntityChange.run(JSON.stringify(change), at);
+      for (const path of this.entities.apply(change, at)) {
+        for (const purge of [this.#stmt.purgeMessages, this.#stmt.purgeSessions, this.#stmt.purgeDuplicates, this.#stmt.purgeSequence]) purge.run(path);
+        this.#notify(path);
+      }
+    });
   }
 
   /** Schedules messages for a later enqueue; returns their sequence numbers (valid until activation). */
@@ -208,16 +228,19 @@ export class EmbeddedBroker implements LocalServiceBus {
     }
     const filterMessage = this.#filterView(m, seq, now);
     for (const sub of entity.subscriptions) {
-      if (!sub.rules.some((r) => r.filter.matches(filterMessage))) continue;
-      if (sub.receiver.requiresSession && !m.sessionId) {
-        this.#insert(sub.path, m, seq, 'active', now, sub.receiver.defaultTtlMs, {
-          reason: 'Session id is null.',
-          description: "Session enabled entity doesn't allow a message whose session identifier is null.",
-        });
-      } else {
-        this.#insert(sub.path, m, seq, 'active', now, sub.receiver.defaultTtlMs);
-      }
-      touched.add(sub.receiver.requiresSession && m.sessionId ? sessionTouch(sub.path, m.sessionId) : sub.path);
+      // Copies past the first (rules with actions) take sequence numbers of their own, so each stays unique in the subscription.
+      subscriptionCopies(sub, m, filterMessage).forEach((copy, i) => {
+        const copySeq = i === 0 ? seq : this.#nextSeq(entity.path);
+        if (sub.receiver.requiresSession && !copy.sessionId) {
+          this.#insert(sub.path, copy, copySeq, 'active', now, sub.receiver.defaultTtlMs, {
+            reason: 'Session id is null.',
+            description: "Session enabled entity doesn't allow a message whose session identifier is null.",
+          });
+        } else {
+          this.#insert(sub.path, copy, copySeq, 'active', now, sub.receiver.defaultTtlMs);
+        }
+        touched.add(sub.receiver.requiresSession && copy.sessionId ? sessionTouch(sub.path, copy.sessionId) : sub.path);
+      });
     }
   }
 

@@ -113,7 +113,7 @@ function tokenize(text: string): Token[] {
       if (['<>', '!=', '<=', '>='].includes(two)) {
         tokens.push({ kind: 'op', value: two, pos: i });
         i += 2;
-      } else if ('=<>()+-*/%,.'.includes(c)) {
+      } else if ('=<>()+-*/%,.;'.includes(c)) {
         tokens.push({ kind: 'op', value: c, pos: i });
         i++;
       } else {
@@ -137,6 +137,11 @@ type Pred =
   | { t: 'like'; e: Expr; pattern: Expr; escape?: Expr; negate: boolean }
   | { t: 'exists'; prop: Expr }
   | { t: 'bool'; e: Expr };
+
+type Statement = { t: 'set'; prop: Extract<Expr, { t: 'prop' }>; value: Expr } | { t: 'remove'; prop: Extract<Expr, { t: 'prop' }> };
+
+/** The system properties an action may set: the message's string headers. */
+const SETTABLE_SYSTEM = new Set(['MessageId', 'CorrelationId', 'To', 'ReplyTo', 'Label', 'SessionId', 'ReplyToSessionId', 'ContentType']);
 
 class Parser {
   #i = 0;
@@ -166,6 +171,10 @@ class Parser {
     return false;
   }
 
+  #atEnd(): boolean {
+    return this.#tok.kind === 'eof';
+  }
+
   #isOp(op: string): boolean {
     return this.#tok.kind === 'op' && this.#tok.value === op;
   }
@@ -179,6 +188,28 @@ class Parser {
     const p = this.#or();
     if (this.#tok.kind !== 'eof') this.#fail('Unexpected token');
     return p;
+  }
+
+  /** A rule action: SET <property> = <expression> and REMOVE <property> statements, separated by semicolons. */
+  parseActions(): Statement[] {
+    const statements: Statement[] = [];
+    for (;;) {
+      while (this.#isOp(';')) this.#i++;
+      if (this.#atEnd()) break;
+      const verb = this.#acceptKeyword('set') ? 'set' : this.#acceptKeyword('remove') ? 'remove' : this.#fail('Expected SET or REMOVE');
+      const target = this.#atom();
+      if (target.t !== 'prop') this.#fail(`${verb.toUpperCase()} takes a property name`);
+      if (target.scope === 'sys' && (verb === 'remove' || !SETTABLE_SYSTEM.has(target.name))) this.#fail(`sys.${target.name} cannot be ${verb === 'set' ? 'set' : 'removed'}`);
+      if (verb === 'remove') {
+        statements.push({ t: 'remove', prop: target });
+      } else {
+        this.#expectOp('=');
+        statements.push({ t: 'set', prop: target, value: this.#expr() });
+      }
+      if (!this.#atEnd() && !this.#isOp(';')) this.#fail('Expected ; between statements');
+    }
+    if (statements.length === 0) this.#fail('An action needs at least one SET or REMOVE');
+    return statements;
   }
 
   #or(): Pred {
@@ -547,6 +578,35 @@ export function compileCorrelationFilter(filter: CorrelationFilter): CompiledFil
         if (actual instanceof Date ? actual.getTime() !== expected : actual !== expected) return false;
       }
       return true;
+    },
+  };
+}
+
+export interface CompiledAction {
+  readonly expression: string;
+  /** The message as the action leaves it: statements run in order, each seeing what the ones before it set. */
+  apply(msg: FilterMessage): FilterMessage;
+}
+
+/** A SqlRuleAction, parsed once; throws SqlFilterError with the position on bad syntax. */
+export function compileSqlAction(expression: string): CompiledAction {
+  if (expression.length > 1024) throw new SqlFilterError('A SQL action is limited to 1024 characters');
+  const statements = new Parser(tokenize(expression), expression).parseActions();
+  return {
+    expression,
+    apply(msg) {
+      const out: FilterMessage = { system: { ...msg.system }, application: { ...msg.application } };
+      for (const st of statements) {
+        // Application property names are case-insensitive: the statement replaces whatever casing is there.
+        const existing = st.prop.scope === 'user' ? Object.keys(out.application).find((k) => k.toLowerCase() === st.prop.name.toLowerCase()) : undefined;
+        if (existing !== undefined) delete out.application[existing];
+        if (st.t === 'remove') continue;
+        const value = evalExpr(st.value, out);
+        const v = value === UNKNOWN ? null : value;
+        if (st.prop.scope === 'sys') out.system[st.prop.name] = v === null ? undefined : v instanceof Date ? v.toISOString() : String(v);
+        else out.application[existing ?? st.prop.name] = v;
+      }
+      return out;
     },
   };
 }

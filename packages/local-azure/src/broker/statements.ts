@@ -33,6 +33,8 @@ export const SCHEMA = [
    CREATE TABLE sb_sessions (entity TEXT NOT NULL, session_id TEXT NOT NULL, lock_token TEXT, locked_until INTEGER,
      state BLOB, PRIMARY KEY (entity, session_id)) WITHOUT ROWID;
    CREATE TABLE sb_sequences (entity TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
+  // Entities created, changed or deleted through the administration API, in order (an EntityChange as JSON), replayed over the declared topology at start.
+  `CREATE TABLE sb_entity_changes (id INTEGER PRIMARY KEY, change TEXT NOT NULL, at INTEGER NOT NULL);`,
 ];
 
 export interface BrokerStatements {
@@ -66,6 +68,12 @@ export interface BrokerStatements {
   counts: Statement;
   allLocked: Statement;
   clearSessionLocks: Statement;
+  entityChanges: Statement;
+  recordEntityChange: Statement;
+  purgeMessages: Statement;
+  purgeSessions: Statement;
+  purgeDuplicates: Statement;
+  purgeSequence: Statement;
 }
 
 export function prepareStatements(db: Db): BrokerStatements {
@@ -149,5 +157,11 @@ export function prepareStatements(db: Db): BrokerStatements {
     ),
     allLocked: db.prepare('SELECT * FROM sb_messages WHERE lock_token IS NOT NULL'),
     clearSessionLocks: db.prepare('UPDATE sb_sessions SET lock_token = NULL, locked_until = NULL'),
+    entityChanges: db.prepare('SELECT change, at FROM sb_entity_changes ORDER BY id'),
+    recordEntityChange: db.prepare('INSERT INTO sb_entity_changes (change, at) VALUES (?, ?)'),
+    purgeMessages: db.prepare('DELETE FROM sb_messages WHERE entity = ?'),
+    purgeSessions: db.prepare('DELETE FROM sb_sessions WHERE entity = ?'),
+    purgeDuplicates: db.prepare('DELETE FROM sb_duplicates WHERE entity = ?'),
+    purgeSequence: db.prepare('DELETE FROM sb_sequences WHERE entity = ?'),
   };
 }

@@ -19,6 +19,11 @@ const SCHEMA = [
    CREATE TABLE eh_checkpoints (
      hub TEXT NOT NULL, consumer_group TEXT NOT NULL, partition INTEGER NOT NULL, seq INTEGER NOT NULL, offset INTEGER NOT NULL, updated_at INTEGER NOT NULL,
      PRIMARY KEY (hub, consumer_group, partition)) WITHOUT ROWID;`,
+  // Where each partition's numbering stands once retention has taken every event of it: sequence
+  // numbers and offsets never go back (a reader holding a position must not wait forever).
+  `CREATE TABLE eh_marks (
+     hub TEXT NOT NULL, partition INTEGER NOT NULL, seq INTEGER NOT NULL, offset INTEGER NOT NULL, size INTEGER NOT NULL,
+     PRIMARY KEY (hub, partition)) WITHOUT ROWID;`,
 ];
 
 /** Event Hubs' limit for one event (Standard tier), body and properties together. */
@@ -89,7 +94,12 @@ export class EmbeddedEventHubs {
     migrate(db, 'eventhubs', SCHEMA);
     for (const h of hubs) this.#hubs.set(h.name, h);
     this.#stmt = {
-      last: db.prepare('SELECT seq, offset, length(body) AS size FROM eh_events WHERE hub = ? AND partition = ? ORDER BY seq DESC LIMIT 1'),
+      last: db.prepare(
+        `SELECT seq, offset, size FROM (
+           SELECT seq, offset, length(body) AS size FROM eh_events WHERE hub = @hub AND partition = @partition
+           UNION ALL SELECT seq, offset, size FROM eh_marks WHERE hub = @hub AND partition = @partition)
+         ORDER BY seq DESC LIMIT 1`,
+      ),
       insert: db.prepare(
         `INSERT INTO eh_events (hub, partition, seq, offset, enqueued_at, partition_key, body, properties, content_type, correlation_id, message_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -100,6 +110,12 @@ export class EmbeddedEventHubs {
       putCheckpoint: db.prepare(
         `INSERT INTO eh_checkpoints (hub, consumer_group, partition, seq, offset, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(hub, consumer_group, partition) DO UPDATE SET seq = excluded.seq, offset = excluded.offset, updated_at = excluded.updated_at`,
+      ),
+      // Each partition's newest event, before retention may take it: the numbering continues from it.
+      mark: db.prepare(
+        `INSERT OR REPLACE INTO eh_marks (hub, partition, seq, offset, size)
+         SELECT hub, partition, seq, offset, length(body) FROM eh_events e
+         WHERE hub = ? AND enqueued_at < ? AND seq = (SELECT MAX(seq) FROM eh_events WHERE hub = e.hub AND partition = e.partition)`,
       ),
       sweep: db.prepare('DELETE FROM eh_events WHERE hub = ? AND enqueued_at < ?'),
     };
@@ -154,7 +170,7 @@ export class EmbeddedEventHubs {
         for (const wake of this.#listeners.get(hub.name) ?? []) wake();
       });
       const now = this.clock.now();
-      const last = this.#stmt.last.get(hub.name, partition) as { seq: number; offset: number; size: number } | undefined;
+      const last = this.#stmt.last.get({ hub: hub.name, partition }) as { seq: number; offset: number; size: number } | undefined;
       let seq = last ? last.seq : -1;
       let offset = last ? last.offset + last.size : 0;
       return events.map((e) => {
@@ -215,7 +231,7 @@ export class EmbeddedEventHubs {
   startPosition(hubName: string, partition: number, position: { type: 'fromStart' | 'fromEnd' | 'fromEnqueuedTime'; enqueuedTimeUtc?: number }): number {
     const hub = this.hub(hubName);
     if (position.type === 'fromStart') return -1;
-    const last = this.#stmt.last.get(hub.name, partition) as { seq: number } | undefined;
+    const last = this.#stmt.last.get({ hub: hub.name, partition }) as { seq: number } | undefined;
     if (position.type === 'fromEnd') return last?.seq ?? -1;
     const first = this.#stmt.firstAfterTime.get(hub.name, partition, position.enqueuedTimeUtc ?? 0) as number | null;
     return first === null ? (last?.seq ?? -1) : first - 1;
@@ -240,6 +256,10 @@ export class EmbeddedEventHubs {
   /** Drops events past each hub's retention. */
   sweep(): void {
     const now = this.clock.now();
-    for (const h of this.#hubs.values()) this.#stmt.sweep.run(h.name, now - h.messageRetentionInDays * 86_400_000);
+    for (const h of this.#hubs.values()) {
+      const before = now - h.messageRetentionInDays * 86_400_000;
+      this.#stmt.mark.run(h.name, before);
+      this.#stmt.sweep.run(h.name, before);
+    }
   }
 }

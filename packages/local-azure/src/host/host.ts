@@ -34,6 +34,8 @@ import { OutputBindings } from './output-bindings';
 import { openServices } from './services';
 import { AmqpListener } from '../amqp/listener';
 import { ServiceBusAmqp } from '../amqp/service-bus-amqp';
+import { EventHubsAmqp } from '../amqp/event-hubs-amqp';
+import { ServiceBusAdminServer } from '../servicebus-admin/atom-api';
 import { bindFunction, SUPPORTED_INPUTS, usesSdkBinding, type FunctionBinder } from './function-bindings';
 import { ServiceBusListener } from './servicebus-listener';
 import { SettlementService } from './servicebus-sdk-binding';
@@ -62,6 +64,11 @@ export interface EmbeddedHostOptions {
    * emulator's connection string; default: $LOCAL_AZURE_AMQP_PORT, else none.
    */
   amqpPort?: number;
+  /**
+   * Service Bus' administration API (HTTP, ATOM) on this port, as the official emulator serves it
+   * on 5300; default: $LOCAL_AZURE_SB_ADMIN_PORT, else 5300 when AMQP is served (a free port when AMQP's is).
+   */
+  serviceBusAdminPort?: number;
 }
 
 export interface FunctionInfo {
@@ -105,6 +112,8 @@ export class EmbeddedHost {
 
   /** The AMQP 1.0 listener (Service Bus), when the host runs one. */
   amqp?: AmqpListener;
+  /** Service Bus' administration API, when the host serves it. */
+  serviceBusAdmin?: ServiceBusAdminServer;
 
   /** Spans, metrics and logs of this process (OpenTelemetry; in Azure they go to Application Insights). */
   get telemetry(): EmbeddedTelemetry {
@@ -142,9 +151,11 @@ export class EmbeddedHost {
     let settlement: SettlementService | undefined;
     let restoreEnvironment: (() => void) | undefined;
     let amqp: AmqpListener | undefined;
+    let serviceBusAdmin: ServiceBusAdminServer | undefined;
     const cleanupOnFailure = () => {
       restoreEnvironment?.();
       void amqp?.close();
+      void serviceBusAdmin?.close();
       void settlement?.release();
       setEmbeddedRuntime(undefined);
       broker.close();
@@ -251,7 +262,7 @@ export class EmbeddedHost {
       const amqpPort = options.amqpPort ?? (env.LOCAL_AZURE_AMQP_PORT ? Number(env.LOCAL_AZURE_AMQP_PORT) : undefined);
       if (amqpPort !== undefined) {
         amqp = new AmqpListener({ logger });
-        amqp.serve(new ServiceBusAmqp(broker, amqp, logger));
+        amqp.serve(new EventHubsAmqp(eventHubs, amqp, logger)).serve(new ServiceBusAmqp(broker, amqp, logger));
         try {
           const bound = await amqp.listen(amqpPort);
           logger.log(
@@ -259,10 +270,30 @@ export class EmbeddedHost {
             'Host.Startup',
             `Service Bus (AMQP 1.0): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
           );
+          logger.log(
+            'information',
+            'Host.Startup',
+            `Event Hubs (AMQP 1.0): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath=<hub> (EntityPath names the hub, or pass the hub name to the client instead)`,
+          );
         } catch (error) {
           // Another process has the port (a second host, the official emulator): the rest runs.
-          logger.log('warning', 'Host.Startup', `Service Bus over AMQP is not served: port ${amqpPort}: ${(error as Error).message}`);
+          logger.log('warning', 'Host.Startup', `Service Bus and Event Hubs over AMQP are not served: port ${amqpPort}: ${(error as Error).message}`);
           amqp = undefined;
+        }
+      }
+      const adminPort = options.serviceBusAdminPort ?? (env.LOCAL_AZURE_SB_ADMIN_PORT ? Number(env.LOCAL_AZURE_SB_ADMIN_PORT) : amqpPort === undefined ? undefined : amqpPort === 0 ? 0 : 5300);
+      if (adminPort !== undefined) {
+        serviceBusAdmin = new ServiceBusAdminServer({ broker, logger });
+        try {
+          const bound = await serviceBusAdmin.listen(adminPort);
+          logger.log(
+            'information',
+            'Host.Startup',
+            `Service Bus administration (HTTP): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
+          );
+        } catch (error) {
+          logger.log('warning', 'Host.Startup', `Service Bus administration is not served: port ${adminPort}: ${(error as Error).message}`);
+          serviceBusAdmin = undefined;
         }
       }
       for (const start of starters) start();
@@ -305,6 +336,7 @@ export class EmbeddedHost {
       host.stopSweeping = stopSweeping;
       host.restoreEnvironment = restoreEnvironment;
       if (amqp) host.amqp = amqp;
+      if (serviceBusAdmin) host.serviceBusAdmin = serviceBusAdmin;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -336,6 +368,7 @@ export class EmbeddedHost {
     const eventHubsStopped = this.eventHubListener.stop();
     const durableStopped = this.durable.stop();
     await this.amqp?.close();
+    await this.serviceBusAdmin?.close();
     await this.http.close();
     await this.serviceBus.stop();
     await this.timers.stop();
