@@ -14,6 +14,7 @@
 // only what passed. An error while rhea decodes or dispatches ends that connection, never the host.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createRequire } from 'node:module';
 import { format } from 'node:util';
 import { create_container, type Connection, type EventContext, type ConnectionOptions, type Message, type Receiver, type Sender } from 'rhea';
 import type { HostLogger } from '../host/logger';
@@ -148,6 +149,28 @@ export interface AmqpListenerOptions {
   idleTimeoutMs?: number;
   /** The max-frame-size advertised, and the largest frame accepted from a client: Service Bus' 65,536 bytes. */
   maxFrameSize?: number;
+}
+
+/**
+ * rhea's decoder reads an AMQP array's items while fewer than its count field says (up to 2^32),
+ * and items of a zero-width type (null, true, uint0…) take no bytes: ten bytes declaring 2^31
+ * nulls run the process out of memory. An array cannot honestly hold more items than it has bytes
+ * left, but for zero-width ones; those get a little slack, more is refused as a decode error. This
+ * is rhea's module, shared by every rhea connection in the process (clients' included): a real
+ * peer never sends such an array.
+ */
+const ZERO_WIDTH_SLACK = 4096;
+const guarded = Symbol.for('local-azure.amqp.array-guard');
+const rheaTypes = createRequire(require.resolve('rhea'))('./types.js') as {
+  Reader: { prototype: { read_array_items(this: { remaining(): number }, n: number, type: unknown): unknown[]; [guarded]?: true } };
+};
+if (!rheaTypes.Reader.prototype[guarded]) {
+  const readArrayItems = rheaTypes.Reader.prototype.read_array_items;
+  rheaTypes.Reader.prototype.read_array_items = function (n, type) {
+    if (n > this.remaining() + ZERO_WIDTH_SLACK) throw new RangeError(`an array of ${n} items in ${this.remaining()} bytes`);
+    return readArrayItems.call(this, n, type);
+  };
+  rheaTypes.Reader.prototype[guarded] = true;
 }
 
 /** Service Bus' open frame: max-frame-size 65536, channel-max 4999, idle-time-out 120000. */

@@ -319,6 +319,8 @@ describe('malformed frames after open', () => {
     ['a performative that is not one', 'amqp:decode-error', Buffer.concat([BEGIN, Buffer.from([0, 0, 0, 12, 2, 0, 0, 0, 0x00, 0x53, 0x77, 0x45])])],
     ['a described list cut short', 'amqp:decode-error', Buffer.concat([BEGIN, Buffer.from([0, 0, 0, 14, 2, 0, 0, 0, 0x00, 0x53, 0x11, 0xc0, 0x20, 0x05])])],
     ['a value of an unknown type code', 'amqp:decode-error', Buffer.concat([BEGIN, Buffer.from([0, 0, 0, 11, 2, 0, 0, 0, 0x00, 0x53, 0x02])])],
+    // A begin whose one field is an array of 2^31 nulls in ten bytes: rhea would fill the heap with them.
+    ['an array of 2^31 zero-width items', 'amqp:decode-error', Buffer.from([0, 0, 0, 24, 2, 0, 0, 0, 0x00, 0x53, 0x11, 0xc0, 0x0b, 0x01, 0xf0, 0, 0, 0, 5, 0x7f, 0xff, 0xff, 0xff, 0x40])],
     [
       'a transfer on a handle never attached',
       'amqp:session:unattached-handle',
@@ -520,6 +522,7 @@ describe('the process', () => {
       Buffer.concat([OPEN(), BEGIN, Buffer.from([0, 0, 0, 14, 2, 0, 0, 0, 0x00, 0x53, 0x11, 0xc0, 0x20, 0x05])]),
       Buffer.concat([OPEN(), BEGIN, amqpFrame(0, 'transfer', { handle: 7, delivery_id: 0, delivery_tag: Buffer.from('t') }, Buffer.from('x'))]),
       Buffer.concat([OPEN(), amqpFrame(0, 'open', {})]),
+      Buffer.concat([OPEN(), Buffer.from([0, 0, 0, 24, 2, 0, 0, 0, 0x00, 0x53, 0x11, 0xc0, 0x0b, 0x01, 0xf0, 0, 0, 0, 5, 0x7f, 0xff, 0xff, 0xff, 0x40])]),
       Buffer.concat([OPEN(), BEGIN, amqpFrame(0, 'attach', { name: 'n', handle: 0, role: true, source: source('x'), target: 5 })]),
       Buffer.concat([OPEN(), BEGIN.subarray(0, 9)]),
     ];
