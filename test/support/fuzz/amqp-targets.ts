@@ -1,8 +1,8 @@
 // The local Azure's AMQP endpoint fed hostile bytes: valid AMQP conversations (protocol headers,
 // SASL ANONYMOUS, open, begin, attach, flow, transfer, CBS put-token, $management, detach, end,
 // close — encoded with rhea's own frame codec) mutated by bit flips, truncations, splices of two
-// conversations, length fields that lie, frames swapped or repeated, random frame bodies and
-// inserted bytes, plus random bytes after a valid prefix or alone; sent on a fresh connection, in
+// conversations, length fields that lie, frames swapped or repeated, random frame bodies, arrays
+// of zero-width items with any count, and inserted bytes, plus random bytes after a valid prefix or alone; sent on a fresh connection, in
 // one write or several. Every connection must end within a bound: closed by the listener (with
 // the protocol header, a close naming the error, or silently), or closed once the client ends its
 // side; one input in twenty is left open without the client's end, and the listener's own
@@ -161,6 +161,14 @@ function mutations(convs: Buffer[][]): fc.Arbitrary<{ how: string; bytes: Uint8A
       frame.writeUInt32BE(frame.length, 0);
       segments.splice(Math.min(i % (segments.length + 1), segments.length), 0, frame);
       return { how: 'random frame body', bytes: concat(segments) };
+    }),
+    fc.tuple(conv, fc.nat(), fc.constantFrom(0x40, 0x41, 0x42, 0x43, 0x44, 0x45), fc.oneof(fc.nat(), fc.constantFrom(0x7fffffff, 0xffffffff))).map(([c, i, code, count]) => {
+      // A begin whose field is an array of zero-width items (null, true, false, uint0, ulong0, list0): its count costs no bytes.
+      const frame = Buffer.from([0, 0, 0, 24, 2, 0, 0, 0, 0x00, 0x53, 0x11, 0xc0, 0x0b, 0x01, 0xf0, 0, 0, 0, 5, 0, 0, 0, 0, code]);
+      frame.writeUInt32BE(count >>> 0, 19);
+      const segments = [...c];
+      segments.splice(Math.min(i % (segments.length + 1), segments.length), 0, frame);
+      return { how: 'zero-width array', bytes: concat(segments) };
     }),
     fc.tuple(conv, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 64 })).map(([c, i, extra]) => {
       const bytes = concat(c);
