@@ -1,12 +1,13 @@
 // npm run fuzz [-- --runs 10000 --target xml --target http-messages-csv --seed 42 --path 3:1:0 --slow-ms 2000]
 // Runs every fuzz target (test/support/fuzz: the decoders, route conditions, the broker's SQL
 // filter, and every POST/DELETE endpoint and the inbound queue through an in-process embedded
-// host) with that many generated inputs each, prints a table of targets, runs and failures, and
+// host, and the AMQP listener over raw sockets) with that many generated inputs each, prints a table of targets, runs and failures, and
 // for each failure the counterexample, its seed and path and the command that replays it. An input
 // that took longer than --slow-ms to handle counts as a failure too: a hang is a denial of service
 // (the jest suites, which must not assert on time, leave this to the script). Exits 1 on any
 // failure. The jest suites run the same properties with fewer runs.
 import Table from 'cli-table3';
+import { AMQP_TARGETS } from '../test/support/fuzz/amqp-targets';
 import { HTTP_TARGETS } from '../test/support/fuzz/http-targets';
 import { runTarget, type FuzzHost, type TargetResult } from '../test/support/fuzz/runner';
 import { UNIT_TARGETS } from '../test/support/fuzz/unit-targets';
@@ -15,7 +16,7 @@ import { appRoot } from '../src/shared/app-paths';
 import { parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';
 
-const ALL = [...UNIT_TARGETS, ...HTTP_TARGETS];
+const ALL = [...UNIT_TARGETS, ...HTTP_TARGETS, ...AMQP_TARGETS];
 
 async function main(): Promise<void> {
   const { values } = parseScriptArgs('npm run fuzz [-- --runs 10000 --target <name>[,<name>] --seed <n> --path <path> --list --slow-ms 2000]', {
@@ -85,6 +86,12 @@ async function main(): Promise<void> {
   const table = new Table({ head: ['target', 'level', 'runs', 'failures', 'slowest run ms', 'seconds'], style: process.stdout.isTTY ? undefined : { head: [], border: [] } });
   for (const r of results) table.push([r.name, r.level, r.runs, r.failures, r.slowestMs, (r.durationMs / 1000).toFixed(1)]);
   console.log(`\n${table.toString()}`);
+  for (const r of results.filter((x) => x.outcomes)) {
+    const total = Object.values(r.outcomes!).reduce((n, c) => n + c, 0);
+    console.log(`\n${r.name}: ${r.runs} inputs in ${(r.durationMs / 1000).toFixed(1)} s (seed ${r.seed}), outcomes by class:`);
+    for (const [outcome, count] of Object.entries(r.outcomes!).sort((a, b) => b[1] - a[1]))
+      console.log(`  ${String(count).padStart(7)}  ${((100 * count) / total).toFixed(1).padStart(5)}%  ${outcome}`);
+  }
   const failed = results.filter((r) => r.failures > 0);
   for (const r of failed) {
     console.log(`\n✗ ${r.name} (seed ${r.seed}${r.path ? `, path ${r.path}` : ''})`);

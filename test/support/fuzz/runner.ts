@@ -27,7 +27,8 @@ export interface FuzzContext {
 
 export interface FuzzTarget {
   name: string;
-  level: 'unit' | 'http';
+  /** unit: called in-process; http: through the embedded host; amqp: raw sockets to an AMQP listener the target starts. */
+  level: 'unit' | 'http' | 'amqp';
   /** What is fed to what, in a line. */
   what: string;
   property(ctx: FuzzContext): fc.IRawProperty<unknown[]> | fc.IRawProperty<[unknown]>;
@@ -38,11 +39,13 @@ export interface FuzzTarget {
   slowMs?: number;
   /** After the runs (HTTP): the host must still serve and nothing may have failed in the background. */
   after?(ctx: FuzzContext): Promise<void>;
+  /** How the runs' inputs ended, by class (a target that tells its outcomes apart), counted over the runs. */
+  outcomes?(): Record<string, number>;
 }
 
 export interface TargetResult {
   name: string;
-  level: 'unit' | 'http';
+  level: FuzzTarget['level'];
   runs: number;
   failures: number;
   seed: number;
@@ -53,6 +56,7 @@ export interface TargetResult {
   /** The slowest run and its input: time between one run's start and the next's. */
   slowestMs: number;
   slowestInput?: string;
+  outcomes?: Record<string, number>;
 }
 
 export interface RunOptions {
@@ -114,6 +118,7 @@ export async function runTarget(target: FuzzTarget, options: RunOptions): Promis
     const error = details.errorInstance as Error | undefined;
     result.error = error?.message ?? String(details.errorInstance);
   }
+  if (target.outcomes) result.outcomes = { ...target.outcomes() };
   if (target.after) {
     try {
       await target.after(ctx);
