@@ -16,7 +16,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { format } from 'node:util';
-import { create_container, type Connection, type EventContext, type ConnectionOptions, type Message, type Receiver, type Sender } from 'rhea';
+import { create_container, types, type Connection, type EventContext, type ConnectionOptions, type Message, type Receiver, type Sender } from 'rhea';
 import type { HostLogger } from '../host/logger';
 
 /** The official emulator's key: what `Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;` signs with. */
@@ -99,6 +99,18 @@ export function grantedPath(audience: string): string {
     .replace(/^(sb|amqps?|https?):\/\/[^/]+\/?/, '')
     .replace(/\/\$management$/, '')
     .replace(/\/$/, '');
+}
+
+/**
+ * Answers an attach naming the client's own source and target (a service may narrow them after,
+ * as a session filter does): Microsoft.Azure.Amqp (the .NET SDKs) reads an attach without them
+ * as a refused link and waits for the detach that follows one.
+ */
+function attachAsAsked(link: Sender | Receiver): void {
+  const asked = (link as unknown as { remote: { attach?: { source?: { address?: string } | null; target?: { address?: string } | null } } }).remote.attach;
+  // A terminus without an address (a .NET sender's source) is answered without one: rhea writes null.
+  link.set_source({ address: asked?.source?.address as string });
+  link.set_target({ address: asked?.target?.address as string });
 }
 
 const waitingReplies = new WeakMap<Sender, Message[]>();
@@ -381,12 +393,22 @@ export class AmqpListener implements AmqpAccess {
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     };
     this.#container.sasl_server_mechanisms.enable_anonymous();
+    // Microsoft.Azure.Amqp (under the .NET SDKs) signs in with SASL MSSBCBS — anonymous in all but
+    // name, the claims follow over CBS — and refuses a server that does not offer it.
+    const mechanisms = this.#container.sasl_server_mechanisms as unknown as Record<string, unknown>;
+    mechanisms.MSSBCBS = mechanisms.ANONYMOUS;
     this.#container.on('connection_open', (context: EventContext) => {
       const guarded = this.#guarded.get(context.connection);
       if (guarded?.handshake) clearTimeout(guarded.handshake);
     });
-    this.#container.on('sender_open', (context: EventContext) => this.#link(context, context.sender, context.sender?.source?.address, (s, a) => s.senderOpened(context, a)));
-    this.#container.on('receiver_open', (context: EventContext) => this.#link(context, context.receiver, context.receiver?.target?.address, (s, a) => s.receiverOpened(context, a)));
+    this.#container.on('sender_open', (context: EventContext) => {
+      attachAsAsked(context.sender!);
+      this.#link(context, context.sender, context.sender?.source?.address, (s, a) => s.senderOpened(context, a));
+    });
+    this.#container.on('receiver_open', (context: EventContext) => {
+      attachAsAsked(context.receiver!);
+      this.#link(context, context.receiver, context.receiver?.target?.address, (s, a) => s.receiverOpened(context, a));
+    });
     this.#container.on('message', (context: EventContext) => {
       const address = context.receiver?.target?.address;
       if (address === '$cbs') return this.#putToken(context);
@@ -702,7 +724,8 @@ export class AmqpListener implements AmqpAccess {
     const reply: Message = {
       body: null,
       correlation_id: request.message_id,
-      application_properties: { 'status-code': ok ? 202 : 401, 'status-description': ok ? 'Accepted' : refusal(verdict as string) },
+      // An int, as Service Bus writes it: .NET casts it to int and refuses rhea's default (uint).
+      application_properties: { 'status-code': types.wrap_int(ok ? 202 : 401), 'status-description': ok ? 'Accepted' : refusal(verdict as string) },
     };
     // The client's $cbs receiver: the one whose target is the reply-to address, else any on $cbs (clients open one).
     const replySender =

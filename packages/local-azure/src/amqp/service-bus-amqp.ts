@@ -158,17 +158,6 @@ function amqpError(error: unknown): { condition: string; description: string } {
   }
 }
 
-/**
- * Answers an attach naming the client's own source and target: Microsoft.Azure.Amqp (the .NET SDK)
- * reads an attach without them as a refused link and waits for the detach that follows one.
- */
-function attachAsAsked(link: Sender | Receiver): void {
-  const asked = (link as unknown as { remote: { attach?: { source?: { address?: string } | null; target?: { address?: string } | null } } }).remote.attach;
-  // A terminus without an address (a .NET sender's source) is answered without one: rhea writes null.
-  link.set_source({ address: asked?.source?.address as string });
-  link.set_target({ address: asked?.target?.address as string });
-}
-
 /** rhea's outcome constructors (its typings leave them out). */
 type Outcome = { described(): unknown };
 const outcomes = amqpMessage as unknown as { accepted(): Outcome; released(): Outcome; modified(fields?: unknown): Outcome; rejected(fields?: unknown): Outcome };
@@ -196,7 +185,6 @@ export class ServiceBusAmqp implements AmqpService {
   /** The client's receiver: management replies, or messages of an entity. */
   senderOpened(context: EventContext, address: string): void {
     const sender = context.sender!;
-    attachAsAsked(sender);
     if (address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       sender.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Listen' claim(s) are required to perform this operation on ${address}.` });
@@ -373,7 +361,6 @@ export class ServiceBusAmqp implements AmqpService {
 
   receiverOpened(context: EventContext, address: string): void {
     const receiver = context.receiver as Receiver;
-    attachAsAsked(receiver);
     if (address.toLowerCase().endsWith('/$management')) return;
     if (!this.#authorized(context.connection, address)) {
       receiver.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Send' claim(s) are required to perform this operation on ${address}.` });

@@ -10,7 +10,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { types } from 'rhea';
 import { parseTopology } from '@backbone/azure-model/topology';
 import { AmqpListener } from '../../src/amqp/listener';
 import { ServiceBusAmqp } from '../../src/amqp/service-bus-amqp';
@@ -19,17 +18,6 @@ import { EntityTable } from '../../src/broker/entities';
 import { systemClock } from '../../src/clock';
 import { HostLogger } from '../../src/host/logger';
 import { GroupCommit, openDatabase } from '../../src/sqlite';
-
-// rhea's internals (no typings of their own), for the stand-ins below.
-const sasl = require('rhea/lib/sasl') as { server_mechanisms(): object };
-const { Sender } = require('rhea/lib/link') as { Sender: { prototype: { send(this: unknown, message: unknown, ...rest: unknown[]): unknown } } };
-const Session = require('rhea/lib/session') as { prototype: { on_attach(frame: unknown): void } };
-type RheaLink = {
-  remote: { attach?: { source?: { address?: string } | null; target?: { address?: string } | null } };
-  local: { attach: { source?: unknown; target?: unknown } };
-  set_source(fields: object): void;
-  set_target(fields: object): void;
-};
 
 const TOPOLOGY = `
 serviceBus:
@@ -42,63 +30,6 @@ serviceBus:
         - name: red
           rules: [{ name: red, filterType: SqlFilter, sqlFilter: { sqlExpression: "color = 'red'" } }]
 `;
-
-/**
- * Microsoft.Azure.Amqp (under the .NET SDK) signs in with SASL mechanism MSSBCBS — anonymous in
- * all but name, the claims follow over CBS — and refuses a server that offers only ANONYMOUS, as
- * amqp/listener.ts does. Until the listener offers MSSBCBS itself (requested of its owner), this
- * test makes every rhea container in its module registry offer it beside ANONYMOUS; once the
- * listener does, this is a no-op to delete.
- */
-function offerMssbcbs(): void {
-  const proto = Object.getPrototypeOf(sasl.server_mechanisms()) as { enable_anonymous(this: Record<string, unknown>): void };
-  const enable = proto.enable_anonymous;
-  proto.enable_anonymous = function (this: Record<string, unknown>) {
-    enable.call(this);
-    if (!('MSSBCBS' in this)) {
-      console.log('dotnet-client.test: rhea offers SASL MSSBCBS beside ANONYMOUS for the listener (see offerMssbcbs)');
-      this.MSSBCBS = this.ANONYMOUS;
-    }
-  };
-}
-/**
- * The same library reads an attach answered without source and target as a refused link (see
- * attachAsAsked in service-bus-amqp.ts); the listener answers its own $cbs links so. Until it
- * names them (requested of its owner), this test has rhea answer a $cbs attach as asked.
- */
-function answerCbsAsAsked(): void {
-  const proto = Session.prototype;
-  const onAttach = proto.on_attach;
-  proto.on_attach = function (this: unknown, frame: { performative: { name: string } }) {
-    onAttach.call(this, frame);
-    const link = (this as { links: Record<string, RheaLink> }).links[frame.performative.name];
-    const asked = link?.remote.attach;
-    if (!link || (asked?.source?.address !== '$cbs' && asked?.target?.address !== '$cbs') || link.local.attach.source || link.local.attach.target) return;
-    link.set_source({ address: asked.source?.address });
-    link.set_target({ address: asked.target?.address });
-  };
-}
-/**
- * And it casts the CBS reply's status-code to int, where the listener's goes out as rhea writes a
- * positive number: uint. Until the listener writes an int (requested of its owner), this test has
- * rhea send a number status-code on a $cbs link as an int.
- */
-function cbsStatusAsInt(): void {
-  let said = 0;
-  const proto = Sender.prototype;
-  const send = proto.send;
-  proto.send = function (this: { source?: { address?: string } }, message: { application_properties?: Record<string, unknown> }, ...rest: unknown[]) {
-    const status = message?.application_properties?.['status-code'];
-    if (this.source?.address === '$cbs' && typeof status === 'number') {
-      if (!said++) console.log('dotnet-client.test: amqp/listener.ts writes the CBS status-code as uint; the test sends it as int (see cbsStatusAsInt)');
-      message = { ...message, application_properties: { ...message.application_properties, 'status-code': types.wrap_int(status) } };
-    }
-    return send.call(this, message, ...rest);
-  };
-}
-offerMssbcbs();
-answerCbsAsAsked();
-cbsStatusAsInt();
 
 function repoRoot(): string {
   for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'tools', 'dotnet-clients'))) return dir;
