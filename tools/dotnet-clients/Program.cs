@@ -2,21 +2,23 @@
 // so what it expects of the wire is Service Bus' dialect, not ours. One JSON line per step
 // ({"step", "ok", ...what was seen}); the exit code is the number of failed steps (2 for bad usage).
 //
-//   dotnet ServiceBusCheck.dll <connection-string> <queue> <session-queue> <topic> <subscription>
+//   dotnet ServiceBusCheck.dll <connection-string> <queue> <session-queue> <topic> <subscription> [<event-hub>]
 //
 // The queue and the session queue must start empty with maxDeliveryCount >= 3; the subscription's
 // one rule, named `red`, must select `color = 'red'` (application property); the rule-manager step
-// adds rules beside it and removes them again.
-//
-// Event Hubs goes next to this (Azure.Messaging.EventHubs, its own Steps class and arguments) once
-// the local Azure serves it over AMQP on the branch this runs against.
+// adds rules beside it and removes them again. With an event hub (Azure.Messaging.EventHubs, the
+// same connection string): its properties, an event sent with a partition key and read back from
+// the partition it landed on.
 using System.Text.Json;
+using Azure.Messaging.EventHubs;
+using Azure.Messaging.EventHubs.Consumer;
+using Azure.Messaging.EventHubs.Producer;
 using Azure.Messaging.ServiceBus;
 using Azure.Messaging.ServiceBus.Administration;
 
-if (args.Length != 5)
+if (args.Length is not (5 or 6))
 {
-    Console.Error.WriteLine("usage: ServiceBusCheck <connection-string> <queue> <session-queue> <topic> <subscription>");
+    Console.Error.WriteLine("usage: ServiceBusCheck <connection-string> <queue> <session-queue> <topic> <subscription> [<event-hub>]");
     return 2;
 }
 
@@ -26,9 +28,10 @@ await using var client = new ServiceBusClient(connectionString, new ServiceBusCl
     // A refusal should show as the step's error, not hide behind retries.
     RetryOptions = new ServiceBusRetryOptions { MaxRetries = 0, TryTimeout = TimeSpan.FromSeconds(20) },
 });
-var steps = new Steps(client, queue, sessionQueue, topic, subscription);
+var steps = new Steps(client, queue, sessionQueue, topic, subscription).All();
+if (args.Length == 6) steps = steps.Concat(new EventHubSteps(connectionString, args[5]).All());
 var failed = 0;
-foreach (var (name, step) in steps.All())
+foreach (var (name, step) in steps)
 {
     var line = new Dictionary<string, object?> { ["step"] = name };
     try
@@ -44,6 +47,7 @@ foreach (var (name, step) in steps.All())
         line["ok"] = false;
         line["error"] = $"{e.GetType().Name}: {e.Message}";
         if (e is ServiceBusException sb) line["reason"] = sb.Reason.ToString();
+        if (e is EventHubsException eh) line["reason"] = eh.Reason.ToString();
     }
     Console.WriteLine(JsonSerializer.Serialize(line));
 }
@@ -316,5 +320,60 @@ sealed class Steps(ServiceBusClient client, string queue, string sessionQueue, s
         var after = await List();
         Expect(after.Count == 1 && after[0].Name == "red", $"rules after: {string.Join(",", after.Select(r => r.Name))}");
         return new() { ["rules"] = listed.Select(r => r.Name).ToList(), ["received"] = got.Select(m => m.MessageId).ToList() };
+    }
+}
+
+sealed class EventHubSteps(string connectionString, string hub)
+{
+    public IEnumerable<(string, Func<CancellationToken, Task<Dictionary<string, object?>>>)> All() =>
+    [
+        ("event-hub-properties", Properties),
+        ("event-hub-partition-key", PartitionKeyRoundTrip),
+    ];
+
+    async Task<Dictionary<string, object?>> Properties(CancellationToken ct)
+    {
+        await using var producer = new EventHubProducerClient(connectionString, hub);
+        var props = await producer.GetEventHubPropertiesAsync(ct);
+        var partition = await producer.GetPartitionPropertiesAsync(props.PartitionIds[0], ct);
+        return new() { ["name"] = props.Name, ["partitionIds"] = props.PartitionIds.ToList(), ["firstPartition"] = partition.Id };
+    }
+
+    // Sent with a partition key through the hub (the service picks the partition by its hash);
+    // found again by reading the partition whose last enqueued sequence number moved.
+    async Task<Dictionary<string, object?>> PartitionKeyRoundTrip(CancellationToken ct)
+    {
+        const string key = "order-42";
+        await using var producer = new EventHubProducerClient(connectionString, hub);
+        var ids = await producer.GetPartitionIdsAsync(ct);
+        var before = new Dictionary<string, long>();
+        foreach (var id in ids) before[id] = (await producer.GetPartitionPropertiesAsync(id, ct)).LastEnqueuedSequenceNumber;
+        using var batch = await producer.CreateBatchAsync(new CreateBatchOptions { PartitionKey = key }, ct);
+        var sent = new EventData(BinaryData.FromString("{\"orderId\":\"o-42\"}")) { MessageId = "net-event-1", ContentType = "application/json" };
+        sent.Properties["source"] = "dotnet";
+        if (!batch.TryAdd(sent)) throw new CheckFailed("the event did not fit an empty batch");
+        await producer.SendAsync(batch, ct);
+        var landed = new List<string>();
+        foreach (var id in ids)
+            if ((await producer.GetPartitionPropertiesAsync(id, ct)).LastEnqueuedSequenceNumber != before[id]) landed.Add(id);
+        if (landed.Count != 1) throw new CheckFailed($"the event moved {landed.Count} partitions");
+
+        await using var consumer = new EventHubConsumerClient(EventHubConsumerClient.DefaultConsumerGroupName, connectionString, hub);
+        var options = new ReadEventOptions { MaximumWaitTime = TimeSpan.FromSeconds(5) };
+        await foreach (var e in consumer.ReadEventsFromPartitionAsync(landed[0], EventPosition.FromSequenceNumber(before[landed[0]], isInclusive: false), options, ct))
+        {
+            if (e.Data is null) throw new CheckFailed($"nothing came back from partition {landed[0]}");
+            if (e.Data.MessageId != "net-event-1") continue;
+            return new()
+            {
+                ["partition"] = landed[0],
+                ["partitionKey"] = e.Data.PartitionKey,
+                ["body"] = e.Data.EventBody.ToString(),
+                ["contentType"] = e.Data.ContentType,
+                ["source"] = e.Data.Properties.TryGetValue("source", out var source) ? source : null,
+                ["sequenceNumber"] = e.Data.SequenceNumber,
+            };
+        }
+        throw new CheckFailed("the read ended without the event");
     }
 }

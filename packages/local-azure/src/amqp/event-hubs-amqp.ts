@@ -59,12 +59,16 @@ export function parseHubAddress(address: string): HubAddress {
 /** A position as the selector filter states it: after (or from) an offset, a sequence number or an enqueued time. */
 export type FilterPosition = { on: 'offset' | 'sequence' | 'enqueued'; inclusive: boolean; value: string };
 
-/** The SDKs' selector: `amqp.annotation.x-opt-offset > '…'` (or `>=`; '-1' is the start, '@latest' the end), `x-opt-sequence-number`, `x-opt-enqueued-time` (ms since the epoch). */
+/**
+ * The SDKs' selector: `amqp.annotation.x-opt-offset > '…'` (or `>=`; '-1' is the start, '@latest'
+ * the end), `x-opt-sequence-number`, `x-opt-enqueued-time` (ms since the epoch). The value is
+ * quoted by @azure/event-hubs and bare by Azure.Messaging.EventHubs for numbers (`> -1`).
+ */
 export function parseSelector(selector: string): FilterPosition | undefined {
-  const m = /^\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>)\s*'([^']*)'\s*$/i.exec(selector);
+  const m = /^\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>)\s*(?:'([^']*)'|(-?\d+))\s*$/i.exec(selector);
   if (!m) return undefined;
   const on = m[1]!.toLowerCase() === 'x-opt-offset' ? 'offset' : m[1]!.toLowerCase() === 'x-opt-sequence-number' ? 'sequence' : 'enqueued';
-  return { on, inclusive: m[2] === '>=', value: m[3]! };
+  return { on, inclusive: m[2] === '>=', value: m[3] ?? m[4]! };
 }
 
 function toEvent(m: Message): EventToPublish {

@@ -102,15 +102,21 @@ export function grantedPath(audience: string): string {
 }
 
 /**
- * Answers an attach naming the client's own source and target (a service may narrow them after,
- * as a session filter does): Microsoft.Azure.Amqp (the .NET SDKs) reads an attach without them
- * as a refused link and waits for the detach that follows one.
+ * Answers an attach as the client asked it: its own source and target (a service may narrow them
+ * after, as a session filter does) and its settle modes. Microsoft.Azure.Amqp (the .NET SDKs)
+ * reads an attach without source and target as a refused link, and goes by the settle mode the
+ * answer states: a request link it asked to be pre-settled, answered "mixed", keeps its requests
+ * as unsettled deliveries keyed by their (empty) tags, and its second request fails.
  */
 function attachAsAsked(link: Sender | Receiver): void {
-  const asked = (link as unknown as { remote: { attach?: { source?: { address?: string } | null; target?: { address?: string } | null } } }).remote.attach;
+  type Attach = { source?: { address?: string } | null; target?: { address?: string } | null; snd_settle_mode?: number; rcv_settle_mode?: number };
+  const { remote, local } = link as unknown as { remote: { attach?: Attach }; local: { attach: Attach } };
+  const asked = remote.attach;
   // A terminus without an address (a .NET sender's source) is answered without one: rhea writes null.
   link.set_source({ address: asked?.source?.address as string });
   link.set_target({ address: asked?.target?.address as string });
+  if (asked?.snd_settle_mode !== undefined) local.attach.snd_settle_mode = asked.snd_settle_mode;
+  if (asked?.rcv_settle_mode !== undefined) local.attach.rcv_settle_mode = asked.rcv_settle_mode;
 }
 
 const waitingReplies = new WeakMap<Sender, Message[]>();

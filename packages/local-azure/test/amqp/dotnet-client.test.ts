@@ -11,11 +11,14 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseTopology } from '@backbone/azure-model/topology';
+import { EventHubsAmqp } from '../../src/amqp/event-hubs-amqp';
 import { AmqpListener } from '../../src/amqp/listener';
 import { ServiceBusAmqp } from '../../src/amqp/service-bus-amqp';
 import { EmbeddedBroker } from '../../src/broker/broker';
 import { EntityTable } from '../../src/broker/entities';
 import { systemClock } from '../../src/clock';
+import { EmbeddedEventHubs } from '../../src/eventhubs/event-log';
+import { partitionForKey } from '../../src/eventhubs/partition-key-hash';
 import { HostLogger } from '../../src/host/logger';
 import { GroupCommit, openDatabase } from '../../src/sqlite';
 
@@ -60,8 +63,9 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
   const commit = new GroupCommit(db);
   const broker = new EmbeddedBroker(db, new EntityTable(parseTopology(TOPOLOGY, 'test')), systemClock, commit, { sweepIntervalMs: 0 });
   const logger = new HostLogger({ default: process.env.AMQP_LOGS ? 'debug' : 'none' });
+  const eventHubs = new EmbeddedEventHubs([{ name: 'dotnet-hub', partitionCount: 4, messageRetentionInDays: 1, consumerGroups: [] }], db, commit, systemClock);
   const listener = new AmqpListener({ logger });
-  listener.serve(new ServiceBusAmqp(broker, listener, logger));
+  listener.serve(new EventHubsAmqp(eventHubs, listener, logger)).serve(new ServiceBusAmqp(broker, listener, logger));
   const steps = new Map<string, Step>();
   let output = '';
 
@@ -71,7 +75,7 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
     const connectionString = `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`;
     // Asynchronously: the listener answering the program runs on this process' event loop.
     output = await new Promise<string>((resolve) => {
-      execFile('dotnet', [dll, connectionString, 'dotnet-queue', 'dotnet-sessions', 'dotnet-events', 'red'], { timeout: 150_000 }, (error, stdout, stderr) =>
+      execFile('dotnet', [dll, connectionString, 'dotnet-queue', 'dotnet-sessions', 'dotnet-events', 'red', 'dotnet-hub'], { timeout: 150_000 }, (error, stdout, stderr) =>
         resolve(`${stdout}${error && !stdout ? `${error.message}\n${stderr}` : ''}`),
       );
     });
@@ -126,8 +130,29 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
     expect(step('rule-manager')).toMatchObject({ rules: ['red', 'shipped-eu', 'tagged'], received: ['shipped-eu-1', 'tagged-1'] });
   });
 
+  test('Event Hubs (Azure.Messaging.EventHubs): the hub and its partitions as .NET reads them', () => {
+    expect(step('event-hub-properties')).toMatchObject({ name: 'dotnet-hub', partitionIds: ['0', '1', '2', '3'], firstPartition: '0' });
+  });
+
+  test("Event Hubs: an event sent with a partition key lands on the partition Azure's hash gives, and is read back from it with its key, body and properties", () => {
+    const seen = step('event-hub-partition-key');
+    expect(seen).toMatchObject({ partition: String(partitionForKey('order-42', 4)), partitionKey: 'order-42', body: '{"orderId":"o-42"}', contentType: 'application/json', source: 'dotnet' });
+    expect(eventHubs.read('dotnet-hub', Number(seen.partition), -1, 10).map((e) => e.messageId)).toEqual(['net-event-1']);
+  });
+
   test('the program ran every step, and left the broker empty (every step settled what it received)', () => {
-    expect([...steps.keys()]).toEqual(['send-receive-complete', 'abandon-redelivery', 'dead-letter', 'schedule', 'defer', 'session-state', 'topic-sql-filter', 'rule-manager']);
+    expect([...steps.keys()]).toEqual([
+      'send-receive-complete',
+      'abandon-redelivery',
+      'dead-letter',
+      'schedule',
+      'defer',
+      'session-state',
+      'topic-sql-filter',
+      'rule-manager',
+      'event-hub-properties',
+      'event-hub-partition-key',
+    ]);
     expect(broker.runtimeProperties('dotnet-queue')).toMatchObject({ activeMessageCount: 0, deadLetterMessageCount: 0, scheduledMessageCount: 0 });
     expect(broker.runtimeProperties('dotnet-sessions')).toMatchObject({ activeMessageCount: 0, deadLetterMessageCount: 0 });
     expect(broker.runtimeProperties('dotnet-events/subscriptions/red')).toMatchObject({ activeMessageCount: 0, deadLetterMessageCount: 0 });

@@ -90,6 +90,8 @@ test('addresses and selectors as the SDKs write them', () => {
   expect(parseHubAddress('$management')).toEqual({ kind: 'management' });
   expect(parseSelector("amqp.annotation.x-opt-offset > '-1'")).toEqual({ on: 'offset', inclusive: false, value: '-1' });
   expect(parseSelector("amqp.annotation.x-opt-sequence-number >= '12'")).toEqual({ on: 'sequence', inclusive: true, value: '12' });
+  // Azure.Messaging.EventHubs writes numbers bare.
+  expect(parseSelector('amqp.annotation.x-opt-sequence-number > -1')).toEqual({ on: 'sequence', inclusive: false, value: '-1' });
   expect(parseSelector("amqp.annotation.x-opt-enqueued-time > '1700000000000'")).toEqual({ on: 'enqueued', inclusive: false, value: '1700000000000' });
   expect(parseSelector('x-opt-offset = 3')).toBeUndefined();
 });
