@@ -20,6 +20,15 @@ interface WireOperation {
   ifMatch?: unknown;
 }
 
+/** The SDK sends an operation's key as JSON text ('["A"]'); a hand-written request may send the bare value. */
+function parseOrRaw(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 const CHARGES: Record<string, (bytes: number) => number> = { Create: charge.insert, Upsert: charge.insert, Replace: charge.replace, Patch: charge.replace, Delete: charge.delete, Read: charge.read };
 
 export async function transactionalBatch(c: ContainerContext, req: RestRequest): Promise<Reply> {
@@ -35,7 +44,7 @@ export async function transactionalBatch(c: ContainerContext, req: RestRequest):
   const operations: BatchOperation[] = [];
   for (const w of wire as WireOperation[]) {
     if (w.partitionKey !== undefined) {
-      const own = typeof w.partitionKey === 'string' ? (JSON.parse(w.partitionKey) as unknown) : w.partitionKey;
+      const own = typeof w.partitionKey === 'string' ? parseOrRaw(w.partitionKey) : w.partitionKey;
       if (canonical(Array.isArray(own) ? own[0] : own) !== canonical(pkHeader.value))
         throw new CosmosError(400, 'Every operation of a transactional batch must be on the partition the request names.');
     }
