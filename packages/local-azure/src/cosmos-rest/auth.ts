@@ -38,7 +38,7 @@ export function authorize(o: { headers: IncomingHttpHeaders; verb: string; resou
   const date = header(o.headers, 'x-ms-date') ?? header(o.headers, 'date');
   if (!date) throw new CosmosError(401, 'The request has neither an x-ms-date nor a Date header.');
   const at = Date.parse(date);
-  if (Number.isNaN(at) || Math.abs(at - o.now) > MAX_SKEW_MS) throw new CosmosError(403, `The request's date (${date}) is not within 15 minutes of the server's time.`);
+  if (Number.isNaN(at) || Math.abs(at - o.now) > MAX_SKEW_MS) throw new CosmosError(401, `The request's date (${date}) is not within 15 minutes of the server's time.`);
   // .NET signs a rid-based request with the resource's own rid, lower-cased.
   const links = new Set([o.resourceLink, o.resourceLink.toLowerCase(), o.resourceLink.split('/').pop()!.toLowerCase()]);
   const given = Buffer.from(sig, 'base64');
