@@ -37,7 +37,7 @@ export async function transactionalBatch(c: ContainerContext, req: RestRequest):
   }
   const pkHeader = partitionKeyHeader(req);
   if (!pkHeader) throw new CosmosError(400, 'A transactional batch needs the x-ms-documentdb-partitionkey header.');
-  const pk = storeKey(pkHeader.value);
+  const pk = storeKey(c, pkHeader.value);
   const wire = jsonBody(req);
   if (!Array.isArray(wire)) throw new CosmosError(400, 'A batch body is a JSON array of operations.');
   if (wire.length === 0 || wire.length > MAX_BATCH_OPERATIONS) throw new CosmosError(400, `A transactional batch holds 1 to ${MAX_BATCH_OPERATIONS} operations, not ${wire.length}.`);

@@ -4,7 +4,7 @@
 // store's group commit has it on disk, so the answer never precedes durability.
 import type { Document } from '@backbone/azure-model/documents';
 import { MAX_ITEM_BYTES } from '@backbone/azure-model/documents';
-import type { EmbeddedContainer } from '../docstore/store';
+import { NONE_PARTITION, NULL_PARTITION, type EmbeddedContainer } from '../docstore/store';
 import { CosmosError } from './errors';
 import { byteSize, charge, header, jsonBody, type Reply, type RestRequest } from './http';
 import type { ContainerRecord } from './resources';
@@ -25,15 +25,23 @@ export function partitionKeyValue(doc: unknown, path: string): unknown {
     .reduce<unknown>((v, k) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined), doc);
 }
 
-/** The store keys partitions by the value's text, as the app's adapters do. */
-export function storeKey(value: unknown): string {
+/**
+ * The store keys partitions by the value's text, as the app's adapters do; a missing value
+ * (Cosmos DB's "None", `[{}]` on the wire) and null have partitions of their own where the
+ * container takes them (those created over REST).
+ */
+export function storeKey(c: ContainerContext, value: unknown): string {
+  if ((value === undefined || value === null) && c.store.definition.noneAndNullPartitions) return value === null ? NULL_PARTITION : NONE_PARTITION;
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-    throw new CosmosError(400, `Partition key value ${value === undefined ? '(none)' : JSON.stringify(value)} is not supported by the embedded document store: use a string, number or boolean.`);
+    throw new CosmosError(
+      400,
+      `Partition key value ${value === undefined ? '(none)' : JSON.stringify(value)} is not supported by container ${c.record.id}: it was declared to the embedded store (config/cosmos.yaml or the bindings), which takes strings, numbers and booleans.`,
+    );
   }
   return String(value);
 }
 
-/** x-ms-documentdb-partitionkey: a JSON array with one component per path; undefined when absent. */
+/** x-ms-documentdb-partitionkey: a JSON array with one component per path; undefined when absent. `{}` stands for "None". */
 export function partitionKeyHeader(req: RestRequest): { value: unknown } | undefined {
   const raw = header(req, 'x-ms-documentdb-partitionkey');
   if (raw === undefined) return undefined;
@@ -43,11 +51,13 @@ export function partitionKeyHeader(req: RestRequest): { value: unknown } | undef
   } catch {
     throw new CosmosError(400, `The partition key header ${raw} is not valid JSON.`);
   }
-  if (!Array.isArray(parsed) || parsed.length !== 1)
+  if (!Array.isArray(parsed) || parsed.length !== 1) {
     throw new CosmosError(400, `The partition key supplied in x-ms-partitionkey header has ${Array.isArray(parsed) ? parsed.length : 'no'} components; the collection defines 1.`, 1001);
+  }
   const value = parsed[0] as unknown;
-  storeKey(typeof value === 'object' && value !== null && Object.keys(value).length === 0 ? undefined : value);
-  return { value };
+  const none = typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+  if (typeof value === 'object' && value !== null && !none) throw new CosmosError(400, `The partition key value ${JSON.stringify(value)} is not a string, number, boolean or null.`);
+  return { value: none ? undefined : value };
 }
 
 function requirePartitionKey(req: RestRequest): unknown {
@@ -57,12 +67,12 @@ function requirePartitionKey(req: RestRequest): unknown {
 }
 
 /** 400 (substatus 1001) when the body's key is not the header's, as the service answers. */
-function checkBodyKey(c: ContainerContext, doc: Document, headerValue: unknown): string {
+function checkBodyKey(c: ContainerContext, doc: Document, given: { value: unknown } | undefined): string {
   const bodyValue = partitionKeyValue(doc, c.record.partitionKeyPath);
-  if (headerValue !== undefined && canonical(headerValue) !== canonical(bodyValue)) {
+  if (given && canonical(given.value) !== canonical(bodyValue)) {
     throw new CosmosError(400, "PartitionKey extracted from document doesn't match the one specified in the header.", 1001);
   }
-  return storeKey(bodyValue);
+  return storeKey(c, bodyValue);
 }
 
 export function documentBody(req: RestRequest): Document {
@@ -77,7 +87,7 @@ export function documentBody(req: RestRequest): Document {
 /** The store's document with the service's system properties. */
 export function shapeDocument(c: ContainerContext, doc: Document, keepLsn = false): Document {
   const { _lsn, _rid: _storeRid, _self: _storeSelf, _etag, _attachments: _a, _ts, ...body } = doc;
-  const rid = documentRid(c.record.rid, storeKey(partitionKeyValue(doc, c.record.partitionKeyPath)), doc.id);
+  const rid = documentRid(c.record.rid, storeKey(c, partitionKeyValue(doc, c.record.partitionKeyPath)), doc.id);
   const shaped: Document = { ...body, id: doc.id, _rid: rid, _self: `dbs/${c.record.db.rid}/colls/${c.record.rid}/docs/${rid}/`, _etag, _attachments: 'attachments/', _ts };
   if (keepLsn) shaped._lsn = _lsn;
   return shaped;
@@ -95,14 +105,14 @@ function written(c: ContainerContext, status: number, doc: Document, ru: number)
 
 export async function createDocument(c: ContainerContext, req: RestRequest): Promise<Reply> {
   const doc = documentBody(req);
-  checkBodyKey(c, doc, partitionKeyHeader(req)?.value);
+  checkBodyKey(c, doc, partitionKeyHeader(req));
   const created = await c.store.create(doc);
   return written(c, 201, created, charge.insert(req.body.length));
 }
 
 export async function upsertDocument(c: ContainerContext, req: RestRequest): Promise<Reply> {
   const doc = documentBody(req);
-  const pk = checkBodyKey(c, doc, partitionKeyHeader(req)?.value);
+  const pk = checkBodyKey(c, doc, partitionKeyHeader(req));
   // A one-operation batch: the store then says, atomically, whether it created or replaced.
   const result = await c.store.batch(pk, [{ operationType: 'Upsert', resourceBody: doc, ifMatch: ifMatch(req) }]);
   const r = result.results[0]!;
@@ -111,7 +121,7 @@ export async function upsertDocument(c: ContainerContext, req: RestRequest): Pro
 }
 
 export async function readDocument(c: ContainerContext, req: RestRequest, id: string): Promise<Reply> {
-  const pk = storeKey(requirePartitionKey(req));
+  const pk = storeKey(c, requirePartitionKey(req));
   const doc = await c.store.read(id, pk);
   if (!doc || canonical(partitionKeyValue(doc, c.record.partitionKeyPath)) !== canonical(requirePartitionKey(req))) throw new CosmosError(404);
   const ru = charge.read(byteSize(doc));
@@ -122,13 +132,13 @@ export async function readDocument(c: ContainerContext, req: RestRequest, id: st
 export async function replaceDocument(c: ContainerContext, req: RestRequest, id: string): Promise<Reply> {
   const doc = documentBody(req);
   if (doc.id !== id) throw new CosmosError(400, `The id in the body (${doc.id}) is not the id in the URL (${id}).`);
-  checkBodyKey(c, doc, requirePartitionKey(req));
+  checkBodyKey(c, doc, { value: requirePartitionKey(req) });
   const replaced = await c.store.replace(doc, { ifMatch: ifMatch(req) });
   return written(c, 200, replaced, charge.replace(req.body.length));
 }
 
 export async function deleteDocument(c: ContainerContext, req: RestRequest, id: string): Promise<Reply> {
-  const pk = storeKey(requirePartitionKey(req));
+  const pk = storeKey(c, requirePartitionKey(req));
   const existing = await c.store.read(id, pk);
   await c.store.delete(id, pk, { ifMatch: ifMatch(req) });
   return { status: 204, headers: { 'x-ms-request-charge': String(charge.delete(existing ? byteSize(existing) : 0)) } };
@@ -253,7 +263,7 @@ export function patched(c: ContainerContext, current: Document, operations: Patc
 }
 
 export async function patchDocument(c: ContainerContext, req: RestRequest, id: string): Promise<Reply> {
-  const pk = storeKey(requirePartitionKey(req));
+  const pk = storeKey(c, requirePartitionKey(req));
   const { operations, condition } = patchRequest(jsonBody(req));
   const requested = ifMatch(req);
   // Read, patch, replace with the ETag read: a concurrent write makes the replace fail, and

@@ -7,7 +7,7 @@
 // databases get a store name made of their rid.
 import { randomUUID } from 'node:crypto';
 import type { ContainerDefinition } from '@backbone/azure-model/cosmos';
-import type { EmbeddedContainer, EmbeddedDocumentStore } from '../docstore/store';
+import type { EmbeddedContainer, EmbeddedDocumentStore, StoreContainerDefinition } from '../docstore/store';
 import { migrate, type Db } from '../sqlite';
 import { CosmosError } from './errors';
 import { looksLikeRid, newCollectionRid, newDatabaseRid } from './rids';
@@ -108,8 +108,8 @@ function bodyFromDefinition(d: ContainerDefinition): Json {
   return normalizeContainerBody(body).body;
 }
 
-function definitionFromBody(storeName: string, body: Json, partitionKeyPath: string): ContainerDefinition {
-  const definition: ContainerDefinition = { name: storeName, partitionKey: partitionKeyPath };
+function definitionFromBody(storeName: string, body: Json, partitionKeyPath: string): StoreContainerDefinition {
+  const definition: StoreContainerDefinition = { name: storeName, partitionKey: partitionKeyPath, noneAndNullPartitions: true };
   if (typeof body.defaultTtl === 'number') definition.defaultTtl = body.defaultTtl;
   const policy = body.indexingPolicy as { includedPaths?: { path?: unknown }[]; excludedPaths?: { path?: unknown }[] } | undefined;
   const paths = (list: { path?: unknown }[] | undefined) => (list ?? []).map((p) => p.path).filter((p): p is string => typeof p === 'string');

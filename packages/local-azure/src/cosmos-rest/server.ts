@@ -217,7 +217,7 @@ export class CosmosRestServer {
 
   async #queryDocuments(req: RestRequest, c: ContainerContext, spec = querySpec(req)): Promise<Reply> {
     const pk = partitionKeyHeader(req);
-    const { items } = await c.store.query({ partitionKey: pk ? storeKey(pk.value) : undefined, limit: Number.MAX_SAFE_INTEGER - 1 });
+    const { items } = await c.store.query({ partitionKey: pk ? storeKey(c, pk.value) : undefined, limit: Number.MAX_SAFE_INTEGER - 1 });
     const docs = (pk ? items.filter(inPartition(c, pk.value)) : items).map((d) => shapeDocument(c, d));
     return queryPage({ req, spec, items: docs, key: 'Documents', rid: c.record.rid, scope: `docs:${c.record.rid}:${pk ? JSON.stringify(pk.value) : ''}`, now: this.#now });
   }

@@ -45,6 +45,18 @@ interface Row {
   expires_at: number | null;
 }
 
+/**
+ * Cosmos DB's "None" partition (items without the key's field) and null's, for containers that
+ * take them: those created over the REST API, where Cosmos DB allows both. The app's own
+ * containers refuse such items, as its Cosmos adapter does.
+ */
+export const NONE_PARTITION = '\u0000none';
+export const NULL_PARTITION = '\u0000null';
+
+export interface StoreContainerDefinition extends ContainerDefinition {
+  noneAndNullPartitions?: boolean;
+}
+
 export interface ChangeFeedItem {
   lsn: number;
   document: Document;
@@ -66,7 +78,7 @@ const SYSTEM_PROPERTIES = ['_etag', '_ts', '_lsn', '_rid', '_self', '_attachment
 
 export class EmbeddedContainer implements DocumentContainer {
   readonly name: string;
-  readonly definition: ContainerDefinition;
+  readonly definition: StoreContainerDefinition;
   readonly #pkPath: string;
   readonly #ttlEnabled: boolean;
   readonly #defaultTtl: number | undefined;
@@ -75,7 +87,7 @@ export class EmbeddedContainer implements DocumentContainer {
 
   constructor(
     private readonly store: EmbeddedDocumentStore,
-    definition: ContainerDefinition,
+    definition: StoreContainerDefinition,
     private readonly db: Db,
     private readonly commit: GroupCommit,
     private readonly clock: Clock,
@@ -117,6 +129,7 @@ export class EmbeddedContainer implements DocumentContainer {
       .slice(2)
       .split('.')
       .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
+    if (this.definition.noneAndNullPartitions && (value === undefined || value === null)) return value === null ? NULL_PARTITION : NONE_PARTITION;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new DocumentStoreError(400, `Item ${doc.id} has no partition key value at ${this.#pkPath.slice(2)}`);
     }
@@ -353,7 +366,7 @@ export class EmbeddedDocumentStore {
     this.#databaseName = databaseName;
     migrate(db, 'docstore', SCHEMA);
     for (const definition of containers) this.addContainer(definition);
-    for (const row of db.prepare('SELECT definition FROM doc_containers').pluck().all() as string[]) this.addContainer(JSON.parse(row) as ContainerDefinition);
+    for (const row of db.prepare('SELECT definition FROM doc_containers').pluck().all() as string[]) this.addContainer(JSON.parse(row) as StoreContainerDefinition);
   }
 
   get databaseName(): string {
@@ -366,14 +379,14 @@ export class EmbeddedDocumentStore {
   }
 
   /** A container, created with this definition if the store has none of that name (a container's items stay in SQLite between runs). */
-  addContainer(definition: ContainerDefinition): EmbeddedContainer {
+  addContainer(definition: StoreContainerDefinition): EmbeddedContainer {
     let c = this.#containers.get(definition.name);
     if (!c) this.#containers.set(definition.name, (c = new EmbeddedContainer(this, definition, this.db, this.commit, this.clock)));
     return c;
   }
 
   /** Creates a container that outlives the process (the REST API's); 409 if one of that name exists. */
-  async createContainer(definition: ContainerDefinition): Promise<EmbeddedContainer> {
+  async createContainer(definition: StoreContainerDefinition): Promise<EmbeddedContainer> {
     if (this.#containers.has(definition.name)) throw new DocumentStoreError(409, `Container '${definition.name}' exists`);
     // Checked here: the container's name goes into its SQL statements.
     if (!/^[A-Za-z0-9][A-Za-z0-9_:=.-]{0,254}$/.test(definition.name)) throw new DocumentStoreError(400, `"${definition.name}" is not a container name the store takes`);

@@ -166,6 +166,22 @@ describe('documents', () => {
     expect(await statusOf(items.items.create({ id: 'big', pk: 'p1', blob: 'x'.repeat(2 * 1024 * 1024 + 10) }))).toBe(413);
   });
 
+  test('items without the partition key field (the "None" partition) and with a null key, in a container created without a partition key', async () => {
+    const { container } = await database.containers.createIfNotExists({ id: 'unkeyed' });
+    expect((await container.read()).resource?.partitionKey?.paths).toEqual(['/_partitionKey']);
+    await container.items.create({ id: 'free', n: 1 });
+    expect((await container.item('free').read()).resource).toMatchObject({ id: 'free', n: 1 });
+    const { container: keyed } = await database.containers.createIfNotExists({ id: 'nullable', partitionKey: '/pk' });
+    await keyed.items.create({ id: 'same', pk: null, n: 1 });
+    await keyed.items.create({ id: 'same', n: 2 });
+    await keyed.items.create({ id: 'same', pk: 'null', n: 3 });
+    expect((await keyed.item('same', null).read()).resource?.n).toBe(1);
+    expect((await keyed.item('same').read()).resource?.n).toBe(2);
+    expect((await keyed.item('same', 'null').read()).resource?.n).toBe(3);
+    const { resources } = await keyed.items.query('SELECT VALUE c.n FROM c', { partitionKey: null }).fetchAll();
+    expect(resources).toEqual([1]);
+  });
+
   test('a client with another key is refused (401)', async () => {
     const wrong = new CosmosClient({ endpoint: `http://localhost:${r.server.port}`, key: Buffer.from('not the key').toString('base64'), connectionPolicy: { enableEndpointDiscovery: false } });
     try {
