@@ -327,6 +327,22 @@ describe('transactional batch', () => {
   });
 });
 
+describe('bulk', () => {
+  test('executeBulkOperations: each operation on its own partition and on its own; a failing one does not undo the others', async () => {
+    await items.items.create({ id: 'bulk-taken', pk: 'bulk-1' });
+    const results = await items.items.executeBulkOperations([
+      { operationType: 'Create', partitionKey: 'bulk-1', resourceBody: { id: 'bulk-a', pk: 'bulk-1', n: 1 } },
+      { operationType: 'Create', partitionKey: 'bulk-1', resourceBody: { id: 'bulk-taken', pk: 'bulk-1' } },
+      { operationType: 'Upsert', partitionKey: 'bulk-2', resourceBody: { id: 'bulk-b', pk: 'bulk-2', n: 2 } },
+      { operationType: 'Read', id: 'bulk-taken', partitionKey: 'bulk-1' },
+      { operationType: 'Delete', id: 'missing', partitionKey: 'bulk-2' },
+    ]);
+    expect(results.map((x) => x.response?.statusCode ?? x.error?.code)).toEqual([201, 409, 201, 200, 404]);
+    expect((await items.item('bulk-a', 'bulk-1').read()).resource?.n).toBe(1);
+    expect((await items.item('bulk-b', 'bulk-2').read()).resource?.n).toBe(2);
+  });
+});
+
 describe('change feed', () => {
   test('from the beginning, then only what changed; 304 (no results) when nothing did', async () => {
     const { container: feed } = await database.containers.createIfNotExists({ id: 'feed', partitionKey: '/pk' });
