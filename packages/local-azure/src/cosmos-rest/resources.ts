@@ -81,8 +81,10 @@ function normalizeContainerBody(body: Json): { body: Json; partitionKeyPath: str
   if (body.defaultTtl !== undefined && (!Number.isInteger(body.defaultTtl) || (body.defaultTtl as number) < -1 || body.defaultTtl === 0)) {
     throw new CosmosError(400, 'defaultTtl must be -1 or a positive number of seconds');
   }
+  // System properties (a read container sent back to replace it) are the catalog's to set.
+  const sent = Object.fromEntries(Object.entries(body).filter(([k]) => !k.startsWith('_')));
   const normalized: Json = {
-    ...body,
+    ...sent,
     id,
     indexingPolicy: body.indexingPolicy ?? { indexingMode: 'consistent', automatic: true, includedPaths: [{ path: '/*' }], excludedPaths: [{ path: '/"_etag"/?' }] },
     partitionKey: { paths: [path], kind: 'Hash', version: typeof pk.version === 'number' ? pk.version : 2 },
@@ -235,6 +237,23 @@ export class Catalog {
     } finally {
       this.#creating.delete(key);
     }
+  }
+
+  /**
+   * Replaces a container's definition: the indexing policy and the rest are kept and returned as
+   * sent; the partition key cannot change (as in Cosmos DB) and the store's TTL setting is fixed
+   * when the container is created, so a different defaultTtl is refused rather than ignored.
+   */
+  replaceContainer(c: ContainerRecord, requested: Json): ContainerRecord {
+    const { body, partitionKeyPath } = normalizeContainerBody(requested);
+    if (body.id !== c.id) throw new CosmosError(400, `The id in the body (${String(body.id)}) is not the container's (${c.id}).`);
+    if (partitionKeyPath !== c.partitionKeyPath) throw new CosmosError(400, 'The partition key of a container cannot be changed.');
+    if (body.defaultTtl !== c.body.defaultTtl)
+      throw new CosmosError(400, 'Changing defaultTtl of an existing container is not supported by the embedded document store; delete and create the container instead.');
+    const ts = this.#ts();
+    const etag = newEtag();
+    this.db.prepare('UPDATE cosmos_containers SET body = ?, ts = ?, etag = ? WHERE db = ? AND id = ?').run(JSON.stringify(body), ts, etag, c.db.id, c.id);
+    return { ...c, body, ts, etag };
   }
 
   async deleteContainer(c: ContainerRecord): Promise<void> {

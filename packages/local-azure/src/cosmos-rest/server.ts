@@ -186,7 +186,11 @@ export class CosmosRestServer {
         await catalog.deleteContainer(c.record);
         return { status: 204 };
       }
-      if (m === 'PUT') throw new CosmosError(501, 'Replacing a container (indexing policy, TTL) is not supported by the embedded document store; delete and create it instead.');
+      if (m === 'PUT') {
+        if (header(req, 'if-match') !== undefined && header(req, 'if-match') !== c.record.etag) throw new CosmosError(412);
+        const replaced = catalog.replaceContainer(c.record, jsonBody(req) as Json);
+        return { status: 200, body: containerResource(replaced), headers: { etag: replaced.etag } };
+      }
     }
     if (s.length === 5 && c && s[4] === 'pkranges' && m === 'GET') return this.#partitionKeyRanges(req, c.record);
     if (s.length === 5 && c && s[4] === 'docs') {

@@ -95,6 +95,17 @@ describe('account, databases and containers', () => {
     expect(await statusOf(r.client.database('nope').read())).toBe(404);
   });
 
+  test('replacing a container keeps the new indexing policy; its partition key and TTL cannot change (400)', async () => {
+    const { container } = await database.containers.createIfNotExists({ id: 'replaced', partitionKey: '/k' });
+    const { resource: before } = await container.read();
+    const { resource } = await container.replace({ ...before!, indexingPolicy: { indexingMode: 'consistent', includedPaths: [{ path: '/k/?' }], excludedPaths: [{ path: '/*' }] } });
+    expect(resource?.indexingPolicy?.includedPaths).toEqual([{ path: '/k/?' }]);
+    expect(resource?._etag).not.toBe(before!._etag);
+    expect((await container.read()).resource?.indexingPolicy?.includedPaths).toEqual([{ path: '/k/?' }]);
+    expect(await statusOf(container.replace({ ...before!, partitionKey: { paths: ['/other'] } }))).toBe(400);
+    expect(await statusOf(container.replace({ ...before!, defaultTtl: 10 }))).toBe(400);
+  });
+
   test('a query over containers and the partition key ranges (one range, "" to "FF")', async () => {
     const { resources } = await database.containers.query({ query: 'SELECT * FROM c WHERE c.id = @id', parameters: [{ name: '@id', value: 'items' }] }).fetchAll();
     expect(resources.map((c) => c.id)).toEqual(['items']);
