@@ -86,7 +86,12 @@ function page(req: RestRequest, results: readonly unknown[], key: string, rid: s
   const size = maxItemCount(req, DEFAULT_PAGE_SIZE);
   const offset = startOffset(header(req, 'x-ms-continuation'), print);
   const slice = results.slice(offset, offset + size);
-  const headers: Record<string, string> = { 'x-ms-item-count': String(slice.length), 'x-ms-request-charge': String(charge.query(slice.map(byteSize))) };
+  const headers: Record<string, string> = {
+    'x-ms-item-count': String(slice.length),
+    'x-ms-request-charge': String(charge.query(slice.map(byteSize))),
+    // .NET's optimistic direct execution restarts a paged query through its own planner unless told the results need no merging.
+    'x-ms-cosmos-query-requiresdistribution': 'False',
+  };
   if (offset + size < results.length) headers['x-ms-continuation'] = Buffer.from(JSON.stringify({ o: offset + size, h: print })).toString('base64url');
   return { status: 200, body: { _rid: rid, [key]: slice, _count: slice.length }, headers };
 }
