@@ -109,7 +109,7 @@ export class CosmosRestServer {
       authorize({ headers: req.headers, verb: req.method, resourceType: r.resourceType, resourceLink: r.resourceLink, keys: this.#keys, now: Date.now() });
       this.#catalog.sync();
       const s = r.segments;
-      if (s.length >= 4) context = this.#container(s[1]!, s[3]!);
+      if (s.length >= 4 && s[2] === 'colls') context = this.#container(s[1]!, s[3]!);
       reply = await this.#dispatch(req, s, context);
     } catch (error) {
       const e = toCosmosError(error);
@@ -168,6 +168,7 @@ export class CosmosRestServer {
         return { status: 204 };
       }
     }
+    if (s.length >= 3 && s[2] !== 'colls') throw new CosmosError(501, `${s[2]} (users and permissions) are not supported by this server: it takes the account key only.`);
     if (s.length === 3) {
       const d = catalog.database(s[1]!);
       const list = () => catalog.containers(d).map(containerResource);

@@ -74,6 +74,15 @@ test('partition key ranges by rid-based path, signed with the lower-cased rid as
   expect(second.headers.get('etag')).toBe(etag);
 });
 
+test('what is not served says so: users, stored procedures (501), an unknown path (404), a verb a resource lacks (405)', async () => {
+  expect((await call('GET', '/dbs/app/users', 'users', 'dbs/app')).status).toBe(501);
+  expect((await call('GET', '/dbs/app/colls/things/sprocs', 'sprocs', 'dbs/app/colls/things')).status).toBe(501);
+  expect((await call('GET', '/dbs/app/nothing', 'nothing', 'dbs/app')).status).toBe(404);
+  const patchDb = await call('PATCH', '/dbs/app', 'dbs', 'dbs/app');
+  expect(patchDb.status).toBe(405);
+  expect(patchDb.body).toMatchObject({ code: 'MethodNotAllowed' });
+});
+
 test('the query plan request gets the trivial plan; a bad query gets 400 without the markers that send the SDK to its own planner', async () => {
   const headers = { 'x-ms-cosmos-is-query-plan-request': 'True', 'content-type': 'application/query+json', 'x-ms-cosmos-query-version': '1.4' };
   const plan = await call('POST', '/dbs/app/colls/things/docs', 'docs', 'dbs/app/colls/things', headers, { query: 'SELECT TOP 1 * FROM c ORDER BY c.n' });
