@@ -3,6 +3,8 @@
 //  - the Cosmos DB adapter on @vercel/cosmosdb-server, started here (real HTTP, the real
 //    @azure/cosmos SDK). That server does not roll back a failed batch, ignores TTL and has no
 //    DISTINCT; `gaps` names what it lacks so those tests say so instead of running;
+//  - the Cosmos DB adapter on the local Azure's own Cosmos DB REST API (CosmosRestServer over the
+//    embedded store, on a manual clock), created through the adapter like a fresh account;
 //  - a real Cosmos DB account or the emulator when COSMOS_ENDPOINT is set (COSMOS_KEY for the
 //    emulator's published key; otherwise an Entra ID login). Each run gets its own database.
 import type { AddressInfo } from 'node:net';
@@ -16,6 +18,8 @@ import { loadCosmosDefinition, type CosmosDefinition } from '@backbone/azure-mod
 import type { DocumentContainer } from '../../src/ports/documents';
 import { ManualClock } from '@backbone/local-azure/clock';
 import { EmbeddedDocumentStore } from '@backbone/local-azure/docstore/store';
+import { EMULATOR_KEY } from '@backbone/local-azure/cosmos-rest/auth';
+import { CosmosRestServer } from '@backbone/local-azure/cosmos-rest/server';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { flushIo, repoRoot } from './messaging-harness';
 
@@ -62,14 +66,52 @@ export function embeddedDocumentHarness(
   };
 }
 
-async function cosmosHarness(name: string, client: CosmosClient, definition: CosmosDefinition, dispose: () => Promise<void>): Promise<DocumentHarness> {
+async function cosmosHarness(
+  name: string,
+  client: CosmosClient,
+  definition: CosmosDefinition,
+  dispose: () => Promise<void>,
+  advance: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<DocumentHarness> {
   await ensureCosmosContainers(client, definition);
   const database = client.database(definition.cosmos.databaseName);
   return {
     name,
     container: (c) => new CosmosDocumentContainer(database.container(c), definition.cosmos.containers.find((d) => d.name === c)!.partitionKey),
-    advance: (ms) => new Promise((r) => setTimeout(r, ms)),
+    advance,
     close: dispose,
+  };
+}
+
+/** The local Azure's Cosmos DB REST API: an empty store, so the adapter creates the database and containers over REST. */
+export function cosmosRestBackend(): DocumentBackend {
+  return {
+    name: 'Cosmos adapter on the local Azure Cosmos DB REST API',
+    gaps: {},
+    async create() {
+      const db = openDatabase(':memory:');
+      const commit = new GroupCommit(db);
+      const clock = new ManualClock();
+      const store = new EmbeddedDocumentStore('embedded', [], db, commit, clock);
+      const server = new CosmosRestServer({ documents: store, db, now: () => clock.now() });
+      const port = await server.listen(0);
+      const client = new CosmosClient({ endpoint: `http://localhost:${port}`, key: EMULATOR_KEY });
+      return cosmosHarness(
+        'local Cosmos DB REST API',
+        client,
+        loadCosmosDefinition(contractCosmosFile),
+        async () => {
+          client.dispose();
+          await server.close();
+          commit.close();
+          db.close();
+        },
+        async (ms) => {
+          clock.advance(ms);
+          await flushIo();
+        },
+      );
+    },
   };
 }
 
@@ -121,7 +163,7 @@ export function realCosmosBackend(): DocumentBackend | { skip: string } {
 }
 
 export function documentBackends(): DocumentBackend[] {
-  const backends: DocumentBackend[] = [{ name: 'embedded store', gaps: {}, create: async () => embeddedDocumentHarness() }, cosmosdbServerBackend()];
+  const backends: DocumentBackend[] = [{ name: 'embedded store', gaps: {}, create: async () => embeddedDocumentHarness() }, cosmosdbServerBackend(), cosmosRestBackend()];
   const real = realCosmosBackend();
   if ('skip' in real) console.log(real.skip);
   else backends.push(real);

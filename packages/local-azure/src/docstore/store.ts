@@ -31,6 +31,8 @@ const SCHEMA = [
    CREATE INDEX doc_items_lsn ON doc_items(container, lsn);
    CREATE INDEX doc_items_expiry ON doc_items(container, expires_at) WHERE expires_at IS NOT NULL;
    CREATE TABLE doc_lsn (container TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
+  // Containers created at run time (the Cosmos DB REST API), so they are there on the next start.
+  `CREATE TABLE doc_containers (name TEXT PRIMARY KEY, definition TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 interface Row {
@@ -41,6 +43,18 @@ interface Row {
   ts: number;
   lsn: number;
   expires_at: number | null;
+}
+
+/**
+ * Cosmos DB's "None" partition (items without the key's field) and null's, for containers that
+ * take them: those created over the REST API, where Cosmos DB allows both. The app's own
+ * containers refuse such items, as its Cosmos adapter does.
+ */
+export const NONE_PARTITION = '\u0000none';
+export const NULL_PARTITION = '\u0000null';
+
+export interface StoreContainerDefinition extends ContainerDefinition {
+  noneAndNullPartitions?: boolean;
 }
 
 export interface ChangeFeedItem {
@@ -64,6 +78,7 @@ const SYSTEM_PROPERTIES = ['_etag', '_ts', '_lsn', '_rid', '_self', '_attachment
 
 export class EmbeddedContainer implements DocumentContainer {
   readonly name: string;
+  readonly definition: StoreContainerDefinition;
   readonly #pkPath: string;
   readonly #ttlEnabled: boolean;
   readonly #defaultTtl: number | undefined;
@@ -72,12 +87,13 @@ export class EmbeddedContainer implements DocumentContainer {
 
   constructor(
     private readonly store: EmbeddedDocumentStore,
-    definition: ContainerDefinition,
+    definition: StoreContainerDefinition,
     private readonly db: Db,
     private readonly commit: GroupCommit,
     private readonly clock: Clock,
   ) {
     this.name = definition.name;
+    this.definition = definition;
     this.#pkPath = jsonPath(definition.partitionKey);
     this.#ttlEnabled = definition.defaultTtl !== undefined;
     this.#defaultTtl = definition.defaultTtl !== undefined && definition.defaultTtl > 0 ? definition.defaultTtl : undefined;
@@ -113,6 +129,7 @@ export class EmbeddedContainer implements DocumentContainer {
       .slice(2)
       .split('.')
       .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
+    if (this.definition.noneAndNullPartitions && (value === undefined || value === null)) return value === null ? NULL_PARTITION : NONE_PARTITION;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new DocumentStoreError(400, `Item ${doc.id} has no partition key value at ${this.#pkPath.slice(2)}`);
     }
@@ -349,6 +366,7 @@ export class EmbeddedDocumentStore {
     this.#databaseName = databaseName;
     migrate(db, 'docstore', SCHEMA);
     for (const definition of containers) this.addContainer(definition);
+    for (const row of db.prepare('SELECT definition FROM doc_containers').pluck().all() as string[]) this.addContainer(JSON.parse(row) as StoreContainerDefinition);
   }
 
   get databaseName(): string {
@@ -361,10 +379,36 @@ export class EmbeddedDocumentStore {
   }
 
   /** A container, created with this definition if the store has none of that name (a container's items stay in SQLite between runs). */
-  addContainer(definition: ContainerDefinition): EmbeddedContainer {
+  addContainer(definition: StoreContainerDefinition): EmbeddedContainer {
     let c = this.#containers.get(definition.name);
     if (!c) this.#containers.set(definition.name, (c = new EmbeddedContainer(this, definition, this.db, this.commit, this.clock)));
     return c;
+  }
+
+  /** Creates a container that outlives the process (the REST API's); 409 if one of that name exists. */
+  async createContainer(definition: StoreContainerDefinition): Promise<EmbeddedContainer> {
+    if (this.#containers.has(definition.name)) throw new DocumentStoreError(409, `Container '${definition.name}' exists`);
+    // Checked here: the container's name goes into its SQL statements.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_:=.-]{0,254}$/.test(definition.name)) throw new DocumentStoreError(400, `"${definition.name}" is not a container name the store takes`);
+    // In the map at once, so a second create of the same name is a 409 rather than a failed insert.
+    const container = this.addContainer(definition);
+    try {
+      await this.commit.run(() => this.db.prepare('INSERT INTO doc_containers (name, definition) VALUES (?, ?)').run(definition.name, JSON.stringify(definition)));
+    } catch (error) {
+      this.#containers.delete(definition.name);
+      throw error;
+    }
+    return container;
+  }
+
+  /** Deletes a container and its items (and its change feed position) for good. */
+  async deleteContainer(name: string): Promise<void> {
+    this.container(name);
+    await this.commit.run(() => {
+      for (const table of ['doc_items', 'doc_lsn']) this.db.prepare(`DELETE FROM ${table} WHERE container = ?`).run(name);
+      this.db.prepare('DELETE FROM doc_containers WHERE name = ?').run(name);
+    });
+    this.#containers.delete(name);
   }
 
   container(name: string): EmbeddedContainer {

@@ -36,6 +36,8 @@ import { AmqpListener } from '../amqp/listener';
 import { ServiceBusAmqp } from '../amqp/service-bus-amqp';
 import { EventHubsAmqp } from '../amqp/event-hubs-amqp';
 import { ServiceBusAdminServer } from '../servicebus-admin/atom-api';
+import { EMULATOR_KEY } from '../cosmos-rest/auth';
+import { CosmosRestServer } from '../cosmos-rest/server';
 import { bindFunction, SUPPORTED_INPUTS, usesSdkBinding, type FunctionBinder } from './function-bindings';
 import { ServiceBusListener } from './servicebus-listener';
 import { SettlementService } from './servicebus-sdk-binding';
@@ -69,6 +71,11 @@ export interface EmbeddedHostOptions {
    * on 5300; default: $LOCAL_AZURE_SB_ADMIN_PORT, else 5300 when AMQP is served (a free port when AMQP's is).
    */
   serviceBusAdminPort?: number;
+  /**
+   * Cosmos DB's REST API (plain HTTP, the emulator's key) on this port, as the emulator serves it on
+   * 8081; default: $LOCAL_AZURE_COSMOS_PORT, else 8081 when AMQP is served (a free port when AMQP's is).
+   */
+  cosmosPort?: number;
 }
 
 export interface FunctionInfo {
@@ -114,6 +121,8 @@ export class EmbeddedHost {
   amqp?: AmqpListener;
   /** Service Bus' administration API, when the host serves it. */
   serviceBusAdmin?: ServiceBusAdminServer;
+  /** Cosmos DB's REST API, when the host serves it. */
+  cosmosRest?: CosmosRestServer;
 
   /** Spans, metrics and logs of this process (OpenTelemetry; in Azure they go to Application Insights). */
   get telemetry(): EmbeddedTelemetry {
@@ -152,10 +161,12 @@ export class EmbeddedHost {
     let restoreEnvironment: (() => void) | undefined;
     let amqp: AmqpListener | undefined;
     let serviceBusAdmin: ServiceBusAdminServer | undefined;
+    let cosmosRest: CosmosRestServer | undefined;
     const cleanupOnFailure = () => {
       restoreEnvironment?.();
       void amqp?.close();
       void serviceBusAdmin?.close();
+      void cosmosRest?.close();
       void settlement?.release();
       setEmbeddedRuntime(undefined);
       broker.close();
@@ -296,6 +307,17 @@ export class EmbeddedHost {
           serviceBusAdmin = undefined;
         }
       }
+      const cosmosPort = options.cosmosPort ?? (env.LOCAL_AZURE_COSMOS_PORT ? Number(env.LOCAL_AZURE_COSMOS_PORT) : amqpPort === undefined ? undefined : amqpPort === 0 ? 0 : 8081);
+      if (cosmosPort !== undefined) {
+        cosmosRest = new CosmosRestServer({ documents, db, logger, now: () => clock.now() });
+        try {
+          const bound = await cosmosRest.listen(cosmosPort);
+          logger.log('information', 'Host.Startup', `Cosmos DB (REST, plain HTTP): AccountEndpoint=http://localhost:${bound}/;AccountKey=${EMULATOR_KEY};`);
+        } catch (error) {
+          logger.log('warning', 'Host.Startup', `Cosmos DB's REST API is not served: port ${cosmosPort}: ${(error as Error).message}`);
+          cosmosRest = undefined;
+        }
+      }
       for (const start of starters) start();
       timers.start();
       cosmosListener.start();
@@ -337,6 +359,7 @@ export class EmbeddedHost {
       host.restoreEnvironment = restoreEnvironment;
       if (amqp) host.amqp = amqp;
       if (serviceBusAdmin) host.serviceBusAdmin = serviceBusAdmin;
+      if (cosmosRest) host.cosmosRest = cosmosRest;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -369,6 +392,7 @@ export class EmbeddedHost {
     const durableStopped = this.durable.stop();
     await this.amqp?.close();
     await this.serviceBusAdmin?.close();
+    await this.cosmosRest?.close();
     await this.http.close();
     await this.serviceBus.stop();
     await this.timers.stop();
