@@ -75,7 +75,7 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
     const connectionString = `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`;
     // Asynchronously: the listener answering the program runs on this process' event loop.
     output = await new Promise<string>((resolve) => {
-      execFile('dotnet', [dll, connectionString, 'dotnet-queue', 'dotnet-sessions', 'dotnet-events', 'red', 'dotnet-hub'], { timeout: 150_000 }, (error, stdout, stderr) =>
+      execFile('dotnet', [dll, connectionString, 'dotnet-queue', 'dotnet-sessions', 'dotnet-events', 'red', 'dotnet-hub'], { timeout: 300_000 }, (error, stdout, stderr) =>
         resolve(`${stdout}${error && !stdout ? `${error.message}\n${stderr}` : ''}`),
       );
     });
@@ -83,7 +83,7 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
       const step = JSON.parse(line) as Step;
       steps.set(step.step, step);
     }
-  }, 180_000);
+  }, 330_000);
   afterAll(async () => {
     await listener.close();
     broker.close();
