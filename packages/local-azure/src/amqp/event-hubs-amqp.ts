@@ -20,7 +20,7 @@ import { message as amqpMessage, types, type Connection, type EventContext, type
 import type { HubDefinition } from '@backbone/azure-model/eventhubs';
 import { EventHubError, MAX_EVENT_BYTES, type EmbeddedEventHubs, type EventToPublish, type HubEvent, type PublishOptions } from '../eventhubs/event-log';
 import type { HostLogger } from '../host/logger';
-import { sendSettled, type AmqpAccess, type AmqpService } from './listener';
+import { attachWritten, sendSettled, type AmqpAccess, type AmqpService } from './listener';
 
 const BATCH_FORMAT = 0x80013700;
 const SELECTOR_FILTER = 'apache.org:selector-filter:string';
@@ -310,6 +310,8 @@ export class EventHubsAmqp implements AmqpService {
     const sender = reader.sender as Sender & { credit: number };
     // A reader whose link or connection went (a dropped socket detaches nothing) stops at its next wake.
     if (!this.#live(reader)) return reader.stop();
+    // Not before this side's attach is on the wire (the credit may come first): again on the next turn.
+    if (!attachWritten(sender)) return void setImmediate(() => this.#deliver(reader));
     try {
       while (sender.sendable()) {
         const page = this.hubs.read(reader.hub, reader.partition, reader.after, Math.min(sender.credit, READ_PAGE));

@@ -119,7 +119,7 @@ function attachAsAsked(link: Sender | Receiver): void {
   if (asked?.rcv_settle_mode !== undefined) local.attach.rcv_settle_mode = asked.rcv_settle_mode;
 }
 
-const waitingReplies = new WeakMap<Sender, Message[]>();
+const waitingReplies = new WeakMap<Sender, { queue: Message[]; flush: () => void }>();
 
 /**
  * Sends a reply (CBS, $management) pre-settled, once the link has credit and room in the session's
@@ -128,17 +128,29 @@ const waitingReplies = new WeakMap<Sender, Message[]>();
  * both sides settle it: a client renewing locks or tokens all day would fill it and rhea throws.
  */
 export function sendSettled(link: Sender, message: Message): void {
-  let waiting = waitingReplies.get(link);
-  if (!waiting) {
+  let replies = waitingReplies.get(link);
+  if (!replies) {
     const queue: Message[] = [];
-    waiting = queue;
-    waitingReplies.set(link, queue);
-    link.on('sendable', () => {
-      while (queue.length && link.sendable()) transferSettled(link, queue.shift()!);
-    });
+    const flush = () => {
+      while (queue.length && link.sendable() && attachWritten(link)) transferSettled(link, queue.shift()!);
+      // Credit but no attach on the wire yet: rhea writes it on its next turn.
+      if (queue.length && link.sendable()) setImmediate(flush);
+    };
+    replies = { queue, flush };
+    waitingReplies.set(link, replies);
+    link.on('sendable', flush);
   }
-  if (!waiting.length && link.sendable()) transferSettled(link, message);
-  else waiting.push(message);
+  replies.queue.push(message);
+  replies.flush();
+}
+
+/**
+ * Whether rhea has written this side's attach for the link. A link's credit can arrive (the
+ * client's flow right behind its attach) before rhea writes the answer, and rhea would write a
+ * transfer sent then ahead of the attach: the client ends the session (unattached handle).
+ */
+export function attachWritten(link: Sender | Receiver): boolean {
+  return (link as unknown as { state: { open_requests: number } }).state.open_requests === 0;
 }
 
 function transferSettled(link: Sender, message: Message): void {

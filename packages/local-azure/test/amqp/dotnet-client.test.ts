@@ -94,7 +94,8 @@ type Step = { step: string; ok: boolean; error?: string } & Record<string, unkno
   const step = (name: string): Step => {
     const s = steps.get(name);
     if (!s) throw new Error(`the program printed no '${name}' step:\n${output}`);
-    if (!s.ok) throw new Error(`${name} failed: ${s.error ?? ''}${s.reason ? ` (${String(s.reason)})` : ''}`);
+    // The whole run's lines (each with its duration), so a failure in CI explains itself.
+    if (!s.ok) throw new Error(`${name} failed: ${s.error ?? ''}${s.reason ? ` (${String(s.reason)})` : ''}\n${output}`);
     return s;
   };
 
