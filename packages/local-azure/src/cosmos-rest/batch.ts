@@ -33,8 +33,12 @@ function parseOrRaw(text: string): unknown {
 
 const CHARGES: Record<string, (bytes: number) => number> = { Create: charge.insert, Upsert: charge.insert, Replace: charge.replace, Patch: charge.replace, Delete: charge.delete, Read: charge.read };
 
-/** One wire operation as the store's, on the partition whose key value is given. */
-async function toOperation(c: ContainerContext, w: WireOperation, pkValue: unknown, pk: string): Promise<BatchOperation> {
+/**
+ * One wire operation as the store's, on the partition whose key value is given. `earlier` holds
+ * what the batch's previous operations leave at each id they write (null: deleted), which a Patch
+ * must start from rather than the stored version.
+ */
+async function toOperation(c: ContainerContext, w: WireOperation, pkValue: unknown, pk: string, earlier = new Map<string, Document | null>()): Promise<BatchOperation> {
   const ifMatch = typeof w.ifMatch === 'string' ? w.ifMatch : undefined;
   const body = w.resourceBody as Document | undefined;
   const needBody = () => {
@@ -61,6 +65,14 @@ async function toOperation(c: ContainerContext, w: WireOperation, pkValue: unkno
       return { operationType: 'Read', id: needId() };
     case 'Patch': {
       const { operations: patchOps, condition } = patchRequest(w.resourceBody);
+      const pending = earlier.get(needId());
+      if (pending !== undefined) {
+        if (pending === null) return { operationType: 'Read', id: needId() };
+        // Written earlier in this same transaction, nothing can interleave: no ETag to guard with,
+        // and none the caller could know yet, so an If-Match cannot hold.
+        if (ifMatch !== undefined || !conditionHolds(condition, pending)) return { operationType: 'Replace', id: needId(), resourceBody: pending, ifMatch: '"condition-not-met"' };
+        return { operationType: 'Replace', id: needId(), resourceBody: patched(c, pending, patchOps) };
+      }
       const current = await c.store.read(needId(), pk);
       // Fails inside the batch as the service would: a Read of a missing id (404), a Replace with an ETag that cannot match (412).
       if (!current) return { operationType: 'Read', id: needId() };
@@ -121,10 +133,14 @@ export async function transactionalBatch(c: ContainerContext, req: RestRequest):
   const pk = storeKey(c, pkHeader.value);
   const wire = operations(req);
   const ops: BatchOperation[] = [];
+  const earlier = new Map<string, Document | null>();
   for (const w of wire) {
     const own = ownPartitionKey(w);
     if (own && canonical(own.value) !== canonical(pkHeader.value)) throw new CosmosError(400, 'Every operation of a transactional batch must be on the partition the request names.');
-    ops.push(await toOperation(c, w, pkHeader.value, pk));
+    const op = await toOperation(c, w, pkHeader.value, pk, earlier);
+    ops.push(op);
+    if (op.operationType === 'Delete') earlier.set(op.id, null);
+    else if (op.operationType !== 'Read') earlier.set(op.resourceBody.id, op.resourceBody);
   }
   const result = await c.store.batch(pk, ops);
   const outcomes = result.results.map((r, i) => ({
