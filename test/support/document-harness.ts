@@ -1,17 +1,13 @@
 // Adapters under the document-store and event-store contract suites:
 //  - the embedded store (SQLite, manual clock);
-//  - the Cosmos DB adapter on @vercel/cosmosdb-server, started here (real HTTP, the real
-//    @azure/cosmos SDK). That server does not roll back a failed batch, ignores TTL and has no
-//    DISTINCT; `gaps` names what it lacks so those tests say so instead of running;
 //  - the Cosmos DB adapter on the local Azure's own Cosmos DB REST API (CosmosRestServer over the
-//    embedded store, on a manual clock), created through the adapter like a fresh account;
+//    embedded store, on a manual clock; real HTTP, the real @azure/cosmos SDK), created through
+//    the adapter like a fresh account;
 //  - a real Cosmos DB account or the emulator when COSMOS_ENDPOINT is set (COSMOS_KEY for the
 //    emulator's published key; otherwise an Entra ID login). Each run gets its own database.
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
 import { DefaultAzureCredential } from '@azure/identity';
-import { createHttpServer } from '@vercel/cosmosdb-server';
 import { ensureCosmosContainers } from '../../src/adapters/azure/cosmos';
 import { CosmosDocumentContainer } from '../../src/adapters/azure/cosmos-documents';
 import { loadCosmosDefinition, type CosmosDefinition } from '@backbone/azure-model/cosmos';
@@ -23,8 +19,8 @@ import { CosmosRestServer } from '@backbone/local-azure/cosmos-rest/server';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { flushIo, repoRoot } from './messaging-harness';
 
-/** Semantics a backend may lack; a test needing one is skipped there with the reason. */
-export type Gap = 'atomicBatch' | 'ttl' | 'manualClock';
+/** A backend's clock the test cannot move (a real account): the TTL tests wait in real time there. */
+export type Gap = 'manualClock';
 
 export interface DocumentHarness {
   name: string;
@@ -115,29 +111,6 @@ export function cosmosRestBackend(): DocumentBackend {
   };
 }
 
-export function cosmosdbServerBackend(): DocumentBackend {
-  return {
-    name: 'Cosmos adapter on @vercel/cosmosdb-server',
-    gaps: {
-      atomicBatch: 'cosmosdb-server keeps the operations before a failing one (no rollback); covered on the embedded store and a real account',
-      ttl: 'cosmosdb-server ignores ttl; covered on the embedded store',
-      manualClock: 'needs a clock the test can move',
-    },
-    async create() {
-      const server = createHttpServer();
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const { port } = server.address() as AddressInfo;
-      // The server checks no signature; the SDK needs some key to sign with.
-      const client = new CosmosClient({ endpoint: `http://127.0.0.1:${port}`, key: 'cosmosdb-server-does-not-check-keys', connectionPolicy: { enableEndpointDiscovery: false } });
-      return cosmosHarness('cosmosdb-server', client, loadCosmosDefinition(contractCosmosFile), async () => {
-        client.dispose();
-        server.closeAllConnections();
-        await new Promise((r) => server.close(r));
-      });
-    },
-  };
-}
-
 export function realCosmosBackend(): DocumentBackend | { skip: string } {
   const endpoint = process.env.COSMOS_ENDPOINT;
   if (!endpoint) {
@@ -163,15 +136,9 @@ export function realCosmosBackend(): DocumentBackend | { skip: string } {
 }
 
 export function documentBackends(): DocumentBackend[] {
-  const backends: DocumentBackend[] = [{ name: 'embedded store', gaps: {}, create: async () => embeddedDocumentHarness() }, cosmosdbServerBackend(), cosmosRestBackend()];
+  const backends: DocumentBackend[] = [{ name: 'embedded store', gaps: {}, create: async () => embeddedDocumentHarness() }, cosmosRestBackend()];
   const real = realCosmosBackend();
   if ('skip' in real) console.log(real.skip);
   else backends.push(real);
   return backends;
-}
-
-/** `test`, or `test.skip` with the reason in its title when the backend lacks the semantic. */
-export function testIf(backend: DocumentBackend, gap: Gap): (title: string, fn: () => Promise<void>, timeout?: number) => void {
-  const reason = backend.gaps[gap];
-  return reason ? (title, fn, timeout) => test.skip(`${title} — not here: ${reason}`, fn, timeout) : test;
 }

@@ -162,23 +162,13 @@ export class CosmosDocumentContainer implements DocumentContainer {
   }
 
   async distinct(path: string, where: Condition[] = []): Promise<(string | number)[]> {
-    const collect = async (select: string) => {
+    try {
       const values = new Set<string | number>();
-      const iterator = this.container.items.query<string | number>(toSql({ where }, select), { maxItemCount: 1000 });
+      const iterator = this.container.items.query<string | number>(toSql({ where }, `DISTINCT VALUE ${sqlPath(path)}`), { maxItemCount: 1000 });
       while (iterator.hasMoreResults()) for (const v of (await iterator.fetchNext()).resources ?? []) if (v !== undefined && v !== null) values.add(v);
       return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    };
-    try {
-      return await collect(`DISTINCT VALUE ${sqlPath(path)}`);
     } catch (error) {
-      // Emulators without DISTINCT (@vercel/cosmosdb-server answers 400): read every value and
-      // deduplicate here. The service itself never takes this path.
-      if ((error as { code?: number }).code !== 400) translate(error);
-      try {
-        return await collect(`VALUE ${sqlPath(path)}`);
-      } catch (second) {
-        return translate(second);
-      }
+      return translate(error);
     }
   }
 }

@@ -6,12 +6,14 @@
 // failing operation's status and 424 for the others, so the SDK hands the caller the per-operation
 // results instead of throwing. A Patch is turned into a Replace of the patched document guarded by
 // the ETag it was read with, so it fails (412) rather than overwrite a concurrent change.
-// .NET's batch is binary (HybridRow) and is not served.
+// The .NET SDK sends the same operations as HybridRow rows (./hybridrow) and reads the answer in
+// that form: the body's first byte tells which, and the answer goes back the way it came.
 import type { BatchOperation, Document } from '@backbone/azure-model/documents';
 import { MAX_BATCH_OPERATIONS } from '@backbone/azure-model/documents';
 import { CosmosError, toCosmosError } from './errors';
 import { charge, byteSize, flag, header, jsonBody, type Reply, type RestRequest } from './http';
 import { conditionHolds, partitionKeyHeader, partitionKeyValue, patched, patchRequest, shapeDocument, storeKey, type ContainerContext } from './documents';
+import { BatchOperationLayout, BatchResultLayout, HybridRowError, isHybridRow, readRecordIO, writeRecordIO } from './hybridrow';
 import { canonical } from './sql/evaluate';
 
 interface WireOperation {
@@ -20,6 +22,38 @@ interface WireOperation {
   resourceBody?: unknown;
   partitionKey?: unknown;
   ifMatch?: unknown;
+  /** .NET asks per operation (minimalReturnPreference); JSON batches ask for all with Prefer. */
+  minimal?: boolean;
+}
+
+/** Microsoft.Azure.Documents' OperationType numbers, as .NET writes them in a BatchOperation row. */
+const DOTNET_OPERATION_TYPES: Record<number, string> = { 0: 'Create', 1: 'Patch', 2: 'Read', 4: 'Delete', 5: 'Replace', 20: 'Upsert' };
+const DOCUMENT_RESOURCE_TYPE = 2;
+
+/** A .NET batch's operations as the JSON ones: the bodies are JSON text in binary columns. */
+function hybridRowOperations(body: Buffer): WireOperation[] {
+  let rows: ReturnType<typeof BatchOperationLayout.read>[];
+  try {
+    rows = readRecordIO(body).map((row) => BatchOperationLayout.read(row));
+  } catch (error) {
+    if (error instanceof HybridRowError) throw new CosmosError(400, `The batch request body is not a valid HybridRow stream: ${error.message}`);
+    throw error;
+  }
+  return rows.map((row, i) => {
+    const type = typeof row.operationType === 'number' ? DOTNET_OPERATION_TYPES[row.operationType] : undefined;
+    if (!type) throw new CosmosError(400, `Batch operation ${i}: operation type ${String(row.operationType)} is not one a batch takes.`);
+    if (row.resourceType !== undefined && row.resourceType !== DOCUMENT_RESOURCE_TYPE) throw new CosmosError(400, `Batch operation ${i}: only documents can be batched.`);
+    if (row.ifNoneMatch !== undefined) throw new CosmosError(400, `Batch operation ${i}: If-None-Match is not supported in a batch.`);
+    let resourceBody: unknown;
+    if (Buffer.isBuffer(row.resourceBody)) {
+      try {
+        resourceBody = JSON.parse(row.resourceBody.toString('utf8'));
+      } catch {
+        throw new CosmosError(400, `Batch operation ${i}: the resource body is not valid JSON.`);
+      }
+    }
+    return { operationType: type, id: row.id, resourceBody, partitionKey: row.partitionKey, ifMatch: row.ifMatch, minimal: row.minimalReturnPreference === true };
+  });
 }
 
 /** The SDK sends an operation's key as JSON text ('["A"]'); a hand-written request may send the bare value. */
@@ -33,8 +67,12 @@ function parseOrRaw(text: string): unknown {
 
 const CHARGES: Record<string, (bytes: number) => number> = { Create: charge.insert, Upsert: charge.insert, Replace: charge.replace, Patch: charge.replace, Delete: charge.delete, Read: charge.read };
 
-/** One wire operation as the store's, on the partition whose key value is given. */
-async function toOperation(c: ContainerContext, w: WireOperation, pkValue: unknown, pk: string): Promise<BatchOperation> {
+/**
+ * One wire operation as the store's, on the partition whose key value is given. `earlier` holds
+ * what the batch's previous operations leave at each id they write (null: deleted), which a Patch
+ * must start from rather than the stored version.
+ */
+async function toOperation(c: ContainerContext, w: WireOperation, pkValue: unknown, pk: string, earlier = new Map<string, Document | null>()): Promise<BatchOperation> {
   const ifMatch = typeof w.ifMatch === 'string' ? w.ifMatch : undefined;
   const body = w.resourceBody as Document | undefined;
   const needBody = () => {
@@ -61,6 +99,14 @@ async function toOperation(c: ContainerContext, w: WireOperation, pkValue: unkno
       return { operationType: 'Read', id: needId() };
     case 'Patch': {
       const { operations: patchOps, condition } = patchRequest(w.resourceBody);
+      const pending = earlier.get(needId());
+      if (pending !== undefined) {
+        if (pending === null) return { operationType: 'Read', id: needId() };
+        // Written earlier in this same transaction, nothing can interleave: no ETag to guard with,
+        // and none the caller could know yet, so an If-Match cannot hold.
+        if (ifMatch !== undefined || !conditionHolds(condition, pending)) return { operationType: 'Replace', id: needId(), resourceBody: pending, ifMatch: '"condition-not-met"' };
+        return { operationType: 'Replace', id: needId(), resourceBody: patched(c, pending, patchOps) };
+      }
       const current = await c.store.read(needId(), pk);
       // Fails inside the batch as the service would: a Read of a missing id (404), a Replace with an ETag that cannot match (412).
       if (!current) return { operationType: 'Read', id: needId() };
@@ -84,7 +130,7 @@ function ownPartitionKey(w: WireOperation): { value: unknown } | undefined {
 }
 
 function operations(req: RestRequest): WireOperation[] {
-  const wire = jsonBody(req);
+  const wire = isHybridRow(req.body) ? hybridRowOperations(req.body) : jsonBody(req);
   if (!Array.isArray(wire)) throw new CosmosError(400, 'A batch body is a JSON array of operations.');
   if (wire.length === 0 || wire.length > MAX_BATCH_OPERATIONS) throw new CosmosError(400, `A batch holds 1 to ${MAX_BATCH_OPERATIONS} operations, not ${wire.length}.`);
   return wire as WireOperation[];
@@ -98,20 +144,32 @@ interface OperationOutcome {
 }
 
 function answer(c: ContainerContext, req: RestRequest, wire: WireOperation[], outcomes: OperationOutcome[], charged: boolean[]): Reply {
-  const minimal = /return=minimal/i.test(header(req, 'prefer') ?? '');
+  const preferMinimal = /return=minimal/i.test(header(req, 'prefer') ?? '');
   let total = 0;
   const results = outcomes.map((r, i) => {
     const type = String(wire[i]!.operationType);
     const ru = charged[i] ? CHARGES[type]!(byteSize(r.resourceBody ?? wire[i]!.resourceBody ?? {})) : 0;
     total += ru;
-    const out: Record<string, unknown> = { statusCode: r.statusCode, requestCharge: ru };
+    const out: { statusCode: number; requestCharge: number; eTag?: string; resourceBody?: Document; message?: string } = { statusCode: r.statusCode, requestCharge: ru };
     if (r.eTag) out.eTag = r.eTag;
-    if (r.resourceBody && (!minimal || type === 'Read')) out.resourceBody = shapeDocument(c, r.resourceBody);
+    if (r.resourceBody && (!(preferMinimal || wire[i]!.minimal) || type === 'Read')) out.resourceBody = shapeDocument(c, r.resourceBody);
     if (r.message) out.message = r.message;
     return out;
   });
-  const ok = outcomes.every((r) => r.statusCode < 400);
-  return { status: ok ? 200 : 207, body: results, headers: { 'x-ms-request-charge': String(Math.round(total * 100) / 100) } };
+  const status = outcomes.every((r) => r.statusCode < 400) ? 200 : 207;
+  const headers = { 'x-ms-request-charge': String(Math.round(total * 100) / 100) };
+  if (!isHybridRow(req.body)) return { status, body: results, headers };
+  // HybridRow has no place for the message: .NET reports a failed operation by its status alone.
+  const rows = results.map((r) =>
+    BatchResultLayout.write({
+      statusCode: r.statusCode,
+      subStatusCode: 0,
+      eTag: r.eTag,
+      resourceBody: r.resourceBody && Buffer.from(JSON.stringify(r.resourceBody), 'utf8'),
+      requestCharge: r.requestCharge,
+    }),
+  );
+  return { status, body: writeRecordIO(rows), headers };
 }
 
 export async function transactionalBatch(c: ContainerContext, req: RestRequest): Promise<Reply> {
@@ -121,10 +179,14 @@ export async function transactionalBatch(c: ContainerContext, req: RestRequest):
   const pk = storeKey(c, pkHeader.value);
   const wire = operations(req);
   const ops: BatchOperation[] = [];
+  const earlier = new Map<string, Document | null>();
   for (const w of wire) {
     const own = ownPartitionKey(w);
     if (own && canonical(own.value) !== canonical(pkHeader.value)) throw new CosmosError(400, 'Every operation of a transactional batch must be on the partition the request names.');
-    ops.push(await toOperation(c, w, pkHeader.value, pk));
+    const op = await toOperation(c, w, pkHeader.value, pk, earlier);
+    ops.push(op);
+    if (op.operationType === 'Delete') earlier.set(op.id, null);
+    else if (op.operationType !== 'Read') earlier.set(op.resourceBody.id, op.resourceBody);
   }
   const result = await c.store.batch(pk, ops);
   const outcomes = result.results.map((r, i) => ({

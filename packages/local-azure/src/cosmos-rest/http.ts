@@ -13,7 +13,7 @@ export interface RestRequest {
 
 export interface Reply {
   status: number;
-  /** JSON; none for 204 and 304. */
+  /** JSON, or bytes sent as they are (a .NET batch's HybridRow answer); none for 204 and 304. */
   body?: unknown;
   headers?: Record<string, string>;
 }

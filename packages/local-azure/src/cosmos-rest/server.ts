@@ -131,7 +131,11 @@ export class CosmosRestServer {
         : {}),
       ...reply.headers,
     };
-    if (reply.body !== undefined && reply.status !== 204 && reply.status !== 304) {
+    if (Buffer.isBuffer(reply.body)) {
+      headers['content-type'] = 'application/octet-stream';
+      headers['content-length'] = String(reply.body.length);
+      res.writeHead(reply.status, headers).end(reply.body);
+    } else if (reply.body !== undefined && reply.status !== 204 && reply.status !== 304) {
       const text = JSON.stringify(reply.body);
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(text));

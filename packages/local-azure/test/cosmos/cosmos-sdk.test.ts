@@ -324,6 +324,28 @@ describe('transactional batch', () => {
     expect((await items.item('b-base', 'batch').read()).resource?.n).toBe(10);
   });
 
+  test('a patch starts from what earlier operations of the same batch wrote, and fails on what they deleted', async () => {
+    const response = await items.items.batch(
+      [
+        { operationType: 'Create', resourceBody: { id: 'bp1', pk: 'batch', n: 1 } },
+        { operationType: 'Patch', id: 'bp1', resourceBody: { operations: [{ op: 'incr', path: '/n', value: 10 }] } },
+        { operationType: 'Patch', id: 'bp1', resourceBody: { operations: [{ op: 'set', path: '/tag', value: 'twice' }] } },
+      ],
+      'batch',
+    );
+    expect(response.result?.map((x) => x.statusCode)).toEqual([201, 200, 200]);
+    expect((await items.item('bp1', 'batch').read()).resource).toMatchObject({ n: 11, tag: 'twice' });
+    const deleted = await items.items.batch(
+      [
+        { operationType: 'Delete', id: 'bp1' },
+        { operationType: 'Patch', id: 'bp1', resourceBody: { operations: [{ op: 'set', path: '/n', value: 0 }] } },
+      ],
+      'batch',
+    );
+    expect(deleted.result?.map((x) => x.statusCode)).toEqual([424, 404]);
+    expect((await items.item('bp1', 'batch').read()).resource).toMatchObject({ n: 11 });
+  });
+
   test('a failing operation rolls the batch back: 207, its own status and 424 for the others', async () => {
     const response = await items.items.batch(
       [
