@@ -280,6 +280,25 @@ export class ServiceBusAmqp implements AmqpService {
    * broker's clock — then the service detaches the link with com.microsoft:session-lock-lost, which
    * the SDKs turn into SessionLockLost for the receive and settlement that follow.
    */
+  /**
+   * Until the client gives credit (or room frees up in the window, or the link goes): woken by
+   * rhea's events, not polled, so a receive that adds credit is served at once; at most 200 ms,
+   * as a safety net for a wake-up rhea does not signal (room in the window freed by a settlement).
+   */
+  async #credit(sender: Sender): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sender.removeListener('sendable', done);
+        sender.removeListener('sender_close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 200);
+      sender.on('sendable', done);
+      sender.on('sender_close', done);
+    });
+  }
+
   async #creditOrLockLoss(sender: Sender, session: SessionLock): Promise<boolean> {
     const wake = new AbortController();
     const onCredit = () => wake.abort();
@@ -319,7 +338,7 @@ export class ServiceBusAmqp implements AmqpService {
       if (link.credit <= 0 || !sender.sendable()) {
         // Credit, but no room in the window for more: nothing more can go out now, so a drain ends here.
         if (link.credit > 0 && draining()) drained();
-        if (!session || link.credit > 0) await new Promise((r) => setTimeout(r, 20));
+        if (!session || link.credit > 0) await this.#credit(sender);
         else if (await this.#creditOrLockLoss(sender, session).catch(() => false)) {
           if (!link.is_closed()) sender.close({ condition: 'com.microsoft:session-lock-lost', description: `The session lock on '${session.sessionId}' has expired.` });
           return;
