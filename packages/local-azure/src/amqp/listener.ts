@@ -132,6 +132,8 @@ export function sendSettled(link: Sender, message: Message): void {
   if (!replies) {
     const queue: Message[] = [];
     const flush = () => {
+      // A link or connection that went takes its replies with it (a retry would keep it alive).
+      if (link.is_closed() || !link.connection.is_open()) return void (queue.length = 0);
       while (queue.length && link.sendable() && attachWritten(link)) transferSettled(link, queue.shift()!);
       // Credit but no attach on the wire yet: rhea writes it on its next turn.
       if (queue.length && link.sendable()) setImmediate(flush);
