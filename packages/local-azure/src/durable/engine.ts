@@ -582,7 +582,9 @@ export class DurableEngine {
         const executionId = store.newExecutionId();
         this.#releaseLocks(current, state, now);
         store.clearHistory(instance.instanceId);
-        store.deleteMessages(instance.instanceId);
+        // A terminate (or suspend) that came during this episode applies to the next execution, as
+        // in Azure; deleting it lost it, and an eternal orchestration ran on (seen in CI, rarely).
+        store.deleteExecutionMessages(instance.instanceId);
         const input = libraryInputText(continueAsNew.input);
         store.putInstance({ ...current, executionId, status: 'Running', input, customStatus, updatedAt: now, state: newEngineState() });
         store.addMessage(instance.instanceId, executionId, 'event', this.#startedEvent(instance.name, instance.instanceId, executionId, input, at, current.parent, current.version), now);

@@ -375,6 +375,7 @@ export class DurableStore {
       deleteMessage: db.prepare('DELETE FROM df_messages WHERE id = ?'),
       deferMessages: db.prepare("UPDATE df_messages SET visible_at = ? WHERE instance_id = ? AND kind = 'event' AND visible_at <= ?"),
       deleteMessages: db.prepare('DELETE FROM df_messages WHERE instance_id = ?'),
+      deleteExecutionMessages: db.prepare("DELETE FROM df_messages WHERE instance_id = ? AND kind NOT IN ('terminate', 'suspend', 'resume')"),
       deleteTimerMessage: db.prepare("DELETE FROM df_messages WHERE instance_id = ? AND execution_id = ? AND kind = 'event' AND json_extract(payload, '$.TimerId') = ?"),
       // A suspended instance only takes terminate and resume until it is resumed.
       readyInstances: db
@@ -565,6 +566,11 @@ export class DurableStore {
 
   deleteMessages(instanceId: string): void {
     this.#s.deleteMessages.run(instanceId);
+  }
+
+  /** What an execution leaves when it continues as new: its events go, requests to the instance (terminate, suspend, resume) stay for the next. */
+  deleteExecutionMessages(instanceId: string): void {
+    this.#s.deleteExecutionMessages.run(instanceId);
   }
 
   cancelTimer(instanceId: string, executionId: string, timerId: number): void {
