@@ -2,15 +2,39 @@
 // packages/local-azure/dist/test (the local Azure's). jest's own module loader bypasses
 // Module.prototype.require, so the @azure/functions-core the real worker injects is mapped to
 // the local Azure's module here.
-/** @type {import('jest').Config} */
-module.exports = {
+//
+// Two projects: every test as it is, and the app's end-to-end suites once more in SDK mode
+// (LOCAL_AZURE_SDK_MODE=true): the app's own @azure/service-bus, @azure/cosmos and
+// @azure/event-hubs clients do its work over the local Azure's wire endpoints, the production
+// code path, while the bindings stay with the host.
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/dist/test', '<rootDir>/packages/local-azure/dist/test'],
-  testMatch: ['**/*.test.js'],
   transform: {},
   moduleNameMapper: {
     '^@azure/functions-core$': '<rootDir>/packages/local-azure/dist/src/worker/core-module.js',
   },
-  testTimeout: 30_000,
+};
+
+/** The order lifecycle and projection rebuilds, the saga (happy path, compensations, approval), the ESB and the demo traffic, the crash tests. */
+const SDK_MODE_SUITES = ['orders', 'order-saga', 'esb', 'demo', 'crash-recovery', 'event-sourcing-crash', 'saga-crash'];
+
+/** @type {import('jest').Config} */
+module.exports = {
   maxWorkers: 2,
+  testTimeout: 30_000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'default',
+      roots: ['<rootDir>/dist/test', '<rootDir>/packages/local-azure/dist/test'],
+      testMatch: ['**/*.test.js'],
+    },
+    {
+      ...shared,
+      displayName: 'sdk-mode',
+      roots: ['<rootDir>/dist/test/e2e'],
+      testMatch: SDK_MODE_SUITES.map((name) => `**/${name}.e2e.test.js`),
+      setupFiles: ['<rootDir>/dist/test/support/sdk-mode.js'],
+    },
+  ],
 };

@@ -28,15 +28,17 @@ export class ChildHost {
    */
   static async start(dataDir: string, lines: string[], env: Record<string, string> = {}, port = 0): Promise<ChildHost> {
     const root = appRoot();
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, LOCAL_AZURE_AMQP_PORT: '0', ...env };
     const child = spawn(process.execPath, [join(root, 'packages', 'local-azure', 'dist', 'src', 'cli.js'), '--port', String(port), '--data-dir', dataDir], {
       cwd: root,
-      env: { ...process.env, LOCAL_AZURE_AMQP_PORT: '0', ...env },
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let buffered = '';
     let stderr = '';
     let amqp: string | undefined;
+    const sdkConnections: string[] = [];
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const baseUrl = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the host did not start in 20 s:\n${buffered}\n${stderr}`)), 20_000);
@@ -47,6 +49,8 @@ export class ChildHost {
         for (const line of parts) {
           lines.push(line);
           amqp ??= /Service Bus \(AMQP 1\.0\): (Endpoint=sb:\/\/localhost:\d+;\S+)/.exec(line)?.[1];
+          const pointed = /SDK mode: (\w+) → /.exec(line)?.[1];
+          if (pointed) sdkConnections.push(pointed);
           const m = /health: \[GET\] (http:\/\/[^/]+)\/api\/health/.exec(line);
           if (m) {
             clearTimeout(timer);
@@ -60,6 +64,8 @@ export class ChildHost {
       });
     });
     assert.match(baseUrl, /^http:\/\/localhost:\d+$/);
+    // A run meant for SDK mode (jest's sdk-mode project, npm run load -- --sdk) that did not get it would prove nothing.
+    if (childEnv.LOCAL_AZURE_SDK_MODE === 'true') assert.deepEqual(sdkConnections.sort(), ['CosmosConnection', 'EventHubConnection', 'ServiceBusConnection'], 'the host did not start in SDK mode');
     return new ChildHost(child, baseUrl, exited, () => stderr, amqp);
   }
 

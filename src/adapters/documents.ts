@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadCosmosDefinition, type CosmosDefinition } from '@backbone/azure-model/cosmos';
 import type { DocumentContainer } from '../ports/documents';
 import { configDir } from '../shared/app-paths';
+import { azureCosmos } from './cosmos-clients';
 import { COSMOS_CONNECTION } from './idempotency';
 import { EMBEDDED_CONNECTION } from './messaging';
 
@@ -27,7 +28,6 @@ export function createDocumentContainer(name: string, env: NodeJS.ProcessEnv = p
     const { EmbeddedDocumentContainer } = require('./embedded/documents') as typeof import('./embedded/documents');
     return new EmbeddedDocumentContainer(name);
   }
-  const { cosmosContainer } = require('./azure/cosmos') as typeof import('./azure/cosmos');
   const { CosmosDocumentContainer } = require('./azure/cosmos-documents') as typeof import('./azure/cosmos-documents');
-  return new CosmosDocumentContainer(cosmosContainer(COSMOS_CONNECTION, name, env), declared.partitionKey);
+  return new CosmosDocumentContainer(azureCosmos().cosmosContainer(COSMOS_CONNECTION, name, env), declared.partitionKey);
 }

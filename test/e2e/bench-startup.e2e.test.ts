@@ -58,7 +58,7 @@ test('embedded host: bare node, health and first message, each once, with every 
   for (const s of [host.bareNodeMs, host.healthMs, host.firstMessageMs, host.startedMs]) isTime(s);
   // The message is handled after the host said it started, and that after the process was spawned.
   expect(host.firstMessageMs.median).toBeGreaterThan(host.startedMs.median);
-  expect(Object.keys(host.phases)).toEqual(['process', 'settings', 'database', 'telemetry', 'app', 'bindings', 'listen', 'triggers', 'first message']);
+  expect(Object.keys(host.phases)).toEqual(['process', 'settings', 'database', 'endpoints', 'telemetry', 'app', 'bindings', 'listen', 'triggers', 'first message']);
   for (const s of Object.values(host.phases)) {
     expect(s.samples).toHaveLength(1);
     expect(s.median).toBeGreaterThanOrEqual(0);

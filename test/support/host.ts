@@ -24,6 +24,11 @@ export async function startHost(appDir: string, options: Partial<EmbeddedHostOpt
     },
     ...options,
   });
+  // A suite meant for SDK mode (jest's sdk-mode project) that did not get it would prove nothing.
+  if ((options.sdkMode ?? process.env.LOCAL_AZURE_SDK_MODE === 'true') && !logs.some((r) => r.message.startsWith('SDK mode: '))) {
+    await host.stop();
+    assert.fail('the host did not point any connection at its wire endpoints (SDK mode)');
+  }
   return { host, logs, url: (path) => `${host.baseUrl}${path}`, stop: () => host.stop() };
 }
 

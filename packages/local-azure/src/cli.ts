@@ -3,6 +3,8 @@
 //   --data-dir <dir>   where the SQLite file lives (default $DATA_DIR or .data)
 //   --app <dir>        the function app folder (default: the current directory)
 //   --amqp-port <n|off> Service Bus over AMQP 1.0 (default $LOCAL_AZURE_AMQP_PORT or 5672, the emulator's port)
+//   --sdk              SDK mode (also $LOCAL_AZURE_SDK_MODE=true): the app's connection settings that say
+//                      UseEmbeddedHost=true are pointed at the wire endpoints, so its Azure SDK clients run
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbeddedHost } from './host/host';
@@ -14,12 +16,13 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       app: { type: 'string' },
       'amqp-port': { type: 'string' },
+      sdk: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('Usage: npm start -- [--port 7071] [--data-dir .data] [--app .] [--amqp-port 5672|off]\n');
+    process.stdout.write('Usage: npm start -- [--port 7071] [--data-dir .data] [--app .] [--amqp-port 5672|off] [--sdk]\n');
     return;
   }
   if (values['data-dir']) process.env.DATA_DIR = resolve(values['data-dir']);
@@ -28,9 +31,11 @@ async function main(): Promise<void> {
 
   const amqpSetting = values['amqp-port'] ?? process.env.LOCAL_AZURE_AMQP_PORT ?? '5672';
   const amqpPort = amqpSetting === 'off' ? undefined : Number(amqpSetting);
+  const sdkMode = values.sdk === true || process.env.LOCAL_AZURE_SDK_MODE === 'true';
+  if (sdkMode && amqpPort === undefined) throw new Error('SDK mode runs the app through the AMQP endpoint: give --amqp-port a port, not off');
   if (amqpPort !== undefined && (!Number.isInteger(amqpPort) || amqpPort < 0 || amqpPort > 65535)) throw new Error(`--amqp-port must be 0..65535 or off, not ${amqpSetting}`);
 
-  const host = await EmbeddedHost.start({ appDir: values.app ?? process.cwd(), port, ...(amqpPort !== undefined ? { amqpPort } : {}) });
+  const host = await EmbeddedHost.start({ appDir: values.app ?? process.cwd(), port, ...(amqpPort !== undefined ? { amqpPort } : {}), sdkMode });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1); // a second Ctrl+C forces the exit

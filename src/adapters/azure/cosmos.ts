@@ -19,6 +19,12 @@ export function cosmosClient(connection: string, env: NodeJS.ProcessEnv = proces
   return client;
 }
 
+/** Ends every client (the worker stops); the next call opens a new one. */
+export function closeCosmosClients(): void {
+  for (const client of clients.values()) client.dispose();
+  clients.clear();
+}
+
 export function cosmosDatabase(connection: string, env: NodeJS.ProcessEnv = process.env): Database {
   return cosmosClient(connection, env).database(env.COSMOS_DATABASE_NAME || 'integration');
 }

@@ -65,6 +65,7 @@ export class CosmosRestServer {
   readonly #keys: readonly string[];
   readonly #now: () => number;
   #port = 0;
+  #requests = 0;
 
   constructor(private readonly options: CosmosRestOptions) {
     this.#now = options.now ?? Date.now;
@@ -76,6 +77,11 @@ export class CosmosRestServer {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** How many requests it has answered (or is answering) since it started. */
+  get requests(): number {
+    return this.#requests;
   }
 
   /** Resolves with the port bound (0 picks a free one); on the loopback interface by default. */
@@ -98,6 +104,7 @@ export class CosmosRestServer {
   }
 
   async #handle(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#requests++;
     const activityId = (incoming.headers['x-ms-activity-id'] as string | undefined) ?? randomUUID();
     let reply: Reply;
     let context: ContainerContext | undefined;

@@ -32,12 +32,11 @@ import { HttpListener, requestBodyLimit } from './http-listener';
 import { consoleWriter, HostLogger, type LogWriter } from './logger';
 import { OutputBindings } from './output-bindings';
 import { openServices } from './services';
-import { AmqpListener } from '../amqp/listener';
-import { ServiceBusAmqp } from '../amqp/service-bus-amqp';
-import { EventHubsAmqp } from '../amqp/event-hubs-amqp';
-import { ServiceBusAdminServer } from '../servicebus-admin/atom-api';
-import { EMULATOR_KEY } from '../cosmos-rest/auth';
-import { CosmosRestServer } from '../cosmos-rest/server';
+import type { AmqpListener } from '../amqp/listener';
+import type { ServiceBusAdminServer } from '../servicebus-admin/atom-api';
+import type { CosmosRestServer } from '../cosmos-rest/server';
+import { pointConnectionsAtEndpoints } from './emulator-connections';
+import { serveWireEndpoints, type WireEndpointsServed } from './wire-endpoints';
 import { bindFunction, SUPPORTED_INPUTS, usesSdkBinding, type FunctionBinder } from './function-bindings';
 import { ServiceBusListener } from './servicebus-listener';
 import { SettlementService } from './servicebus-sdk-binding';
@@ -76,6 +75,13 @@ export interface EmbeddedHostOptions {
    * 8081; default: $LOCAL_AZURE_COSMOS_PORT, else 8081 when AMQP is served (a free port when AMQP's is).
    */
   cosmosPort?: number;
+  /**
+   * SDK mode: the wire endpoints are served (on free ports unless given) before the app runs, and
+   * each connection setting a binding names that says "UseEmbeddedHost=true" is pointed at them as
+   * an emulator connection string, so the app's own Azure SDK clients do its work; the bindings
+   * stay with the host. Default: $LOCAL_AZURE_SDK_MODE is "true".
+   */
+  sdkMode?: boolean;
 }
 
 export interface FunctionInfo {
@@ -117,12 +123,19 @@ export class EmbeddedHost {
     private readonly settlement: SettlementService | undefined,
   ) {}
 
-  /** The AMQP 1.0 listener (Service Bus), when the host runs one. */
-  amqp?: AmqpListener;
+  wire?: WireEndpointsServed;
+  /** The AMQP 1.0 listener (Service Bus and Event Hubs), when the host runs one. */
+  get amqp(): AmqpListener | undefined {
+    return this.wire?.amqp;
+  }
   /** Service Bus' administration API, when the host serves it. */
-  serviceBusAdmin?: ServiceBusAdminServer;
+  get serviceBusAdmin(): ServiceBusAdminServer | undefined {
+    return this.wire?.serviceBusAdmin;
+  }
   /** Cosmos DB's REST API, when the host serves it. */
-  cosmosRest?: CosmosRestServer;
+  get cosmosRest(): CosmosRestServer | undefined {
+    return this.wire?.cosmosRest;
+  }
 
   /** Spans, metrics and logs of this process (OpenTelemetry; in Azure they go to Application Insights). */
   get telemetry(): EmbeddedTelemetry {
@@ -159,14 +172,10 @@ export class EmbeddedHost {
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
     let restoreEnvironment: (() => void) | undefined;
-    let amqp: AmqpListener | undefined;
-    let serviceBusAdmin: ServiceBusAdminServer | undefined;
-    let cosmosRest: CosmosRestServer | undefined;
+    let wire: WireEndpointsServed | undefined;
     const cleanupOnFailure = () => {
       restoreEnvironment?.();
-      void amqp?.close();
-      void serviceBusAdmin?.close();
-      void cosmosRest?.close();
+      void wire?.close();
       void settlement?.release();
       setEmbeddedRuntime(undefined);
       broker.close();
@@ -180,6 +189,17 @@ export class EmbeddedHost {
       const prepared = hooks.prepare?.({ dataDir: databaseFile === ':memory:' ? undefined : dirname(resolve(databaseFile)), env }) ?? {};
       restoreEnvironment = prepared.restore;
       for (const line of prepared.log ?? []) bootLogger.log(line.level, 'Host.Startup', line.message);
+      // Before the app loads: a client (the app's own, in SDK mode) finds them up from its first call.
+      const sdkMode = options.sdkMode ?? env.LOCAL_AZURE_SDK_MODE === 'true';
+      const portSetting = (name: string) => (env[name] ? Number(env[name]) : undefined);
+      const amqpPort = options.amqpPort ?? portSetting('LOCAL_AZURE_AMQP_PORT') ?? (sdkMode ? 0 : undefined);
+      wire = await serveWireEndpoints(
+        { broker, eventHubs, documents, db, now: () => clock.now() },
+        { amqpPort, serviceBusAdminPort: options.serviceBusAdminPort ?? portSetting('LOCAL_AZURE_SB_ADMIN_PORT'), cosmosPort: options.cosmosPort ?? portSetting('LOCAL_AZURE_COSMOS_PORT') },
+        logger,
+        sdkMode,
+      );
+      phases.end('endpoints');
       // Before the app loads, as Application Insights is in Azure: the app finds an SDK registered.
       embeddedTelemetry();
       phases.end('telemetry');
@@ -191,6 +211,16 @@ export class EmbeddedHost {
       if (functions.length === 0) throw new Error('The app registered no functions.');
       // What the app's bindings name and no config/ declares is created, one line each (as a developer would create it by hand).
       for (const line of services.declareFromBindings(functions, env)) logger.log('information', 'Host.Startup', line);
+      if (sdkMode) {
+        const { amqp: amqpBound, serviceBusAdmin: adminBound, cosmos: cosmosBound } = wire.bound;
+        const pointed = pointConnectionsAtEndpoints(functions, env, { amqpPort: amqpBound!, serviceBusAdminPort: adminBound!, cosmosPort: cosmosBound! });
+        const restorePrepared = restoreEnvironment;
+        restoreEnvironment = () => {
+          pointed.restore();
+          restorePrepared?.();
+        };
+        for (const line of pointed.lines) logger.log('information', 'Host.Startup', line);
+      }
 
       const taskHub = resolveSettingExpression(config.durableTask.hubName, env);
       // The Durable webhooks' system key: with the app's HTTP auth on, the API that can start,
@@ -270,54 +300,6 @@ export class EmbeddedHost {
       const baseUrl = await http.listen(port, options.hostname);
       runtime.baseUrl = baseUrl;
       phases.end('listen');
-      const amqpPort = options.amqpPort ?? (env.LOCAL_AZURE_AMQP_PORT ? Number(env.LOCAL_AZURE_AMQP_PORT) : undefined);
-      if (amqpPort !== undefined) {
-        amqp = new AmqpListener({ logger });
-        amqp.serve(new EventHubsAmqp(eventHubs, amqp, logger)).serve(new ServiceBusAmqp(broker, amqp, logger));
-        try {
-          const bound = await amqp.listen(amqpPort);
-          logger.log(
-            'information',
-            'Host.Startup',
-            `Service Bus (AMQP 1.0): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
-          );
-          logger.log(
-            'information',
-            'Host.Startup',
-            `Event Hubs (AMQP 1.0): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath=<hub> (EntityPath names the hub, or pass the hub name to the client instead)`,
-          );
-        } catch (error) {
-          // Another process has the port (a second host, the official emulator): the rest runs.
-          logger.log('warning', 'Host.Startup', `Service Bus and Event Hubs over AMQP are not served: port ${amqpPort}: ${(error as Error).message}`);
-          amqp = undefined;
-        }
-      }
-      const adminPort = options.serviceBusAdminPort ?? (env.LOCAL_AZURE_SB_ADMIN_PORT ? Number(env.LOCAL_AZURE_SB_ADMIN_PORT) : amqpPort === undefined ? undefined : amqpPort === 0 ? 0 : 5300);
-      if (adminPort !== undefined) {
-        serviceBusAdmin = new ServiceBusAdminServer({ broker, logger });
-        try {
-          const bound = await serviceBusAdmin.listen(adminPort);
-          logger.log(
-            'information',
-            'Host.Startup',
-            `Service Bus administration (HTTP): Endpoint=sb://localhost:${bound};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
-          );
-        } catch (error) {
-          logger.log('warning', 'Host.Startup', `Service Bus administration is not served: port ${adminPort}: ${(error as Error).message}`);
-          serviceBusAdmin = undefined;
-        }
-      }
-      const cosmosPort = options.cosmosPort ?? (env.LOCAL_AZURE_COSMOS_PORT ? Number(env.LOCAL_AZURE_COSMOS_PORT) : amqpPort === undefined ? undefined : amqpPort === 0 ? 0 : 8081);
-      if (cosmosPort !== undefined) {
-        cosmosRest = new CosmosRestServer({ documents, db, logger, now: () => clock.now() });
-        try {
-          const bound = await cosmosRest.listen(cosmosPort);
-          logger.log('information', 'Host.Startup', `Cosmos DB (REST, plain HTTP): AccountEndpoint=http://localhost:${bound}/;AccountKey=${EMULATOR_KEY};`);
-        } catch (error) {
-          logger.log('warning', 'Host.Startup', `Cosmos DB's REST API is not served: port ${cosmosPort}: ${(error as Error).message}`);
-          cosmosRest = undefined;
-        }
-      }
       for (const start of starters) start();
       timers.start();
       cosmosListener.start();
@@ -357,9 +339,7 @@ export class EmbeddedHost {
       );
       host.stopSweeping = stopSweeping;
       host.restoreEnvironment = restoreEnvironment;
-      if (amqp) host.amqp = amqp;
-      if (serviceBusAdmin) host.serviceBusAdmin = serviceBusAdmin;
-      if (cosmosRest) host.cosmosRest = cosmosRest;
+      host.wire = wire;
       for (const info of infos) {
         const fn = workerState.functions.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
@@ -390,9 +370,6 @@ export class EmbeddedHost {
     const cosmosStopped = this.cosmos.stop();
     const eventHubsStopped = this.eventHubListener.stop();
     const durableStopped = this.durable.stop();
-    await this.amqp?.close();
-    await this.serviceBusAdmin?.close();
-    await this.cosmosRest?.close();
     await this.http.close();
     await this.serviceBus.stop();
     await this.timers.stop();
@@ -400,7 +377,9 @@ export class EmbeddedHost {
     await eventHubsStopped;
     await durableStopped;
     this.stopSweeping();
+    // Before the wire endpoints close: the app's own clients (SDK mode) end their connections cleanly.
     await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
+    await this.wire?.close();
     await this.settlement?.release();
     this.broker.close();
     this.commit.close();
