@@ -1,14 +1,18 @@
 // npm run emulators:config
 // Writes the Service Bus and Event Hubs emulators' Config.json from config/ (emulators/*/Config.json,
-// committed; the test suite checks they are current), and local.settings.emulator.json (not
-// committed) with the settings `func start` needs to run this app against the emulators of
+// committed; the test suite checks they are current), and two settings files (not committed) for
+// `func start` (Core Tools): local.settings.emulator.json runs this app against the emulators of
 // docker-compose.yml — with development signing and encryption keys, generated the first time
-// and kept on later runs (new keys would strand what the emulators hold). Prints the values the
-// Service Bus emulator's limits made it change.
+// and kept on later runs (new keys would strand what the emulators hold); its variant
+// local.settings.local-azure.json runs it against `npm start -- --services-only` instead, with the
+// keys `npm start` keeps in .data/dev-secrets.json (so both read what either signed). Prints the
+// values the Service Bus emulator's limits made it change.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { amqpConnectionString, cosmosConnectionString } from '@backbone/local-azure/host/emulator-connections';
+import { EMULATOR_KEY } from '@backbone/local-azure/cosmos-rest/auth';
 import { eventHubsEmulatorConfig, serviceBusEmulatorConfig } from '../src/infra/emulators';
-import { DEV_SECRETS } from '../src/security/dev-secrets';
+import { DEV_SECRETS, loadDevSecrets } from '../src/security/dev-secrets';
 import { appRoot } from '../src/shared/app-paths';
 import { parseScriptArgs } from './support/cli-args';
 
@@ -17,7 +21,7 @@ import { parseScriptArgs } from './support/cli-args';
 const SERVICE_BUS_EMULATOR = 'Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;';
 const EVENT_HUBS_EMULATOR = 'Endpoint=sb://localhost:5673;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;';
 export const COSMOS_EMULATOR_ENDPOINT = 'https://localhost:8081/';
-export const COSMOS_EMULATOR_KEY = ['C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVT', 'qobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=='].join('');
+export const COSMOS_EMULATOR_KEY = EMULATOR_KEY;
 
 export function writeEmulatorConfig(root: string): string[] {
   const sb = serviceBusEmulatorConfig(join(root, 'config'));
@@ -26,6 +30,47 @@ export function writeEmulatorConfig(root: string): string[] {
   writeFileSync(join(root, 'emulators', 'servicebus', 'Config.json'), `${JSON.stringify(sb.config, null, 2)}\n`);
   writeFileSync(join(root, 'emulators', 'eventhubs', 'Config.json'), `${JSON.stringify(eventHubsEmulatorConfig(join(root, 'config')), null, 2)}\n`);
   return sb.notes;
+}
+
+export interface LocalAzurePorts {
+  amqp: number;
+  serviceBusAdmin: number;
+  cosmos: number;
+}
+
+/** The emulators' ports, which `npm start -- --services-only` takes by default. */
+export const LOCAL_AZURE_PORTS: LocalAzurePorts = { amqp: 5672, serviceBusAdmin: 5300, cosmos: 8081 };
+
+/**
+ * `func start` against the local Azure's services: the same connection settings as for the
+ * emulators, on the local Azure's ports (Service Bus and Event Hubs share its one AMQP port), the
+ * Cosmos DB extension in Gateway mode (the local Azure serves the REST API, not Direct mode's
+ * TCP protocol), and the keys given.
+ */
+export function localAzureSettings(ports: LocalAzurePorts, keys: Record<string, string>) {
+  return {
+    IsEncrypted: false,
+    Values: {
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      // Durable Functions' task hub, timer schedules and Event Hubs checkpoints: Azurite (the local Azure does not serve Storage).
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      DurableTaskHubName: 'localazure',
+      ServiceBusConnection: amqpConnectionString(ports.amqp),
+      ServiceBusConnection__administrationConnectionString: amqpConnectionString(ports.serviceBusAdmin),
+      CosmosConnection: cosmosConnectionString(ports.cosmos),
+      COSMOS_DATABASE_NAME: 'integration',
+      EventHubConnection: amqpConnectionString(ports.amqp),
+      AzureFunctionsJobHost__extensions__cosmosDB__connectionMode: 'Gateway',
+      ...keys,
+    },
+  };
+}
+
+/** The development keys `npm start` keeps in <dataDir>/dev-secrets.json, created there if it has none yet. */
+export function localAzureKeys(dataDir: string): Record<string, string> {
+  const scratch: NodeJS.ProcessEnv = {};
+  loadDevSecrets(dataDir, scratch);
+  return Object.fromEntries(Object.keys(DEV_SECRETS).map((name) => [name, scratch[name]!]));
 }
 
 if (require.main === module) {
@@ -49,6 +94,10 @@ if (require.main === module) {
     },
   };
   writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
-  console.log('Wrote emulators/servicebus/Config.json, emulators/eventhubs/Config.json and local.settings.emulator.json.');
+  const variant = localAzureSettings(LOCAL_AZURE_PORTS, localAzureKeys(resolve(root, process.env.DATA_DIR || '.data')));
+  writeFileSync(join(root, 'local.settings.local-azure.json'), `${JSON.stringify(variant, null, 2)}\n`, { mode: 0o600 });
+  console.log(
+    'Wrote emulators/servicebus/Config.json, emulators/eventhubs/Config.json, local.settings.emulator.json (Docker emulators) and local.settings.local-azure.json (npm start -- --services-only).',
+  );
   if (notes.length) console.log(`The Service Bus emulator's limits changed:\n  ${notes.join('\n  ')}`);
 }

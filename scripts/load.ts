@@ -1,19 +1,21 @@
-// npm run load [-- --orders 2000 --concurrency 64 --rate 100 --no-sagas --faults 0.05]
+// npm run load [-- --orders 2000 --concurrency 64 --rate 100 --no-sagas --faults 0.05 --sdk]
 // Drives the whole pipeline on the embedded host (a fresh SQLite file): CreateOrder + SubmitOrder
 // messages at the ESB ingress → router → order-commands → event store → change feed → views,
 // fulfilment saga, integration events. Prints throughput, end-to-end and per-stage latencies
 // (p50/p95/p99, from each order's trace) and failures by category; writes the JSON to
 // bench/results/. Exits 1 when any accepted order did not finish or anything was dead-lettered.
+// --sdk runs the same orders again in SDK mode (the app's Azure SDK clients over the host's wire
+// endpoints) after the default mode, on a fresh database, and prints the two side by side.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { appRoot } from '../src/shared/app-paths';
 import { integerOption, parseScriptArgs, usageFailure } from './support/cli-args';
-import { runLoad } from './support/load-run';
+import { runLoad, type LoadResult } from './support/load-run';
 import { STAGE_LABELS } from './support/order-stages';
 
 async function main(): Promise<void> {
-  const { values } = parseScriptArgs('npm run load [-- --orders 1000 --concurrency 32 --rate 100 --no-sagas --faults 0.05 --no-baseline]', {
+  const { values } = parseScriptArgs('npm run load [-- --orders 1000 --concurrency 32 --rate 100 --no-sagas --faults 0.05 --no-baseline --sdk]', {
     options: {
       orders: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
       'no-sagas': { type: 'boolean', default: false },
       faults: { type: 'string', default: '0' },
       'no-baseline': { type: 'boolean', default: false },
+      sdk: { type: 'boolean', default: false },
     },
   });
   const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -41,6 +44,20 @@ async function main(): Promise<void> {
       `${options.sagas ? 'each through the 12-step fulfilment saga' : 'no sagas (route → command → append → projection)'}${options.faults ? `, ${options.faults * 100}% transient faults everywhere` : ''}\n`,
   );
   const r = await runLoad(options);
+  report(r, options.sagas);
+  const runs = [r];
+  if (values.sdk) {
+    console.log('\nthe same orders in SDK mode (@azure/service-bus, @azure/cosmos and @azure/event-hubs over the wire endpoints)\n');
+    const sdk = await runLoad({ ...options, baseline: false, sdkMode: true });
+    report(sdk, options.sagas);
+    runs.push(sdk);
+    const unit = options.sagas ? 'orders/s, each through its saga' : 'orders/s';
+    console.log(`\nsame run: default mode ${r.ordersPerSecond} ${unit}; SDK mode ${sdk.ordersPerSecond} ${unit} = ${(sdk.ordersPerSecond / r.ordersPerSecond).toFixed(2)}× the default mode`);
+  }
+  for (const run of runs) if (run.finished < run.orders || Object.keys(run.failures.deadLetters).length) process.exitCode = 1;
+}
+
+function report(r: LoadResult, sagas: boolean): void {
   const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };
   console.log(
     `\nfinished ${r.finished} of ${r.orders} orders in ${(r.durationMs / 1000).toFixed(1)} s: ${r.ordersPerSecond} orders/s; ingress accepted ${r.ingressMessagesPerSecond} messages/s; ${r.retriedRequests} requests needed a retry`,
@@ -48,7 +65,7 @@ async function main(): Promise<void> {
   if (r.baseline) {
     console.log(
       `baseline, the same orders through the app's code called directly (ingress → router → command handler → projector, no host, measured first in this run): ${r.baseline.ordersPerSecond} orders/s — ` +
-        `the host pipeline does ${r.baseline.ratio}× that${options.sagas ? ' (and runs every saga besides)' : ''}`,
+        `the host pipeline does ${r.baseline.ratio}× that${sagas ? ' (and runs every saga besides)' : ''}`,
     );
   }
   const stages = new Table({ head: ['stage (SubmitOrder message)', 'n', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'], style: plain });
@@ -75,10 +92,9 @@ async function main(): Promise<void> {
   for (const p of r.sagaProblems) console.log(`  ${p.orderId}: ${p.status}${p.failedStep ? ` at ${p.failedStep}` : ''}${p.lastError ? ` — ${p.lastError}` : ''}`);
   const dir = join(appRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = join(dir, `load-${r.options.sdkMode ? 'sdk-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
   console.log(`results: ${file}`);
-  if (r.finished < r.orders || Object.keys(r.failures.deadLetters).length) process.exitCode = 1;
 }
 
 main().catch((error: Error) => {

@@ -40,6 +40,8 @@ export interface LoadOptions {
   baseline?: boolean;
   /** Where the host's log records go (default: nowhere). */
   hostLog?: (record: LogRecord) => void;
+  /** SDK mode: the app's Azure SDK clients over the host's wire endpoints (else the in-process adapters). */
+  sdkMode?: boolean;
 }
 
 export interface Distribution {
@@ -113,7 +115,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   Object.assign(process.env, settings);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'load-'));
   const faultsBefore = injectedFaultCounts();
-  const host = await EmbeddedHost.start({ appDir: appRoot(), port: 0, database: join(dataDir, 'embedded.sqlite'), logWriter: options.hostLog ?? (() => undefined) });
+  const host = await EmbeddedHost.start({
+    appDir: appRoot(),
+    port: 0,
+    database: join(dataDir, 'embedded.sqlite'),
+    logWriter: options.hostLog ?? (() => undefined),
+    sdkMode: options.sdkMode ?? false,
+  });
   const api = `${host.baseUrl}/api`;
   const orders = planOrders(options.orders, SKUS);
   const byTrace = new Map(orders.map((o, i) => [o.traceId, i]));

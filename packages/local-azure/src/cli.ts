@@ -5,9 +5,12 @@
 //   --amqp-port <n|off> Service Bus over AMQP 1.0 (default $LOCAL_AZURE_AMQP_PORT or 5672, the emulator's port)
 //   --sdk              SDK mode (also $LOCAL_AZURE_SDK_MODE=true): the app's connection settings that say
 //                      UseEmbeddedHost=true are pointed at the wire endpoints, so its Azure SDK clients run
+//   --services-only    Service Bus, Event Hubs and Cosmos DB on the emulators' ports and no app, for `func start`
+//                      (Core Tools) with local.settings.local-azure.json (npm run emulators:config)
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbeddedHost } from './host/host';
+import { startServicesOnly } from './host/services-only';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -17,12 +20,13 @@ async function main(): Promise<void> {
       app: { type: 'string' },
       'amqp-port': { type: 'string' },
       sdk: { type: 'boolean' },
+      'services-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('Usage: npm start -- [--port 7071] [--data-dir .data] [--app .] [--amqp-port 5672|off] [--sdk]\n');
+    process.stdout.write('Usage: npm start -- [--port 7071] [--data-dir .data] [--app .] [--amqp-port 5672|off] [--sdk | --services-only]\n');
     return;
   }
   if (values['data-dir']) process.env.DATA_DIR = resolve(values['data-dir']);
@@ -31,17 +35,40 @@ async function main(): Promise<void> {
 
   const amqpSetting = values['amqp-port'] ?? process.env.LOCAL_AZURE_AMQP_PORT ?? '5672';
   const amqpPort = amqpSetting === 'off' ? undefined : Number(amqpSetting);
+  if (amqpPort !== undefined && (!Number.isInteger(amqpPort) || amqpPort < 0 || amqpPort > 65535)) throw new Error(`--amqp-port must be 0..65535 or off, not ${amqpSetting}`);
+  if (values['services-only']) {
+    if (amqpPort === undefined) throw new Error('--services-only serves Service Bus and Event Hubs over AMQP: give --amqp-port a port, not off');
+    const services = await startServicesOnly({
+      appDir: values.app ?? process.cwd(),
+      ports: { amqpPort, serviceBusAdminPort: portSetting('LOCAL_AZURE_SB_ADMIN_PORT'), cosmosPort: portSetting('LOCAL_AZURE_COSMOS_PORT') },
+    });
+    onStopSignal(() => services.stop());
+    return;
+  }
   const sdkMode = values.sdk === true || process.env.LOCAL_AZURE_SDK_MODE === 'true';
   if (sdkMode && amqpPort === undefined) throw new Error('SDK mode runs the app through the AMQP endpoint: give --amqp-port a port, not off');
-  if (amqpPort !== undefined && (!Number.isInteger(amqpPort) || amqpPort < 0 || amqpPort > 65535)) throw new Error(`--amqp-port must be 0..65535 or off, not ${amqpSetting}`);
 
   const host = await EmbeddedHost.start({ appDir: values.app ?? process.cwd(), port, ...(amqpPort !== undefined ? { amqpPort } : {}), sdkMode });
+  onStopSignal(() => host.stop());
+  process.stdout.write(`Operations dashboard: ${host.baseUrl}/\nFor the ops API: ${host.baseUrl}/api/ops/entities\n`);
+}
+
+function portSetting(name: string): number | undefined {
+  const value = process.env[name];
+  if (!value) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be 0..65535, not ${value}`);
+  return port;
+}
+
+/** Ctrl+C or SIGTERM stops gracefully; a second one forces the exit. */
+function onStopSignal(stop: () => Promise<void>): void {
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1); // a second Ctrl+C forces the exit
+  const handle = (signal: string) => {
+    if (stopping) process.exit(1);
     stopping = true;
     process.stdout.write(`\n${signal}: stopping the embedded host (draining in-flight invocations)...\n`);
-    host.stop().then(
+    stop().then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
@@ -49,9 +76,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.stdout.write(`Operations dashboard: ${host.baseUrl}/\nFor the ops API: ${host.baseUrl}/api/ops/entities\n`);
+  process.on('SIGINT', () => handle('SIGINT'));
+  process.on('SIGTERM', () => handle('SIGTERM'));
 }
 
 main().catch((error: unknown) => {
