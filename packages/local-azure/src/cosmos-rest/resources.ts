@@ -6,7 +6,6 @@
 // own names, so the app's functions and an SDK client see the same items. Containers of other
 // databases get a store name made of their rid.
 import { randomUUID } from 'node:crypto';
-import type { ContainerDefinition } from '@backbone/azure-model/cosmos';
 import type { EmbeddedContainer, EmbeddedDocumentStore, StoreContainerDefinition } from '../docstore/store';
 import { migrate, type Db } from '../sqlite';
 import { CosmosError } from './errors';
@@ -96,7 +95,7 @@ function normalizeContainerBody(body: Json): { body: Json; partitionKeyPath: str
 }
 
 /** The REST shape of a container the store had from config/cosmos.yaml or the bindings. */
-function bodyFromDefinition(d: ContainerDefinition): Json {
+function bodyFromDefinition(d: StoreContainerDefinition): Json {
   const body: Json = { id: d.name, partitionKey: { paths: [d.partitionKey], kind: 'Hash', version: 2 } };
   if (d.defaultTtl !== undefined) body.defaultTtl = d.defaultTtl;
   if (d.indexingPolicy?.includedPaths) {
@@ -107,6 +106,7 @@ function bodyFromDefinition(d: ContainerDefinition): Json {
       excludedPaths: [{ path: '/*' }, ...(d.indexingPolicy.excludedPaths ?? []).map((path) => ({ path }))],
     };
   }
+  if (d.uniqueKeys?.length) body.uniqueKeyPolicy = { uniqueKeys: d.uniqueKeys.map((paths) => ({ paths })) };
   return normalizeContainerBody(body).body;
 }
 
@@ -116,7 +116,23 @@ function definitionFromBody(storeName: string, body: Json, partitionKeyPath: str
   const policy = body.indexingPolicy as { includedPaths?: { path?: unknown }[]; excludedPaths?: { path?: unknown }[] } | undefined;
   const paths = (list: { path?: unknown }[] | undefined) => (list ?? []).map((p) => p.path).filter((p): p is string => typeof p === 'string');
   definition.indexingPolicy = { includedPaths: paths(policy?.includedPaths), excludedPaths: paths(policy?.excludedPaths) };
+  const uniqueKeys = uniqueKeysOf(body.uniqueKeyPolicy);
+  if (uniqueKeys.length > 0) definition.uniqueKeys = uniqueKeys;
   return definition;
+}
+
+/** The unique key policy's keys as lists of paths; a malformed policy is the caller's 400. */
+function uniqueKeysOf(policy: unknown): string[][] {
+  if (policy === undefined || policy === null) return [];
+  const keys = (policy as { uniqueKeys?: unknown }).uniqueKeys;
+  if (typeof policy !== 'object' || (keys !== undefined && !Array.isArray(keys))) throw new CosmosError(400, 'The unique key policy must be an object with a uniqueKeys array.');
+  return ((keys ?? []) as unknown[]).map((key) => {
+    const paths = (key as { paths?: unknown } | null)?.paths;
+    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p.startsWith('/'))) {
+      throw new CosmosError(400, 'Each unique key must have a paths array of one or more paths such as "/email".');
+    }
+    return paths as string[];
+  });
 }
 
 interface ContainerRow {

@@ -5,6 +5,7 @@
 // semantics, as Cosmos's default change feed: a deleted item leaves no change behind. Writes go
 // through GroupCommit, so a write resolves once it is on disk.
 import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { ContainerDefinition } from '@backbone/azure-model/cosmos';
 import {
   DocumentStoreError,
@@ -55,11 +56,21 @@ export const NULL_PARTITION = '\u0000null';
 
 export interface StoreContainerDefinition extends ContainerDefinition {
   noneAndNullPartitions?: boolean;
+  /** The unique key policy: each key a list of paths whose values together are unique within a logical partition. */
+  uniqueKeys?: string[][];
 }
 
 export interface ChangeFeedItem {
   lsn: number;
   document: Document;
+}
+
+/** The value at a JSON path ($.a.b) of a document, undefined when missing. */
+function valueAt(doc: unknown, path: string): unknown {
+  return path
+    .slice(2)
+    .split('.')
+    .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
 }
 
 /** A JSON path for SQLite from a field path (version, data.sku). */
@@ -83,6 +94,8 @@ export class EmbeddedContainer implements DocumentContainer {
   readonly #ttlEnabled: boolean;
   readonly #defaultTtl: number | undefined;
   readonly #stmt;
+  /** Per unique key: its JSON paths and the statement that finds another live item in the partition with the same values. */
+  readonly #uniqueKeys: { paths: string[]; clash: Statement }[];
   #lastWriteBytes = 0;
 
   constructor(
@@ -112,6 +125,24 @@ export class EmbeddedContainer implements DocumentContainer {
       lsnAtTime: db.prepare(`SELECT MIN(lsn) FROM doc_items WHERE container = '${c}' AND ts >= ?`).pluck(),
       sweep: db.prepare(`DELETE FROM doc_items WHERE container = '${c}' AND expires_at IS NOT NULL AND expires_at <= ?`),
     };
+    // A missing value counts as null, which takes part in the constraint ("sparse unique keys are not
+    // supported": learn.microsoft.com/azure/cosmos-db/unique-keys); values compare as their JSON text.
+    this.#uniqueKeys = (definition.uniqueKeys ?? []).map((key) => {
+      const paths = key.map(jsonPath);
+      const same = paths.map((p) => `COALESCE(body -> '${p}', 'null') = ?`).join(' AND ');
+      return {
+        paths,
+        clash: db.prepare(`SELECT 1 FROM doc_items WHERE container = '${c}' AND pk = ? AND id != ? AND (expires_at IS NULL OR expires_at > ?) AND ${same} LIMIT 1`),
+      };
+    });
+  }
+
+  /** Cosmos DB's answer to a write that would give two items of a partition the same unique key values. */
+  #checkUniqueKeys(pk: string, doc: Record<string, unknown>, now: number): void {
+    for (const key of this.#uniqueKeys) {
+      const values = key.paths.map((p) => JSON.stringify(valueAt(doc, p)) ?? 'null');
+      if (key.clash.get(pk, doc.id, now, ...values)) throw new DocumentStoreError(409, 'Unique index constraint violation.');
+    }
   }
 
   /** Counts a request (or an operation of a batch) with the sizes of the items it touched. */
@@ -125,10 +156,7 @@ export class EmbeddedContainer implements DocumentContainer {
   }
 
   partitionKeyOf(doc: Document): string {
-    const value = this.#pkPath
-      .slice(2)
-      .split('.')
-      .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
+    const value = valueAt(doc, this.#pkPath);
     if (this.definition.noneAndNullPartitions && (value === undefined || value === null)) return value === null ? NULL_PARTITION : NONE_PARTITION;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new DocumentStoreError(400, `Item ${doc.id} has no partition key value at ${this.#pkPath.slice(2)}`);
@@ -163,6 +191,7 @@ export class EmbeddedContainer implements DocumentContainer {
     const text = JSON.stringify(body);
     this.#lastWriteBytes = Buffer.byteLength(text);
     if (this.#lastWriteBytes > MAX_ITEM_BYTES) throw new DocumentStoreError(413, `Item ${doc.id} is larger than 2 MB`);
+    this.#checkUniqueKeys(pk, body, now);
     let expires: number | null = null;
     if (this.#ttlEnabled) {
       const ttl = typeof body.ttl === 'number' ? body.ttl : this.#defaultTtl;

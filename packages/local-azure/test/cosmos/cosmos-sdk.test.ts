@@ -58,7 +58,7 @@ let items: Container;
 beforeAll(async () => {
   r = await start();
   ({ database } = await r.client.databases.createIfNotExists({ id: 'sdk' }));
-  ({ container: items } = await database.containers.createIfNotExists({ id: 'items', partitionKey: { paths: ['/pk'] }, uniqueKeyPolicy: { uniqueKeys: [{ paths: ['/email'] }] } }));
+  ({ container: items } = await database.containers.createIfNotExists({ id: 'items', partitionKey: { paths: ['/pk'] } }));
 });
 
 afterAll(async () => {
@@ -83,12 +83,13 @@ describe('account, databases and containers', () => {
       partitionKey: '/tenant',
       defaultTtl: 3600,
       indexingPolicy: { indexingMode: 'consistent', includedPaths: [{ path: '/tenant/?' }], excludedPaths: [{ path: '/*' }] },
+      uniqueKeyPolicy: { uniqueKeys: [{ paths: ['/email'] }] },
     });
     expect(resource).toMatchObject({ id: 'defined', partitionKey: { paths: ['/tenant'], kind: 'Hash' }, defaultTtl: 3600, indexingPolicy: { includedPaths: [{ path: '/tenant/?' }] } });
     expect(resource?._rid).toMatch(/^[A-Za-z0-9=]{12}$/);
     const { resource: read } = await database.container('defined').read();
     expect(read?._rid).toBe(resource?._rid);
-    expect((await items.read()).resource?.uniqueKeyPolicy?.uniqueKeys).toEqual([{ paths: ['/email'] }]);
+    expect(read?.uniqueKeyPolicy?.uniqueKeys).toEqual([{ paths: ['/email'] }]);
     expect(await statusOf(database.containers.create({ id: 'defined', partitionKey: '/tenant' }))).toBe(409);
     await database.container('defined').delete();
     expect(await statusOf(database.container('defined').read())).toBe(404);
