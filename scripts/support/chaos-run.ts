@@ -27,13 +27,28 @@ export interface ChaosOptions {
   lateEditEvery: number;
   showProgress?: boolean;
   log?: (line: string) => void;
-  /** Give up waiting for sagas and projections after this long once the traffic is in. */
-  settleTimeoutMs?: number;
+  /**
+   * A phase that waits (sagas ending, projections catching up, commands draining, rebuilds) fails
+   * only when nothing has advanced for this long — so a run of any size gets the time its work
+   * takes. Default 180 s.
+   */
+  stallTimeoutMs?: number;
+}
+
+/** Where each kill landed. */
+export interface KillsByPhase {
+  /** While orders were still arriving. */
+  traffic: number;
+  /** After the traffic, while sagas were still running. */
+  sagas: number;
+  /** After every saga had ended (projections and commands may still have been catching up). */
+  settled: number;
 }
 
 export interface ChaosResult {
   orders: number;
   kills: number;
+  killsByPhase: KillsByPhase;
   accepted: number;
   refused: number;
   processed: number;
@@ -44,6 +59,9 @@ export interface ChaosResult {
   sagasNotTerminal: string[];
   inconsistentParticipants: string[];
   projections: { name: string; documents: number; equal: boolean }[];
+  /** Each waiting phase: how long it took, and why it stopped waiting if it did not finish. */
+  phases: { name: string; durationMs: number; stalled?: string }[];
+  stallTimeoutMs: number;
   durationMs: number;
 }
 
@@ -86,6 +104,19 @@ function readContainer(file: string, container: string): Doc[] {
   }
 }
 
+/** How many views of a projection's generation are written (a rebuild's progress). */
+function viewCount(file: string, projection: string, generation: number): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare("SELECT COUNT(*) FROM doc_items WHERE container = 'views' AND json_extract(body, '$.projection') = ? AND json_extract(body, '$.generation') = ?")
+      .pluck()
+      .get(projection, generation) as number;
+  } finally {
+    db.close();
+  }
+}
+
 function latestLsn(file: string): number {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -116,12 +147,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       });
       if (res.status >= 300) throw new Error(`stock for ${sku}: ${res.status} ${await res.text()}`);
     }
+    // The kills: two thirds while orders arrive, the rest while the sagas run on (at least one there
+    // when there are two or more), each at a random moment after the host came up.
+    const sagaKills = options.kills >= 2 ? Math.max(1, Math.floor(options.kills / 3)) : 0;
+    const trafficKills = options.kills - sagaKills;
+    const meanKillAfterMs = (options.killAfterMs[0] + options.killAfterMs[1]) / 2;
     const perOrder = 2 + 1 / options.lateEditEvery;
     const sendBar = options.showProgress ? progress('accepted', Math.round(options.orders * perOrder)) : undefined;
     const traffic = sendOrders(orders, {
       baseUrl,
       concurrency: options.concurrency,
-      rate: options.rate ?? options.orders / ((options.kills * (options.killAfterMs[0] + options.killAfterMs[1])) / 2 / 1000),
+      rate: options.rate ?? options.orders / ((Math.max(1, trafficKills) * meanKillAfterMs) / 1000),
       retryForMs: 300_000,
       lateEditEvery: options.lateEditEvery,
       onAccepted: (a) => {
@@ -136,51 +172,111 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let trafficDone = false;
     void traffic.finally(() => (trafficDone = true));
 
-    // The kills: each at a random moment after the host came up, while orders arrive or sagas run.
-    let kills = 0;
-    while (kills < options.kills) {
+    const killsByPhase: KillsByPhase = { traffic: 0, sagas: 0, settled: 0 };
+    let sagasEnded = false;
+    const killOnce = async (phase: string) => {
       const [min, max] = options.killAfterMs;
       await sleep(min + Math.random() * (max - min));
       await host.kill('SIGKILL');
-      kills++;
-      log(`kill ${kills}: SIGKILL after ${accepted.length} accepted messages${trafficDone ? ' (traffic done, sagas running)' : ''}`);
+      const at: keyof KillsByPhase = !trafficDone ? 'traffic' : sagasEnded ? 'settled' : 'sagas';
+      killsByPhase[at]++;
+      log(`kill ${killsByPhase.traffic + killsByPhase.sagas + killsByPhase.settled} (${phase}, landed in ${at}): SIGKILL after ${accepted.length} accepted messages`);
       host = await ChildHost.start(dataDir, lines, {}, port);
-    }
+    };
+    for (let k = 0; k < trafficKills; k++) await killOnce('traffic');
     await traffic;
     sendBar?.stop();
 
-    // Settle: every saga ends and the projections reach the end of the change feed.
+    // Settle, with the saga-phase kills running beside it: every saga ends (asked in bulk, by
+    // outcome, from GET /api/sagas; one by one only for the few the outcomes do not name, such
+    // as a Failed or Terminated orchestration), the projections reach the end of the change feed,
+    // the order-commands queue drains. Each phase gives up only when it stops advancing.
+    const stallTimeoutMs = options.stallTimeoutMs ?? 180_000;
+    const phases: ChaosResult['phases'] = [];
+    const waitWhileAdvancing = async (name: string, progressOf: () => Promise<{ done: boolean; position: number }>, pollMs: () => number) => {
+      const began = Date.now();
+      let last = Number.NaN;
+      let lastMove = Date.now();
+      for (;;) {
+        const { done, position } = await progressOf();
+        if (done) {
+          phases.push({ name, durationMs: Date.now() - began });
+          return;
+        }
+        if (position !== last) {
+          last = position;
+          lastMove = Date.now();
+        } else if (Date.now() - lastMove > stallTimeoutMs) {
+          const stalled = `nothing advanced for ${Math.round(stallTimeoutMs / 1000)} s (at ${position})`;
+          phases.push({ name, durationMs: Date.now() - began, stalled });
+          log(`${name}: ${stalled}`);
+          return;
+        }
+        await sleep(pollMs());
+      }
+    };
+    const sagaPhaseKills = (async () => {
+      for (let k = 0; k < sagaKills; k++) await killOnce('sagas');
+    })();
+
     const orderIds = orders.map((o) => o.orderId);
     const sagaStatus = new Map<string, string>();
     const settleBar = options.showProgress ? progress('sagas ended', orderIds.length) : undefined;
-    const deadline = Date.now() + (options.settleTimeoutMs ?? 300_000);
     const created = new Set(accepted.filter((a) => a.messageType === 'CreateOrder').map((a) => orders[a.index]!.orderId));
-    const submitted = orderIds.filter((id, i) => created.has(id) && accepted.some((a) => a.index === i && a.messageType === 'SubmitOrder'));
-    while (Date.now() < deadline) {
-      for (const orderId of submitted) {
-        if (TERMINAL.has(sagaStatus.get(orderId) ?? '')) continue;
-        const { status, body } = await getJson<{ status?: string }>(`${baseUrl}/api/sagas/${orderId}`);
-        if (status === 200 && body.status) {
-          sagaStatus.set(orderId, body.status);
-          if (TERMINAL.has(body.status)) settleBar?.increment();
+    const submittedIndexes = new Set(accepted.filter((a) => a.messageType === 'SubmitOrder').map((a) => a.index));
+    const submitted = orderIds.filter((id, i) => created.has(id) && submittedIndexes.has(i));
+    const ended = () => submitted.filter((id) => TERMINAL.has(sagaStatus.get(id) ?? '')).length;
+    let listingMs = 0;
+    await waitWhileAdvancing(
+      'sagas end',
+      async () => {
+        const began = Date.now();
+        for (let continuation: string | undefined, first = true; first || continuation; first = false) {
+          const { status, body } = await getJson<{ sagas?: { orderId: string; status: string }[]; continuation?: string }>(
+            `${baseUrl}/api/sagas?limit=200${continuation ? `&continuation=${encodeURIComponent(continuation)}` : ''}`,
+          );
+          if (status !== 200) break;
+          for (const s of body.sagas ?? []) sagaStatus.set(s.orderId, s.status);
+          continuation = body.continuation;
         }
-      }
-      if (submitted.every((id) => TERMINAL.has(sagaStatus.get(id) ?? ''))) break;
-      await sleep(250);
-    }
+        const remaining = submitted.filter((id) => !TERMINAL.has(sagaStatus.get(id) ?? ''));
+        if (remaining.length <= 50) {
+          for (const orderId of remaining) {
+            const { status, body } = await getJson<{ status?: string }>(`${baseUrl}/api/sagas/${orderId}`);
+            if (status === 200 && body.status) sagaStatus.set(orderId, body.status);
+          }
+        }
+        listingMs = Date.now() - began;
+        settleBar?.update(ended());
+        return { done: ended() === submitted.length, position: ended() };
+      },
+      // The listing costs the host work too: ask at most a fifth of the time.
+      () => Math.max(500, listingMs * 4),
+    );
+    sagasEnded = true;
     settleBar?.stop();
-    const caughtUp = () => {
+    await sagaPhaseKills;
+
+    const projectionPosition = () => {
       const lease = readContainer(dbFile, 'leases').find((l) => String(l.id).startsWith('projections-') && String(l.id).endsWith('..0'));
-      return lease !== undefined && Number(JSON.parse(String(lease.ContinuationToken))) === latestLsn(dbFile);
+      return lease === undefined ? 0 : Number(JSON.parse(String(lease.ContinuationToken)));
     };
-    while (!caughtUp() && Date.now() < deadline) await sleep(100);
+    await waitWhileAdvancing(
+      'projections catch up',
+      async () => ({ done: projectionPosition() === latestLsn(dbFile), position: projectionPosition() }),
+      () => 200,
+    );
     // Late edits are retried a while before they are dead-lettered; let the order-commands queue drain.
-    for (;;) {
-      const { body } = await getJson<{ entities: { path: string; activeMessageCount?: number; scheduledMessageCount?: number }[] }>(`${baseUrl}/api/ops/entities`);
-      const commands = body.entities.find((e) => e.path === 'order-commands');
-      if ((!commands?.activeMessageCount && !commands?.scheduledMessageCount) || Date.now() > deadline) break;
-      await sleep(250);
-    }
+    await waitWhileAdvancing(
+      'order-commands drain',
+      async () => {
+        const { body } = await getJson<{ entities: { path: string; activeMessageCount?: number; scheduledMessageCount?: number }[] }>(`${baseUrl}/api/ops/entities`);
+        const commands = body.entities.find((e) => e.path === 'order-commands');
+        const left = (commands?.activeMessageCount ?? 0) + (commands?.scheduledMessageCount ?? 0);
+        return { done: left === 0, position: -left };
+      },
+      () => 250,
+    );
 
     // 1. Every accepted message processed or dead-lettered with a reason.
     const census = await deadLetterCensus(baseUrl);
@@ -254,19 +350,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const live = views(p.name, p.activeGeneration);
       const res = await fetch(`${baseUrl}/api/ops/projections/${p.name}/rebuild`, { method: 'POST' });
       if (res.status !== 202) throw new Error(`rebuild ${p.name}: ${res.status} ${await res.text()}`);
-      for (;;) {
-        const { body } = await getJson<{ projections: { name: string; activeGeneration: number }[] }>(`${baseUrl}/api/ops/projections`);
-        if (body.projections.find((x) => x.name === p.name)!.activeGeneration > p.activeGeneration) break;
-        if (Date.now() > deadline + 120_000) throw new Error(`the rebuild of ${p.name} did not finish`);
-        await sleep(200);
-      }
-      const rebuilt = views(p.name, p.activeGeneration + 1);
+      const generation = p.activeGeneration + 1;
+      await waitWhileAdvancing(
+        `rebuild ${p.name}`,
+        async () => {
+          const { body } = await getJson<{ projections: { name: string; activeGeneration: number }[] }>(`${baseUrl}/api/ops/projections`);
+          return { done: body.projections.find((x) => x.name === p.name)!.activeGeneration >= generation, position: viewCount(dbFile, p.name, generation) };
+        },
+        () => 200,
+      );
+      const rebuilt = views(p.name, generation);
       projections.push({ name: p.name, documents: live.length, equal: JSON.stringify(rebuilt) === JSON.stringify(live) });
     }
 
     return {
       orders: options.orders,
-      kills,
+      kills: killsByPhase.traffic + killsByPhase.sagas + killsByPhase.settled,
+      killsByPhase,
       accepted: accepted.length,
       refused,
       processed,
@@ -277,6 +377,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       sagasNotTerminal,
       inconsistentParticipants,
       projections,
+      phases,
+      stallTimeoutMs,
       durationMs: Math.round(performance.now() - started),
     };
   } finally {
@@ -294,6 +396,7 @@ export function chaosPassed(r: ChaosResult): boolean {
     r.inconsistentParticipants.length === 0 &&
     r.projections.length > 0 &&
     r.projections.every((p) => p.equal) &&
+    r.phases.every((p) => p.stalled === undefined) &&
     r.kills > 0
   );
 }

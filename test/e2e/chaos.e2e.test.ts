@@ -6,6 +6,11 @@ import { chaosPassed, runChaos } from '../../scripts/support/chaos-run';
 test('two SIGKILLs under load lose nothing, duplicate nothing, and leave every saga and view consistent', async () => {
   const r = await runChaos({ orders: 40, concurrency: 6, kills: 2, killAfterMs: [700, 1_500], lateEditEvery: 8 });
   expect(r.kills).toBe(2);
+  // One kill while orders arrive, one after: the saga phase is killed too.
+  expect(r.killsByPhase.traffic).toBe(1);
+  expect(r.killsByPhase.sagas + r.killsByPhase.settled).toBe(1);
+  expect(r.phases.map((p) => p.name)).toEqual(expect.arrayContaining(['sagas end', 'projections catch up', 'order-commands drain', 'rebuild order-summary']));
+  expect(r.phases.filter((p) => p.stalled)).toEqual([]);
   expect(r.lost).toEqual([]);
   expect(r.duplicateEvents).toEqual([]);
   expect(r.sagasNotTerminal).toEqual([]);
