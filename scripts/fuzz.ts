@@ -1,13 +1,14 @@
 // npm run fuzz [-- --runs 10000 --target xml --target http-messages-csv --seed 42 --path 3:1:0 --slow-ms 2000]
 // Runs every fuzz target (test/support/fuzz: the decoders, route conditions, the broker's SQL
 // filter, and every POST/DELETE endpoint and the inbound queue through an in-process embedded
-// host, and the AMQP listener over raw sockets) with that many generated inputs each, prints a table of targets, runs and failures, and
+// host, the AMQP listener over raw sockets, and the Cosmos DB REST endpoint over HTTP) with that many generated inputs each, prints a table of targets, runs and failures, and
 // for each failure the counterexample, its seed and path and the command that replays it. An input
 // that took longer than --slow-ms to handle counts as a failure too: a hang is a denial of service
 // (the jest suites, which must not assert on time, leave this to the script). Exits 1 on any
 // failure. The jest suites run the same properties with fewer runs.
 import Table from 'cli-table3';
 import { AMQP_TARGETS } from '../test/support/fuzz/amqp-targets';
+import { COSMOS_TARGETS } from '../test/support/fuzz/cosmos-targets';
 import { HTTP_TARGETS } from '../test/support/fuzz/http-targets';
 import { runTarget, type FuzzHost, type TargetResult } from '../test/support/fuzz/runner';
 import { UNIT_TARGETS } from '../test/support/fuzz/unit-targets';
@@ -16,7 +17,7 @@ import { appRoot } from '../src/shared/app-paths';
 import { parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';
 
-const ALL = [...UNIT_TARGETS, ...HTTP_TARGETS, ...AMQP_TARGETS];
+const ALL = [...UNIT_TARGETS, ...HTTP_TARGETS, ...AMQP_TARGETS, ...COSMOS_TARGETS];
 
 async function main(): Promise<void> {
   const { values } = parseScriptArgs('npm run fuzz [-- --runs 10000 --target <name>[,<name>] --seed <n> --path <path> --list --slow-ms 2000]', {

@@ -27,8 +27,8 @@ export interface FuzzContext {
 
 export interface FuzzTarget {
   name: string;
-  /** unit: called in-process; http: through the embedded host; amqp: raw sockets to an AMQP listener the target starts. */
-  level: 'unit' | 'http' | 'amqp';
+  /** unit: called in-process; http: through the embedded host; amqp: raw sockets to an AMQP listener the target starts; cosmos: HTTP to a Cosmos DB REST endpoint the target starts. */
+  level: 'unit' | 'http' | 'amqp' | 'cosmos';
   /** What is fed to what, in a line. */
   what: string;
   property(ctx: FuzzContext): fc.IRawProperty<unknown[]> | fc.IRawProperty<[unknown]>;

@@ -36,9 +36,17 @@ export function authorize(o: { headers: IncomingHttpHeaders; verb: string; resou
   if (fields.get('type') !== 'master') throw new CosmosError(401, `Authorization of type "${fields.get('type') ?? ''}" is not accepted here: sign with the account key (type=master).`);
   const sig = fields.get('sig') ?? '';
   const date = header(o.headers, 'x-ms-date') ?? header(o.headers, 'date');
-  if (!date) throw new CosmosError(401, 'The request has neither an x-ms-date nor a Date header.');
+  // The service's answers (seen in the SDKs' issue trackers, e.g. Azure/azure-cosmos-dotnet-v2#305
+  // and #506): no date is 401, a date outside the token's 15 minutes is 403.
+  if (!date) throw new CosmosError(401, 'Authorization token mandates Date header. Please pass in RFC 1123 style date format.');
   const at = Date.parse(date);
-  if (Number.isNaN(at) || Math.abs(at - o.now) > MAX_SKEW_MS) throw new CosmosError(401, `The request's date (${date}) is not within 15 minutes of the server's time.`);
+  if (Number.isNaN(at)) throw new CosmosError(401, `The date header (${date}) is not an RFC 1123 date. Please pass in RFC 1123 style date format.`);
+  if (Math.abs(at - o.now) > MAX_SKEW_MS) {
+    throw new CosmosError(
+      403,
+      `The authorization token is not valid at the current time. Please create another token and retry (token start time: ${new Date(at).toUTCString()}, token expiry time: ${new Date(at + MAX_SKEW_MS).toUTCString()}, current server time: ${new Date(o.now).toUTCString()}).`,
+    );
+  }
   // .NET signs a rid-based request with the resource's own rid, lower-cased.
   const links = new Set([o.resourceLink, o.resourceLink.toLowerCase(), o.resourceLink.split('/').pop()!.toLowerCase()]);
   const given = Buffer.from(sig, 'base64');

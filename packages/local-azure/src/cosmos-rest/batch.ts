@@ -11,7 +11,7 @@
 import type { BatchOperation, Document } from '@backbone/azure-model/documents';
 import { MAX_BATCH_OPERATIONS } from '@backbone/azure-model/documents';
 import { CosmosError, toCosmosError } from './errors';
-import { charge, byteSize, flag, header, jsonBody, type Reply, type RestRequest } from './http';
+import { charge, byteSize, flag, header, jsonBody, parseJson, type Reply, type RestRequest } from './http';
 import { conditionHolds, partitionKeyHeader, partitionKeyValue, patched, patchRequest, shapeDocument, storeKey, type ContainerContext } from './documents';
 import { BatchOperationLayout, BatchResultLayout, HybridRowError, isHybridRow, readRecordIO, writeRecordIO } from './hybridrow';
 import { canonical } from './sql/evaluate';
@@ -45,13 +45,7 @@ function hybridRowOperations(body: Buffer): WireOperation[] {
     if (row.resourceType !== undefined && row.resourceType !== DOCUMENT_RESOURCE_TYPE) throw new CosmosError(400, `Batch operation ${i}: only documents can be batched.`);
     if (row.ifNoneMatch !== undefined) throw new CosmosError(400, `Batch operation ${i}: If-None-Match is not supported in a batch.`);
     let resourceBody: unknown;
-    if (Buffer.isBuffer(row.resourceBody)) {
-      try {
-        resourceBody = JSON.parse(row.resourceBody.toString('utf8'));
-      } catch {
-        throw new CosmosError(400, `Batch operation ${i}: the resource body is not valid JSON.`);
-      }
-    }
+    if (Buffer.isBuffer(row.resourceBody)) resourceBody = parseJson(row.resourceBody.toString('utf8'), `Batch operation ${i}: the resource body`);
     return { operationType: type, id: row.id, resourceBody, partitionKey: row.partitionKey, ifMatch: row.ifMatch, minimal: row.minimalReturnPreference === true };
   });
 }
@@ -133,6 +127,8 @@ function operations(req: RestRequest): WireOperation[] {
   const wire = isHybridRow(req.body) ? hybridRowOperations(req.body) : jsonBody(req);
   if (!Array.isArray(wire)) throw new CosmosError(400, 'A batch body is a JSON array of operations.');
   if (wire.length === 0 || wire.length > MAX_BATCH_OPERATIONS) throw new CosmosError(400, `A batch holds 1 to ${MAX_BATCH_OPERATIONS} operations, not ${wire.length}.`);
+  const notObject = wire.findIndex((w) => typeof w !== 'object' || w === null || Array.isArray(w));
+  if (notObject >= 0) throw new CosmosError(400, `Batch operation ${notObject} is not an object with an operationType.`);
   return wire as WireOperation[];
 }
 

@@ -159,20 +159,44 @@ function pointer(path: unknown): string[] {
     .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
+/**
+ * An array position in a patch path: a canonical non-negative integer (or "-", the end, where
+ * adding is meant), within the array — a path such as /tags/1000000000 must not stretch an
+ * array to a billion holes.
+ */
+function arrayIndex(parent: unknown[], key: string, path: string, allowEnd: boolean): number {
+  const index = key === '-' && allowEnd ? parent.length : /^(0|[1-9][0-9]{0,8})$/.test(key) ? Number(key) : -1;
+  if (index < 0 || index > parent.length || (index === parent.length && !allowEnd)) throw new CosmosError(400, `Invalid array index in ${path}.`);
+  return index;
+}
+
+/** A property of a document as data: own properties only, so "__proto__" or "constructor" in a path is a name like any other, never the object's prototype. */
+function ownValue(node: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(node, key) ? node[key] : undefined;
+}
+
+function setOwn(node: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Applies JSON-patch-like operations as Cosmos DB defines them (add, set, replace, remove, incr, move). */
 export function applyPatch(doc: Record<string, unknown>, operations: PatchOperation[]): Record<string, unknown> {
   const result = structuredClone(doc);
   const locate = (segments: string[], create: boolean): { parent: Record<string, unknown> | unknown[]; key: string } => {
     let node: unknown = result;
+    const path = `/${segments.join('/')}`;
     for (const s of segments.slice(0, -1)) {
-      const next: unknown = Array.isArray(node) ? node[Number(s)] : (node as Record<string, unknown>)[s];
-      if (next === undefined && create && !Array.isArray(node)) (node as Record<string, unknown>)[s] = {};
-      node = Array.isArray(node) ? node[Number(s)] : (node as Record<string, unknown>)[s];
-      if (typeof node !== 'object' || node === null) throw new CosmosError(400, `The patch path /${segments.join('/')} does not lead to an object or array.`);
+      if (Array.isArray(node)) node = node[arrayIndex(node, s, path, false)];
+      else {
+        const record = node as Record<string, unknown>;
+        if (ownValue(record, s) === undefined && create) setOwn(record, s, {});
+        node = ownValue(record, s);
+      }
+      if (typeof node !== 'object' || node === null) throw new CosmosError(400, `The patch path ${path} does not lead to an object or array.`);
     }
     return { parent: node as Record<string, unknown> | unknown[], key: segments[segments.length - 1]! };
   };
-  const exists = (parent: Record<string, unknown> | unknown[], key: string) => (Array.isArray(parent) ? Number(key) < parent.length : Object.hasOwn(parent, key));
+  const exists = (parent: Record<string, unknown> | unknown[], key: string) => (Array.isArray(parent) ? /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < parent.length : Object.hasOwn(parent, key));
   const remove = (segments: string[]): unknown => {
     const { parent, key } = locate(segments, false);
     if (!exists(parent, key)) throw new CosmosError(400, `The patch path /${segments.join('/')} does not exist.`);
@@ -188,18 +212,17 @@ export function applyPatch(doc: Record<string, unknown>, operations: PatchOperat
       case 'set': {
         const { parent, key } = locate(segments, op.op === 'set');
         if (Array.isArray(parent)) {
-          const index = key === '-' ? parent.length : Number(key);
-          if (!Number.isInteger(index) || index > parent.length) throw new CosmosError(400, `Invalid array index in ${op.path}.`);
+          const index = arrayIndex(parent, key, op.path, true);
           if (op.op === 'add') parent.splice(index, 0, op.value);
           else parent[index] = op.value;
-        } else parent[key] = op.value;
+        } else setOwn(parent, key, op.value);
         break;
       }
       case 'replace': {
         const { parent, key } = locate(segments, false);
         if (!exists(parent, key)) throw new CosmosError(400, `The patch path ${op.path} does not exist.`);
         if (Array.isArray(parent)) parent[Number(key)] = op.value;
-        else parent[key] = op.value;
+        else setOwn(parent, key, op.value);
         break;
       }
       case 'remove':
@@ -208,18 +231,19 @@ export function applyPatch(doc: Record<string, unknown>, operations: PatchOperat
       case 'incr': {
         const { parent, key } = locate(segments, true);
         if (typeof op.value !== 'number') throw new CosmosError(400, `incr at ${op.path} needs a number.`);
-        const current: unknown = Array.isArray(parent) ? parent[Number(key)] : parent[key];
+        const index = Array.isArray(parent) ? arrayIndex(parent, key, op.path, false) : undefined;
+        const current: unknown = Array.isArray(parent) ? parent[index!] : ownValue(parent, key);
         if (current !== undefined && typeof current !== 'number') throw new CosmosError(400, `incr at ${op.path}: the value there is not a number.`);
         const next = ((current as number | undefined) ?? 0) + op.value;
-        if (Array.isArray(parent)) parent[Number(key)] = next;
-        else parent[key] = next;
+        if (Array.isArray(parent)) parent[index!] = next;
+        else setOwn(parent, key, next);
         break;
       }
       case 'move': {
         const value = remove(pointer(op.from));
         const { parent, key } = locate(segments, true);
-        if (Array.isArray(parent)) parent.splice(Number(key), 0, value);
-        else parent[key] = value;
+        if (Array.isArray(parent)) parent.splice(arrayIndex(parent, key, op.path, true), 0, value);
+        else setOwn(parent, key, value);
         break;
       }
       default:
@@ -235,6 +259,8 @@ export function patchRequest(body: unknown): { operations: PatchOperation[]; con
   if (!Array.isArray(spec?.operations) || spec.operations.length === 0) throw new CosmosError(400, 'A patch needs at least one operation.');
   if (spec.operations.length > 10) throw new CosmosError(400, 'A patch holds at most 10 operations.');
   if (spec.condition !== undefined && typeof spec.condition !== 'string') throw new CosmosError(400, 'The patch condition must be a string.');
+  const malformed = spec.operations.findIndex((o: unknown) => typeof o !== 'object' || o === null || typeof (o as PatchOperation).op !== 'string' || typeof (o as PatchOperation).path !== 'string');
+  if (malformed >= 0) throw new CosmosError(400, `Patch operation ${malformed} must be an object with an op and a path.`);
   return { operations: spec.operations as PatchOperation[], condition: spec.condition as string | undefined };
 }
 

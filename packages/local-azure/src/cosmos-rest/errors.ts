@@ -10,10 +10,13 @@ const CODE_NAMES: Record<number, string> = {
   403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
+  408: 'RequestTimeout',
   409: 'Conflict',
   412: 'PreconditionFailed',
   413: 'RequestEntityTooLarge',
   424: 'FailedDependency',
+  429: 'TooManyRequests',
+  431: 'RequestHeaderFieldsTooLarge',
   500: 'InternalServerError',
   501: 'NotImplemented',
 };
@@ -31,6 +34,8 @@ export class CosmosError extends Error {
     readonly status: number,
     message: string = DEFAULT_MESSAGES[status] ?? `Request failed with status ${status}`,
     readonly substatus?: number,
+    /** Headers the answer carries besides the sub-status (a 429's x-ms-retry-after-ms). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

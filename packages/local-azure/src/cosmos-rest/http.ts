@@ -28,13 +28,39 @@ export function flag(req: RestRequest, name: string): boolean {
   return header(req, name)?.toLowerCase() === 'true';
 }
 
+/** Cosmos DB's limit on nesting within a document (service quotas: 128 levels of embedded objects and arrays). */
+export const MAX_JSON_DEPTH = 128;
+
+/** How deep the text's objects and arrays nest, counted without parsing (no recursion, so no stack to run out of). */
+function nesting(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/** JSON from a client: invalid text or nesting deeper than a document may go is the client's 400. */
+export function parseJson(text: string, what = 'The request body'): unknown {
+  if (nesting(text) > MAX_JSON_DEPTH) throw new CosmosError(400, `${what} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CosmosError(400, `${what} is not valid JSON.`);
+  }
+}
+
 export function jsonBody(req: RestRequest): unknown {
   // The JS SDK sends PATCH without a content type: every body is JSON whatever it says.
-  try {
-    return JSON.parse(req.body.toString('utf8'));
-  } catch {
-    throw new CosmosError(400, 'The request body is not valid JSON.');
-  }
+  return parseJson(req.body.toString('utf8'));
 }
 
 /** x-ms-max-item-count: absent or -1 means "as many as the server likes". */

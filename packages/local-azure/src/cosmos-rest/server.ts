@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { EmbeddedDocumentStore } from '../docstore/store';
 import type { HostLogger } from '../host/logger';
 import type { Db } from '../sqlite';
@@ -41,6 +42,7 @@ import { feedPage, queryPage, queryPlan, querySpec } from './queries';
 import { Catalog, containerResource, databaseResource, type ContainerRecord, type Json } from './resources';
 import { partitionKeyRangeRid } from './rids';
 import { route } from './routing';
+import { maybeThrottle, throttleRates, type ThrottleRates } from './throttling';
 
 export interface CosmosRestOptions {
   documents: EmbeddedDocumentStore;
@@ -51,6 +53,31 @@ export interface CosmosRestOptions {
   logger?: HostLogger;
   /** The store's clock (timestamps); signatures are checked against the real time. */
   now?: () => number;
+  /**
+   * The FAULT_INJECTION setting, read on every request so a drill can change without a restart
+   * (./throttling: `cosmos-rest` or `cosmos-rest:<container>` → 429s); checked once at start.
+   */
+  faultInjection?: () => string | undefined;
+}
+
+/**
+ * What Node's HTTP parser refuses before a handler runs — headers over its limit, bytes that are
+ * not HTTP, a request that timed out — answered with Cosmos DB's error body, as every refusal is
+ * (Node's own answer has none, and the SDKs read `message` from the body of any failure).
+ */
+function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, e] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', new CosmosError(431, 'The request headers are larger than the server accepts.')]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', new CosmosError(408, 'The request was not received in full in time.')]
+        : [400, 'Bad Request', new CosmosError(400, `The request is not valid HTTP (${error.code ?? 'unparsable'}).`)];
+  const body = JSON.stringify(e.body());
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** Requests up to this size are read; a document over 2 MB is refused with 413 after reading. */
@@ -71,8 +98,30 @@ export class CosmosRestServer {
     this.#now = options.now ?? Date.now;
     this.#catalog = new Catalog(options.db, options.documents, this.#now);
     this.#keys = options.keys ?? [EMULATOR_KEY];
+    throttleRates(options.faultInjection?.());
     this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#server.keepAliveTimeout = 30_000;
+    // A client that sends its headers or body slowly, or never finishes, is cut off (408) rather
+    // than holding a connection and its buffers for Node's default five minutes.
+    this.#server.headersTimeout = 20_000;
+    this.#server.requestTimeout = 60_000;
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerUnparsable(error, socket));
+  }
+
+  #ratesOf?: { setting: string | undefined; rates: ThrottleRates };
+
+  /** The throttling plan now (parsed again only when the setting changed; a setting made malformed meanwhile throttles nothing). */
+  #rates(): ThrottleRates {
+    const setting = this.options.faultInjection?.();
+    if (this.#ratesOf && this.#ratesOf.setting === setting) return this.#ratesOf.rates;
+    let rates: ThrottleRates;
+    try {
+      rates = throttleRates(setting);
+    } catch {
+      rates = new Map();
+    }
+    this.#ratesOf = { setting, rates };
+    return rates;
   }
 
   get port(): number {
@@ -117,11 +166,15 @@ export class CosmosRestServer {
       this.#catalog.sync();
       const s = r.segments;
       if (s.length >= 4 && s[2] === 'colls') context = this.#container(s[1]!, s[3]!);
+      if (context && s[4] === 'docs') {
+        maybeThrottle(this.#rates(), context.record.id);
+      }
       reply = await this.#dispatch(req, s, context);
     } catch (error) {
       const e = toCosmosError(error);
-      if (e.status >= 500) this.options.logger?.log('error', 'Cosmos.Rest', `${incoming.method} ${incoming.url}: ${(error as Error).stack ?? e.message}`);
-      reply = { status: e.status, body: e.body(), headers: e.substatus !== undefined ? { 'x-ms-substatus': String(e.substatus) } : {} };
+      // A 500 is this server's fault, worth an error; 501 names a part of the API it does not serve.
+      if (e.status === 500) this.options.logger?.log('error', 'Cosmos.Rest', `${incoming.method} ${incoming.url}: ${(error as Error).stack ?? e.message}`);
+      reply = { status: e.status, body: e.body(), headers: { ...e.headers, ...(e.substatus !== undefined ? { 'x-ms-substatus': String(e.substatus) } : {}) } };
     }
     const headers: Record<string, string> = {
       'x-ms-activity-id': activityId,

@@ -194,7 +194,7 @@ export class EmbeddedHost {
       const portSetting = (name: string) => (env[name] ? Number(env[name]) : undefined);
       const amqpPort = options.amqpPort ?? portSetting('LOCAL_AZURE_AMQP_PORT') ?? (sdkMode ? 0 : undefined);
       wire = await serveWireEndpoints(
-        { broker, eventHubs, documents, db, now: () => clock.now() },
+        { broker, eventHubs, documents, db, now: () => clock.now(), env },
         { amqpPort, serviceBusAdminPort: options.serviceBusAdminPort ?? portSetting('LOCAL_AZURE_SB_ADMIN_PORT'), cosmosPort: options.cosmosPort ?? portSetting('LOCAL_AZURE_COSMOS_PORT') },
         logger,
         sdkMode,

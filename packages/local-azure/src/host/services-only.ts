@@ -43,7 +43,7 @@ export async function startServicesOnly(options: ServicesOnlyOptions): Promise<S
   const { db, commit, broker, documents, eventHubs } = services;
   let wire: WireEndpointsServed;
   try {
-    wire = await serveWireEndpoints({ broker, eventHubs, documents, db, now: () => systemClock.now() }, options.ports ?? { amqpPort: 5672 }, logger, true);
+    wire = await serveWireEndpoints({ broker, eventHubs, documents, db, now: () => systemClock.now(), env }, options.ports ?? { amqpPort: 5672 }, logger, true);
   } catch (error) {
     broker.close();
     commit.close();

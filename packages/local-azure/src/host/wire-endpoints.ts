@@ -34,7 +34,7 @@ export interface WireEndpointsServed {
 }
 
 export async function serveWireEndpoints(
-  services: { broker: EmbeddedBroker; eventHubs: EmbeddedEventHubs; documents: EmbeddedDocumentStore; db: Db; now: () => number },
+  services: { broker: EmbeddedBroker; eventHubs: EmbeddedEventHubs; documents: EmbeddedDocumentStore; db: Db; now: () => number; env?: NodeJS.ProcessEnv },
   ports: WirePorts,
   logger: HostLogger,
   required: boolean,
@@ -85,7 +85,8 @@ export async function serveWireEndpoints(
     }
     const cosmosPort = ports.cosmosPort ?? beside(8081);
     if (cosmosPort !== undefined) {
-      const cosmos = new CosmosRestServer({ documents: services.documents, db: services.db, logger, now: services.now });
+      const env = services.env;
+      const cosmos = new CosmosRestServer({ documents: services.documents, db: services.db, logger, now: services.now, ...(env ? { faultInjection: () => env.FAULT_INJECTION } : {}) });
       const bound = await bindOrWarn("Cosmos DB's REST API", cosmosPort, () => cosmos.listen(cosmosPort));
       if (bound !== undefined) {
         served.cosmosRest = cosmos;

@@ -96,9 +96,27 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/**
+ * How deep expressions may nest — parentheses, unary operators, subqueries, and the operator
+ * chains the grammar folds into nested nodes. The parser and the evaluator walk the tree
+ * recursively; a query nested past this is refused (400) rather than overflow the stack.
+ */
+export const MAX_SQL_NESTING = 256;
+
 class Parser {
   #i = 0;
+  #depth = 0;
   constructor(private readonly tokens: Token[]) {}
+
+  /** Runs one level of the grammar's recursion, refusing a query that nests too deeply. */
+  #nested<T>(parse: () => T): T {
+    if (++this.#depth > MAX_SQL_NESTING) throw new SqlSyntaxError(`The query nests expressions more than ${MAX_SQL_NESTING} levels deep.`, this.#t.position);
+    try {
+      return parse();
+    } finally {
+      this.#depth--;
+    }
+  }
 
   get #t(): Token {
     return this.tokens[this.#i]!;
@@ -220,6 +238,10 @@ class Parser {
   }
 
   expression(): Expr {
+    return this.#nested(() => this.#conditional());
+  }
+
+  #conditional(): Expr {
     const test = this.#coalesce();
     if (this.#punct('?')) {
       const then = this.expression();
@@ -317,6 +339,10 @@ class Parser {
   }
 
   #unary(): Expr {
+    return this.#nested(() => this.#unaryOperand());
+  }
+
+  #unaryOperand(): Expr {
     const t = this.#t;
     if (t.kind === 'punct' && (t.text === '-' || t.text === '+' || t.text === '~')) {
       this.#i++;
@@ -445,10 +471,25 @@ class Parser {
   }
 }
 
+/**
+ * How deep a parsed tree goes, walked without recursion: operator chains (a + b + c …) are folded
+ * into nodes nested as deep as the chain is long, which the parser builds in a loop.
+ */
+function checkDepth(root: object): void {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > MAX_SQL_NESTING * 2) throw new SqlSyntaxError(`The query nests expressions more than ${MAX_SQL_NESTING} levels deep.`, 0);
+    if (typeof node !== 'object' || node === null) continue;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+}
+
 export function parseQuery(text: string): Query {
   const parser = new Parser(tokenize(text));
   const query = parser.query();
   parser.end();
+  checkDepth(query);
   return query;
 }
 
@@ -457,5 +498,6 @@ export function parseExpression(text: string): Expr {
   const parser = new Parser(tokenize(text));
   const e = parser.expression();
   parser.end();
+  checkDepth(e);
   return e;
 }
