@@ -51,7 +51,7 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'API_KEYS', scope: 'azure', secret: true, description: "callers' API keys mapped to roles (HTTP auth)" },
   { name: 'DurableTaskHubName', scope: 'azure', description: 'the Durable Functions task hub (host.json %DurableTaskHubName%)' },
   { name: 'FUNCTIONS_WORKER_RUNTIME', scope: 'local', description: 'node (Flex Consumption takes the runtime from functionAppConfig instead)' },
-  { name: 'FAULT_INJECTION', scope: 'optional', description: 'transient failure drills per function or send target' },
+  { name: 'FAULT_INJECTION', scope: 'optional', description: 'transient failure drills per function or send target (the local Azure also reads cosmos-rest[:container]: 429s from its Cosmos DB endpoint)' },
   { name: 'PARTICIPANT_FAULTS', scope: 'optional', description: "fault injection for the saga's participants" },
   { name: 'SAGA_AUTOSTART', scope: 'optional', description: 'false pauses fulfilment sagas' },
   { name: 'COMMAND_NOT_FOUND_RETRIES', scope: 'optional', description: 'how often a command for a missing order is tried again before it is dead-lettered (default 8)' },

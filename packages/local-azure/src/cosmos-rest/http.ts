@@ -58,6 +58,13 @@ export function parseJson(text: string, what = 'The request body'): unknown {
   }
 }
 
+/** A body that must be one JSON object (a resource definition). */
+export function jsonObject(req: RestRequest, what: string): Record<string, unknown> {
+  const body = jsonBody(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CosmosError(400, `${what} must be a JSON object.`);
+  return body as Record<string, unknown>;
+}
+
 export function jsonBody(req: RestRequest): unknown {
   // The JS SDK sends PATCH without a content type: every body is JSON whatever it says.
   return parseJson(req.body.toString('utf8'));

@@ -37,7 +37,7 @@ import {
   type ContainerContext,
 } from './documents';
 import { CosmosError, toCosmosError } from './errors';
-import { flag, header, jsonBody, type Reply, type RestRequest } from './http';
+import { flag, header, jsonObject, type Reply, type RestRequest } from './http';
 import { feedPage, queryPage, queryPlan, querySpec } from './queries';
 import { Catalog, containerResource, databaseResource, type ContainerRecord, type Json } from './resources';
 import { partitionKeyRangeRid } from './rids';
@@ -220,7 +220,7 @@ export class CosmosRestServer {
       if (m === 'GET') return feedPage(req, catalog.databases().map(databaseResource), 'Databases', '', 'dbs');
       if (m === 'POST' && isQuery(req)) return queryPage({ req, spec: querySpec(req), items: catalog.databases().map(databaseResource), key: 'Databases', rid: '', scope: 'dbs', now: this.#now });
       if (m === 'POST') {
-        const id = (jsonBody(req) as Json | null)?.id;
+        const id = jsonObject(req, 'The database definition').id;
         return { status: 201, body: databaseResource(await catalog.createDatabase(String(id ?? ''))) };
       }
     }
@@ -239,9 +239,7 @@ export class CosmosRestServer {
       if (m === 'GET') return feedPage(req, list(), 'DocumentCollections', d.rid, `colls:${d.rid}`);
       if (m === 'POST' && isQuery(req)) return queryPage({ req, spec: querySpec(req), items: list(), key: 'DocumentCollections', rid: d.rid, scope: `colls:${d.rid}`, now: this.#now });
       if (m === 'POST') {
-        const body = jsonBody(req);
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CosmosError(400, 'The container definition must be a JSON object.');
-        const created = await catalog.createContainer(d, body as Json);
+        const created = await catalog.createContainer(d, jsonObject(req, 'The container definition') as Json);
         return { status: 201, body: containerResource(created), headers: { etag: created.etag } };
       }
     }
@@ -253,7 +251,7 @@ export class CosmosRestServer {
       }
       if (m === 'PUT') {
         if (header(req, 'if-match') !== undefined && header(req, 'if-match') !== c.record.etag) throw new CosmosError(412);
-        const replaced = catalog.replaceContainer(c.record, jsonBody(req) as Json);
+        const replaced = catalog.replaceContainer(c.record, jsonObject(req, 'The container definition') as Json);
         return { status: 200, body: containerResource(replaced), headers: { etag: replaced.etag } };
       }
     }
