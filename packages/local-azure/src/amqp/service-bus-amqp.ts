@@ -24,6 +24,25 @@ import type { HostLogger } from '../host/logger';
 import { sendSettled, type AmqpAccess, type AmqpService, type Outcome as SettlementOutcome } from './listener';
 import { manage } from './management';
 
+/**
+ * rhea echoes a drain (a flow with drain=true) only while the link still has credit to give up;
+ * when the last credited message went out just as the drain arrived, it sends nothing, and the
+ * client waits for an answer that never comes (@azure/service-bus gives up after 200 ms and closes
+ * the link, stranding the locks it holds from it). AMQP 1.0 (2.6.7) has the sender answer a drain
+ * whatever credit is left, so this sender's flow carries drain=true once the drain is answered.
+ */
+function answerDrainWithoutCredit(sender: Sender): void {
+  const link = sender as unknown as { _draining: boolean; _drained: boolean; credit: number; delivery_count: number; _get_drain(): boolean };
+  link._get_drain = function (this: typeof link) {
+    if (!this._draining || !this._drained) return false;
+    this.delivery_count += this.credit;
+    this.credit = 0;
+    return true;
+  };
+}
+
+/** What wakes a delivery loop waiting for credit: credit, a drain to answer, the link closing. */
+const WAKE_EVENTS = ['sendable', 'sender_draining', 'sender_close'] as const;
 const BATCH_FORMAT = 0x80013700;
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const DEAD_LETTER_CONDITION = 'com.microsoft:dead-letter';
@@ -281,34 +300,34 @@ export class ServiceBusAmqp implements AmqpService {
    * the SDKs turn into SessionLockLost for the receive and settlement that follow.
    */
   /**
-   * Until the client gives credit (or room frees up in the window, or the link goes): woken by
-   * rhea's events, not polled, so a receive that adds credit is served at once; at most 200 ms,
-   * as a safety net for a wake-up rhea does not signal (room in the window freed by a settlement).
+   * Until the client gives credit, asks to drain (or room frees up in the window, or the link
+   * goes): woken by rhea's events, not polled, so a receive that adds credit is served at once and
+   * a drain is answered at once — @azure/service-bus waits only 200 ms for the answer to a drain and
+   * then closes the link, and the messages it received there can then no longer be settled on it
+   * (it settles them on the new link of the same name, where the deliveries are unknown, and times
+   * out after 20 s). At most 200 ms, as a safety net for a wake-up rhea does not signal (room in
+   * the window freed by a settlement).
    */
   async #credit(sender: Sender): Promise<void> {
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        sender.removeListener('sendable', done);
-        sender.removeListener('sender_close', done);
+        for (const event of WAKE_EVENTS) sender.removeListener(event, done);
         resolve();
       };
       const timer = setTimeout(done, 200);
-      sender.on('sendable', done);
-      sender.on('sender_close', done);
+      for (const event of WAKE_EVENTS) sender.on(event, done);
     });
   }
 
   async #creditOrLockLoss(sender: Sender, session: SessionLock): Promise<boolean> {
     const wake = new AbortController();
     const onCredit = () => wake.abort();
-    sender.on('sendable', onCredit);
-    sender.on('sender_close', onCredit);
+    for (const event of WAKE_EVENTS) sender.on(event, onCredit);
     try {
       return await this.#lockLost(session, AbortSignal.any([wake.signal, this.access.closing]), SESSION_PROBE_MS);
     } finally {
-      sender.removeListener('sendable', onCredit);
-      sender.removeListener('sender_close', onCredit);
+      for (const event of WAKE_EVENTS) sender.removeListener(event, onCredit);
     }
   }
 
@@ -329,15 +348,21 @@ export class ServiceBusAmqp implements AmqpService {
     // A client that drains (.NET at the end of every receive that found too few, @azure/service-bus
     // at the end of a receiveMessages) waits for its credit back, and gives up on the link when it
     // does not come: what is there now goes out, then a flow gives back the rest.
-    const draining = () => (sender as unknown as { _draining?: boolean })._draining === true;
+    // Each drain the client asks for is answered once: a second answer could reach it after it
+    // has given new credit, and a drained flow zeroes the credit it holds.
+    let drainAnswered = true;
+    sender.on('sender_draining', () => (drainAnswered = false));
+    const draining = () => (sender as unknown as { _draining?: boolean })._draining === true && !drainAnswered;
     const drained = () => {
+      drainAnswered = true;
       sender.set_drained(true);
       (sender.connection as unknown as { _register(): void })._register();
     };
+    answerDrainWithoutCredit(sender);
     while (!this.access.closing.aborted && !link.is_closed()) {
       if (link.credit <= 0 || !sender.sendable()) {
-        // Credit, but no room in the window for more: nothing more can go out now, so a drain ends here.
-        if (link.credit > 0 && draining()) drained();
+        // No credit left, or no room in the window for more: nothing more can go out now, so a drain ends here.
+        if (draining()) drained();
         if (!session || link.credit > 0) await this.#credit(sender);
         else if (await this.#creditOrLockLoss(sender, session).catch(() => false)) {
           if (!link.is_closed()) sender.close({ condition: 'com.microsoft:session-lock-lost', description: `The session lock on '${session.sessionId}' has expired.` });
