@@ -6,6 +6,8 @@ import type { RegisteredFunction } from '../../src/worker/worker-state';
 const fn = (name: string, ...bindings: Record<string, unknown>[]): RegisteredFunction =>
   ({ metadata: { name, functionId: name, bindings: Object.fromEntries(bindings.map((b, i) => [`b${i}`, b])) }, callback: () => undefined }) as unknown as RegisteredFunction;
 const endpoints = { amqpPort: 5672, serviceBusAdminPort: 5300, cosmosPort: 8081 };
+/** The Cosmos DB emulator's published key (learn.microsoft.com, "Connect to the emulator"): it opens only emulators, never an account. */
+const PUBLISHED_EMULATOR_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
 
 test('each UseEmbeddedHost=true connection a binding names gets the emulator connection string of its service', () => {
   const env: NodeJS.ProcessEnv = { Bus: 'UseEmbeddedHost=true', Docs: ' UseEmbeddedHost=true ', Hub: 'UseEmbeddedHost=true', Elsewhere: 'Endpoint=sb://contoso.servicebus.windows.net/' };
@@ -21,8 +23,7 @@ test('each UseEmbeddedHost=true connection a binding names gets the emulator con
   expect(env.Bus__administrationConnectionString).toBe('Endpoint=sb://localhost:5300;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;');
   expect(env.Hub).toBe(env.Bus);
   expect(env.Hub__administrationConnectionString).toBeUndefined();
-  // The emulator's published key (docs: "Connect to the emulator", Cosmos DB emulator).
-  expect(env.Docs).toBe('AccountEndpoint=http://localhost:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==;');
+  expect(env.Docs).toBe(`AccountEndpoint=http://localhost:8081/;AccountKey=${PUBLISHED_EMULATOR_KEY};`);
   // A connection to somewhere else is the app's own business.
   expect(env.Elsewhere).toBe('Endpoint=sb://contoso.servicebus.windows.net/');
   expect(lines).toHaveLength(3);
