@@ -1,18 +1,19 @@
 // npm run bench:eventstore [-- --streams 200 --events 100 --concurrency 16 --queries 400]
 // The event store beside a peer measured in the same run on the same disk: Emmett's SQLite event
-// store (@event-driven-io/emmett-sqlite). Both durable (WAL; ours synchronous=FULL with group
-// commit). Prints, as ratios:
+// store (@event-driven-io/emmett-sqlite, on one connection), and the physical floor (the same
+// rows written straight with better-sqlite3, one transaction per append). All durable alike (WAL,
+// synchronous=FULL; ours with group commit). Prints, as ratios:
 //  - append throughput (events/s), one event per append (as commands write), one stream at a
-//    time for both (Emmett's store takes one writer), and ours with C streams at once;
+//    time for all three (Emmett's store takes one writer), and ours with C streams at once;
 //  - load throughput (events folded into state per second), ours with and without snapshots,
-//    Emmett's aggregateStream (it has no snapshots);
+//    Emmett's aggregateStream (it has no snapshots), the floor's one query;
 //  - query API latency (p50/p99) through the embedded host over HTTP, beside the host's cheapest
 //    HTTP answer (GET /api/health) and Emmett's in-process aggregateStream of the same orders.
 // Results are also written to bench/results/.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { getSQLiteEventStore } from '@event-driven-io/emmett-sqlite';
+import { getSQLiteEventStore, sqliteConnection } from '@event-driven-io/emmett-sqlite';
 import Table from 'cli-table3';
 import type { ContainerDefinition } from '@backbone/azure-model/cosmos';
 import { systemClock } from '@backbone/local-azure/clock';
@@ -97,8 +98,23 @@ function ours(dir: string, snapshotEvery: number): EventStoreUnderTest & { write
   };
 }
 
-function emmett(dir: string): EventStoreUnderTest {
-  const store = getSQLiteEventStore({ fileName: join(dir, 'emmett.sqlite'), schema: { autoMigration: 'CreateOrUpdate' } });
+/**
+ * Emmett's store on one connection for its lifetime, set up as ours is (WAL, synchronous=FULL, a
+ * busy timeout), each pragma awaited. Left to itself it opens a connection per operation and does
+ * not wait for the WAL pragma it issues there; sqlite3 runs a connection's statements in parallel,
+ * so a COMMIT could meet that pragma still in progress — "SQLITE_BUSY: cannot commit transaction -
+ * SQL statements in progress" after a few hundred appends, the failure that made this benchmark
+ * exit 1. One connection handed over as a singleton is the configuration Emmett 0.42 offers.
+ */
+async function emmettStore(file: string): Promise<{ store: ReturnType<typeof getSQLiteEventStore>; close(): void }> {
+  const connection = sqliteConnection({ fileName: file });
+  for (const pragma of ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = FULL', 'PRAGMA busy_timeout = 5000', 'SELECT 1']) await connection.command(pragma);
+  const store = getSQLiteEventStore({ fileName: file, schema: { autoMigration: 'CreateOrUpdate' }, connectionOptions: { singleton: true, connection } });
+  return { store, close: () => connection.close() };
+}
+
+async function emmett(dir: string): Promise<EventStoreUnderTest> {
+  const { store, close } = await emmettStore(join(dir, 'emmett.sqlite'));
   return {
     async append(stream, e, expected) {
       await store.appendToStream(stream, [e], { expectedStreamVersion: BigInt(expected) });
@@ -108,7 +124,30 @@ function emmett(dir: string): EventStoreUnderTest {
       return state;
     },
     async close() {
-      // Emmett opens a connection per operation; nothing stays open.
+      close();
+    },
+  };
+}
+
+/**
+ * The physical floor: the same events as rows written straight with better-sqlite3 — one
+ * transaction per append, the same durability as ours (WAL, synchronous=FULL) — and read back
+ * with one query. What an append cannot go below on this disk, whatever the store does.
+ */
+function floor(dir: string): EventStoreUnderTest {
+  const db = openDatabase(join(dir, 'floor.sqlite'));
+  db.exec('CREATE TABLE events (stream TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (stream, version)) WITHOUT ROWID');
+  const insert = db.prepare('INSERT INTO events (stream, version, body) VALUES (?, ?, ?)');
+  const read = db.prepare('SELECT body FROM events WHERE stream = ? ORDER BY version').pluck();
+  return {
+    async append(stream, e, expected) {
+      insert.run(stream, expected + 1, JSON.stringify(e));
+    },
+    async load(stream) {
+      return (read.all(stream) as string[]).reduce((s, b) => evolve(s, JSON.parse(b) as Counted), initialState());
+    },
+    async close() {
+      db.close();
     },
   };
 }
@@ -160,8 +199,11 @@ async function latencies(label: string, n: number, call: (i: number) => Promise<
 }
 
 async function queryBenchmark(dir: string) {
+  // Submitted orders stay submitted (the wait below looks for that), and no saga runs beside the queries.
+  const sagaAutostart = process.env.SAGA_AUTOSTART;
+  process.env.SAGA_AUTOSTART = 'false';
   const host = await EmbeddedHost.start({ appDir: appRoot(), port: 0, database: join(dir, 'host.sqlite'), logWriter: () => undefined });
-  const peer = getSQLiteEventStore({ fileName: join(dir, 'emmett-orders.sqlite'), schema: { autoMigration: 'CreateOrUpdate' } });
+  const { store: peer, close: closePeer } = await emmettStore(join(dir, 'emmett-orders.sqlite'));
   try {
     const base = `${host.baseUrl}/api`;
     const post = async (path: string, body: unknown) => {
@@ -225,7 +267,10 @@ async function queryBenchmark(dir: string) {
       }),
     };
   } finally {
+    closePeer();
     await host.stop();
+    if (sagaAutostart === undefined) delete process.env.SAGA_AUTOSTART;
+    else process.env.SAGA_AUTOSTART = sagaAutostart;
   }
 }
 
@@ -235,28 +280,32 @@ async function main(): Promise<void> {
     console.log(`Event store benchmark: ${STREAMS} streams × ${EVENTS} events, ${CONCURRENCY} streams at a time, snapshots every ${SNAPSHOT_EVERY}`);
     console.log(`Machine: ${cpus()[0]?.model} × ${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);
     const a = ours(dir, SNAPSHOT_EVERY);
-    const b = emmett(dir);
-    // Emmett's SQLite store opens a connection per operation, and concurrent writers on one file
-    // fail with SQLITE_BUSY: the side-by-side figures are one stream at a time. Ours is also
-    // measured with CONCURRENCY streams at once (group commit), which is how the host runs.
+    const b = await emmett(dir);
+    const f = floor(dir);
+    // Emmett's store takes one writer at a time on its connection: the side-by-side figures are
+    // one stream at a time. Ours is also measured with CONCURRENCY streams at once (group commit),
+    // which is how the host runs.
     const appendOurs = await appendAll('ours', a, 1);
     const appendEmmett = await appendAll('Emmett SQLite', b, 1);
+    const appendFloor = await appendAll('floor (better-sqlite3)', f, 1);
     const appendOursConcurrent = await appendAll(`ours ×${CONCURRENCY}`, a, CONCURRENCY, 'concurrent');
     await a.writeSnapshots();
     const loadOurs = await loadAll('ours, no snapshots', (s) => a.loadWith(false, s), 1);
     const loadOursSnap = await loadAll('ours, snapshots', (s) => a.loadWith(true, s), 1);
     const loadEmmett = await loadAll('Emmett SQLite', (s) => b.load(s), 1);
+    const loadFloor = await loadAll('floor (better-sqlite3)', (s) => f.load(s), 1);
     await a.close();
     await b.close();
+    await f.close();
     const q = await queryBenchmark(dir);
 
-    const t1 = new Table({ style: plain, head: ['one stream at a time', 'ours', 'Emmett SQLite', 'ours / Emmett'] });
-    t1.push(['append, events/s (1 event per append)', fmt(appendOurs), fmt(appendEmmett), ratio(appendOurs, appendEmmett)]);
-    t1.push(['load, events/s (no snapshots)', fmt(loadOurs), fmt(loadEmmett), ratio(loadOurs, loadEmmett)]);
-    t1.push([`load, events/s (snapshots every ${SNAPSHOT_EVERY})`, fmt(loadOursSnap), fmt(loadEmmett), ratio(loadOursSnap, loadEmmett)]);
+    const t1 = new Table({ style: plain, head: ['one stream at a time', 'ours', 'Emmett SQLite', 'floor (better-sqlite3)', 'ours / Emmett', 'ours / floor'] });
+    t1.push(['append, events/s (1 event per append)', fmt(appendOurs), fmt(appendEmmett), fmt(appendFloor), ratio(appendOurs, appendEmmett), ratio(appendOurs, appendFloor)]);
+    t1.push(['load, events/s (no snapshots)', fmt(loadOurs), fmt(loadEmmett), fmt(loadFloor), ratio(loadOurs, loadEmmett), ratio(loadOurs, loadFloor)]);
+    t1.push([`load, events/s (snapshots every ${SNAPSHOT_EVERY})`, fmt(loadOursSnap), fmt(loadEmmett), fmt(loadFloor), ratio(loadOursSnap, loadEmmett), ratio(loadOursSnap, loadFloor)]);
     console.log(`\n${t1.toString()}`);
     console.log(
-      `ours with ${CONCURRENCY} streams appending at once: ${fmt(appendOursConcurrent)} events/s (${ratio(appendOursConcurrent, appendOurs)} ours one at a time, ${ratio(appendOursConcurrent, appendEmmett)} Emmett; Emmett's store answers SQLITE_BUSY to concurrent writers)\n`,
+      `ours with ${CONCURRENCY} streams appending at once: ${fmt(appendOursConcurrent)} events/s (${ratio(appendOursConcurrent, appendOurs)} ours one at a time, ${ratio(appendOursConcurrent, appendEmmett)} Emmett, ${ratio(appendOursConcurrent, appendFloor)} the floor of one transaction per append)\n`,
     );
     const ms = (n: number) => `${n.toFixed(2)} ms`;
     const t2 = new Table({ style: plain, head: ['query (sequential, over HTTP)', 'p50', 'p99', 'p50 / health', 'p50 / Emmett aggregate'] });
@@ -277,7 +326,10 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       parameters: { streams: STREAMS, eventsPerStream: EVENTS, concurrency: CONCURRENCY, snapshotEvery: SNAPSHOT_EVERY, queries: QUERIES },
-      eventsPerSecond: { append: { ours: appendOurs, emmett: appendEmmett, oursConcurrent: appendOursConcurrent }, load: { ours: loadOurs, oursWithSnapshots: loadOursSnap, emmett: loadEmmett } },
+      eventsPerSecond: {
+        append: { ours: appendOurs, emmett: appendEmmett, floor: appendFloor, oursConcurrent: appendOursConcurrent },
+        load: { ours: loadOurs, oursWithSnapshots: loadOursSnap, emmett: loadEmmett, floor: loadFloor },
+      },
       queryLatencyMs: q,
     };
     const out = join(appRoot(), 'bench', 'results');
