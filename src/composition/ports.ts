@@ -1,6 +1,7 @@
 // The composition root of the ports: each port's adapter, chosen from configuration
 // (src/adapters/*: UseEmbeddedHost=true → the local Azure in this process; otherwise Azure), with
-// its decorators in the order they must sit — one instance per process, created on first use.
+// its decorators in the order they must sit — one per process, created on first use (and again
+// after the worker stopped and released it: closePorts).
 // functions/ and the other composition modules take their ports from here and nowhere else.
 import { closeCosmosClients } from '../adapters/cosmos-clients';
 import { cosmosDefinition, createDocumentContainer } from '../adapters/documents';
