@@ -171,6 +171,11 @@ describe('queries on the projections', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await newOrder([line('SKU-P', 1, i + 1)], 'cust-paged'));
     await Promise.all(ids.map((id) => projected(id, 2)));
+    // customer-orders is a projection of its own, which may trail order-summary (in SDK mode its writes go over the wire).
+    await waitFor(async () => {
+      const res = await call('GET', '/customers/cust-paged/orders?limit=10');
+      return res.status === 200 && (res.body.orders as unknown[]).length === ids.length;
+    }, 'the customer-orders view of all five orders');
     const seen: string[] = [];
     let continuation: string | undefined;
     let pages = 0;
