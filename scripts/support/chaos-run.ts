@@ -21,7 +21,7 @@ export interface ChaosOptions {
   kills: number;
   /** A kill comes this long after the host started (random in the range). */
   killAfterMs: [number, number];
-  /** Orders started per second; default: spread over the kills, so they land while orders arrive. */
+  /** Orders started per second; default: spread over the traffic kills' longest schedule, so they land while orders arrive. */
   rate?: number;
   /** Every n-th order gets a late AddOrderItem, which is dead-lettered unless it overtook the submit. */
   lateEditEvery: number;
@@ -151,13 +151,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // when there are two or more), each at a random moment after the host came up.
     const sagaKills = options.kills >= 2 ? Math.max(1, Math.floor(options.kills / 3)) : 0;
     const trafficKills = options.kills - sagaKills;
-    const meanKillAfterMs = (options.killAfterMs[0] + options.killAfterMs[1]) / 2;
+    // The orders arrive over at least as long as the traffic kills can take (each comes at most
+    // killAfterMs[1] after a start), so those kills land while orders still arrive.
+    const longestKillAfterMs = options.killAfterMs[1];
     const perOrder = 2 + 1 / options.lateEditEvery;
     const sendBar = options.showProgress ? progress('accepted', Math.round(options.orders * perOrder)) : undefined;
     const traffic = sendOrders(orders, {
       baseUrl,
       concurrency: options.concurrency,
-      rate: options.rate ?? options.orders / ((Math.max(1, trafficKills) * meanKillAfterMs) / 1000),
+      rate: options.rate ?? options.orders / ((Math.max(1, trafficKills) * longestKillAfterMs) / 1000),
       retryForMs: 300_000,
       lateEditEvery: options.lateEditEvery,
       onAccepted: (a) => {
