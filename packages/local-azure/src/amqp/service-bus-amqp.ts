@@ -43,6 +43,11 @@ function answerDrainWithoutCredit(sender: Sender): void {
 
 /** What wakes a delivery loop waiting for credit: credit, a drain to answer, the link closing. */
 const WAKE_EVENTS = ['sendable', 'sender_draining', 'sender_close'] as const;
+/**
+ * How long a drain may wait for a receive already in progress (locks being written): the client
+ * waits 200 ms for the answer (@azure/service-bus), and a loaded disk can take longer than that.
+ */
+const DRAIN_ANSWER_MS = 50;
 const BATCH_FORMAT = 0x80013700;
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const DEAD_LETTER_CONDITION = 'com.microsoft:dead-letter';
@@ -370,35 +375,54 @@ export class ServiceBusAmqp implements AmqpService {
         }
         continue;
       }
+      // A drain stops the wait for messages at once, and is answered at most DRAIN_ANSWER_MS after
+      // it came even while this batch is still being locked: what the batch then brings is given
+      // back, as the client no longer has credit for it.
       const drain = new AbortController();
-      const onDrain = () => drain.abort();
+      let answerLate: NodeJS.Timeout | undefined;
+      const onDrain = () => {
+        drain.abort();
+        answerLate ??= setTimeout(() => {
+          if (draining() && !link.is_closed()) drained();
+        }, DRAIN_ANSWER_MS);
+      };
       sender.on('sender_draining', onDrain);
-      let got: ReceivedMessage[];
+      if (draining()) onDrain();
       try {
-        const options = { maxMessages: Math.min(link.credit, 100), maxWaitMs: draining() ? 0 : 200, signal: drain.signal };
-        got = session ? await this.broker.receiveFromSession(session, options) : await this.broker.receive(path, options);
-      } catch (error) {
-        sender.close(amqpError(error));
-        return;
+        let got: ReceivedMessage[];
+        try {
+          const options = { maxMessages: Math.min(link.credit, 100), maxWaitMs: draining() ? 0 : 200, signal: drain.signal };
+          got = session ? await this.broker.receiveFromSession(session, options) : await this.broker.receive(path, options);
+        } catch (error) {
+          sender.close(amqpError(error));
+          return;
+        } finally {
+          sender.removeListener('sender_draining', onDrain);
+        }
+        await this.#deliver(sender, got, receiveAndDelete);
       } finally {
-        sender.removeListener('sender_draining', onDrain);
+        clearTimeout(answerLate);
       }
-      if (got.length === 0 && draining() && !link.is_closed()) {
-        drained();
+      // The batch in hand is out: a drain is answered now rather than after the rest of the credit
+      // (up to the client's whole prefetch, 100 locks per batch) has been locked and sent.
+      if (draining() && !link.is_closed()) drained();
+    }
+  }
+
+  /** Sends what was received while the link can take it, and gives the rest back uncounted. */
+  async #deliver(sender: Sender, got: ReceivedMessage[], receiveAndDelete: boolean): Promise<void> {
+    const link = sender as Sender & { is_closed(): boolean; credit: number };
+    for (const m of got) {
+      if (link.is_closed() || link.credit <= 0 || !sender.sendable()) {
+        await this.broker.release(m.lockToken!).catch(() => undefined);
         continue;
       }
-      for (const m of got) {
-        if (link.is_closed() || link.credit <= 0 || !sender.sendable()) {
-          await this.broker.release(m.lockToken!).catch(() => undefined);
-          continue;
-        }
-        if (receiveAndDelete) {
-          await this.broker.complete(m.lockToken!);
-          sender.send(toAmqp({ ...m, lockToken: undefined } as ReceivedMessage));
-        } else {
-          const delivery = sender.send(toAmqp(m), lockTokenTag(m.lockToken!));
-          (delivery as Delivery & { lockToken?: string }).lockToken = m.lockToken!;
-        }
+      if (receiveAndDelete) {
+        await this.broker.complete(m.lockToken!);
+        sender.send(toAmqp({ ...m, lockToken: undefined } as ReceivedMessage));
+      } else {
+        const delivery = sender.send(toAmqp(m), lockTokenTag(m.lockToken!));
+        (delivery as Delivery & { lockToken?: string }).lockToken = m.lockToken!;
       }
     }
   }

@@ -19,13 +19,22 @@ const db = openDatabase(':memory:');
 const commit = new GroupCommit(db);
 const broker = new EmbeddedBroker(
   db,
-  new EntityTable(parseTopology('serviceBus:\n  queues:\n    - { name: work, lockDuration: PT5M }\n    - { name: drains, lockDuration: PT5M }\n  topics: []\n', 'test')),
+  new EntityTable(
+    parseTopology('serviceBus:\n  queues:\n    - { name: work, lockDuration: PT5M }\n    - { name: drains, lockDuration: PT5M }\n    - { name: slow, lockDuration: PT5M }\n  topics: []\n', 'test'),
+  ),
   systemClock,
   commit,
   {
     sweepIntervalMs: 0,
   },
 );
+// Receives from 'slow' take 80 ms before they lock anything, as on a busy disk.
+const SLOW_RECEIVE_MS = 80;
+const realReceive = broker.receive.bind(broker);
+broker.receive = async (path, options) => {
+  if (path === 'slow') await new Promise((resolve) => setTimeout(resolve, SLOW_RECEIVE_MS));
+  return realReceive(path, options);
+};
 const logger = new HostLogger({ default: 'none' });
 const listener = new AmqpListener({ logger });
 listener.serve(new ServiceBusAmqp(broker, listener, logger));
@@ -115,4 +124,21 @@ test('a drain that arrives as the last credited message goes out is answered: re
   expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
   await receiver.close();
   expect(broker.runtimeProperties('drains')).toMatchObject({ activeMessageCount: 0 });
+}, 60_000);
+
+test("a drain is answered within the client's deadline even when each batch of locks is slow to take", async () => {
+  // The client asks for 500 and drains when its wait ends; were the drain answered only after the
+  // host had locked and sent all 500 credits (five slow batches of 100, 400 ms), @azure/service-bus
+  // would have given up on the link after 200 ms and every lock taken there could not be settled.
+  const total = 1_000;
+  await fill(total, 'd', 'slow');
+  const receiver = client.createReceiver('slow');
+  const held: ServiceBusReceivedMessage[] = [];
+  for (let i = 0; i < 100 && held.length < total; i++) held.push(...(await receiver.receiveMessages(500, { maxWaitTimeInMs: 120 })));
+  expect(held.length).toBe(total);
+  expect(new Set(held.map((m) => m.messageId)).size).toBe(total);
+  const settled = await Promise.allSettled(held.map((m) => receiver.completeMessage(m)));
+  expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+  await receiver.close();
+  expect(broker.runtimeProperties('slow')).toMatchObject({ activeMessageCount: 0 });
 }, 60_000);
