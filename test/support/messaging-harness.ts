@@ -26,6 +26,11 @@ export interface MessagingHarness {
   messaging: Messaging;
   /** How long a receive may wait for a message to show up (0 on the embedded broker). */
   waitMs: number;
+  /**
+   * How long a receive that should find nothing waits before the test believes it: a message the
+   * broker holds reaches a receiver with credit at once, so this is shorter than waitMs.
+   */
+  quietMs: number;
   /** Lets time pass: the manual clock moves; against Azure the test sleeps. */
   advance(ms: number): Promise<void>;
   /** The adapter's current time (the manual clock's, or the wall clock). */
@@ -52,6 +57,7 @@ export function embeddedHarness(file = ':memory:', clock = new ManualClock()): M
     name: 'embedded broker',
     messaging: new EmbeddedMessaging(broker),
     waitMs: 0,
+    quietMs: 0,
     now: () => clock.now(),
     async advance(ms) {
       clock.advance(ms);
@@ -141,6 +147,7 @@ export async function azureHarness(env: NodeJS.ProcessEnv): Promise<MessagingHar
     name: 'Azure Service Bus',
     messaging,
     waitMs: 3000,
+    quietMs: 3000,
     now: () => Date.now(),
     advance: (ms) => new Promise((r) => setTimeout(r, ms)),
     close: () => messaging.close(),
@@ -169,6 +176,7 @@ export async function amqpHarness(clock = new ManualClock()): Promise<MessagingH
     name: 'Azure adapter over AMQP on the local Azure',
     messaging,
     waitMs: 1000,
+    quietMs: 250,
     now: () => clock.now(),
     async advance(ms) {
       clock.advance(ms);
