@@ -69,7 +69,9 @@ export class BicepServer {
     const collect = (found: RpcDiagnostic[]) => {
       for (const d of found.map(toDiagnostic)) {
         const key = formatDiagnostic(d, infraDir);
-        if (!seen.has(key)) (diagnostics.push(d), seen.add(key));
+        if (seen.has(key)) continue;
+        seen.add(key);
+        diagnostics.push(d);
       }
     };
     collect(compiled.diagnostics);
