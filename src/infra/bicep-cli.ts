@@ -147,6 +147,15 @@ export const SNAPSHOT_DEPLOYMENT = {
   principalId: '00000000-0000-0000-0000-00000000dee0',
 } as const;
 
+/** The parameters file `bicep snapshot` evaluates infraDir/main.bicep with (SNAPSHOT_DEPLOYMENT), written to outDir. */
+export function writeSnapshotParams(infraDir: string, outDir: string): string {
+  const d = SNAPSHOT_DEPLOYMENT;
+  const params = join(outDir, 'snapshot.bicepparam');
+  const using = relative(outDir, join(infraDir, 'main.bicep')).split('\\').join('/');
+  writeFileSync(params, [`using '${using}'`, `param environmentName = '${d.environmentName}'`, `param location = '${d.location}'`, `param principalId = '${d.principalId}'`, ''].join('\n'));
+  return params;
+}
+
 export class BicepCompileError extends Error {
   override name = 'BicepCompileError';
   constructor(
@@ -175,9 +184,7 @@ export async function compileInfra(root: string, infraDir: string, outDir: strin
   const templateText = readFileSync(templateFile, 'utf8');
 
   const d = SNAPSHOT_DEPLOYMENT;
-  const params = join(outDir, 'snapshot.bicepparam');
-  const using = relative(outDir, join(infraDir, 'main.bicep')).split('\\').join('/');
-  writeFileSync(params, [`using '${using}'`, `param environmentName = '${d.environmentName}'`, `param location = '${d.location}'`, `param principalId = '${d.principalId}'`, ''].join('\n'));
+  const params = writeSnapshotParams(infraDir, outDir);
   const snapshot = await runBicep(
     binary,
     ['snapshot', params, '--mode', 'overwrite', '--subscription-id', d.subscriptionId, '--tenant-id', d.tenantId, '--location', d.location, '--deployment-name', 'drift'],

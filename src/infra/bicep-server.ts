@@ -7,9 +7,9 @@
 // network that is not there): infra/ with a registry module is for compileInfra, which refuses it at once.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { BicepCompileError, ensureBicep, formatDiagnostic, SNAPSHOT_DEPLOYMENT, type BicepDiagnostic, type CompiledInfra, type PredictedResource } from './bicep-cli';
+import { BicepCompileError, ensureBicep, formatDiagnostic, SNAPSHOT_DEPLOYMENT, type BicepDiagnostic, type CompiledInfra, type PredictedResource, writeSnapshotParams } from './bicep-cli';
 
 /** A finding as the JSON-RPC interface reports it: zero-based line and character. */
 interface RpcDiagnostic {
@@ -84,9 +84,7 @@ export class BicepServer {
     writeFileSync(join(outDir, 'main.json'), templateText);
 
     const d = SNAPSHOT_DEPLOYMENT;
-    const params = join(outDir, 'snapshot.bicepparam');
-    const using = relative(outDir, main).split('\\').join('/');
-    writeFileSync(params, [`using '${using}'`, `param environmentName = '${d.environmentName}'`, `param location = '${d.location}'`, `param principalId = '${d.principalId}'`, ''].join('\n'));
+    const params = writeSnapshotParams(infraDir, outDir);
     let snapshot: string;
     try {
       const metadata = { tenantId: d.tenantId, subscriptionId: d.subscriptionId, location: d.location, deploymentName: 'drift' };
