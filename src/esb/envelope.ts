@@ -1,6 +1,7 @@
 // The canonical message envelope (DESIGN.md): business intent plus the ids that let every hop
 // correlate it. Validated with JSON Schema; errors name the failing field's path.
-import Ajv, { type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
 import addFormats from 'ajv-formats';
 import { ValidationError, type ErrorDetail } from '../shared/errors';
 
@@ -62,7 +63,7 @@ export const envelopeSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+const ajv = builtInSchemaAjv({ allErrors: true, strict: true });
 addFormats(ajv, ['date-time']);
 const validateEnvelope = ajv.compile(envelopeSchema);
 

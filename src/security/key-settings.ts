@@ -3,7 +3,8 @@
 // name the setting and the path, never a secret's value. Parsed once per value: a changed
 // setting takes effect on the next call.
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
 import addFormats from 'ajv-formats';
 import { parseIsoDuration } from '@backbone/azure-model/durations';
 
@@ -18,7 +19,7 @@ export class KeySettingError extends Error {
   override name = 'KeySettingError';
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true });
+const ajv = builtInSchemaAjv({ allErrors: false, strict: true });
 addFormats(ajv, ['date-time']);
 
 interface SigningKeysDocument {

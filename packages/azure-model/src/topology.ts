@@ -2,7 +2,8 @@
 // it, and resolves Service Bus defaults so the embedded broker and the infra drift test read
 // the same numbers.
 import { readFileSync } from 'node:fs';
-import Ajv, { type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { builtInSchemaAjv } from './built-in-schema';
 import { parse as parseYaml } from 'yaml';
 import { parseIsoDuration } from './durations';
 
@@ -187,7 +188,7 @@ const schema = {
   },
 };
 
-const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile<TopologyDefinition>(schema);
+const validate = builtInSchemaAjv({ allErrors: true, allowUnionTypes: true }).compile<TopologyDefinition>(schema);
 
 export class TopologyError extends Error {
   override name = 'TopologyError';

@@ -7,7 +7,7 @@
 //   { fields: { ... }, when?: Path }                an object (only when `when` exists)
 //   { sum: "Lines[*].Price", round?: 2 }            the sum of the values a path reaches
 //   { sumProduct: { each: Lines, multiply: [Qty, Price] }, round?: 2 }
-import Ajv from 'ajv';
+import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
 import { parseFieldPath, readPath, type PathSegment } from '../field-path';
 
 export type FieldSpec =
@@ -89,7 +89,7 @@ const fileSchema = {
   },
 };
 
-const ajv = new Ajv({ allErrors: false, schemas: [fieldSpecSchema] });
+const ajv = builtInSchemaAjv({ allErrors: false, schemas: [fieldSpecSchema] });
 const validateFile = ajv.compile<{ transforms: FieldMapDefinition[] }>(fileSchema);
 
 export class FieldMapError extends Error {
