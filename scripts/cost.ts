@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   console.log(`${orders} orders end to end on the embedded host (create, submit, saga, projections, integration events, ${readsPerOrder} reads each)\n`);
   const { run, deployment, durationMs } = await runOrdersForCost({ orders, readsPerOrder, showProgress: true });
   const model = costModel(run, deployment);
+  // Before: every trace sent whole and the host's Executing/Executed records, as the app shipped until now.
+  const before = costModel(run, { ...deployment, telemetry: { samplingRatio: 1, functionLogLevel: 'Information' } });
 
   const usage = new Table({ head: ['service', 'resource', 'operation', 'calls/order', 'items/order', 'avg item bytes'], style: plain, colAligns: ['left', 'left', 'left', 'right', 'right', 'right'] });
   const billed = run.usage.filter((r) => r.service !== 'logs' && !r.operation.endsWith('(empty)')).sort((a, b) => a.service.localeCompare(b.service) || b.calls - a.calls);
@@ -56,6 +58,28 @@ async function main(): Promise<void> {
       `${fmt(p.durableStorageTransactions)} task-hub storage transactions, ${fmt(p.telemetryItems)} telemetry items (${fmt(p.telemetryBytes / 1024)} KB), ${fmt(p.storedBytes / 1024)} KB stored.`,
   );
   console.log(`\n${lines('Per 1 million orders (marginal: no free grants)', model.perMillion, model.perMillionUsd)}`);
+  const t = deployment.telemetry;
+  const compare = new Table({
+    head: ['per 1 million orders', 'telemetry KB/order', 'Log Analytics', 'total (marginal)', 'month with 1M orders'],
+    style: plain,
+    colAligns: ['left', 'right', 'right', 'right', 'right'],
+  });
+  const logLine = (m: typeof model) => m.perMillion.find((l) => l.service === 'Log Analytics')!.usd;
+  compare.push([
+    'before: every trace, Function logs at Information',
+    fmt(before.perOrder.telemetryBytes / 1024),
+    money(logLine(before)),
+    money(before.perMillionUsd),
+    money(before.monthAtOneMillionUsd),
+  ]);
+  compare.push([
+    `now: ${t.samplingRatio} of traces + failed ones, Function logs at ${t.functionLogLevel}`,
+    fmt(model.perOrder.telemetryBytes / 1024),
+    money(logLine(model)),
+    money(model.perMillionUsd),
+    money(model.monthAtOneMillionUsd),
+  ]);
+  console.log(`\nTelemetry sampling, before and after (same run; infra/app/api.bicep sets the second row)\n${compare.toString()}`);
   console.log(`\n${lines('Idle: a month with nothing to do', model.idle, model.idleUsd)}`);
   console.log(`\n${lines('A month with 1 million orders (free grants and included operations applied)', model.monthAtOneMillion, model.monthAtOneMillionUsd)}`);
   console.log('\nAssumptions');
@@ -69,7 +93,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const at = new Date().toISOString();
   const file = join(out, `cost-${at.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ at, orders, readsPerOrder, deployment, run, model }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ at, orders, readsPerOrder, deployment, run, model, before }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }
 

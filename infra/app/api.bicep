@@ -22,6 +22,8 @@ param taskHubName string
 @description('The vault whose secrets the app settings reference (read with the user-assigned identity).')
 param keyVaultName string
 param instanceMemoryMB int = 2048
+@description('Share of orders whose whole trace is sent to Application Insights; every failed transaction\'s trace is sent besides (src/observability/failed-trace-keeper.ts). Telemetry was most of the bill unsampled: docs/cost.md.')
+param telemetrySamplingRatio string = '0.1'
 param maximumInstanceCount int = 100
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
@@ -49,6 +51,10 @@ var appSettings = {
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  TELEMETRY_SAMPLING_RATIO: telemetrySamplingRatio
+  // host.json says Information for local runs; in Azure the host's Executing/Executed records of every
+  // execution were a third of the telemetry bill. Failures still log at Warning and above.
+  AzureFunctionsJobHost__logging__logLevel__Function: 'Warning'
   COSMOS_DATABASE_NAME: cosmosDatabaseName
   DurableTaskHubName: taskHubName
   // The host refuses a larger body before the app runs: the largest the app takes is a 5 MB CSV

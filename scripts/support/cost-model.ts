@@ -27,7 +27,16 @@ export interface Deployment {
   deadLetterTimeSeries: number;
   logAlertRules: number;
   throughputUnits: number;
+  /** What infra/app/api.bicep sets: TELEMETRY_SAMPLING_RATIO and the host's Function log level in Azure. */
+  telemetry: { samplingRatio: number; functionLogLevel: 'Information' | 'Warning' };
 }
+
+export interface CostAssumptions {
+  /** Share of orders whose transaction fails somewhere: their traces are kept whole whatever the sampling. */
+  failedOrderShare: number;
+}
+
+export const DEFAULT_ASSUMPTIONS: CostAssumptions = { failedOrderShare: 0.02 };
 
 export interface CostLine {
   service: string;
@@ -51,8 +60,8 @@ export interface CostModel {
     durableStorageTransactions: number;
     telemetryItems: number;
     telemetryBytes: number;
-    /** Telemetry with the Function log category at Warning. */
-    quietTelemetryBytes: number;
+    /** Before sampling: every trace sent whole, the host's Function logs at the host.json level. */
+    unsampledTelemetryBytes: number;
     storedBytes: number;
   };
   /** Marginal cost of 1 million more orders, no free grants. */
@@ -110,7 +119,7 @@ export function cosmosRequestUnits(usage: UsageRecord[]): { container: string; o
 
 const SERVICE_BUS_BILLED = new Set(['send', 'schedule', 'receive', 'complete', 'abandon', 'deadLetter', 'defer', 'renewLock', 'renewSessionLock', 'getSessionState', 'setSessionState']);
 
-export function costModel(run: MeasuredRun, deployment: Deployment, prices: Prices = PRICES): CostModel {
+export function costModel(run: MeasuredRun, deployment: Deployment, prices: Prices = PRICES, assumptions: CostAssumptions = DEFAULT_ASSUMPTIONS): CostModel {
   const per = (n: number) => n / run.orders;
   const sum = (f: (r: UsageRecord) => boolean, pick: (r: UsageRecord) => number) => run.usage.filter(f).reduce((a, r) => a + pick(r), 0);
   const gb = deployment.instanceMemoryMB / 1024;
@@ -168,22 +177,25 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
   const tableOps = episodes * 3;
   // Application Insights: a trace per log record, a request per execution, a dependency per call
   // to Cosmos DB, Service Bus or Event Hubs; ~600 bytes of envelope each plus the message.
+  // Two sources (telemetryMode OpenTelemetry): the Functions host sends its requests, its own log
+  // records and the bindings' Service Bus calls, and cannot sample them (azure-functions-host
+  // #11496); its Function category is at Warning in Azure (an app setting in infra/app/api.bicep),
+  // which drops the Executing/Executed records. The worker (the app's distro) sends the app's
+  // spans, its user log records and the SDK calls to Cosmos DB and Event Hubs, sampled by trace:
+  // the sampled share of orders plus every failed order whole (failed-trace-keeper.ts).
   const ENVELOPE = 600;
-  const logRecords = per(
-    sum(
-      (r) => r.service === 'logs',
-      (r) => r.calls,
-    ),
-  );
-  const logBytes = per(
-    sum(
-      (r) => r.service === 'logs',
-      (r) => r.bytes,
-    ),
-  );
-  const dependencies =
+  const logs = (pick: (r: UsageRecord) => number, f: (r: UsageRecord) => boolean) => per(sum((r) => r.service === 'logs' && f(r), pick));
+  const calls = (r: UsageRecord) => r.calls;
+  const bytes = (r: UsageRecord) => r.bytes;
+  const isUser = (r: UsageRecord) => r.resource.endsWith('.User');
+  const quietInAzure = (r: UsageRecord) =>
+    deployment.telemetry.functionLogLevel === 'Warning' && r.resource.startsWith('Function.') && (r.operation === 'information' || r.operation === 'debug' || r.operation === 'trace');
+  const hostLogRecords = logs(calls, (r) => !isUser(r) && !quietInAzure(r));
+  const hostLogBytes = logs(bytes, (r) => !isUser(r) && !quietInAzure(r));
+  const userLogRecords = logs(calls, isUser);
+  const userLogBytes = logs(bytes, isUser);
+  const sdkDependencies =
     cosmosRequests +
-    serviceBusOperations +
     per(
       sum(
         (r) => r.service === 'eventHubs',
@@ -192,11 +204,15 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
     );
   // The app's spans (esb.route, command …, saga step …, send …) arrive as dependencies too.
   const appSpans = per(run.appSpans?.spans ?? 0);
-  const telemetryItems = logRecords + executions + dependencies + appSpans;
-  const telemetryBytes = telemetryItems * ENVELOPE + logBytes + per(run.appSpans?.attributeBytes ?? 0);
-  // The same with host.json "Function": "Warning": no Executing/Executed (or user Information) traces.
-  const quietRecords = (r: UsageRecord) => r.service === 'logs' && r.resource.startsWith('Function.') && (r.operation === 'information' || r.operation === 'debug' || r.operation === 'trace');
-  const quietTelemetryBytes = telemetryBytes - per(sum(quietRecords, (r) => r.calls * ENVELOPE + r.bytes));
+  const appSpanBytes = per(run.appSpans?.attributeBytes ?? 0);
+  const hostItems = executions + hostLogRecords + serviceBusOperations;
+  const workerItems = appSpans + userLogRecords + sdkDependencies;
+  const r = deployment.telemetry.samplingRatio;
+  const keptShare = r + (1 - r) * assumptions.failedOrderShare;
+  const telemetryItems = hostItems + keptShare * workerItems;
+  const telemetryBytes = hostItems * ENVELOPE + hostLogBytes + keptShare * (workerItems * ENVELOPE + userLogBytes + appSpanBytes);
+  const allLogRecords = logs(calls, () => true);
+  const unsampledTelemetryBytes = (executions + serviceBusOperations + allLogRecords + appSpans + sdkDependencies) * ENVELOPE + logs(bytes, () => true) + appSpanBytes;
   const storedItems = Object.values(run.storedBytes).reduce((a, c) => a + c.items, 0);
   const storedBytes = per(Object.values(run.storedBytes).reduce((a, c) => a + c.bytes, 0) + storedItems * SYSTEM_PROPERTY_BYTES);
   const historyBytes = per(run.durableHistoryBytes);
@@ -276,7 +292,7 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
       durableStorageTransactions: queueOps + tableOps,
       telemetryItems,
       telemetryBytes,
-      quietTelemetryBytes,
+      unsampledTelemetryBytes,
       storedBytes,
     },
     perMillion,
@@ -290,7 +306,7 @@ export function costModel(run: MeasuredRun, deployment: Deployment, prices: Pric
       `Functions execution time: the time at least one function ran on this machine, × ${gb} GB (instanceMemoryMB ${deployment.instanceMemoryMB}). Summing every execution's duration instead (no overlap) gives ${fmt(gbSecondsSum * M, 0)} GB-s per million orders. Durations in Azure include network round trips to the services (here they are in-process), so expect more.`,
       'Service Bus: one operation per API call the app made (a send, a receive that returned messages, a complete, …); empty receives of idle listeners are not counted, and on Flex an idle app has no listeners.',
       'Durable task hub (Azure Storage backend): 3 queue operations per message (put, get, delete) and 3 table transactions per orchestrator episode (history read, history write, instance row).',
-      `Telemetry: a trace per log record at the host.json levels, a request per execution, a dependency per service call and per app span (measured), ~600 bytes each plus the message and attributes; unsampled (the app keeps every trace whole: samplingRatio 1 in src/observability/azure-monitor.ts; a ratio of 0.1 keeps one order in ten, whole, and divides the span and request share by ten). With "Function": "Warning" in host.json (no Executing/Executed or user Information traces) it is ${fmt((quietTelemetryBytes * M) / 1e9, 0)} GB per million orders, ${usd(((quietTelemetryBytes * M) / 1e9) * prices.logAnalyticsPerGb.value)}.`,
+      `Telemetry: a trace per log record, a request per execution, a dependency per service call and per app span (measured), ~600 bytes each plus the message and attributes. The host's share (requests, its log records with the Function category at ${deployment.telemetry.functionLogLevel} in Azure, the bindings' Service Bus calls) is not sampled; the app's (its spans, user log records, Cosmos DB and Event Hubs calls) is sent for ${fmt(r * 100, 1)}% of orders (TELEMETRY_SAMPLING_RATIO ${r}) plus every failed order whole, assumed ${fmt(assumptions.failedOrderShare * 100, 1)}% of orders: ${fmt(keptShare * 100, 1)}% of it. Unsampled, with every Executing/Executed record, it was ${fmt((unsampledTelemetryBytes * M) / 1e9, 0)} GB per million orders, ${usd(((unsampledTelemetryBytes * M) / 1e9) * prices.logAnalyticsPerGb.value)}.`,
       'The order-events topic feeds other systems (its subscriptions have no function here): their receives and completes bill to whoever consumes them, about 2 operations per delivery.',
       `Idle: Flex Consumption and Cosmos DB serverless cost nothing with nothing to do; the Service Bus Standard base charge and the Event Hubs throughput unit(s) bill by the hour regardless.`,
       'Change-feed polling: while an instance runs, every cosmosDBTrigger reads its change feed each feedPollDelay even when nothing changed; an empty read is assumed to cost 1 RU (not confirmed by a stored source). The app polls every 100 ms for low projection lag; 1–5 s divides that line by 10–50.',

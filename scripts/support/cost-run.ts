@@ -32,7 +32,12 @@ export function deploymentShape(host: Pick<EmbeddedHost, 'functions'>): Deployme
   const hubs = readFileSync(join(root, 'infra', 'modules', 'eventhubs.bicep'), 'utf8');
   const capacity = /var throughputUnits = (\d+)/.exec(hubs);
   const alerts = readFileSync(join(root, 'infra', 'modules', 'alerts.bicep'), 'utf8');
-  if (!memory || !capacity) throw new Error('infra/: instanceMemoryMB or the Event Hubs throughputUnits is no longer where the cost model reads it');
+  const api = readFileSync(join(root, 'infra', 'app', 'api.bicep'), 'utf8');
+  const sampling = /param telemetrySamplingRatio string = '([0-9.]+)'/.exec(api);
+  const functionLogLevel = /AzureFunctionsJobHost__logging__logLevel__Function: '(\w+)'/.exec(api)?.[1] ?? 'Information';
+  if (!memory || !capacity || !sampling) throw new Error('infra/: instanceMemoryMB, the Event Hubs throughputUnits or telemetrySamplingRatio is no longer where the cost model reads it');
+  if (functionLogLevel !== 'Information' && functionLogLevel !== 'Warning')
+    throw new Error(`infra/app/api.bicep: the cost model prices the Function log level Information or Warning, not ${functionLogLevel}`);
   const topology = loadTopology(join(root, 'config', 'topology.yaml'));
   return {
     instanceMemoryMB: Number(memory[1]),
@@ -46,6 +51,7 @@ export function deploymentShape(host: Pick<EmbeddedHost, 'functions'>): Deployme
       }),
     deadLetterTimeSeries: topology.serviceBus.queues.length + topology.serviceBus.topics.reduce((n, t) => n + t.subscriptions.length, 0),
     logAlertRules: (alerts.match(/'Microsoft\.Insights\/scheduledQueryRules@/g) ?? []).length,
+    telemetry: { samplingRatio: Number(sampling[1]), functionLogLevel },
   };
 }
 

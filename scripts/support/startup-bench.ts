@@ -103,6 +103,10 @@ export function azureLikeSettings(): Record<string, string> {
         return '[]';
       case 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT':
         return '6291456';
+      case 'TELEMETRY_SAMPLING_RATIO':
+        return '0.1';
+      case 'AzureFunctionsJobHost__logging__logLevel__Function':
+        return 'Warning';
       default:
         throw new Error(`The start-up benchmark has no Azure-like value for the setting ${name}: add one`);
     }

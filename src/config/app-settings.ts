@@ -45,6 +45,8 @@ export const APP_SETTINGS: AppSettingDefinition[] = [
   { name: 'AzureWebJobsStorage', scope: 'local', description: 'UseDevelopmentStorage=true locally (Azurite, for func start)' },
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', scope: 'azure', description: 'Application Insights (ingestion endpoint; no secret: ingestion needs Entra ID)' },
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', scope: 'azure', description: 'Authorization=AAD;ClientId=<identity>: telemetry sent with the managed identity' },
+  { name: 'AzureFunctionsJobHost__logging__logLevel__Function', scope: 'azure', description: "Warning: the host's Executing/Executed records stay out of Application Insights in Azure (host.json keeps Information locally)" },
+  { name: 'TELEMETRY_SAMPLING_RATIO', scope: 'azure', description: "share of orders whose whole trace goes to Application Insights (0.1 in Azure; failed transactions' traces always do; 1 when unset)" },
   { name: 'COSMOS_DATABASE_NAME', scope: 'azure', description: 'the Cosmos DB database' },
   { name: 'MESSAGE_SIGNING_KEYS', scope: 'azure', secret: true, description: 'HMAC keys that sign and verify every Service Bus message (a Key Vault reference; generated dev keys locally)' },
   { name: 'FIELD_ENCRYPTION_KEYS', scope: 'azure', secret: true, description: 'AES-256 keys of field-level encryption (a Key Vault reference; generated dev keys locally)' },

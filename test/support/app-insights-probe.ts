@@ -2,6 +2,8 @@
 // OpenTelemetry globals are its own): a local HTTPS ingestion endpoint with a self-signed
 // certificate, Application Insights started as functions/telemetry.ts starts it, pointed there,
 // 20 traced transactions and two metrics — then prints every envelope received as JSON.
+// With `sampled` as its argument: TELEMETRY_SAMPLING_RATIO 0.1 and 200 transactions, each with a
+// log record, every 20th dead-lettered (its esb.route span marked as an error after its send).
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { generate } from 'selfsigned';
 import { startAzureMonitor } from '../../src/observability/azure-monitor';
 import { count, observe } from '../../src/observability/metrics';
-import { inSpan, SpanKind } from '../../src/observability/tracing';
+import { context } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { inSpan, markActiveSpan, SpanKind } from '../../src/observability/tracing';
 
 async function main(): Promise<void> {
   const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048 });
@@ -39,20 +43,34 @@ async function main(): Promise<void> {
   const connectionString = Object.entries(settings)
     .map(([k, v]) => `${k}=${v}`)
     .join(';');
-  const monitor = startAzureMonitor({ APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString });
-  for (let i = 0; i < 20; i++) {
+  const sampled = process.argv[2] === 'sampled';
+  const monitor = startAzureMonitor({ APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString, ...(sampled ? { TELEMETRY_SAMPLING_RATIO: '0.1' } : {}) });
+  const transactions = sampled ? 200 : 20;
+  for (let i = 0; i < transactions; i++) {
     await inSpan('routeMessage', { kind: SpanKind.SERVER, correlationId: `corr-ai-${i}` }, () =>
-      inSpan('esb.route', {}, () => inSpan('send order-commands', { kind: SpanKind.PRODUCER }, async () => undefined)),
+      inSpan('esb.route', {}, async () => {
+        await inSpan('send order-commands', { kind: SpanKind.PRODUCER }, async () => undefined);
+        if (!sampled) return;
+        logs
+          .getLogger('probe')
+          .emit({ body: `routed corr-ai-${i}`, severityNumber: SeverityNumber.INFO, severityText: 'information', context: context.active(), attributes: { correlationId: `corr-ai-${i}` } });
+        if (i % 20 === 7) markActiveSpan('error', 'NoRouteMatched: no route for this message', { 'esb.deadletter.reason': 'NoRouteMatched' });
+      }),
     );
   }
   count('esb.deadletters', { reason: 'NoRouteMatched', category: 'BUSINESS_RULE' });
   observe('saga.step.duration', 42, { saga: 'orderFulfilmentSaga', step: 'confirmOrder', outcome: 'completed' });
   await monitor.flush();
   const deadline = Date.now() + 15_000;
-  const done = () =>
-    received.filter((e) => (e as { data: { baseType: string } }).data.baseType === 'RequestData').length >= 20 &&
-    received.some((e) => (e as { data: { baseType: string } }).data.baseType === 'MetricData');
+  const requests = () => received.filter((e) => (e as { data: { baseType: string } }).data.baseType === 'RequestData').length;
+  const done = () => (sampled ? requests() >= 10 : requests() >= 20) && received.some((e) => (e as { data: { baseType: string } }).data.baseType === 'MetricData');
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // Sampled: the kept traces and the sampled ones come in separate batches; wait for a quiet 500 ms.
+  for (let seen = -1; sampled && seen !== received.length && Date.now() < deadline;) {
+    seen = received.length;
+    await monitor.flush();
+    await new Promise((r) => setTimeout(r, 500));
+  }
   process.stdout.write(`${JSON.stringify(received)}\n`);
   await monitor.shutdown().catch(() => undefined);
   server.close();

@@ -57,7 +57,14 @@ describe('cosmosRequestUnits', () => {
 });
 
 describe('costModel', () => {
-  const deployment: Deployment = { instanceMemoryMB: 2048, changeFeedPollers: [{ function: 'p', feedPollDelayMs: 5000 }], deadLetterTimeSeries: 10, logAlertRules: 3, throughputUnits: 1 };
+  const deployment: Deployment = {
+    instanceMemoryMB: 2048,
+    changeFeedPollers: [{ function: 'p', feedPollDelayMs: 5000 }],
+    deadLetterTimeSeries: 10,
+    logAlertRules: 3,
+    throughputUnits: 1,
+    telemetry: { samplingRatio: 1, functionLogLevel: 'Information' },
+  };
 
   test('prices each measured quantity per million orders and shows the arithmetic; idle is the hourly charges and the alert rules', () => {
     const meter = new UsageMeter(() => 0);
@@ -85,5 +92,31 @@ describe('costModel', () => {
     expect(model.monthAtOneMillion.find((l) => l.item === 'operations beyond the 13M included')!.usd).toBe(0);
     // A poll every 5 s for a 730-hour month: 525,600 empty reads at 1 RU.
     expect(model.monthAtOneMillion.find((l) => l.item.startsWith('change-feed polls'))!.quantity).toBe(525_600);
+  });
+
+  test("telemetry: the host's share unsampled (its Function records dropped at Warning), the app's at the sampling ratio plus every failed order", () => {
+    const meter = new UsageMeter(() => 0);
+    // Two orders: 10 executions, 20 Executing/Executed records, 4 user records, 6 Service Bus
+    // calls by bindings, 4 Cosmos DB requests and 1 Event Hubs call by the SDKs, 6 app spans.
+    for (let i = 0; i < 10; i++) meter.call('functions', 'f', 'execution', [], 10);
+    for (let i = 0; i < 20; i++) meter.call('logs', 'Function.f', 'information', [100]);
+    for (let i = 0; i < 4; i++) meter.call('logs', 'Function.f.User', 'information', [50]);
+    for (const op of ['send', 'receive', 'complete', 'send', 'receive', 'complete']) meter.call('serviceBus', 'q', op);
+    for (let i = 0; i < 4; i++) meter.call('cosmos', 'events', 'insert', [1024]);
+    meter.call('eventHubs', 'h', 'publish', [500]);
+    const run = { orders: 2, usage: meter.records(), busyMs: 100, storedBytes: {}, durableHistoryBytes: 0, appSpans: { spans: 6, attributeBytes: 600 } };
+    const unsampled = costModel(run, deployment);
+    // Per order: 5 requests + 10 host records + 3 Service Bus calls; 3 app spans + 2 user records + 2 Cosmos + 0.5 Event Hubs.
+    expect(unsampled.perOrder.telemetryItems).toBeCloseTo(18 + 7.5);
+    expect(unsampled.perOrder.telemetryBytes).toBeCloseTo(25.5 * 600 + (20 * 100 + 4 * 50 + 600) / 2);
+    expect(unsampled.perOrder.unsampledTelemetryBytes).toBeCloseTo(unsampled.perOrder.telemetryBytes);
+
+    const sampled = costModel(run, { ...deployment, telemetry: { samplingRatio: 0.1, functionLogLevel: 'Warning' } }, PRICES, { failedOrderShare: 0.02 });
+    const kept = 0.1 + 0.9 * 0.02;
+    expect(sampled.perOrder.telemetryItems).toBeCloseTo(5 + 3 + kept * 7.5);
+    expect(sampled.perOrder.telemetryBytes).toBeCloseTo(8 * 600 + kept * (7.5 * 600 + (4 * 50 + 600) / 2));
+    expect(sampled.perOrder.unsampledTelemetryBytes).toBeCloseTo(unsampled.perOrder.telemetryBytes);
+    const logAnalytics = (m: typeof sampled) => m.perMillion.find((l) => l.service === 'Log Analytics')!.usd;
+    expect(logAnalytics(sampled) / logAnalytics(unsampled)).toBeCloseTo(sampled.perOrder.telemetryBytes / unsampled.perOrder.telemetryBytes);
   });
 });

@@ -157,7 +157,9 @@ export class EmbeddedHost {
     const usage = new UsageMeter();
     // Every record the host writes would be a trace in Application Insights: counted, by category.
     const logger = new HostLogger(config.logLevels, (record) => {
-      usage.call('logs', record.category.split('.').slice(0, 2).join('.'), record.level, [Buffer.byteLength(record.message)]);
+      // Function.<name> (the host's own records) and Function.<name>.User (the app's) are billed apart.
+      const resource = record.category.split('.').slice(0, 2).join('.') + (record.category.endsWith('.User') ? '.User' : '');
+      usage.call('logs', resource, record.level, [Buffer.byteLength(record.message)]);
       writer(record);
     });
     const clock = options.clock ?? systemClock;
