@@ -102,7 +102,8 @@ async function main(): Promise<void> {
   const total = parts.reduce((sum, [, s]) => sum + s.median, 0);
   for (const [name, s] of parts) t3.push([labels[name] ?? name, ms(s.median), ms(s.p90), `${((s.median / total) * 100).toFixed(0)}%`]);
   console.log(t3.toString());
-  const target = 1000;
+  // Issue 20: under 500 ms (issue 8 asked for 1 s).
+  const target = 500;
   console.log(`target: host start → first message handled < ${target} ms on this machine: p50 ${ms(host.firstMessageMs.median)} ms — ${host.firstMessageMs.median < target ? 'met' : 'NOT met'}`);
 
   const at = new Date().toISOString();
