@@ -5,8 +5,9 @@
 //   function on the local Azure does when the app runs in its default mode;
 // - over AMQP: the app's @azure/service-bus adapter (the production code path) with the official
 //   emulator's connection string, talking to a host process started as `npm start` starts it.
-// Three workloads: single-message sends (16 in flight), batches of 100, and peek-lock receive +
-// complete. Printed as messages/s and the AMQP/in-process ratio; written to bench/results/.
+// Four workloads: single-message sends (16 in flight), batches of 100, peek-lock receive +
+// complete in batches of up to 100, and one message per receive, one after another, under a
+// backlog (a trigger with cardinality one takes messages so). Printed as messages/s and the AMQP/in-process ratio; written to bench/results/.
 // The host process runs the whole app (its triggers idle: `finance` has no consumer), and the
 // client runs in this process: one core each on a two-core machine.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,8 +30,8 @@ const QUEUE = 'finance';
 const { values } = parseScriptArgs('npm run bench:amqp -- [--messages 3000]', { options: { messages: { type: 'string', default: '3000' } } });
 const N = integerOption('messages', values.messages, 100);
 
-type Workload = 'send one at a time (16 in flight)' | 'send in batches of 100' | 'receive + complete (peek-lock)';
-const WORKLOADS: Workload[] = ['send one at a time (16 in flight)', 'send in batches of 100', 'receive + complete (peek-lock)'];
+type Workload = 'send one at a time (16 in flight)' | 'send in batches of 100' | 'receive + complete (peek-lock)' | 'receive one + complete, one at a time';
+const WORKLOADS: Workload[] = ['send one at a time (16 in flight)', 'send in batches of 100', 'receive + complete (peek-lock)', 'receive one + complete, one at a time'];
 
 const body = Buffer.from(JSON.stringify({ orderId: 'ORD-1001', customerId: 'CUST-42', totalAmount: 45.48, currency: 'EUR' }));
 const message = (run: string, i: number) => ({ body, messageId: `${run}-${i}`, contentType: 'application/json', applicationProperties: { messageType: 'PaymentReceived' } });
@@ -73,6 +74,15 @@ async function measure(name: string, messaging: Messaging): Promise<Record<Workl
       await Promise.all(got.map((m) => messaging.complete(m)));
       done += got.length;
       bar.increment(got.length);
+    }
+  });
+  // The other N, one message per receive (as a trigger with cardinality one takes them) under a backlog.
+  await timed(WORKLOADS[3]!, async () => {
+    for (let done = 0; done < N; done++) {
+      const got = await messaging.receive(QUEUE, { maxMessages: 1, maxWaitMs: 5_000 });
+      if (got.length === 0) throw new Error(`${name}: the queue ran dry after ${done} of ${N}`);
+      await messaging.complete(got[0]!);
+      bar.increment();
     }
   });
   bar.stop();
