@@ -83,10 +83,13 @@ export class FailedTraceKeeper {
     private readonly sinks: KeeperSinks,
     options: KeeperOptions = {},
   ) {
-    this.#holdMs = options.holdMs ?? 120_000;
+    // A trace's spans in one instance end within its invocations, seconds apart, so a minute is
+    // ample; 2,000 traces of ~30 items (about 1 KB each) are ~60 MB at most of a 2 GB instance —
+    // at 100 orders/s the oldest go after ~20 s, still longer than an order's hops take.
+    this.#holdMs = options.holdMs ?? 60_000;
     this.#keepMs = options.keepMs ?? 600_000;
-    this.#maxTraces = options.maxTraces ?? 5_000;
-    this.#maxItems = options.maxItemsPerTrace ?? 500;
+    this.#maxTraces = options.maxTraces ?? 2_000;
+    this.#maxItems = options.maxItemsPerTrace ?? 200;
     this.#now = options.now ?? Date.now;
   }
 
