@@ -87,3 +87,10 @@ export function eventSourcing(): EventSourcing {
   shared ??= createEventSourcing(documentContainer('events'), documentContainer('views'));
   return shared;
 }
+
+/** The worker stops: the command handlers let go of the streams they kept (another host may start in this process, on other data). */
+export async function releaseEventSourcing(): Promise<void> {
+  if (!shared) return;
+  shared.orders.handler.forget();
+  shared.inventory.handler.forget();
+}

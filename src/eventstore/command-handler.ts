@@ -4,6 +4,14 @@
 // an explicit expected version (HTTP If-Match) there is no retry: a mismatch is
 // PreconditionFailed. A command that carries a messageId already recorded in the stream's recent
 // events is not applied twice.
+//
+// Loading is the most frequent thing the app asks of Cosmos DB, so it is done by point reads:
+// the handler keeps, per stream it last touched, the state and version it saw (immutable,
+// frozen) and, on the next command, reads the version after it by id — a miss, ~1 RU, proves
+// the state current; anything found is folded in. A stream it does not hold is read from its
+// snapshot by id, the first events after it by id and only a long tail by query. The kept
+// state is a hint, never trusted: a stale one makes the append fail (the batch's Read of the
+// expected version, or a Create that conflicts), and a failed append forgets it.
 import { ConcurrencyError, PreconditionFailedError } from '../shared/errors';
 import { fold, type Decider } from './decider';
 import type { EventMetadata, EventStore, StoredEvent } from './event-store';
@@ -39,6 +47,34 @@ export interface CommandHandlerOptions<S> {
   now?: () => Date;
   /** Restores a snapshot's state (the default keeps it as stored JSON). */
   fromSnapshot?: (state: unknown) => S;
+  /** Streams whose last seen state is kept between commands (least recently used go first); 0 keeps none. */
+  keptStreams?: number;
+}
+
+export interface LoadedStream<S> {
+  state: S;
+  version: number;
+  /** messageIds of the stream's recent events: at least those after its snapshot. */
+  recentMessageIds: readonly string[];
+  snapshotEtag?: string;
+  snapshotVersion: number;
+  /** The snapshot was not read (the state came from what the handler kept): read it before replacing it. */
+  snapshotUnread?: boolean;
+  /** Loaded from what the handler kept rather than from the snapshot. */
+  fromKept?: boolean;
+}
+
+/** Events read one at a time by id after a kept or snapshotted state, before a query takes over. */
+const POINT_READS = 4;
+const MAX_RECENT_MESSAGE_IDS = 100;
+
+function deepFreeze<T>(value: T): T {
+  // Evolve shares what did not change, so recursion stops at parts frozen before.
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 export class CommandHandler<C, E extends DomainEvent, S> {
@@ -48,15 +84,55 @@ export class CommandHandler<C, E extends DomainEvent, S> {
     private readonly options: CommandHandlerOptions<S>,
   ) {}
 
+  readonly #kept = new Map<string, LoadedStream<S>>();
+
   /** The current state and version of a stream, from its snapshot and the events after it. */
-  async load(streamId: string): Promise<{ state: S; version: number; recent: StoredEvent[]; snapshotEtag?: string; snapshotVersion: number }> {
+  async load(streamId: string): Promise<LoadedStream<S>> {
+    const kept = this.#kept.get(streamId);
+    if (kept) {
+      const newer = await this.#readAfter(streamId, kept.version);
+      const loaded: LoadedStream<S> = newer.length
+        ? {
+            ...kept,
+            state: fold(this.decider, newer as unknown as E[], kept.state),
+            version: newer.at(-1)!.version,
+            recentMessageIds: withMessageIds(kept.recentMessageIds, newer, newer.at(-1)!.version - kept.snapshotVersion),
+          }
+        : kept;
+      this.#keep(streamId, loaded);
+      return { ...loaded, fromKept: true };
+    }
     const snapshot = this.options.snapshotEvery > 0 ? await this.store.readSnapshot<unknown>(streamId) : undefined;
     const usable = snapshot && snapshot.schemaVersion === this.options.stateSchemaVersion ? snapshot : undefined;
-    const from = usable ? usable.version + 1 : 1;
-    const recent = (await this.store.readStream(streamId, { fromVersion: from })).map((e) => upcast(e, this.options.schemas));
+    const recent = await this.#readAfter(streamId, usable?.version ?? 0);
     const base = usable ? (this.options.fromSnapshot ?? ((s) => s as S))(usable.state) : this.decider.initialState();
-    const state = fold(this.decider, recent as unknown as E[], base);
-    return { state, version: recent.at(-1)?.version ?? usable?.version ?? 0, recent, snapshotEtag: snapshot?.etag, snapshotVersion: usable?.version ?? 0 };
+    const loaded: LoadedStream<S> = {
+      state: fold(this.decider, recent as unknown as E[], base),
+      version: recent.at(-1)?.version ?? usable?.version ?? 0,
+      recentMessageIds: withMessageIds([], recent, recent.length),
+      ...(snapshot?.etag ? { snapshotEtag: snapshot.etag } : {}),
+      snapshotVersion: usable?.version ?? 0,
+    };
+    this.#keep(streamId, loaded);
+    return loaded;
+  }
+
+  async #readAfter(streamId: string, version: number): Promise<StoredEvent[]> {
+    return (await this.store.readStream(streamId, { fromVersion: version + 1, pointReads: POINT_READS })).map((e) => upcast(e, this.options.schemas));
+  }
+
+  /** Lets go of every kept state (the worker stops: the next host in this process may have other data). */
+  forget(): void {
+    this.#kept.clear();
+  }
+
+  #keep(streamId: string, loaded: LoadedStream<S>): void {
+    const limit = this.options.keptStreams ?? 5_000;
+    if (limit <= 0) return;
+    deepFreeze(loaded.state);
+    this.#kept.delete(streamId);
+    if (this.#kept.size >= limit) this.#kept.delete(this.#kept.keys().next().value!);
+    this.#kept.set(streamId, loaded);
   }
 
   async handle(streamId: string, command: C, options: CommandOptions = {}): Promise<CommandResult<S>> {
@@ -67,10 +143,18 @@ export class CommandHandler<C, E extends DomainEvent, S> {
         throw new PreconditionFailedError(`${streamId} is at version ${loaded.version}, not ${options.expectedVersion}`, 'If-Match');
       }
       const messageId = options.metadata?.messageId;
-      if (messageId && loaded.recent.some((e) => e.metadata.messageId === messageId)) {
+      if (messageId && loaded.recentMessageIds.includes(messageId)) {
         return { streamId, version: loaded.version, events: [], state: loaded.state, duplicate: true };
       }
-      const decided = this.decider.decide(command, loaded.state);
+      let decided: E[];
+      try {
+        decided = this.decider.decide(command, loaded.state);
+      } catch (error) {
+        // A refusal is an answer to the caller: decide it on what the store says, not on a hint.
+        if (!loaded.fromKept) throw error;
+        this.#kept.delete(streamId);
+        continue;
+      }
       if (decided.length === 0) return { streamId, version: loaded.version, events: [], state: loaded.state };
       try {
         const appended = await this.store.append(
@@ -79,9 +163,19 @@ export class CommandHandler<C, E extends DomainEvent, S> {
           { expectedVersion: loaded.version, now: this.options.now },
         );
         const state = fold(this.decider, decided, loaded.state);
-        await this.#maybeSnapshot(streamId, loaded, appended.version, state);
+        const snapshotted = await this.#maybeSnapshot(streamId, loaded, appended.version, state);
+        this.#keep(streamId, {
+          state,
+          version: appended.version,
+          recentMessageIds: withMessageIds(loaded.recentMessageIds, appended.events, appended.version - loaded.snapshotVersion),
+          snapshotVersion: snapshotted ?? loaded.snapshotVersion,
+          ...(snapshotted === undefined && loaded.snapshotEtag ? { snapshotEtag: loaded.snapshotEtag } : {}),
+          snapshotUnread: snapshotted !== undefined || loaded.snapshotUnread,
+        });
         return { streamId, version: appended.version, events: appended.events, state };
       } catch (error) {
+        // Whatever was kept of the stream may be why; the next attempt reads it from the store.
+        this.#kept.delete(streamId);
         if (!(error instanceof ConcurrencyError)) throw error;
         if (options.expectedVersion !== undefined) throw new PreconditionFailedError(error.message, 'If-Match');
         if (attempt >= maxRetries) throw new ConcurrencyError(`${streamId} kept changing under ${attempt + 1} attempts; try again`, 'expectedVersion');
@@ -89,9 +183,21 @@ export class CommandHandler<C, E extends DomainEvent, S> {
     }
   }
 
-  async #maybeSnapshot(streamId: string, loaded: { snapshotEtag?: string; snapshotVersion: number }, version: number, state: S): Promise<void> {
+  /** Writes a snapshot when the version crosses a multiple of snapshotEvery; returns the version it wrote. */
+  async #maybeSnapshot(streamId: string, loaded: LoadedStream<S>, version: number, state: S): Promise<number | undefined> {
     const every = this.options.snapshotEvery;
-    if (every <= 0 || Math.floor(version / every) === Math.floor(loaded.snapshotVersion / every)) return;
-    await this.store.writeSnapshot({ streamId, version, schemaVersion: this.options.stateSchemaVersion, state, etag: loaded.snapshotEtag });
+    if (every <= 0 || Math.floor(version / every) === Math.floor(loaded.snapshotVersion / every)) return undefined;
+    const etag = loaded.snapshotUnread ? (await this.store.readSnapshot(streamId))?.etag : loaded.snapshotEtag;
+    const written = await this.store.writeSnapshot({ streamId, version, schemaVersion: this.options.stateSchemaVersion, state, ...(etag ? { etag } : {}) });
+    return written ? version : undefined;
   }
+}
+
+/**
+ * The messageIds of `kept` and then of `events`: all those after the snapshot (what a load from
+ * the store sees), and at least the newest MAX_RECENT_MESSAGE_IDS.
+ */
+function withMessageIds(kept: readonly string[], events: readonly StoredEvent[], sinceSnapshot: number): readonly string[] {
+  const ids = events.map((e) => e.metadata?.messageId).filter((id): id is string => typeof id === 'string');
+  return ids.length ? [...kept, ...ids].slice(-Math.max(MAX_RECENT_MESSAGE_IDS, sinceSnapshot)) : kept;
 }

@@ -54,9 +54,22 @@ export interface AppendResult {
   events: StoredEvent[];
 }
 
+export interface ReadStreamOptions {
+  /** First version to read (inclusive); 1 when absent. */
+  fromVersion?: number;
+  /** Last version to read (inclusive); the stream's end when absent. */
+  toVersion?: number;
+  /**
+   * For a reader that expects few events: read up to this many one at a time by id, and only
+   * what follows them with a query. Point reads cost ~1 RU per small event and one for the
+   * miss that ends the stream; a query is priced at 10 RU by Cosmos DB's capacity planner.
+   */
+  pointReads?: number;
+}
+
 export interface EventStore {
   /** Events of a stream in version order, optionally from/to a version (inclusive). */
-  readStream(streamId: string, options?: { fromVersion?: number; toVersion?: number }): Promise<StoredEvent[]>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   /** Appends after `expectedVersion` (0 = a new stream); ConcurrencyError if the stream is elsewhere. */
   append(streamId: string, events: NewEvent[], options: { expectedVersion: ExpectedVersion; now?: () => Date }): Promise<AppendResult>;
   readSnapshot<S>(streamId: string): Promise<Snapshot<S> | undefined>;
@@ -77,6 +90,9 @@ export interface StreamRange {
 }
 
 export const MAX_EVENTS_PER_APPEND = MAX_BATCH_OPERATIONS - 1;
+
+/** A bounded range at most this long is read by point reads issued together, not by a query. */
+const MAX_PARALLEL_POINT_READS = 8;
 
 interface EventDocument {
   id: string;
@@ -100,15 +116,32 @@ function toStored(doc: EventDocument): StoredEvent {
 export class DocumentEventStore implements EventStore {
   constructor(private readonly container: DocumentContainer) {}
 
-  async readStream(streamId: string, options: { fromVersion?: number; toVersion?: number } = {}): Promise<StoredEvent[]> {
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    const from = Math.max(1, options.fromVersion ?? 1);
+    const to = options.toVersion;
+    if (to !== undefined && to < from) return [];
+    if (to !== undefined && to - from < MAX_PARALLEL_POINT_READS) {
+      // Events are immutable and a batch writes a stream's versions together: a missing version
+      // ends the stream, whatever answers after it.
+      const docs = await Promise.all(Array.from({ length: to - from + 1 }, (_, i) => this.container.read<EventDocument>(eventId(streamId, from + i), streamId)));
+      const missing = docs.findIndex((d) => !d);
+      return (missing < 0 ? docs : docs.slice(0, missing)).map((d) => toStored(d!));
+    }
     const events: StoredEvent[] = [];
+    for (let v = from; events.length < (options.pointReads ?? 0); v++) {
+      if (to !== undefined && v > to) return events;
+      const doc = await this.container.read<EventDocument>(eventId(streamId, v), streamId);
+      if (!doc) return events;
+      events.push(toStored(doc));
+    }
+    const queryFrom = events.length ? events.at(-1)!.version + 1 : options.fromVersion;
     let continuation: string | undefined;
     do {
       const page = await this.container.query<EventDocument>({
         partitionKey: streamId,
         where: [
           { path: 'kind', op: '=', value: 'event' },
-          ...(options.fromVersion !== undefined ? [{ path: 'version', op: '>=' as const, value: options.fromVersion }] : []),
+          ...(queryFrom !== undefined ? [{ path: 'version', op: '>=' as const, value: queryFrom }] : []),
           ...(options.toVersion !== undefined ? [{ path: 'version', op: '<=' as const, value: options.toVersion }] : []),
         ],
         orderBy: { path: 'version' },

@@ -53,6 +53,45 @@ describe.each(documentBackends().map((b) => [b.name, b] as const))('event store 
     expect(await store.readStream(s('never-written'))).toEqual([]);
   });
 
+  test('short reads are point reads (~1 RU each), not a query (10 RU); a miss ends the stream, a long tail is queried', async () => {
+    // Counts what the store asks of the container: a query is priced at 10 RU (Cosmos DB's
+    // capacity planner), a point read of a small item at 1 RU.
+    const container = h.container('events');
+    const asked = { read: 0, query: 0 };
+    const counting = new DocumentEventStore(
+      new Proxy(container, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if ((prop === 'read' || prop === 'query') && typeof value === 'function') {
+            return (...args: unknown[]) => {
+              asked[prop]++;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          }
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+    );
+    const id = s('pr');
+    await store.append(id, [ev('A'), ev('B'), ev('C'), ev('D'), ev('E'), ev('F')], { expectedVersion: 0 });
+    const read = async (o: Parameters<EventStore['readStream']>[1]) => {
+      asked.read = asked.query = 0;
+      return { versions: (await counting.readStream(id, o)).map((e) => e.version), ...asked };
+    };
+    // A short bounded range: its versions read together, the first miss ends the stream.
+    expect(await read({ fromVersion: 1, toVersion: 1 })).toEqual({ versions: [1], read: 1, query: 0 });
+    expect(await read({ fromVersion: 5, toVersion: 9 })).toEqual({ versions: [5, 6], read: 5, query: 0 });
+    expect(await read({ fromVersion: 3, toVersion: 2 })).toEqual({ versions: [], read: 0, query: 0 });
+    // Open-ended with a few point reads: a miss ends it without a query...
+    expect(await read({ fromVersion: 4, pointReads: 4 })).toEqual({ versions: [4, 5, 6], read: 4, query: 0 });
+    expect(await read({ fromVersion: 7, pointReads: 4 })).toEqual({ versions: [], read: 1, query: 0 });
+    // ...and a longer tail is read by a query after them.
+    expect(await read({ fromVersion: 1, pointReads: 2 })).toEqual({ versions: [1, 2, 3, 4, 5, 6], read: 2, query: 1 });
+    // Snapshots share the partition; they are never read as events.
+    await store.writeSnapshot({ streamId: id, version: 6, schemaVersion: 1, state: {} });
+    expect(await read({ fromVersion: 6, pointReads: 4 })).toEqual({ versions: [6], read: 2, query: 0 });
+  });
+
   test('a stale expected version raises ConcurrencyError and writes nothing', async () => {
     await store.append(s('c'), [ev('A'), ev('B')], { expectedVersion: 0 });
     await expect(store.append(s('c'), [ev('X')], { expectedVersion: 1 })).rejects.toBeInstanceOf(ConcurrencyError);

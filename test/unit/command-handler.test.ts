@@ -14,10 +14,10 @@ const at = '2026-05-01T00:00:00.000Z';
 const create: OrderCommand = { type: 'CreateOrder', orderId: 'o-1', customerId: 'c-1', items: [], at };
 const add = (sku: string): OrderCommand => ({ type: 'AddItem', orderId: 'o-1', sku, quantity: 1, unitPrice: 1, at });
 
-function setup(options: { snapshotEvery?: number; maxRetries?: number } = {}) {
+function setup(options: { snapshotEvery?: number; maxRetries?: number; keptStreams?: number } = {}) {
   const h = embeddedDocumentHarness();
   const inner = new DocumentEventStore(h.container('events'));
-  const calls = { reads: [] as (number | undefined)[], appends: 0 };
+  const calls = { reads: [] as (number | undefined)[], appends: 0, snapshotReads: 0 };
   // A store that counts what the handler asks of it; `interfere` lets another writer append first.
   let interfere = 0;
   const store: EventStore = {
@@ -33,13 +33,23 @@ function setup(options: { snapshotEvery?: number; maxRetries?: number } = {}) {
       }
       return inner.append(id, events, o);
     },
-    readSnapshot: (id) => inner.readSnapshot(id),
+    readSnapshot: (id) => {
+      calls.snapshotReads++;
+      return inner.readSnapshot(id);
+    },
     writeSnapshot: (s) => inner.writeSnapshot(s),
     streamIds: (p) => inner.streamIds(p),
     readStreamRange: (r, p) => inner.readStreamRange(r, p),
   };
-  const handler = new CommandHandler(store, orderDecider, { schemas: ORDER_EVENT_SCHEMAS, snapshotEvery: options.snapshotEvery ?? 0, stateSchemaVersion: 1, maxRetries: options.maxRetries ?? 3 });
-  return { h, inner, handler, calls, interfere: (n: number) => (interfere = n) };
+  const handler = new CommandHandler(store, orderDecider, {
+    schemas: ORDER_EVENT_SCHEMAS,
+    snapshotEvery: options.snapshotEvery ?? 0,
+    stateSchemaVersion: 1,
+    maxRetries: options.maxRetries ?? 3,
+    ...(options.keptStreams !== undefined ? { keptStreams: options.keptStreams } : {}),
+  });
+  const fresh = () => new CommandHandler(store, orderDecider, { schemas: ORDER_EVENT_SCHEMAS, snapshotEvery: options.snapshotEvery ?? 0, stateSchemaVersion: 1 });
+  return { h, inner, store, handler, fresh, calls, interfere: (n: number) => (interfere = n) };
 }
 
 describe('command handler', () => {
@@ -91,17 +101,84 @@ describe('command handler', () => {
   });
 
   test('snapshots every N events: loading reads the snapshot and only the events after it', async () => {
-    const { handler, inner, calls } = setup({ snapshotEvery: 10 });
+    const { handler, inner, calls, fresh } = setup({ snapshotEvery: 10 });
     await handler.handle('order-o-1', create);
     for (let i = 0; i < 24; i++) await handler.handle('order-o-1', add(`S${i}`));
     const snapshot = await inner.readSnapshot<{ lines: unknown[] }>('order-o-1');
     expect(snapshot).toMatchObject({ version: 20, schemaVersion: 1 });
     expect(snapshot!.state.lines).toHaveLength(19);
     calls.reads.length = 0;
-    const loaded = await handler.load('order-o-1');
+    // A handler that has not seen the stream (another instance, a restart).
+    const loaded = await fresh().load('order-o-1');
     expect(calls.reads).toEqual([21]);
     expect(loaded.version).toBe(25);
     expect((loaded.state as { lines: unknown[] }).lines).toHaveLength(24);
+  });
+
+  test('a stream it handled before is loaded from what it kept: one read past the kept version, no snapshot read', async () => {
+    const { handler, calls } = setup({ snapshotEvery: 10 });
+    await handler.handle('order-o-1', create);
+    calls.reads.length = 0;
+    calls.snapshotReads = 0;
+    const r = await handler.handle('order-o-1', add('A'));
+    expect(r.version).toBe(2);
+    expect(calls.reads).toEqual([2]);
+    expect(calls.snapshotReads).toBe(0);
+  });
+
+  test('what another writer appended since is read and folded in', async () => {
+    const { handler, fresh } = setup();
+    await handler.handle('order-o-1', create);
+    await fresh().handle('order-o-1', add('B'));
+    const r = await handler.handle('order-o-1', add('A'));
+    expect(r.version).toBe(3);
+    expect(r.state).toMatchObject({ lines: [{ sku: 'B' }, { sku: 'A' }] });
+  });
+
+  test('a kept state the store no longer has is dropped on the failed append, and the command is decided on the store', async () => {
+    const { handler, h } = setup();
+    await handler.handle('order-o-1', create);
+    await handler.handle('order-o-1', add('A'));
+    // The stream disappears behind the handler's back (a restored or wiped store).
+    const events = h.container('events');
+    for (const v of [1, 2]) await events.delete(`order-o-1:${v}`, 'order-o-1');
+    const r = await handler.handle('order-o-1', create);
+    expect(r.version).toBe(1);
+    expect(r.state).toMatchObject({ status: 'draft', lines: [] });
+  });
+
+  test('a messageId is recognised from what it kept, as from the store', async () => {
+    const { handler, fresh } = setup();
+    await handler.handle('order-o-1', create, { metadata: { messageId: 'm-1' } });
+    await handler.handle('order-o-1', add('A'), { metadata: { messageId: 'm-2' } });
+    expect(await handler.handle('order-o-1', add('A'), { metadata: { messageId: 'm-2' } })).toMatchObject({ duplicate: true, version: 2 });
+    expect(await fresh().handle('order-o-1', add('A'), { metadata: { messageId: 'm-1' } })).toMatchObject({ duplicate: true, version: 2 });
+  });
+
+  test('a kept state is frozen: a caller cannot change what the next command is decided on', async () => {
+    const { handler } = setup();
+    await handler.handle('order-o-1', create);
+    const { state } = await handler.handle('order-o-1', add('A'));
+    expect(() => (state as { lines: unknown[] }).lines.push({ sku: 'X' })).toThrow(TypeError);
+    expect((await handler.load('order-o-1')).state).toMatchObject({ lines: [{ sku: 'A' }] });
+  });
+
+  test('keeping is bounded: the least recently used stream is read from the store again', async () => {
+    const { handler, calls } = setup({ keptStreams: 2, snapshotEvery: 10 });
+    for (const id of ['a', 'b', 'c']) await handler.handle(`order-${id}`, { ...create, orderId: id });
+    calls.snapshotReads = 0;
+    await handler.load('order-c');
+    await handler.load('order-b');
+    expect(calls.snapshotReads).toBe(0);
+    await handler.load('order-a');
+    expect(calls.snapshotReads).toBe(1);
+  });
+
+  test('snapshots keep being written when the state came from what it kept', async () => {
+    const { handler, inner } = setup({ snapshotEvery: 3 });
+    await handler.handle('order-o-1', create);
+    for (let i = 0; i < 7; i++) await handler.handle('order-o-1', add(`S${i}`));
+    expect(await inner.readSnapshot('order-o-1')).toMatchObject({ version: 6 });
   });
 
   test('a snapshot of another state shape is ignored: the stream is folded from the start', async () => {
