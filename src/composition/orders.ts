@@ -88,9 +88,14 @@ export function eventSourcing(): EventSourcing {
   return shared;
 }
 
-/** The worker stops: the command handlers let go of the streams they kept (another host may start in this process, on other data). */
+/**
+ * The worker stops: the projections' status documents get what they measured since their last
+ * write, and the command handlers let go of the streams they kept (another host may start in
+ * this process, on other data).
+ */
 export async function releaseEventSourcing(): Promise<void> {
   if (!shared) return;
   shared.orders.handler.forget();
   shared.inventory.handler.forget();
+  await shared.projector.flushStatus().catch(() => undefined);
 }

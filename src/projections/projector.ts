@@ -1,7 +1,9 @@
 // Applies a change-feed batch of the events container to every projection: each stream's new
 // events, in order, to the active generation and to the one a rebuild is filling. Measures the
 // projection lag (event appended → view written) and keeps it, with the last position and any
-// poisoned events, in a status document per projection.
+// poisoned events, in a status document per projection — written at most every few seconds, not
+// after every batch: at one order at a time a batch holds one order's events, and the status
+// (a read and a replace of a document of 500 samples) cost more request units than the views.
 import type { Document, DocumentContainer } from '../ports/documents';
 import type { EventStore, StoredEvent } from '../eventstore/event-store';
 import { upcast, type EventSchemas } from '../eventstore/upcasting';
@@ -35,7 +37,29 @@ export interface ProjectorOptions {
   now?: () => Date;
   /** Streams projected at once. */
   concurrency?: number;
+  /**
+   * A projection's status document is written at most this often (ms); what batches measure in
+   * between is added with the next write, or by a timer when no batch comes. A poisoned event is
+   * written at once. 0 writes after every batch.
+   */
+  statusEveryMs?: number;
 }
+
+/** What batches measured for a projection since its status was last written. */
+interface PendingStatus {
+  lags: number[];
+  applied: number;
+  newest?: string;
+  /** When the newest batch was applied. */
+  appliedAt?: string;
+  poisoned: ProjectionStatus['poisoned'];
+  lastWrite: number;
+  timer?: ReturnType<typeof setTimeout>;
+  /** The write under way: writes of one projection's status follow each other. */
+  writing: Promise<void>;
+}
+
+const DEFAULT_STATUS_EVERY_MS = 5_000;
 
 export function toStoredEvent(doc: Document): StoredEvent | undefined {
   if (doc.kind !== 'event' || typeof doc.streamId !== 'string' || typeof doc.version !== 'number') return undefined;
@@ -94,7 +118,9 @@ export class Projector {
       const entry = registry.find((r) => r.name === projection.name)!;
       const generations = [entry.active, ...(entry.building !== undefined ? [entry.building] : [])];
       const mine = streams.filter(([id]) => reads(projection, id));
-      if (mine.length === 0) continue;
+      const poisonedHere = poisoned.filter((p) => reads(projection, p.streamId));
+      // A batch of nothing but a poisoned event still records it.
+      if (mine.length === 0 && poisonedHere.length === 0) continue;
       await forEachLimit(mine, this.options.concurrency ?? 8, async ([streamId, events]) => {
         for (const generation of generations) await projection.apply(streamId, events, this.context(generation));
       });
@@ -107,13 +133,7 @@ export class Projector {
         .map(([, e]) => e.at(-1)!.metadata.occurredAt)
         .sort()
         .at(-1);
-      await this.#recordStatus(
-        projection.name,
-        lags,
-        applied,
-        newest,
-        poisoned.filter((p) => reads(projection, p.streamId)),
-      );
+      await this.#recordStatus(projection.name, lags, applied, newest, poisonedHere);
     }
     return { events: total, streams: streams.length, lags: allLags };
   }
@@ -132,22 +152,63 @@ export class Projector {
     return out;
   }
 
+  #pending = new Map<string, PendingStatus>();
+
   async #recordStatus(name: string, lags: number[], applied: number, newest: string | undefined, poisoned: ProjectionStatus['poisoned']): Promise<void> {
-    const { views } = this.options;
-    const current = await views.read<ProjectionStatus>(statusId(name), REGISTRY_PK);
-    const samples = [...(current?.lagSamples ?? []), ...lags].slice(-MAX_SAMPLES);
-    // One projector per lease writes this document; last writer wins is fine.
-    await views.upsert<ProjectionStatus>({
-      id: statusId(name),
-      pk: REGISTRY_PK,
-      kind: 'projection-status',
-      name,
-      lagSamples: samples,
-      ...(lags.length ? { lastLagMs: lags.at(-1) } : {}),
-      lastAppliedAt: this.#now().toISOString(),
-      ...(newest ? { lastEventOccurredAt: newest } : {}),
-      eventsApplied: (current?.eventsApplied ?? 0) + applied,
-      poisoned: [...(current?.poisoned ?? []), ...poisoned].slice(-50),
+    let p = this.#pending.get(name);
+    if (!p) this.#pending.set(name, (p = { lags: [], applied: 0, poisoned: [], lastWrite: -Infinity, writing: Promise.resolve() }));
+    p.lags.push(...lags);
+    p.applied += applied;
+    p.appliedAt = this.#now().toISOString();
+    if (newest && (!p.newest || newest > p.newest)) p.newest = newest;
+    p.poisoned.push(...poisoned);
+    const every = this.options.statusEveryMs ?? DEFAULT_STATUS_EVERY_MS;
+    const wait = p.lastWrite + every - Date.now();
+    if (wait <= 0 || poisoned.length > 0) return this.#writeStatus(name, p);
+    // Unref'd: a status still to write never keeps a process alive; flushStatus() writes it on the way out.
+    p.timer ??= setTimeout(() => void this.#writeStatus(name, p).catch(() => undefined), wait);
+    p.timer.unref?.();
+  }
+
+  /** Writes every status with something not yet written (the worker stops, a test reads them). */
+  async flushStatus(): Promise<void> {
+    await Promise.all([...this.#pending].map(([name, p]) => (p.applied > 0 || p.lags.length || p.poisoned.length ? this.#writeStatus(name, p) : p.writing)));
+  }
+
+  #writeStatus(name: string, p: PendingStatus): Promise<void> {
+    clearTimeout(p.timer);
+    p.timer = undefined;
+    p.lastWrite = Date.now();
+    const taken = { lags: p.lags, applied: p.applied, newest: p.newest, appliedAt: p.appliedAt ?? this.#now().toISOString(), poisoned: p.poisoned };
+    Object.assign(p, { lags: [], applied: 0, newest: undefined, poisoned: [] });
+    p.writing = p.writing.then(async () => {
+      const { views } = this.options;
+      try {
+        const current = await views.read<ProjectionStatus>(statusId(name), REGISTRY_PK);
+        // One projector per lease writes this document; last writer wins is fine.
+        await views.upsert<ProjectionStatus>({
+          id: statusId(name),
+          pk: REGISTRY_PK,
+          kind: 'projection-status',
+          name,
+          lagSamples: [...(current?.lagSamples ?? []), ...taken.lags].slice(-MAX_SAMPLES),
+          ...(taken.lags.length ? { lastLagMs: taken.lags.at(-1) } : current?.lastLagMs !== undefined ? { lastLagMs: current.lastLagMs } : {}),
+          lastAppliedAt: taken.appliedAt,
+          ...(taken.newest ? { lastEventOccurredAt: taken.newest } : current?.lastEventOccurredAt ? { lastEventOccurredAt: current.lastEventOccurredAt } : {}),
+          eventsApplied: (current?.eventsApplied ?? 0) + taken.applied,
+          poisoned: [...(current?.poisoned ?? []), ...taken.poisoned].slice(-50),
+        });
+      } catch (error) {
+        // Not written: what was measured waits for the next write.
+        p.lags.unshift(...taken.lags);
+        p.applied += taken.applied;
+        p.poisoned.unshift(...taken.poisoned);
+        if (taken.newest && (!p.newest || taken.newest > p.newest)) p.newest = taken.newest;
+        throw error;
+      }
     });
+    const written = p.writing;
+    p.writing = written.catch(() => undefined);
+    return written;
   }
 }
