@@ -41,9 +41,9 @@ export class Ledger {
 
   /** Records the effect once; `refused` when the step was compensated before it landed. */
   async apply(orderId: string, step: string, effect: Record<string, unknown>): Promise<{ entry: LedgerEntry; refused: boolean; first: boolean }> {
+    // Create first, read only on a conflict: a step runs once far more often than again, and the
+    // read before the create was a request unit per step spent to find nothing.
     for (let i = 0; i < 5; i++) {
-      const existing = await this.get(orderId, step);
-      if (existing) return { entry: existing, refused: existing.state !== 'applied', first: false };
       try {
         const entry = await this.container.create<LedgerEntry>({
           id: step,
@@ -59,6 +59,8 @@ export class Ledger {
       } catch (error) {
         if (!conflict(error)) throw error;
       }
+      const existing = await this.get(orderId, step);
+      if (existing) return { entry: existing, refused: existing.state !== 'applied', first: false };
     }
     throw new ConcurrencyError(`${this.participant} ledger of ${orderId}/${step} kept changing`);
   }
