@@ -4,15 +4,15 @@
 // to validate payloads with errors that name the failing field.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import avro from 'avsc';
 import { parse as parseYaml } from 'yaml';
-import { luhnValid } from '../security/card-numbers';
 import { configDir } from '../shared/app-paths';
 import { ValidationError } from '../shared/errors';
 import { describeAjvError } from './envelope';
 import type { PathSegment } from './field-path';
+import { CATALOG_FORMATS, CATALOG_FORMATS_MODULE } from './catalog-formats';
+import { CachedSchemaCompiler } from './schema-cache';
 
 export interface JsonSchema {
   type?: string;
@@ -50,12 +50,18 @@ interface CatalogEntry {
   xmlRoot?: string;
 }
 
-/** The catalog's validator: JSON Schema 2020 keywords, date-time and email formats, and payment-card (digits passing the Luhn check). */
-function catalogAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  addFormats(ajv, ['date-time', 'email']);
-  ajv.addFormat('payment-card', { type: 'string', validate: luhnValid });
-  return ajv;
+/**
+ * The catalog's validators: JSON Schema (draft-07) keywords, strict, every error; the date-time,
+ * email and payment-card (digits passing the Luhn check) formats. Generated code is kept between
+ * starts (./schema-cache).
+ */
+function catalogCompiler(cacheDir?: string | false): CachedSchemaCompiler {
+  return new CachedSchemaCompiler({
+    ajvOptions: { allErrors: true, strict: true },
+    formats: CATALOG_FORMATS,
+    ...(CATALOG_FORMATS_MODULE ? { formatsModule: { path: CATALOG_FORMATS_MODULE, exportName: 'CATALOG_FORMATS' } } : {}),
+    ...(cacheDir !== undefined ? { cacheDir } : {}),
+  });
 }
 
 /** The schema a field path reaches inside a payload schema, through properties and items; undefined where it cannot follow. */
@@ -71,14 +77,18 @@ export function schemaAt(schema: JsonSchema, segments: PathSegment[]): JsonSchem
 export class SchemaRegistry {
   readonly #models = new Map<string, MessageModel>();
   readonly #byXmlRoot = new Map<string, MessageModel>();
-  readonly #ajv = catalogAjv();
+  readonly #compiler: CachedSchemaCompiler;
   readonly #fragments = new WeakMap<JsonSchema, ValidateFunction>();
 
-  static load(dir = join(configDir(), 'schemas')): SchemaRegistry {
+  private constructor(compiler: CachedSchemaCompiler) {
+    this.#compiler = compiler;
+  }
+
+  /** `cacheDir`: where compiled validators are kept between starts (false: nowhere; ./schema-cache). */
+  static load(dir = join(configDir(), 'schemas'), options: { cacheDir?: string | false } = {}): SchemaRegistry {
     const catalogFile = join(dir, 'catalog.yaml');
     const catalog = parseYaml(readFileSync(catalogFile, 'utf8')) as { messages?: Record<string, CatalogEntry> };
-    const registry = new SchemaRegistry();
-    const ajv = registry.#ajv;
+    const registry = new SchemaRegistry(catalogCompiler(options.cacheDir));
     for (const [name, entry] of Object.entries(catalog.messages ?? {})) {
       const m = /^([A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*)\.v(\d+)$/.exec(name);
       if (!m) throw new SchemaError(`${catalogFile}: "${name}" is not <MessageType>.v<version>`);
@@ -88,7 +98,7 @@ export class SchemaRegistry {
       if (schema.$id !== name) throw new SchemaError(`${file}: $id must be "${name}"`);
       let validate: ValidateFunction;
       try {
-        validate = ajv.compile(schema);
+        validate = registry.#compiler.compile(schema);
       } catch (error) {
         throw new SchemaError(`${file}: ${(error as Error).message}`);
       }
@@ -139,7 +149,7 @@ export class SchemaRegistry {
   /** Whether a part of a catalog schema (from schemaAt) accepts a value. */
   fragmentAccepts(fragment: JsonSchema, value: unknown): boolean {
     let validate = this.#fragments.get(fragment);
-    if (!validate) this.#fragments.set(fragment, (validate = this.#ajv.compile(fragment)));
+    if (!validate) this.#fragments.set(fragment, (validate = this.#compiler.ajv().compile(fragment)));
     return validate(value);
   }
 
