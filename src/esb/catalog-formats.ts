@@ -1,6 +1,6 @@
 // The string formats the message catalog's schemas may use: date-time and email as ajv-formats
 // defines them, and payment-card (digits passing the Luhn check). A module of its own because
-// validators compiled ahead of time (./schema-cache) refer to it by path.
+// validators kept between starts (@backbone/azure-model/schema-compiler) refer to it by path.
 import type { Format } from 'ajv';
 import { fullFormats } from 'ajv-formats/dist/formats';
 import { luhnValid } from '../security/card-numbers';

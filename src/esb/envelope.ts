@@ -1,8 +1,8 @@
 // The canonical message envelope (DESIGN.md): business intent plus the ids that let every hop
 // correlate it. Validated with JSON Schema; errors name the failing field's path.
 import type { ErrorObject } from 'ajv';
-import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
-import addFormats from 'ajv-formats';
+import { builtInSchemaCompiler } from '@backbone/azure-model/built-in-schema';
+import { DATE_TIME_FORMAT } from '../shared/date-time-format';
 import { ValidationError, type ErrorDetail } from '../shared/errors';
 
 export type Priority = 'low' | 'normal' | 'high' | 'urgent';
@@ -63,9 +63,8 @@ export const envelopeSchema = {
   },
 } as const;
 
-const ajv = builtInSchemaAjv({ allErrors: true, strict: true });
-addFormats(ajv, ['date-time']);
-const validateEnvelope = ajv.compile(envelopeSchema);
+const schemas = builtInSchemaCompiler({ allErrors: true, strict: true, formats: DATE_TIME_FORMAT });
+const validateEnvelope = schemas.compile(envelopeSchema);
 
 /** JSON pointer (/headers/ttl) → dotted path (headers.ttl, payload.items[0].sku). */
 export function pointerToPath(pointer: string): string {

@@ -12,7 +12,7 @@ import { ValidationError } from '../shared/errors';
 import { describeAjvError } from './envelope';
 import type { PathSegment } from './field-path';
 import { CATALOG_FORMATS, CATALOG_FORMATS_MODULE } from './catalog-formats';
-import { CachedSchemaCompiler } from './schema-cache';
+import { CachedSchemaCompiler } from '@backbone/azure-model/schema-compiler';
 
 export interface JsonSchema {
   type?: string;
@@ -53,7 +53,7 @@ interface CatalogEntry {
 /**
  * The catalog's validators: JSON Schema (draft-07) keywords, strict, every error; the date-time,
  * email and payment-card (digits passing the Luhn check) formats. Generated code is kept between
- * starts (./schema-cache).
+ * starts (@backbone/azure-model/schema-compiler).
  */
 function catalogCompiler(cacheDir?: string | false): CachedSchemaCompiler {
   return new CachedSchemaCompiler({
@@ -84,7 +84,7 @@ export class SchemaRegistry {
     this.#compiler = compiler;
   }
 
-  /** `cacheDir`: where compiled validators are kept between starts (false: nowhere; ./schema-cache). */
+  /** `cacheDir`: where compiled validators are kept between starts (false: nowhere; @backbone/azure-model/schema-compiler). */
   static load(dir = join(configDir(), 'schemas'), options: { cacheDir?: string | false } = {}): SchemaRegistry {
     const catalogFile = join(dir, 'catalog.yaml');
     const catalog = parseYaml(readFileSync(catalogFile, 'utf8')) as { messages?: Record<string, CatalogEntry> };

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
+import { builtInSchemaCompiler } from '@backbone/azure-model/built-in-schema';
 import { parse as parseYaml } from 'yaml';
 import { compileCondition, type Condition, type Predicate } from '../esb/routing/conditions';
 import { configDir } from '../shared/app-paths';
@@ -49,7 +49,7 @@ const faultSchema = {
   },
 };
 
-const validate = builtInSchemaAjv({ allErrors: true }).compile<ParticipantsConfig>({
+const validate = builtInSchemaCompiler({ allErrors: true }).compile<ParticipantsConfig>({
   type: 'object',
   required: ['faults', 'fraud'],
   additionalProperties: false,

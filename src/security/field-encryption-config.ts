@@ -3,7 +3,7 @@
 // last four digits and brand), and which consumer may decrypt what. Checked at load against the
 // message catalog: every encrypted field's schema must accept the encrypted form, every derived
 // field must exist, and a consumer may only read fields that are encrypted.
-import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
+import { builtInSchemaCompiler } from '@backbone/azure-model/built-in-schema';
 import { formatFieldPath, parseFieldPath, type PathSegment } from '../esb/field-path';
 import { schemaAt, type SchemaRegistry } from '../esb/schemas';
 import { loadYamlFile } from '@backbone/azure-model/yaml-file';
@@ -18,7 +18,7 @@ interface FileShape {
 
 const PATH = { type: 'string', minLength: 1, maxLength: 200 };
 
-const validateFile = builtInSchemaAjv({ allErrors: false, strict: true }).compile<FileShape>({
+const validateFile = builtInSchemaCompiler({ allErrors: false, strict: true }).compile<FileShape>({
   type: 'object',
   additionalProperties: false,
   required: ['messageTypes'],

@@ -4,8 +4,8 @@
 // setting takes effect on the next call.
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
-import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
-import addFormats from 'ajv-formats';
+import { builtInSchemaCompiler } from '@backbone/azure-model/built-in-schema';
+import { DATE_TIME_FORMAT } from '../shared/date-time-format';
 import { parseIsoDuration } from '@backbone/azure-model/durations';
 
 /** A key id: short, and safe inside an application property and a sealed value. */
@@ -19,8 +19,7 @@ export class KeySettingError extends Error {
   override name = 'KeySettingError';
 }
 
-const ajv = builtInSchemaAjv({ allErrors: false, strict: true });
-addFormats(ajv, ['date-time']);
+const schemas = builtInSchemaCompiler({ allErrors: false, strict: true, formats: DATE_TIME_FORMAT });
 
 interface SigningKeysDocument {
   current: string;
@@ -28,7 +27,7 @@ interface SigningKeysDocument {
   keys: Record<string, { secret: string; retiredAt?: string }>;
 }
 
-const validateSigning: ValidateFunction<SigningKeysDocument> = ajv.compile<SigningKeysDocument>({
+const validateSigning: ValidateFunction<SigningKeysDocument> = schemas.compile<SigningKeysDocument>({
   type: 'object',
   additionalProperties: false,
   required: ['current', 'keys'],
@@ -55,7 +54,7 @@ interface EncryptionKeysDocument {
   keys: Record<string, string>;
 }
 
-const validateEncryption: ValidateFunction<EncryptionKeysDocument> = ajv.compile<EncryptionKeysDocument>({
+const validateEncryption: ValidateFunction<EncryptionKeysDocument> = schemas.compile<EncryptionKeysDocument>({
   type: 'object',
   additionalProperties: false,
   required: ['current', 'keys'],

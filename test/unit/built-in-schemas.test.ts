@@ -17,7 +17,7 @@ import '../../src/security/key-settings';
 describe('the schemas built into the code', () => {
   const schemas = builtInSchemas();
 
-  test('every module that declares one compiled it through builtInSchemaAjv', () => {
+  test('every module that declares one compiled it through builtInSchemaCompiler', () => {
     // cosmos, eventhubs, topology, envelope, routes, field-map (two: the file and the field spec),
     // faults, field-encryption-config, key-settings (two: signing and encryption keys).
     expect(schemas).toHaveLength(11);

@@ -1,11 +1,13 @@
-// The message catalog's compiled validators are kept between starts (src/esb/schema-cache.ts):
+// The message catalog's compiled validators are kept between starts (@backbone/azure-model/schema-compiler):
 // a second load of the same catalog generates no code, and what it loads validates exactly as
 // what was compiled — formats included; a changed or broken schema is compiled (and refused) as
 // if nothing had been kept; a cache that cannot be read or written only means compiling.
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtInSchemaCompiler } from '@backbone/azure-model/built-in-schema';
 import { SchemaError, SchemaRegistry } from '../../src/esb/schemas';
+import { DATE_TIME_FORMAT } from '../../src/shared/date-time-format';
 import { configDir } from '../../src/shared/app-paths';
 
 let dir: string;
@@ -82,5 +84,26 @@ describe('compiled catalog validators kept between starts', () => {
     mkdirSync(cache);
     SchemaRegistry.load(schemas, { cacheDir: false });
     expect(readdirSync(cache)).toEqual([]);
+  });
+
+  test("the code's own schemas too: a kept validator with ajv-formats' date-time and defaults checks as a compiled one", () => {
+    const schema = {
+      type: 'object',
+      required: ['at'],
+      additionalProperties: false,
+      properties: { at: { type: 'string', format: 'date-time' }, n: { type: 'integer', default: 3 } },
+    };
+    const compile = () => builtInSchemaCompiler({ allErrors: true, strict: true, useDefaults: true, formats: DATE_TIME_FORMAT, cacheDir: cache }).compile(schema);
+    const first = compile();
+    expect(readdirSync(cache)).toHaveLength(1);
+    const kept = compile();
+    expect(readdirSync(cache)).toHaveLength(1);
+    for (const value of [{ at: '2026-12-05T10:00:00Z' }, { at: '2026-12-05' }, { at: 'soon', x: 1 }, {}]) {
+      const a = structuredClone(value);
+      const b = structuredClone(value);
+      expect([kept(b), kept.errors ?? null, b]).toEqual([first(a), first.errors ?? null, a]);
+    }
+    expect(kept({ at: '2026-12-05T10:00:00Z' })).toBe(true);
+    expect(kept({ at: '2026-12-05' })).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 // Loads config/cosmos.yaml: the database and containers (partition key, TTL, indexed paths).
-import { builtInSchemaAjv } from './built-in-schema';
+import { builtInSchemaCompiler } from './built-in-schema';
 import { loadYamlFile } from './yaml-file';
 
 export interface ContainerDefinition {
@@ -14,7 +14,7 @@ export interface CosmosDefinition {
   cosmos: { databaseName: string; containers: ContainerDefinition[] };
 }
 
-const validate = builtInSchemaAjv({ allErrors: true }).compile<CosmosDefinition>({
+const validate = builtInSchemaCompiler({ allErrors: true }).compile<CosmosDefinition>({
   type: 'object',
   required: ['cosmos'],
   additionalProperties: false,

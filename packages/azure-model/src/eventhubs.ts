@@ -1,5 +1,5 @@
 // Loads config/eventhubs.yaml: the hubs, their partition counts, retention and consumer groups.
-import { builtInSchemaAjv } from './built-in-schema';
+import { builtInSchemaCompiler } from './built-in-schema';
 import { loadYamlFile } from './yaml-file';
 
 export interface HubDefinition {
@@ -15,7 +15,7 @@ export interface EventHubsDefinition {
 }
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$';
-const validate = builtInSchemaAjv({ allErrors: true, useDefaults: true }).compile<EventHubsDefinition>({
+const validate = builtInSchemaCompiler({ allErrors: true, useDefaults: true }).compile<EventHubsDefinition>({
   type: 'object',
   required: ['eventHubs'],
   additionalProperties: false,

@@ -3,7 +3,7 @@
 // the same numbers.
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
-import { builtInSchemaAjv } from './built-in-schema';
+import { builtInSchemaCompiler } from './built-in-schema';
 import { parse as parseYaml } from 'yaml';
 import { parseIsoDuration } from './durations';
 
@@ -188,7 +188,7 @@ const schema = {
   },
 };
 
-const validate = builtInSchemaAjv({ allErrors: true, allowUnionTypes: true }).compile<TopologyDefinition>(schema);
+const validate = builtInSchemaCompiler({ allErrors: true, allowUnionTypes: true }).compile<TopologyDefinition>(schema);
 
 export class TopologyError extends Error {
   override name = 'TopologyError';

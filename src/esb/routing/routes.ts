@@ -6,7 +6,7 @@
 // checked at load: destinations against the topology, transforms and models against the
 // catalog, templates and conditions — with the route and field at fault in the message.
 import { readFileSync, statSync } from 'node:fs';
-import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
+import { builtInSchemaCompiler } from '@backbone/azure-model/built-in-schema';
 import { parse as parseYaml } from 'yaml';
 import type { TopologyDefinition } from '@backbone/azure-model/topology';
 import { parseFieldPath, readPath, type PathSegment } from '../field-path';
@@ -116,7 +116,7 @@ const fileSchema = {
   },
 };
 
-const validateFile = builtInSchemaAjv({ allErrors: false }).compile<{ routes: RouteConfig[] }>(fileSchema);
+const validateFile = builtInSchemaCompiler({ allErrors: false }).compile<{ routes: RouteConfig[] }>(fileSchema);
 
 /** "order-{payload.orderId}" → a function of the message; a missing field is an error at send time. */
 export function compileTemplate(text: string, at: string): Template {

@@ -7,7 +7,7 @@
 //   { fields: { ... }, when?: Path }                an object (only when `when` exists)
 //   { sum: "Lines[*].Price", round?: 2 }            the sum of the values a path reaches
 //   { sumProduct: { each: Lines, multiply: [Qty, Price] }, round?: 2 }
-import { builtInSchemaAjv } from '@backbone/azure-model/built-in-schema';
+import { builtInSchemaCompiler } from '@backbone/azure-model/built-in-schema';
 import { parseFieldPath, readPath, type PathSegment } from '../field-path';
 
 export type FieldSpec =
@@ -89,8 +89,8 @@ const fileSchema = {
   },
 };
 
-const ajv = builtInSchemaAjv({ allErrors: false, schemas: [fieldSpecSchema] });
-const validateFile = ajv.compile<{ transforms: FieldMapDefinition[] }>(fileSchema);
+const schemas = builtInSchemaCompiler({ allErrors: false, schemas: [fieldSpecSchema] });
+const validateFile = schemas.compile<{ transforms: FieldMapDefinition[] }>(fileSchema);
 
 export class FieldMapError extends Error {
   override name = 'FieldMapError';

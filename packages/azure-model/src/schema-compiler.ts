@@ -1,29 +1,40 @@
-// Compiles the message catalog's JSON Schemas into validators, keeping each one's generated code
-// (Ajv's standalone output) in a cache folder, keyed by the schema, Ajv's version and options:
-// the next start loads the code instead of generating it again. Generating is most of what
-// compiling costs — about 5 ms a schema, 16 schemas, ~90 ms of every start (`npm run
-// bench:startup`). A schema is in the cache only after it compiled under the same key, so a
-// broken or changed schema is compiled (and refused) at start as before. The cache is a
-// convenience: a folder that cannot be written (a read-only deployment) or a file that does not
-// load means compiling, nothing else.
+// Compiles JSON Schemas into validators, keeping each one's generated code (Ajv's standalone
+// output) in a cache folder, keyed by the schema, Ajv's version and options: the next start loads
+// the code instead of generating it again. Generating is most of what compiling costs — about
+// 5 ms a schema; the message catalog's 16 and the code's own 9 were ~190 ms of every start of the
+// host. A schema is in the cache only after it compiled under the same key, so a broken or
+// changed schema is compiled (and refused) as before. The cache is a convenience: no Ajv
+// installed as files (a bundle), a folder that cannot be written or a file that does not load
+// means compiling, nothing else.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Ajv, { _, type AnySchema, type Format, type Options, type ValidateFunction } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
-import { appRoot } from '../shared/app-paths';
 
 /** Bumped when what this module writes changes shape. */
 const CACHE_FORMAT = 1;
 const nodeRequire = createRequire(__filename);
 
+/** node_modules/.cache/backbone-schemas beside the installed Ajv; undefined when Ajv is not installed as files (bundled). */
+export function defaultSchemaCacheDir(): string | undefined {
+  try {
+    return join(dirname(dirname(nodeRequire.resolve('ajv/package.json'))), '.cache', 'backbone-schemas');
+  } catch {
+    return undefined;
+  }
+}
+
+let ajvVersion: string | undefined;
+
 export interface SchemaCompilerOptions {
+  /** JSON-serialisable options (they are part of the key). */
   ajvOptions: Options;
-  formats: Record<string, Format>;
-  /** The module exporting `formats` as `exportName`, for the generated code to require; without it nothing is cached. */
+  formats?: Record<string, Format>;
+  /** The module exporting `formats` as `exportName`, for generated code to require; with formats and without it nothing is cached. */
   formatsModule?: { path: string; exportName: string };
-  /** Where generated validators are kept; false keeps none. Default: node_modules/.cache/backbone-schemas under the app. */
+  /** Where generated validators are kept; false keeps none. Default: defaultSchemaCacheDir(). */
   cacheDir?: string | false;
 }
 
@@ -38,17 +49,21 @@ export class CachedSchemaCompiler {
 
   constructor(options: SchemaCompilerOptions) {
     this.#options = options;
-    const dir = options.cacheDir ?? join(appRoot(), 'node_modules', '.cache', 'backbone-schemas');
-    this.#dir = dir !== false && options.formatsModule ? dir : undefined;
-    this.#versions = this.#dir ? `${(nodeRequire('ajv/package.json') as { version: string }).version}/${(nodeRequire('ajv-formats/package.json') as { version: string }).version}` : '';
+    const dir = options.cacheDir ?? defaultSchemaCacheDir();
+    const formatsReachable = !options.formats || Object.keys(options.formats).length === 0 || options.formatsModule !== undefined;
+    this.#dir = dir && formatsReachable ? dir : undefined;
+    this.#versions = this.#dir ? (ajvVersion ??= (nodeRequire('ajv/package.json') as { version: string }).version) : '';
   }
 
   /** The Ajv instance behind the compiler (created on first need), for schemas that are not cached. */
   ajv(): Ajv {
     if (!this.#ajv) {
-      const module = this.#options.formatsModule;
-      const ajv = new Ajv({ ...this.#options.ajvOptions, ...(this.#dir && module ? { code: { source: true, formats: _`require(${module.path})[${module.exportName}]` } } : {}) });
-      for (const [name, format] of Object.entries(this.#options.formats)) ajv.addFormat(name, format);
+      const formatsModule = this.#options.formatsModule;
+      const ajv = new Ajv({
+        ...this.#options.ajvOptions,
+        ...(this.#dir ? { code: { source: true, ...(formatsModule ? { formats: _`require(${formatsModule.path})[${formatsModule.exportName}]` } : {}) } } : {}),
+      });
+      for (const [name, format] of Object.entries(this.#options.formats ?? {})) ajv.addFormat(name, format);
       for (const schema of this.#loadedSchemas) ajv.addSchema(schema);
       this.#ajv = ajv;
     }
@@ -76,7 +91,7 @@ export class CachedSchemaCompiler {
   #key(schema: AnySchema): string {
     const { ajvOptions, formatsModule } = this.#options;
     return createHash('sha256')
-      .update(JSON.stringify({ CACHE_FORMAT, versions: this.#versions, ajvOptions, formatsModule, formats: Object.keys(this.#options.formats).sort(), schema }))
+      .update(JSON.stringify({ CACHE_FORMAT, ajv: this.#versions, ajvOptions, formatsModule, formats: Object.keys(this.#options.formats ?? {}).sort(), schema }))
       .digest('hex')
       .slice(0, 32);
   }
