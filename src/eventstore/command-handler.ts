@@ -163,14 +163,15 @@ export class CommandHandler<C, E extends DomainEvent, S> {
           { expectedVersion: loaded.version, now: this.options.now },
         );
         const state = fold(this.decider, decided, loaded.state);
-        const snapshotted = await this.#maybeSnapshot(streamId, loaded, appended.version, state);
+        const snapshot = await this.#maybeSnapshot(streamId, loaded, appended.version, state);
         this.#keep(streamId, {
           state,
           version: appended.version,
           recentMessageIds: withMessageIds(loaded.recentMessageIds, appended.events, appended.version - loaded.snapshotVersion),
-          snapshotVersion: snapshotted ?? loaded.snapshotVersion,
-          ...(snapshotted === undefined && loaded.snapshotEtag ? { snapshotEtag: loaded.snapshotEtag } : {}),
-          snapshotUnread: snapshotted !== undefined || loaded.snapshotUnread,
+          snapshotVersion: snapshot.written ?? loaded.snapshotVersion,
+          ...(!snapshot.attempted && loaded.snapshotEtag ? { snapshotEtag: loaded.snapshotEtag } : {}),
+          // A snapshot written (its new ETag unknown) or refused (someone else's is there): read it before the next one.
+          snapshotUnread: snapshot.attempted || loaded.snapshotUnread === true,
         });
         return { streamId, version: appended.version, events: appended.events, state };
       } catch (error) {
@@ -183,13 +184,13 @@ export class CommandHandler<C, E extends DomainEvent, S> {
     }
   }
 
-  /** Writes a snapshot when the version crosses a multiple of snapshotEvery; returns the version it wrote. */
-  async #maybeSnapshot(streamId: string, loaded: LoadedStream<S>, version: number, state: S): Promise<number | undefined> {
+  /** Writes a snapshot when the version crosses a multiple of snapshotEvery: whether it tried, and the version it wrote. */
+  async #maybeSnapshot(streamId: string, loaded: LoadedStream<S>, version: number, state: S): Promise<{ attempted: boolean; written?: number }> {
     const every = this.options.snapshotEvery;
-    if (every <= 0 || Math.floor(version / every) === Math.floor(loaded.snapshotVersion / every)) return undefined;
+    if (every <= 0 || Math.floor(version / every) === Math.floor(loaded.snapshotVersion / every)) return { attempted: false };
     const etag = loaded.snapshotUnread ? (await this.store.readSnapshot(streamId))?.etag : loaded.snapshotEtag;
     const written = await this.store.writeSnapshot({ streamId, version, schemaVersion: this.options.stateSchemaVersion, state, ...(etag ? { etag } : {}) });
-    return written ? version : undefined;
+    return written ? { attempted: true, written: version } : { attempted: true };
   }
 }
 

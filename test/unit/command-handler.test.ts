@@ -181,6 +181,23 @@ describe('command handler', () => {
     expect(await inner.readSnapshot('order-o-1')).toMatchObject({ version: 6 });
   });
 
+  test('a snapshot refused because another writer replaced it first is read again before the next one', async () => {
+    const { fresh, inner } = setup({ snapshotEvery: 3 });
+    const a = fresh();
+    const b = fresh();
+    await a.handle('order-o-1', create);
+    for (const sku of ['A', 'B']) await a.handle('order-o-1', add(sku));
+    expect(await inner.readSnapshot('order-o-1')).toMatchObject({ version: 3 });
+    const c = fresh();
+    await c.load('order-o-1'); // keeps the snapshot's ETag of version 3
+    for (const sku of ['C', 'D', 'E']) await b.handle('order-o-1', add(sku)); // b replaces it at version 6
+    expect(await inner.readSnapshot('order-o-1')).toMatchObject({ version: 6 });
+    await c.handle('order-o-1', add('F')); // version 7: c's ETag is stale, its snapshot refused
+    expect(await inner.readSnapshot('order-o-1')).toMatchObject({ version: 6 });
+    for (const sku of ['G', 'H']) await c.handle('order-o-1', add(sku)); // version 9: read again, written
+    expect(await inner.readSnapshot('order-o-1')).toMatchObject({ version: 9 });
+  });
+
   test('a snapshot of another state shape is ignored: the stream is folded from the start', async () => {
     const { h, inner } = setup();
     const writer = new CommandHandler(inner, orderDecider, { schemas: ORDER_EVENT_SCHEMAS, snapshotEvery: 2, stateSchemaVersion: 1 });
