@@ -157,7 +157,8 @@ export class Projector {
   async #recordStatus(name: string, lags: number[], applied: number, newest: string | undefined, poisoned: ProjectionStatus['poisoned']): Promise<void> {
     let p = this.#pending.get(name);
     if (!p) this.#pending.set(name, (p = { lags: [], applied: 0, poisoned: [], lastWrite: -Infinity, writing: Promise.resolve() }));
-    p.lags.push(...lags);
+    // Only the newest MAX_SAMPLES are ever kept: a busy interval does not grow this.
+    p.lags = [...p.lags, ...lags].slice(-MAX_SAMPLES);
     p.applied += applied;
     p.appliedAt = this.#now().toISOString();
     if (newest && (!p.newest || newest > p.newest)) p.newest = newest;

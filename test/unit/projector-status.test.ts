@@ -84,6 +84,20 @@ describe('projection status', () => {
     await h.close();
   });
 
+  test('a busy interval keeps the newest 500 lag samples and counts every event', async () => {
+    const { h, projector, order, status } = setup(60_000);
+    const batch: Document[] = [];
+    for (let i = 0; i < 620; i++) batch.push(...(await order()));
+    // One batch at once (written), then the rest in batches of 20 within the interval.
+    await projector.handle(batch.slice(0, 20));
+    for (let i = 20; i < batch.length; i += 20) await projector.handle(batch.slice(i, i + 20));
+    await projector.flushStatus();
+    const s = (await status())!;
+    expect(s.eventsApplied).toBe(620);
+    expect(s.lagSamples).toHaveLength(500);
+    await h.close();
+  });
+
   test('with no further batch, a timer writes what was measured once the interval is over', async () => {
     const { h, projector, order, status } = setup(50);
     await projector.handle(await order());
