@@ -39,7 +39,6 @@ export interface SchemaCompilerOptions {
 }
 
 export class CachedSchemaCompiler {
-  readonly stats = { loaded: 0, compiled: 0 };
   readonly #options: SchemaCompilerOptions;
   readonly #dir: string | undefined;
   readonly #versions: string;
@@ -76,14 +75,12 @@ export class CachedSchemaCompiler {
     if (file) {
       const loaded = this.#load(file);
       if (loaded) {
-        this.stats.loaded++;
         this.#loadedSchemas.push(schema);
         this.#ajv?.addSchema(schema);
         return loaded;
       }
     }
     const validate = this.ajv().compile(schema);
-    this.stats.compiled++;
     if (file) this.#store(file, validate);
     return validate;
   }
