@@ -6,6 +6,8 @@
 // bench/results/. Exits 1 when any accepted order did not finish or anything was dead-lettered.
 // --sdk runs the same orders again in SDK mode (the app's Azure SDK clients over the host's wire
 // endpoints) after the default mode, on a fresh database, and prints the two side by side.
+// --workers 2 runs them again with the functions in 2 worker processes (FUNCTIONS_WORKER_PROCESS_COUNT,
+// which puts the app in SDK mode), and prints that beside the one-process run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';
@@ -15,7 +17,7 @@ import { runLoad, type LoadResult } from './support/load-run';
 import { STAGE_LABELS } from './support/order-stages';
 
 async function main(): Promise<void> {
-  const { values } = parseScriptArgs('npm run load [-- --orders 1000 --concurrency 32 --rate 100 --no-sagas --faults 0.05 --no-baseline --sdk]', {
+  const { values } = parseScriptArgs('npm run load [-- --orders 1000 --concurrency 32 --rate 100 --no-sagas --faults 0.05 --no-baseline --sdk --workers 2]', {
     options: {
       orders: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
       faults: { type: 'string', default: '0' },
       'no-baseline': { type: 'boolean', default: false },
       sdk: { type: 'boolean', default: false },
+      workers: { type: 'string' },
     },
   });
   const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -53,6 +56,17 @@ async function main(): Promise<void> {
     runs.push(sdk);
     const unit = options.sagas ? 'orders/s, each through its saga' : 'orders/s';
     console.log(`\nsame run: default mode ${r.ordersPerSecond} ${unit}; SDK mode ${sdk.ordersPerSecond} ${unit} = ${(sdk.ordersPerSecond / r.ordersPerSecond).toFixed(2)}× the default mode`);
+  }
+  if (values.workers !== undefined) {
+    const workerProcesses = integerOption('workers', values.workers, 2);
+    console.log(`\nthe same orders with the functions in ${workerProcesses} worker processes (FUNCTIONS_WORKER_PROCESS_COUNT=${workerProcesses}; SDK mode)\n`);
+    const w = await runLoad({ ...options, baseline: false, workerProcesses });
+    report(w, options.sagas);
+    runs.push(w);
+    const unit = options.sagas ? 'orders/s, each through its saga' : 'orders/s';
+    console.log(
+      `\nsame run: functions in the host's process ${r.ordersPerSecond} ${unit}; in ${workerProcesses} worker processes ${w.ordersPerSecond} ${unit} = ${(w.ordersPerSecond / r.ordersPerSecond).toFixed(2)}×`,
+    );
   }
   for (const run of runs) if (run.finished < run.orders || Object.keys(run.failures.deadLetters).length) process.exitCode = 1;
 }
@@ -92,7 +106,10 @@ function report(r: LoadResult, sagas: boolean): void {
   for (const p of r.sagaProblems) console.log(`  ${p.orderId}: ${p.status}${p.failedStep ? ` at ${p.failedStep}` : ''}${p.lastError ? ` — ${p.lastError}` : ''}`);
   const dir = join(appRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `load-${r.options.sdkMode ? 'sdk-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = join(
+    dir,
+    `load-${r.options.sdkMode ? 'sdk-' : ''}${(r.options.workerProcesses ?? 1) > 1 ? `workers${r.options.workerProcesses}-` : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
   writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
   console.log(`results: ${file}`);
 }

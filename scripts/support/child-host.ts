@@ -66,6 +66,12 @@ export class ChildHost {
     assert.match(baseUrl, /^http:\/\/localhost:\d+$/);
     // A run meant for SDK mode (jest's sdk-mode project, npm run load -- --sdk) that did not get it would prove nothing.
     if (childEnv.LOCAL_AZURE_SDK_MODE === 'true') assert.deepEqual(sdkConnections.sort(), ['CosmosConnection', 'EventHubConnection', 'ServiceBusConnection'], 'the host did not start in SDK mode');
+    const workers = Number(childEnv.FUNCTIONS_WORKER_PROCESS_COUNT ?? 1);
+    if (workers > 1)
+      assert.ok(
+        lines.some((l) => l.includes(`${workers} worker processes, pids`)),
+        `the host did not start ${workers} worker processes`,
+      );
     return new ChildHost(child, baseUrl, exited, () => stderr, amqp);
   }
 

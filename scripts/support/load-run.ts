@@ -42,6 +42,8 @@ export interface LoadOptions {
   hostLog?: (record: LogRecord) => void;
   /** SDK mode: the app's Azure SDK clients over the host's wire endpoints (else the in-process adapters). */
   sdkMode?: boolean;
+  /** FUNCTIONS_WORKER_PROCESS_COUNT: above 1, the functions run in that many worker processes (in SDK mode). */
+  workerProcesses?: number;
 }
 
 export interface Distribution {
@@ -110,7 +112,11 @@ export function faultSettings(rate: number): Record<string, string> {
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const baseline = options.baseline ? directPipeline(options.orders, options.concurrency) : undefined;
-  const settings: Record<string, string> = { SAGA_AUTOSTART: options.sagas ? 'true' : 'false', ...(options.faults ? faultSettings(options.faults) : {}) };
+  const settings: Record<string, string> = {
+    SAGA_AUTOSTART: options.sagas ? 'true' : 'false',
+    FUNCTIONS_WORKER_PROCESS_COUNT: String(options.workerProcesses ?? 1),
+    ...(options.faults ? faultSettings(options.faults) : {}),
+  };
   const previous = Object.fromEntries(Object.keys(settings).map((k) => [k, process.env[k]]));
   Object.assign(process.env, settings);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'load-'));

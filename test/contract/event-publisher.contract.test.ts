@@ -14,6 +14,7 @@ import { EmbeddedEventHubs } from '@backbone/local-azure/eventhubs/event-log';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { AzureEventHubsPublisher } from '../../src/adapters/azure/event-hubs';
 import { EmbeddedEventHubsPublisher } from '../../src/adapters/embedded/event-hubs';
+import { throughWorkerChannel } from '../support/worker-channel';
 import type { EventPublisher, IntegrationEventMessage } from '../../src/ports/event-publisher';
 
 const HUB = 'contract-events';
@@ -38,27 +39,29 @@ interface Backend {
   create(): Promise<PublisherHarness>;
 }
 
-const embedded: Backend = {
-  name: 'embedded adapter on the local Azure',
-  async create() {
-    const db = openDatabase(':memory:');
-    const commit = new GroupCommit(db);
-    const hubs = new EmbeddedEventHubs([{ name: HUB, partitionCount: 4, messageRetentionInDays: 1, consumerGroups: [] }], db, commit, new ManualClock());
-    return {
-      publisher: new EmbeddedEventHubsPublisher(hubs),
-      read: async () =>
-        [0, 1, 2, 3].flatMap((p) =>
-          hubs
-            .read(HUB, p, -1, 10_000)
-            .map((e) => ({ partition: String(p), body: JSON.parse(e.body.toString('utf8')) as unknown, messageId: e.messageId, contentType: e.contentType, properties: e.properties })),
-        ),
-      close: async () => {
-        commit.close();
-        db.close();
-      },
-    };
-  },
-};
+function embeddedBackend(overWorkerChannel: boolean): Backend {
+  return {
+    name: overWorkerChannel ? 'embedded adapter from a worker process' : 'embedded adapter on the local Azure',
+    async create() {
+      const db = openDatabase(':memory:');
+      const commit = new GroupCommit(db);
+      const hubs = new EmbeddedEventHubs([{ name: HUB, partitionCount: 4, messageRetentionInDays: 1, consumerGroups: [] }], db, commit, new ManualClock());
+      return {
+        publisher: new EmbeddedEventHubsPublisher(overWorkerChannel ? throughWorkerChannel({ eventHubs: hubs, serviceBus: {} as never, cosmos: {} as never, baseUrl: '' }).eventHubs : hubs),
+        read: async () =>
+          [0, 1, 2, 3].flatMap((p) =>
+            hubs
+              .read(HUB, p, -1, 10_000)
+              .map((e) => ({ partition: String(p), body: JSON.parse(e.body.toString('utf8')) as unknown, messageId: e.messageId, contentType: e.contentType, properties: e.properties })),
+          ),
+        close: async () => {
+          commit.close();
+          db.close();
+        },
+      };
+    },
+  };
+}
 
 /** Every event on the hub, each partition read from the start up to what its properties say was last enqueued. */
 async function readOverAmqp(consumer: EventHubConsumerClient): Promise<Received[]> {
@@ -154,7 +157,7 @@ function azure(): Backend | undefined {
   };
 }
 
-const backends = [embedded, localAmqp, azure()].filter((b): b is Backend => b !== undefined);
+const backends = [embeddedBackend(false), embeddedBackend(true), localAmqp, azure()].filter((b): b is Backend => b !== undefined);
 
 const event = (stream: string, n: number, extra: Partial<IntegrationEventMessage> = {}): IntegrationEventMessage => ({
   body: { eventId: `${stream}:${n}`, eventType: 'OrderSubmitted', streamVersion: n },

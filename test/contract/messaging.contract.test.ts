@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutgoingMessage, ReceivedMessage } from '@backbone/azure-model/service-bus';
-import { amqpHarness, azureHarness, azureHarnessConfig, embeddedHarness, type MessagingHarness } from '../support/messaging-harness';
+import { amqpHarness, azureHarness, azureHarnessConfig, embeddedHarness, workerChannelHarness, type MessagingHarness } from '../support/messaging-harness';
 
 type Factory = () => Promise<MessagingHarness>;
 /** What a backend does not have yet, and why: those tests are skipped there, saying so in their title. */
@@ -12,6 +12,7 @@ type Gaps = Partial<Record<'adminApi' | 'refusedSettlement' | 'sessionLockExpiry
 const OVER_AMQP: Gaps = {};
 const factories: [string, Factory, Gaps][] = [
   ['embedded broker', async () => embeddedHarness(), {}],
+  ['embedded broker from a worker process', async () => workerChannelHarness(), {}],
   ['Azure adapter over AMQP on the local Azure', () => amqpHarness(), OVER_AMQP],
 ];
 const azure = azureHarnessConfig();

@@ -18,6 +18,7 @@ import { EMULATOR_KEY } from '@backbone/local-azure/cosmos-rest/auth';
 import { CosmosRestServer } from '@backbone/local-azure/cosmos-rest/server';
 import { GroupCommit, openDatabase } from '@backbone/local-azure/sqlite';
 import { flushIo, repoRoot } from './messaging-harness';
+import { throughWorkerChannel } from './worker-channel';
 
 /** A backend's clock the test cannot move (a real account): the TTL tests wait in real time there. */
 export type Gap = 'manualClock';
@@ -135,8 +136,23 @@ export function realCosmosBackend(): DocumentBackend | { skip: string } {
   };
 }
 
+/** The embedded store as a function in a worker process reaches it: every call over the worker's channel. */
+export function workerChannelDocumentHarness(): DocumentHarness {
+  const h = embeddedDocumentHarness();
+  const remote = throughWorkerChannel({ cosmos: h.store, serviceBus: unavailable('serviceBus'), eventHubs: unavailable('eventHubs'), baseUrl: '' });
+  return { ...h, name: 'embedded store from a worker process', container: (name) => remote.cosmos.container(name) };
+}
+
+function unavailable<T>(what: string): T {
+  return new Proxy({}, { get: () => () => Promise.reject(new Error(`${what} is not part of this harness`)) }) as T;
+}
+
 export function documentBackends(): DocumentBackend[] {
-  const backends: DocumentBackend[] = [{ name: 'embedded store', gaps: {}, create: async () => embeddedDocumentHarness() }, cosmosRestBackend()];
+  const backends: DocumentBackend[] = [
+    { name: 'embedded store', gaps: {}, create: async () => embeddedDocumentHarness() },
+    { name: 'embedded store from a worker process', gaps: {}, create: async () => workerChannelDocumentHarness() },
+    cosmosRestBackend(),
+  ];
   const real = realCosmosBackend();
   if ('skip' in real) console.log(real.skip);
   else backends.push(real);

@@ -29,6 +29,12 @@ export async function startHost(appDir: string, options: Partial<EmbeddedHostOpt
     await host.stop();
     assert.fail('the host did not point any connection at its wire endpoints (SDK mode)');
   }
+  // Likewise a suite meant for worker processes (jest's worker-processes project).
+  const workers = Number(options.env?.FUNCTIONS_WORKER_PROCESS_COUNT ?? process.env.FUNCTIONS_WORKER_PROCESS_COUNT ?? 1);
+  if (workers > 1 && host.workers?.count !== workers) {
+    await host.stop();
+    assert.fail(`the host did not run the functions in ${workers} worker processes`);
+  }
   return { host, logs, url: (path) => `${host.baseUrl}${path}`, stop: () => host.stop() };
 }
 

@@ -17,6 +17,7 @@ import { ServiceBusAmqp } from '@backbone/local-azure/amqp/service-bus-amqp';
 import { ServiceBusAdminServer } from '@backbone/local-azure/servicebus-admin/atom-api';
 import { HostLogger } from '@backbone/local-azure/host/logger';
 import type { Messaging } from '../../src/ports/messaging';
+import { throughWorkerChannel } from './worker-channel';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
 export const contractTopologyFile = join(repoRoot, 'test', 'contract', 'messaging-topology.yaml');
@@ -44,7 +45,17 @@ export const flushIo = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
 };
 
-export function embeddedHarness(file = ':memory:', clock = new ManualClock()): MessagingHarness {
+const unavailable = (): never => {
+  throw new Error('not part of the messaging harness');
+};
+
+/** The embedded broker as a function in a worker process reaches it: every call over the worker's channel. */
+export function workerChannelHarness(): MessagingHarness {
+  const h = embeddedHarness(':memory:', new ManualClock(), true);
+  return { ...h, name: 'embedded broker from a worker process' };
+}
+
+export function embeddedHarness(file = ':memory:', clock = new ManualClock(), overWorkerChannel = false): MessagingHarness {
   const db = openDatabase(file);
   const commit = new GroupCommit(db);
   const broker = new EmbeddedBroker(db, new EntityTable(loadTopology(contractTopologyFile)), clock, commit, { sweepIntervalMs: 0 });
@@ -55,7 +66,9 @@ export function embeddedHarness(file = ':memory:', clock = new ManualClock()): M
   };
   return {
     name: 'embedded broker',
-    messaging: new EmbeddedMessaging(broker),
+    messaging: new EmbeddedMessaging(
+      overWorkerChannel ? throughWorkerChannel({ serviceBus: broker, cosmos: { container: () => unavailable() }, eventHubs: { publish: () => unavailable() }, baseUrl: '' }).serviceBus : broker,
+    ),
     waitMs: 0,
     quietMs: 0,
     now: () => clock.now(),

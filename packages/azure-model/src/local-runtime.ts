@@ -8,13 +8,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { DocumentContainer } from './documents';
 import type { DeadLetterOptions, EntityDescription, EntityRuntimeProperties, OutgoingMessage, PropertyValue, ReceivedMessage, ReceiveOptions, SessionLock } from './service-bus';
 
-/** The embedded Service Bus namespace, called in process (settlement by lock token). */
+/**
+ * The embedded Service Bus namespace, called in process (settlement by lock token). What answers
+ * at once in the host's process answers with a promise in a worker process (its calls cross to
+ * the host), hence the `| Promise`.
+ */
 export interface LocalServiceBus {
   send(path: string, messages: OutgoingMessage[]): Promise<void>;
   schedule(path: string, messages: OutgoingMessage[], scheduledEnqueueTimeUtc: number): Promise<number[]>;
   cancelScheduled(path: string, sequenceNumbers: number[]): Promise<void>;
   receive(path: string, options?: ReceiveOptions): Promise<ReceivedMessage[]>;
-  peek(path: string, options?: { fromSequenceNumber?: number; maxMessageCount?: number }): ReceivedMessage[];
+  peek(path: string, options?: { fromSequenceNumber?: number; maxMessageCount?: number }): ReceivedMessage[] | Promise<ReceivedMessage[]>;
   complete(lockToken: string): Promise<void>;
   abandon(lockToken: string, propertiesToModify?: Record<string, PropertyValue>): Promise<void>;
   deadLetter(lockToken: string, options?: DeadLetterOptions): Promise<void>;
@@ -27,8 +31,8 @@ export interface LocalServiceBus {
   getSessionState(session: SessionLock): Promise<Buffer | null>;
   setSessionState(session: SessionLock, state: Buffer | null): Promise<void>;
   releaseSession(session: SessionLock): Promise<void>;
-  listEntities(): EntityDescription[];
-  runtimeProperties(path: string): EntityRuntimeProperties;
+  listEntities(): EntityDescription[] | Promise<EntityDescription[]>;
+  runtimeProperties(path: string): EntityRuntimeProperties | Promise<EntityRuntimeProperties>;
   /**
    * Takes one message from where it sits (a dead-letter queue, or any queue or subscription with
    * a target) and sends what `build` makes of it, in one transaction; `build` may throw to

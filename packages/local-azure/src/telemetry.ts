@@ -81,13 +81,8 @@ class SpanStore implements SpanProcessor {
   onStart(): void {}
   onEnd(span: ReadableSpan): void {
     const sc = span.spanContext();
-    const scope = span.instrumentationScope.name;
-    const total = this.totals.get(scope) ?? { spans: 0, attributeBytes: 0 };
-    total.spans++;
-    for (const [k, v] of Object.entries(span.attributes)) total.attributeBytes += k.length + String(v).length;
-    this.totals.set(scope, total);
-    const record: SpanRecord = {
-      scope,
+    this.add({
+      scope: span.instrumentationScope.name,
       traceId: sc.traceId,
       spanId: sc.spanId,
       ...(span.parentSpanContext ? { parentSpanId: span.parentSpanContext.spanId } : {}),
@@ -99,7 +94,13 @@ class SpanStore implements SpanProcessor {
       ...(span.status.message ? { statusMessage: span.status.message } : {}),
       attributes: { ...span.attributes },
       links: span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId })),
-    };
+    });
+  }
+  add(record: SpanRecord): void {
+    const total = this.totals.get(record.scope) ?? { spans: 0, attributeBytes: 0 };
+    total.spans++;
+    for (const [k, v] of Object.entries(record.attributes)) total.attributeBytes += k.length + String(v).length;
+    this.totals.set(record.scope, total);
     this.#spans.push(record);
     for (const listener of this.listeners) listener(record);
   }
@@ -112,17 +113,22 @@ class SpanStore implements SpanProcessor {
 
 class LogStore implements LogRecordProcessor {
   readonly #logs: Ring<LogEntry>;
+  readonly listeners = new Set<(entry: LogEntry) => void>();
   constructor(capacity: number) {
     this.#logs = new Ring(capacity);
   }
   onEmit(record: SdkLogRecord): void {
-    this.#logs.push({
+    this.add({
       time: ms(record.hrTime),
       severity: record.severityText ?? String(record.severityNumber ?? ''),
       body: typeof record.body === 'string' ? record.body : JSON.stringify(record.body),
       ...(record.spanContext ? { traceId: record.spanContext.traceId, spanId: record.spanContext.spanId } : {}),
       attributes: { ...(record.attributes as Attributes) },
     });
+  }
+  add(entry: LogEntry): void {
+    this.#logs.push(entry);
+    for (const listener of this.listeners) listener(entry);
   }
   all(): LogEntry[] {
     return this.#logs.all();
@@ -194,6 +200,18 @@ export class EmbeddedTelemetry {
     return () => this.#spans.listeners.delete(listener);
   }
 
+  /** Every OpenTelemetry log record emitted from now on; returns the unsubscribe. */
+  onLogEmit(listener: (entry: LogEntry) => void): () => void {
+    this.#logs.listeners.add(listener);
+    return () => this.#logs.listeners.delete(listener);
+  }
+
+  /** A span or log record that ended in a worker process, kept as if it had ended here. */
+  ingest(item: { span: SpanRecord } | { entry: LogEntry }): void {
+    if ('span' in item) this.#spans.add(item.span);
+    else this.#logs.add(item.entry);
+  }
+
   /** How many spans each instrumentation scope has ended since the process started. */
   spanTotals(): Record<string, { spans: number; attributeBytes: number }> {
     return Object.fromEntries([...this.#spans.totals].map(([k, v]) => [k, { ...v }]));
@@ -240,9 +258,10 @@ let shared: EmbeddedTelemetry | undefined;
  * The process's telemetry, registered on first use. One per process, as OpenTelemetry's globals
  * are: hosts started one after another in a process (tests) share it.
  */
-export function embeddedTelemetry(): EmbeddedTelemetry {
+export function embeddedTelemetry(capacity?: { spans: number; logs: number }): EmbeddedTelemetry {
   if (!shared) {
-    shared = new EmbeddedTelemetry();
+    // A worker process keeps next to nothing: it hands each span to the host as it ends.
+    shared = new EmbeddedTelemetry(process.env, capacity);
     shared.register();
   }
   return shared;

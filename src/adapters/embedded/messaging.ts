@@ -83,8 +83,8 @@ export class EmbeddedMessaging implements Messaging {
     return this.#broker.remove(sourcePath, sequenceNumbers);
   }
   async probe(): Promise<void> {
-    const first = this.#broker.listEntities()[0];
-    if (first) this.#broker.runtimeProperties(first.path);
+    const first = (await this.#broker.listEntities())[0];
+    if (first) await this.#broker.runtimeProperties(first.path);
   }
   async close(): Promise<void> {
     // The broker belongs to the host; nothing to release here.

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { glob } from 'tinyglobby';
+import { installCoreModule } from '../worker/install-core-module';
 import { workerState } from '../worker/worker-state';
 
 export async function loadEntryPoints(appDir: string): Promise<string[]> {
@@ -36,4 +37,28 @@ export async function loadEntryPoints(appDir: string): Promise<string[]> {
     }
   }
   return loaded;
+}
+
+let loadedApp: string | undefined;
+
+/**
+ * Loads the app once per process (like a worker process); a second host in the same process
+ * (tests) reuses the registrations of the first.
+ */
+export async function loadApp(appDir: string): Promise<void> {
+  installCoreModule();
+  if (loadedApp !== undefined) {
+    if (loadedApp !== appDir) throw new Error(`This process already loaded the app in ${loadedApp}; one app per process.`);
+    return;
+  }
+  workerState.indexingLocked = false;
+  try {
+    // Entry points require @azure/functions, whose setup() the real worker calls first.
+    (require('@azure/functions') as { setup?: (o: object) => void }).setup?.({});
+  } catch {
+    // setup() throws if the app called it already; harmless here.
+  }
+  await loadEntryPoints(appDir);
+  workerState.indexingLocked = true;
+  loadedApp = appDir;
 }

@@ -84,6 +84,8 @@ export class FunctionExecutor {
       inputBindings?: (fn: RegisteredFunction) => RpcParameterBinding[];
       /** Counts executions and their durations. */
       usage?: UsageMeter;
+      /** Where invocations run: worker processes; default this process. */
+      invoke?: typeof invoke;
     } = {},
   ) {}
 
@@ -161,7 +163,7 @@ export class FunctionExecutor {
       if (retryContext) request.retryContext = retryContext;
       const extra = this.options.inputBindings?.(fn) ?? [];
       if (extra.length) request.inputData = [...(request.inputData ?? []), ...extra];
-      const run = invoke(fn, request as RpcInvocationRequest & { invocationId: string }, log, !opts.resultOnly);
+      const run = (this.options.invoke ?? invoke)(fn, request as RpcInvocationRequest & { invocationId: string }, log, !opts.resultOnly);
       const outcome = this.options.functionTimeoutMs
         ? await Promise.race([
             run,

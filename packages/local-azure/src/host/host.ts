@@ -18,11 +18,11 @@ import { systemClock, type Clock } from '../clock';
 import { setEmbeddedRuntime } from '../runtime';
 import { embeddedTelemetry, type EmbeddedTelemetry } from '../telemetry';
 import type { GroupCommit, Db } from '../sqlite';
-import { installCoreModule } from '../worker/install-core-module';
 import { runAppStartHooks, runAppTerminateHooks } from '../worker/invoke';
 import type { RpcBindingInfo, RpcInvocationResponse } from '../worker/rpc';
 import { workerState, type RegisteredFunction } from '../worker/worker-state';
-import { loadEntryPoints } from './app-loader';
+import { loadApp } from './app-loader';
+import { WorkerProcesses, workerProcessCount } from './worker-processes';
 import type { LocalAzureHooks } from '@backbone/azure-model/local-runtime';
 import { loadHooks } from './hooks';
 import { dashboardHandler } from './dashboard';
@@ -124,6 +124,8 @@ export class EmbeddedHost {
   ) {}
 
   wire?: WireEndpointsServed;
+  /** The language worker processes, when functions run outside the host's process (FUNCTIONS_WORKER_PROCESS_COUNT > 1). */
+  workers?: WorkerProcesses;
   /** The AMQP 1.0 listener (Service Bus and Event Hubs), when the host runs one. */
   get amqp(): AmqpListener | undefined {
     return this.wire?.amqp;
@@ -173,12 +175,14 @@ export class EmbeddedHost {
     const runtime = { broker, documents, eventHubs, db, commit, clock, baseUrl: '' };
     setEmbeddedRuntime(runtime);
     let settlement: SettlementService | undefined;
+    let workers: WorkerProcesses | undefined;
     let restoreEnvironment: (() => void) | undefined;
     let wire: WireEndpointsServed | undefined;
     const cleanupOnFailure = () => {
       restoreEnvironment?.();
       void wire?.close();
       void settlement?.release();
+      void workers?.stop();
       setEmbeddedRuntime(undefined);
       broker.close();
       commit.close();
@@ -192,6 +196,7 @@ export class EmbeddedHost {
       restoreEnvironment = prepared.restore;
       for (const line of prepared.log ?? []) bootLogger.log(line.level, 'Host.Startup', line.message);
       // Before the app loads: a client (the app's own, in SDK mode) finds them up from its first call.
+      const workerCount = workerProcessCount(env);
       const sdkMode = options.sdkMode ?? env.LOCAL_AZURE_SDK_MODE === 'true';
       const portSetting = (name: string) => (env[name] ? Number(env[name]) : undefined);
       const amqpPort = options.amqpPort ?? portSetting('LOCAL_AZURE_AMQP_PORT') ?? (sdkMode ? 0 : undefined);
@@ -205,11 +210,20 @@ export class EmbeddedHost {
       // Before the app loads, as Application Insights is in Azure: the app finds an SDK registered.
       embeddedTelemetry();
       phases.end('telemetry');
-      await loadApp(appDir);
+      let functions: RegisteredFunction[];
       // What the worker reports to the host once the app is loaded: HttpUri when the app streams HTTP.
-      const capabilities = (await workerState.programmingModel?.getCapabilities?.({})) ?? {};
+      let capabilities: Record<string, string>;
+      if (workerCount > 1) {
+        const loaded = await WorkerProcesses.load({ count: workerCount, appDir, env, logger });
+        workers = loaded.pool;
+        ({ functions, capabilities } = loaded);
+        if (capabilities.HttpUri) throw new Error('HTTP streams (app.setup({ enableHttpStream: true })) are not supported with FUNCTIONS_WORKER_PROCESS_COUNT above 1 yet.');
+      } else {
+        await loadApp(appDir);
+        capabilities = (await workerState.programmingModel?.getCapabilities?.({})) ?? {};
+        functions = [...workerState.functions.values()];
+      }
       phases.end('app');
-      const functions = [...workerState.functions.values()];
       if (functions.length === 0) throw new Error('The app registered no functions.');
       // What the app's bindings name and no config/ declares is created, one line each (as a developer would create it by hand).
       for (const line of services.declareFromBindings(functions, env)) logger.log('information', 'Host.Startup', line);
@@ -232,6 +246,7 @@ export class EmbeddedHost {
         functionTimeoutMs: config.functionTimeoutMs,
         defaultRetry: config.retry,
         usage,
+        ...(workers ? { invoke: workers.invoke.bind(workers) } : {}),
         inputBindings: (fn) =>
           Object.entries(fn.metadata.bindings)
             .filter(([, b]) => b.direction === 'in' && SUPPORTED_INPUTS.has(b.type ?? ''))
@@ -252,10 +267,9 @@ export class EmbeddedHost {
       });
       const sbNamespace = (connection: string) => env[`${connection}__fullyQualifiedNamespace`] || 'embedded.servicebus.localhost';
       settlement = functions.some((f) => Object.values(f.metadata.bindings).some(usesSdkBinding)) ? await SettlementService.start() : undefined;
-      if (settlement) {
-        // The extension reads the host's gRPC address from the worker's command line.
-        process.argv = [process.argv[0]!, process.argv[1] ?? 'embedded-host', ...settlement.workerArguments()];
-      }
+      // The extension reads the host's gRPC address from the worker's command line.
+      const workerArgv = [process.argv[0]!, process.argv[1] ?? 'embedded-host', ...(settlement?.workerArguments() ?? [])];
+      if (settlement && !workers) process.argv = workerArgv;
       const serviceBus = new ServiceBusListener({
         settlement,
         broker,
@@ -297,10 +311,12 @@ export class EmbeddedHost {
       for (const fn of functions) bindFunction(fn, binder);
 
       phases.end('bindings');
-      await runAppStartHooks(appDir);
+      if (!workers) await runAppStartHooks(appDir);
       const port = options.port ?? Number(env.PORT || local.host.LocalHttpPort || 7071);
       const baseUrl = await http.listen(port, options.hostname);
       runtime.baseUrl = baseUrl;
+      // Worker processes are handed the base URL (the runtime's baseUrl), so they start the app once the host listens.
+      if (workers) await workers.start(env, workerArgv, baseUrl);
       phases.end('listen');
       for (const start of starters) start();
       timers.start();
@@ -342,8 +358,10 @@ export class EmbeddedHost {
       host.stopSweeping = stopSweeping;
       host.restoreEnvironment = restoreEnvironment;
       host.wire = wire;
+      host.workers = workers;
+      const byName = new Map(functions.map((f) => [f.metadata.name, f]));
       for (const info of infos) {
-        const fn = workerState.functions.get(info.name)!;
+        const fn = byName.get(info.name)!;
         if (info.trigger === 'httpTrigger') {
           info.url = http.urlOf(fn);
           info.methods = http.methodsOf(fn);
@@ -353,7 +371,7 @@ export class EmbeddedHost {
       logger.log(
         'information',
         'Host.Startup',
-        `Embedded host started in ${Math.round(performance.now() - started)} ms (${phases.summary()}; data: ${databaseFile})\n\nFunctions:\n\n${infos
+        `Embedded host started in ${Math.round(performance.now() - started)} ms (${phases.summary()}; data: ${databaseFile}${workers ? `; ${workers.count} worker processes, pids ${workers.pids().join(', ')}` : ''})\n\nFunctions:\n\n${infos
           .map((f) => `${f.url ? `\t${f.name}: [${f.methods!.join(',')}] ${f.url}` : `\t${f.name}: ${f.trigger}`}${f.unavailable ? ` (not run: ${f.unavailable})` : ''}`)
           .join('\n\n')}\n`,
       );
@@ -380,7 +398,8 @@ export class EmbeddedHost {
     await durableStopped;
     this.stopSweeping();
     // Before the wire endpoints close: the app's own clients (SDK mode) end their connections cleanly.
-    await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
+    if (this.workers) await this.workers.stop();
+    else await runAppTerminateHooks().catch((e: Error) => this.logger.log('error', 'Host.Shutdown', `appTerminate hook failed: ${e.message}`));
     await this.wire?.close();
     await this.settlement?.release();
     this.broker.close();
@@ -403,30 +422,6 @@ function startupPhases(started: number) {
     },
     summary: (): string => done.map(([name, ms]) => `${name} ${Math.round(ms)}`).join(', ') + ' ms',
   };
-}
-
-let loadedApp: string | undefined;
-
-/**
- * Loads the app once per process (like a worker process); a second host in the same process
- * (tests) reuses the registrations of the first.
- */
-async function loadApp(appDir: string): Promise<void> {
-  installCoreModule();
-  if (loadedApp !== undefined) {
-    if (loadedApp !== appDir) throw new Error(`This process already loaded the app in ${loadedApp}; one app per process.`);
-    return;
-  }
-  workerState.indexingLocked = false;
-  try {
-    // Entry points require @azure/functions, whose setup() the real worker calls first.
-    (require('@azure/functions') as { setup?: (o: object) => void }).setup?.({});
-  } catch {
-    // setup() throws if the app called it already; harmless here.
-  }
-  await loadEntryPoints(appDir);
-  workerState.indexingLocked = true;
-  loadedApp = appDir;
 }
 
 /** Why the embedded host cannot run a function (a trigger or binding type it does not serve), if it cannot. */

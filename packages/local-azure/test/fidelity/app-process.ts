@@ -19,10 +19,11 @@ export interface AppProcess {
 }
 
 /** Starts the app; given `dataDir` (a killed host's), it starts on that data. */
-export async function startApp(appDir: string, options: { dataDir?: string } = {}): Promise<AppProcess> {
+export async function startApp(appDir: string, options: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<AppProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fidelity-'));
-  const child: ChildProcess = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), '--app', appDir, '--port', '0', '--data-dir', dataDir], {
+  const child: ChildProcess = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), '--app', appDir, '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
     cwd: appDir,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
