@@ -3,11 +3,11 @@
 // Module.prototype.require, so the @azure/functions-core the real worker injects is mapped to
 // the local Azure's module here.
 //
-// Two projects: every test as it is, and the app's end-to-end suites once more in SDK mode
+// Three projects: every test as it is, and the app's end-to-end suites once more in SDK mode
 // (LOCAL_AZURE_SDK_MODE=true): the app's own @azure/service-bus, @azure/cosmos and
 // @azure/event-hubs clients do its work over the local Azure's wire endpoints, the production
-// code path, while the bindings stay with the host. And a third: the order lifecycle, the ESB,
-// the demo traffic and a crash test with the functions in two worker processes
+// code path, while the bindings stay with the host. And a third: the order lifecycle, the ESB and
+// a crash test with the functions in two worker processes
 // (FUNCTIONS_WORKER_PROCESS_COUNT=2), the app's calls crossing each worker's channel to the host.
 const shared = {
   testEnvironment: 'node',
@@ -23,7 +23,7 @@ const SDK_MODE_SUITES = ['orders', 'order-saga', 'esb', 'demo', 'crash-recovery'
  * Not order-saga: its simulated participants count attempts in memory, one count per process, so
  * with two processes a "fails twice, then succeeds" participant fails up to four times.
  */
-const WORKER_PROCESS_SUITES = ['orders', 'esb', 'demo', 'crash-recovery'];
+const WORKER_PROCESS_SUITES = ['orders', 'esb', 'crash-recovery'];
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -1,4 +1,4 @@
-// npm run bench:saga [-- --sagas 300 --concurrency 16 --profile <prefix>]
+// npm run bench:saga [-- --sagas 300 --concurrency 16 --profile <prefix> --workers 2]
 // The order-fulfilment saga on the embedded host with no simulated latency and no faults:
 //  - baseline: the same twelve activities called directly in a loop (no Durable engine, no
 //    replay, no persistence of orchestration state) for orders created and submitted beforehand;
@@ -12,6 +12,9 @@
 //    SQL or commits, plus the activities' own CPU;
 //  - the cost of replay: orchestrator invocation time against history length, and each bucket's
 //    ratio to the shortest histories.
+//  - with --workers 2, the durable phase again on a second host whose functions run in two worker
+//    processes (FUNCTIONS_WORKER_PROCESS_COUNT), beside the first (one process) — its CPU figure is
+//    the host process's only.
 // A saga has ended when the engine has committed its end (it tells in-process listeners then), so
 // nothing polls the HTTP API while it measures; every outcome is checked through that API after.
 // Results are also written to bench/results/.
@@ -26,19 +29,21 @@ import { percentile } from '../src/projections/projector';
 import { sagaInstanceId, type StepInput } from '../src/sagas/definition';
 import { appRoot } from '../src/shared/app-paths';
 import { forEachLimit } from '../src/shared/concurrency';
-import { parseScriptArgs } from './support/cli-args';
+import { integerOption, parseScriptArgs } from './support/cli-args';
 import { progress } from './support/progress';
 
-const { values } = parseScriptArgs('npm run bench:saga [-- --sagas 300 --concurrency 16 --profile <prefix>]', {
+const { values } = parseScriptArgs('npm run bench:saga [-- --sagas 300 --concurrency 16 --profile <prefix> --workers 2]', {
   options: {
     sagas: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '16' },
     /** Writes CPU profiles of the two durable phases, <prefix>-saga.cpuprofile and <prefix>-e2e.cpuprofile (Chrome DevTools, VS Code). */
     profile: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 const N = Number(values.sagas);
 const C = Number(values.concurrency);
+const WORKERS = values.workers === undefined ? undefined : integerOption('workers', values.workers, 2);
 const plain = process.stdout.isTTY ? undefined : { head: [], border: [] };
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
 
@@ -124,24 +129,24 @@ async function main(): Promise<void> {
   const replays: { historyLength: number; invokeMs: number }[] = [];
 
   /** Runs one durable phase: `begin` starts the sagas of `orderIds`; it ends when all have ended. */
-  const durablePhase = async (label: string, orderIds: string[], begin: (started: Map<string, number>) => Promise<void>, profileFile?: string): Promise<Phase> => {
+  const durablePhase = async (label: string, orderIds: string[], begin: (started: Map<string, number>) => Promise<void>, profileFile?: string, on: EmbeddedHost = host): Promise<Phase> => {
     const instances = new Set(orderIds.map(sagaInstanceId));
     const started = new Map<string, number>();
     const endedAt = new Map<string, number>();
     const bar = progress(label, orderIds.length);
     let allEnded!: () => void;
     const ended = new Promise<void>((resolve) => (allEnded = resolve));
-    const stopEnded = host.durable.observeEnded((e) => {
+    const stopEnded = on.durable.observeEnded((e) => {
       if (!instances.has(e.instanceId)) return;
       endedAt.set(e.instanceId, performance.now());
       bar.increment();
       if (endedAt.size === instances.size) allEnded();
     });
-    const stopObserving = host.durable.observe((e) => {
+    const stopObserving = on.durable.observe((e) => {
       if (e.name === definition.orchestrator && instances.has(e.instanceId)) replays.push({ historyLength: e.historyLength, invokeMs: e.invokeMs });
     });
     const profiler = profileFile ? await startProfiler() : undefined;
-    const commitsBefore = host.commit.commits;
+    const commitsBefore = on.commit.commits;
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
     await begin(started);
@@ -150,8 +155,8 @@ async function main(): Promise<void> {
     if (profiler) await profiler.stop(profileFile!);
     // CPU time of the whole process (every thread) until the projections the sagas fed have caught
     // up: steadier than sagas/s on a shared machine.
-    await settled(host);
-    const commits = host.commit.commits - commitsBefore;
+    await settled(on);
+    const commits = on.commit.commits - commitsBefore;
     const cpu = process.cpuUsage(cpuBefore);
     bar.stop();
     stopEnded();
@@ -243,6 +248,41 @@ async function main(): Promise<void> {
     );
     await checkOutcomes(host.baseUrl, sagaInstanceId('bench-'), N);
 
+    // The durable phase again with the functions in worker processes, on a host of its own (the first one stops).
+    let workerSaga: Phase | undefined;
+    if (WORKERS) {
+      await host.stop();
+      const workerDir = mkdtempSync(join(tmpdir(), 'bench-saga-workers-'));
+      const env = { ...process.env, SAGA_AUTOSTART: 'false', FUNCTIONS_WORKER_PROCESS_COUNT: String(WORKERS) };
+      const workerHost = await EmbeddedHost.start({ appDir: appRoot(), port: 0, database: join(workerDir, 'embedded.sqlite'), logWriter: () => undefined, env });
+      try {
+        const at = (path: string) => `${workerHost.baseUrl}${path}`;
+        for (let s = 0; s < 20; s++) await post(at(`/api/inventory/BENCH-${s}/receipts`), { quantity: 1_000_000 });
+        const ids = Array.from({ length: N }, (_, i) => `w-${i}`);
+        await forEachLimit(ids, C, async (orderId, i) => {
+          await post(at('/api/orders'), order(orderId, i));
+          await post(at(`/api/orders/${orderId}/submit`), {});
+        });
+        await settled(workerHost);
+        workerSaga = await durablePhase(
+          `sagas (durable, ${WORKERS} worker processes)`,
+          ids,
+          (started) =>
+            forEachLimit(ids, C, async (orderId) => {
+              started.set(orderId, performance.now());
+              await post(at(`/runtime/webhooks/durabletask/orchestrators/${definition.orchestrator}/${sagaInstanceId(orderId)}`), { orderId });
+            }),
+          undefined,
+          workerHost,
+        );
+        await checkOutcomes(workerHost.baseUrl, sagaInstanceId('w-'), N);
+        replays.length = 0;
+      } finally {
+        await workerHost.stop();
+        rmSync(workerDir, { recursive: true, force: true });
+      }
+    }
+
     const p = (d: number[], q: number) => percentile(d, q)!;
     const t1 = new Table({ style: plain, head: ['', 'sagas/s', 'p50 ms', 'p99 ms', 'CPU ms/saga', 'commits/saga'] });
     const row = (label: string, r: Phase) => t1.push([label, fmt(r.perSecond), fmt(p(r.durations, 50)), fmt(p(r.durations, 99)), r.cpuMsPerSaga.toFixed(2), fmt(r.commitsPerSaga)]);
@@ -256,11 +296,16 @@ async function main(): Promise<void> {
         '',
       ]);
     row('Durable saga (start → ended)', saga);
+    if (workerSaga) row(`Durable saga, functions in ${WORKERS} worker processes (CPU: host process only)`, workerSaga);
     row('Durable saga end to end (submit → ended)', e2e);
     row('baseline: the 12 activities called directly', direct);
     ratio('ratio saga / direct', saga);
     ratio('ratio end to end / direct', e2e);
     console.log(`\n${t1.toString()}`);
+    if (workerSaga)
+      console.log(
+        `same run: the durable saga with the functions in the host's process ${fmt(saga.perSecond)} sagas/s, in ${WORKERS} worker processes ${fmt(workerSaga.perSecond)} = ${(workerSaga.perSecond / saga.perSecond).toFixed(2)}×`,
+      );
     console.log(
       "CPU ms and commits per saga are the whole host's until its projections have caught up; the end-to-end row includes the order commands (and their projections and integration events).",
     );
@@ -292,6 +337,7 @@ async function main(): Promise<void> {
       machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
       parameters: { sagas: N, concurrency: C },
       saga: summary(saga),
+      ...(workerSaga ? { workerProcesses: WORKERS, sagaInWorkerProcesses: summary(workerSaga) } : {}),
       endToEnd: summary(e2e),
       direct: summary(direct),
       replay: rows,

@@ -1,4 +1,4 @@
-// npm run chaos [-- --orders 400 --kills 6 --concurrency 16 --stall-timeout 180]
+// npm run chaos [-- --orders 400 --kills 6 --concurrency 16 --stall-timeout 180 --workers 2]
 // Runs order traffic against the embedded host as a separate process and kills it with SIGKILL at
 // random moments — two thirds while orders arrive, the rest while the sagas run on — restarting it
 // on the same data directory each time, then checks and prints: every accepted message processed
@@ -7,6 +7,7 @@
 // up only when nothing advanced for --stall-timeout seconds (so the run takes as long as its work);
 // the table is printed either way, with the phase that stalled, and the result is written as JSON
 // to bench/results/. Exits 1 if any check fails.
+// --workers 2 runs every host with the functions in 2 worker processes (FUNCTIONS_WORKER_PROCESS_COUNT).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +17,14 @@ import { integerOption, parseScriptArgs } from './support/cli-args';
 import { chaosPassed, runChaos } from './support/chaos-run';
 
 async function main(): Promise<void> {
-  const { values } = parseScriptArgs('npm run chaos [-- --orders 400 --kills 6 --concurrency 16 --late-edit-every 10 --stall-timeout 180]', {
+  const { values } = parseScriptArgs('npm run chaos [-- --orders 400 --kills 6 --concurrency 16 --late-edit-every 10 --stall-timeout 180 --workers 2]', {
     options: {
       orders: { type: 'string', default: '400' },
       kills: { type: 'string', default: '6' },
       concurrency: { type: 'string', default: '16' },
       'late-edit-every': { type: 'string', default: '10' },
       'stall-timeout': { type: 'string', default: '180' },
+      workers: { type: 'string', default: '1' },
     },
   });
   const options = {
@@ -35,8 +37,11 @@ async function main(): Promise<void> {
     showProgress: true,
     log: (line: string) => console.log(line),
   };
+  // FUNCTIONS_WORKER_PROCESS_COUNT for every host started (the child inherits it): the functions in that many worker processes.
+  const workers = integerOption('workers', values.workers, 1);
+  process.env.FUNCTIONS_WORKER_PROCESS_COUNT = String(workers);
   console.log(
-    `${options.orders} orders (every ${options.lateEditEvery}th with a late edit), ${options.kills} SIGKILLs 1.5–5 s after each start, ` +
+    `${workers > 1 ? `functions in ${workers} worker processes; ` : ''}${options.orders} orders (every ${options.lateEditEvery}th with a late edit), ${options.kills} SIGKILLs 1.5–5 s after each start, ` +
       `a phase that waits fails after ${options.stallTimeoutMs / 1000} s without progress\n`,
   );
   const r = await runChaos(options);

@@ -1,7 +1,9 @@
 // Language worker processes (FUNCTIONS_WORKER_PROCESS_COUNT > 1), as the Functions host runs
-// them: each loads the app, the host sends every invocation to the next process in turn, and a
-// process that exits fails what it was running (the trigger's retry or redelivery takes over)
-// and is started again. The host keeps the broker, the store and the engines: only function
+// them: each loads the app, the host sends every invocation to the next ready process in turn
+// (round robin, as its RpcFunctionInvocationDispatcherLoadBalancer), and a process that exits
+// fails what it was running (the trigger's retry or redelivery takes over) and is started again.
+// Unlike Azure, all start at once rather than 10 s apart (a developer waits for them), and a
+// process that keeps dying is restarted indefinitely rather than recycling the host. The host keeps the broker, the store and the engines: only function
 // code moves, so there is still one writer of every SQLite file.
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import type { HostLogger } from './logger';
 
 /** Azure's limit for FUNCTIONS_WORKER_PROCESS_COUNT (learn.microsoft.com, "App settings reference for Azure Functions"). */
 export const MAX_WORKER_PROCESSES = 10;
-/** Before a process that exited is started again (the host's ProcessRestartInterval is of this order). */
+/** Before a process that exited is started again: keeps an app that dies on load from spinning a core. */
 const RESTART_DELAY_MS = 1_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -231,12 +233,17 @@ export class WorkerProcesses {
   #exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     worker.ready = false;
     if (this.#workers[worker.index] === worker) this.#workers[worker.index] = undefined;
-    const how = signal ?? `code ${code}`;
-    // What the Functions host says when a language worker dies under an invocation.
-    for (const [, p] of worker.pending) p.reject(new Error(`Worker process ${worker.index + 1} (pid ${worker.child.pid}) exited with ${how} while the invocation ran.`));
+    // What the Functions host says: its WorkerProcessExitException fails every invocation the process
+    // was running, and it logs the exit (azure-functions-host, WorkerProcess.OnProcessExited, RpcWorkerProcess).
+    const exit = signal ? `node exited with signal ${signal}` : `node exited with code ${code} (0x${(code ?? 0).toString(16)})`;
+    for (const [, p] of worker.pending) p.reject(Object.assign(new Error(exit), { name: 'WorkerProcessExitException' }));
     worker.pending.clear();
     if (this.#stopping) return;
-    this.logger.log('error', 'Host.Worker', `Worker process ${worker.index + 1} (pid ${worker.child.pid}) exited with ${how}; starting it again in ${RESTART_DELAY_MS} ms.`);
+    this.logger.log(
+      'error',
+      'Host.Worker',
+      `Language Worker Process exited. Pid=${worker.child.pid}. (${exit}; worker process ${worker.index + 1} of ${this.count} starts again in ${RESTART_DELAY_MS} ms)`,
+    );
     const timer = setTimeout(() => void this.#restart(worker.index), RESTART_DELAY_MS);
     timer.unref();
   }

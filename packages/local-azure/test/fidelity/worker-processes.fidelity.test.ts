@@ -1,7 +1,7 @@
 // Fidelity: FUNCTIONS_WORKER_PROCESS_COUNT. Azure runs that many language worker processes per
-// instance and spreads invocations over them (learn.microsoft.com, "App settings reference for
-// Azure Functions": default 1, at most 10); a process that dies fails what it ran and is started
-// again. The app test/fidelity/apps/worker-processes sets 2 and says which process ran each
+// instance and spreads invocations evenly over them (learn.microsoft.com, "App settings reference
+// for Azure Functions": default 1, at most 10; not valid on Flex Consumption); a process that dies
+// fails what it ran with WorkerProcessExitException and is started again (azure-functions-host). The app test/fidelity/apps/worker-processes sets 2 and says which process ran each
 // function; its app start/terminate hooks and Service Bus jobs write a journal shared by both.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,7 +87,8 @@ test('a process that dies under a message fails that delivery; the message is de
   const done = await until('job j1 to run after the crash', () => journal().find((l) => l.startsWith('job j1 ')));
   const [, , , deliveryCount] = done.split(' ');
   expect(Number(deliveryCount)).toBe(2);
-  expect(app.output()).toMatch(/Worker process \d \(pid \d+\) exited with code 4; starting it again/);
+  // What the Functions host logs when a language worker exits (azure-functions-host, RpcWorkerProcess).
+  expect(app.output()).toMatch(/Language Worker Process exited\. Pid=\d+\. \(node exited with code 4 \(0x4\)/);
   // The one that died is replaced: a third start hook, in a new process.
   const starts = await until('a replacement process', () => {
     const s = journal().filter((l) => l.startsWith('start '));
