@@ -168,6 +168,8 @@ export class WorkerProcesses {
           resolve(message);
         } else if (message.type === 'failed' && message.stage === 'load') reject(deserializeError(message.error));
       };
+      // A message the channel could not take (the process is going): its exit fails what it ran.
+      child.on('error', (error) => this.logger.log('warning', 'Host.Worker', `Worker process ${index + 1} (pid ${child.pid}): ${error.message}`));
       child.on('message', (batch: WorkerToHost[]) => {
         for (const message of batch) this.#receive(worker, message);
       });

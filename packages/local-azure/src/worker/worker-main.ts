@@ -116,6 +116,9 @@ async function handle(message: HostToWorker): Promise<void> {
   }
 }
 
+// Ctrl-C reaches the whole process group: the host stops its worker processes itself, after their
+// last invocations and with their appTerminate hooks.
+process.on('SIGINT', () => undefined);
 // The host is gone (stopped, or killed without a word): nothing is left to serve.
 process.on('disconnect', () => process.exit(0));
 process.on('message', (batch: HostToWorker[]) => {
