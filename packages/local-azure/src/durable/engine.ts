@@ -24,6 +24,7 @@ import type { RpcInvocationResponse } from '../worker/rpc';
 import type { RegisteredFunction } from '../worker/worker-state';
 import { ActionType, EventType, event, flattenActions, jsonText, type ActionDto, type HistoryEvent, type OrchestratorStateDto } from './history';
 import { NO_VERSIONING, versionMismatch, type VersioningOptions } from './versioning';
+import { isWorkerProcessExit } from '../worker/worker-protocol';
 import { actionName, libraryInputText, nondeterminismMessage, orchestratorState, parseJson, retryDelayMs, retryTimedOut, SCHEMA_VERSION } from './replay-protocol';
 export { nondeterminismMessage, retryDelayMs, SCHEMA_VERSION } from './replay-protocol';
 import { entityOf, EntityScheduler } from './entities';
@@ -447,6 +448,9 @@ export class DurableEngine {
       // Serialized here, so that what the worker's serialization would refuse fails the invocation.
       return { state, outputJson: jsonText(state.output), ...(state.customStatus !== undefined ? { customStatusJson: jsonText(state.customStatus) } : {}) };
     } catch (error) {
+      // The worker process died under the episode: nothing the orchestrator did, so the episode is
+      // not recorded and its message is processed again (by a process that lives).
+      if (isWorkerProcessExit(error)) throw error;
       // durable-functions reports a failed orchestration as an error whose message carries the state.
       const message = (error as Error)?.message ?? String(error);
       const at = message.indexOf(OUT_OF_PROC_LABEL);

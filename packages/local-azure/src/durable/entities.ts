@@ -14,6 +14,7 @@
 //   the others wait, in order, until the holder releases it.
 // Everything an episode decides (new state, answers, signals, the messages it took) is committed
 // in one transaction, so an entity's state survives a kill as an orchestration's does.
+import { isWorkerProcessExit } from '../worker/worker-protocol';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import type { GroupCommit } from '../sqlite';
@@ -209,6 +210,8 @@ export class EntityScheduler {
       if (!result || typeof result !== 'object' || !Array.isArray(result.results)) return failAll('Out of proc entities must return a valid JSON schema.');
       return { entityExists: result.entityExists === true, entityState: result.entityState ?? null, results: result.results, signals: Array.isArray(result.signals) ? result.signals : [] };
     } catch (error) {
+      // A worker process that died under the batch failed no operation: the batch runs again.
+      if (isWorkerProcessExit(error)) throw error;
       return failAll((error as Error)?.message ?? String(error));
     }
   }

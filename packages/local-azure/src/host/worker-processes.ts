@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { embeddedTelemetry } from '../telemetry';
 import type { InvocationLog, InvocationOutcome } from '../worker/invoke';
 import type { RpcInvocationRequest } from '../worker/rpc';
-import { Batcher, deserializeError, serializeError, type HostToWorker, type WorkerToHost } from '../worker/worker-protocol';
+import { Batcher, deserializeError, serializeError, WORKER_PROCESS_EXIT, type HostToWorker, type WorkerToHost } from '../worker/worker-protocol';
 import { answerRuntimeCall } from './runtime-calls';
 import type { RegisteredFunction } from '../worker/worker-state';
 import type { HostLogger } from './logger';
@@ -238,7 +238,7 @@ export class WorkerProcesses {
     // What the Functions host says: its WorkerProcessExitException fails every invocation the process
     // was running, and it logs the exit (azure-functions-host, WorkerProcess.OnProcessExited, RpcWorkerProcess).
     const exit = signal ? `node exited with signal ${signal}` : `node exited with code ${code} (0x${(code ?? 0).toString(16)})`;
-    for (const [, p] of worker.pending) p.reject(Object.assign(new Error(exit), { name: 'WorkerProcessExitException' }));
+    for (const [, p] of worker.pending) p.reject(Object.assign(new Error(exit), { name: WORKER_PROCESS_EXIT }));
     worker.pending.clear();
     if (this.#stopping) return;
     this.logger.log(

@@ -117,3 +117,10 @@ export class Batcher<T> {
     if (batch.length) this.write(batch);
   }
 }
+
+/** The Functions host's name for the failure of an invocation whose worker process exited under it. */
+export const WORKER_PROCESS_EXIT = 'WorkerProcessExitException';
+
+export function isWorkerProcessExit(error: unknown): boolean {
+  return error instanceof Error && error.name === WORKER_PROCESS_EXIT;
+}

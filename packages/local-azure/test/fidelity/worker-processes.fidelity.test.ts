@@ -99,6 +99,14 @@ test('a process that dies under a message fails that delivery; the message is de
   expect(alive(replacement)).toBe(true);
 });
 
+test('a process that dies under an orchestrator episode does not fail the orchestration: the episode runs again', async () => {
+  const res = await fetch(`${app.baseUrl}/api/orchestrators/survivesCrash`, { method: 'POST', body: JSON.stringify(null) });
+  expect(res.status).toBe(202);
+  const status = await untilEnded(((await res.json()) as { statusQueryGetUri: string }).statusQueryGetUri);
+  expect(status).toMatchObject({ runtimeStatus: 'Completed', output: { pid: expect.any(Number) } });
+  expect(app.output()).toMatch(/Language Worker Process exited\. Pid=\d+\. \(node exited with code 5 \(0x5\)/);
+});
+
 test('an HTTP request whose process dies gets a 500, and the next request is served', async () => {
   const res = await fetch(`${app.baseUrl}/api/crash`, { method: 'POST' });
   expect(res.status).toBe(500);
@@ -118,7 +126,8 @@ test('a host killed without a word leaves no worker process behind', async () =>
 });
 
 test('stopping the host runs each live process’s terminate hook', async () => {
-  await until('the process replacing the crashed one', () => journal().filter((l) => l.startsWith('start ')).length >= 4 || undefined);
+  // Two at the start, and one for each of the three processes that died.
+  await until('the processes replacing the crashed ones', () => journal().filter((l) => l.startsWith('start ')).length >= 5 || undefined);
   const live = journal()
     .filter((l) => l.startsWith('start '))
     .map((l) => Number(l.split(' ')[1]))

@@ -59,6 +59,17 @@ df.app.orchestration('whichProcesses', function* (context) {
   return yield context.df.Task.all(Array.from({ length: n }, () => context.df.callActivity('activityProcess')));
 });
 
+// The process running this orchestrator's first episode dies: the episode is not recorded, and it
+// runs again in a process that lives (the orchestration completes; it does not fail).
+df.app.orchestration('survivesCrash', function* (context) {
+  const marker = dir && join(dir, `crashed-${context.df.instanceId}`);
+  if (marker && !existsSync(marker)) {
+    writeFileSync(marker, String(process.pid));
+    process.exit(5);
+  }
+  return { pid: yield context.df.callActivity('activityProcess') };
+});
+
 app.http('startOrchestration', {
   route: 'orchestrators/{name}',
   methods: ['POST'],
