@@ -2,10 +2,9 @@
 // an app in its own process, with every call carried to the host's broker, store and event hubs
 // over the IPC channel. The app's embedded adapters cannot tell the difference — the errors they
 // tell apart (DocumentStoreError by status, BrokerError by reason) arrive as those classes.
-import { DocumentStoreError } from '@backbone/azure-model/documents';
+import { DocumentStoreError, type DocumentContainer } from '@backbone/azure-model/documents';
 import type { LocalAzureRuntime, LocalServiceBus } from '@backbone/azure-model/local-runtime';
 import { BrokerError, type BrokerErrorCode, type OutgoingMessage, type ReceivedMessage } from '@backbone/azure-model/service-bus';
-import type { DocumentContainer } from '@backbone/azure-model/documents';
 import { deserializeError, RUNTIME_METHODS, type RuntimeService, type SerializedError } from './worker-protocol';
 
 export type RuntimeCaller = (service: RuntimeService, method: string, args: unknown[], container?: string) => Promise<unknown>;

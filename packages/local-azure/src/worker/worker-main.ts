@@ -2,8 +2,9 @@
 // the Functions host. It loads the app through the embedded @azure/functions-core, reports the
 // functions the app registered, runs invocations the host sends and answers each with the
 // response the app's programming model built; logs and the app's spans go back to the host as
-// they happen. The app reaches the services over their wire protocols (SDK mode): the host's
-// broker, store and engines stay in the host process, single writers.
+// they happen. The host's broker, store and engines stay in the host's process, single writers:
+// the app's UseEmbeddedHost adapters reach them through a LocalAzureRuntime whose calls cross the
+// channel (remote-runtime.ts), or, in SDK mode, its Azure SDK clients over the wire endpoints.
 import { setLocalAzureRuntime } from '@backbone/azure-model/local-runtime';
 import { loadApp } from '../host/app-loader';
 import { embeddedTelemetry } from '../telemetry';
